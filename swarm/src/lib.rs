@@ -1,0 +1,5 @@
+//! The embedded swarm: a client for local model servers ([`llm`]), a sandbox for untrusted
+//! commands ([`sandbox`]), the single agent's turn loop and tools ([`agent`]), and a scripted
+//! OpenAI-compatible fleet for tests and demos ([`sim`]).
+
+pub mod llm;
