@@ -3,3 +3,4 @@
 //! OpenAI-compatible fleet for tests and demos ([`sim`]).
 
 pub mod llm;
+pub mod sandbox;

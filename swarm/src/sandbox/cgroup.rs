@@ -1,0 +1,97 @@
+//! A pids cgroup per sandboxed command: caps the number of processes (which holds for root,
+//! unlike RLIMIT_NPROC) and lists every process the command started so all can be killed.
+//! Uses cgroup v1's `pids` hierarchy, or a writable cgroup v2 directory with `pids` enabled.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where sandbox cgroups are created.
+#[derive(Debug, Clone)]
+pub struct CgroupRoot {
+    dir: PathBuf,
+}
+
+/// One command's cgroup; removed after the command.
+#[derive(Debug)]
+pub struct Cgroup {
+    dir: PathBuf,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl CgroupRoot {
+    /// Finds a writable pids hierarchy, or `None`.
+    pub fn detect() -> Option<CgroupRoot> {
+        let candidates = [
+            PathBuf::from("/sys/fs/cgroup/pids"),
+            PathBuf::from("/sys/fs/cgroup"),
+        ];
+        candidates.into_iter().find_map(|base| {
+            if !base.join("pids.max").exists() && !base.join("cgroup.procs").exists() {
+                return None;
+            }
+            let dir = base.join("swarm-sandbox");
+            std::fs::create_dir_all(&dir).ok()?;
+            let usable = dir.join("pids.max").exists();
+            if usable {
+                Some(CgroupRoot { dir })
+            } else {
+                let _ = std::fs::remove_dir(&dir);
+                None
+            }
+        })
+    }
+
+    /// A fresh cgroup capped at `max_processes`.
+    pub fn create(&self, max_processes: u64) -> Option<Cgroup> {
+        let id = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = self.dir.join(format!("{}-{id}", std::process::id()));
+        std::fs::create_dir(&dir).ok()?;
+        std::fs::write(dir.join("pids.max"), max_processes.to_string()).ok()?;
+        Some(Cgroup { dir })
+    }
+}
+
+impl Cgroup {
+    /// The file a process writes `0` to in order to join.
+    pub fn procs_file(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
+    }
+
+    /// Kills every process in the cgroup, repeating while new ones appear (a fork bomb
+    /// races the killer).
+    pub fn kill_all(&self) {
+        for _ in 0..50 {
+            let pids = read_pids(&self.procs_file());
+            if pids.is_empty() {
+                return;
+            }
+            for pid in pids {
+                // SAFETY: signalling processes of our own cgroup.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Removes the cgroup (after its processes are gone).
+    pub fn remove(self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            self.kill_all();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+fn read_pids(path: &Path) -> Vec<i32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}

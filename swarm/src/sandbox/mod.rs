@@ -1,0 +1,467 @@
+//! Runs untrusted commands (code a model wrote, its tests, a spec's acceptance commands).
+//!
+//! Layers, each applied where the machine allows and reported where it does not:
+//! - **bubblewrap** (`bwrap`, Debian package `bubblewrap`): a read-only view of the host, a
+//!   private `/tmp`, the work directory the only writable host path, no network (a fresh
+//!   network namespace), a private PID namespace (nothing outlives the sandbox);
+//! - **pids cgroup**: a cap on processes that also holds for root, which `RLIMIT_NPROC`
+//!   does not (fork bombs), and a way to kill every process the command started;
+//! - **rlimits**: CPU seconds, address space, processes, file size;
+//! - **process group**: the command runs in a new session; on timeout or exit the whole
+//!   group is killed;
+//! - a **clean environment**: only `PATH`, `HOME` (the work directory) and locale pass in,
+//!   so API keys in the caller's environment never reach generated code.
+//!
+//! The wall timeout, the output caps and the process-group kill always apply.
+
+mod capture;
+mod cgroup;
+
+pub use capture::{Capture, CapturedOutput};
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+
+/// A protection layer of the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// No network access (bubblewrap's network namespace).
+    NoNetwork,
+    /// Writes confined to the work directory (bubblewrap's read-only root).
+    WriteConfinement,
+    /// A cap on processes that holds even for root (pids cgroup), and kill-all on exit.
+    ProcessLimit,
+    /// CPU, memory and file-size rlimits.
+    Rlimits,
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layer::NoNetwork => "no-network",
+            Layer::WriteConfinement => "write-confinement",
+            Layer::ProcessLimit => "process-limit",
+            Layer::Rlimits => "rlimits",
+        })
+    }
+}
+
+/// A layer that could not be applied on this machine, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingLayer {
+    /// Which layer.
+    pub layer: Layer,
+    /// Why, and what would fix it.
+    pub reason: String,
+}
+
+/// Limits for one command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Wall-clock limit; the process group is killed when it runs out.
+    pub wall: Duration,
+    /// CPU seconds (RLIMIT_CPU).
+    pub cpu_seconds: u64,
+    /// Address space in bytes (RLIMIT_AS).
+    pub memory_bytes: u64,
+    /// Processes (pids cgroup, and RLIMIT_NPROC).
+    pub max_processes: u64,
+    /// Largest file the command may write (RLIMIT_FSIZE).
+    pub max_file_bytes: u64,
+    /// Bytes kept from the start of each output stream.
+    pub output_head: usize,
+    /// Bytes kept from the end of each output stream.
+    pub output_tail: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall: Duration::from_secs(60),
+            cpu_seconds: 120,
+            memory_bytes: 4 << 30,
+            max_processes: 256,
+            max_file_bytes: 256 << 20,
+            output_head: 16 << 10,
+            output_tail: 16 << 10,
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SandboxCommand {
+    /// Program (looked up in `PATH`).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The work directory: the command's cwd and its only writable host path.
+    pub dir: PathBuf,
+    /// Extra environment variables, on top of the clean base.
+    pub env: Vec<(String, String)>,
+    /// Bytes fed to stdin (closed after).
+    pub stdin: Vec<u8>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl SandboxCommand {
+    /// `sh -c SCRIPT` in `dir` with default limits.
+    pub fn shell(script: impl Into<String>, dir: impl Into<PathBuf>) -> Self {
+        SandboxCommand {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            dir: dir.into(),
+            env: Vec::new(),
+            stdin: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Replaces the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// How a sandboxed command ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxOutcome {
+    /// Exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// Signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// True when the wall limit ran out and the command was killed.
+    pub timed_out: bool,
+    /// Captured stdout.
+    pub stdout: CapturedOutput,
+    /// Captured stderr.
+    pub stderr: CapturedOutput,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Layers that were not applied.
+    pub missing_layers: Vec<MissingLayer>,
+}
+
+impl SandboxOutcome {
+    /// Exited on its own with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out
+    }
+}
+
+/// Why a command could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The work directory does not exist.
+    #[error("work directory {0} does not exist")]
+    MissingDir(PathBuf),
+    /// The process could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// What was started.
+        program: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+}
+
+/// The sandbox as this machine allows it; detect once with [`Sandbox::detect`].
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    bwrap: Option<PathBuf>,
+    cgroups: Option<cgroup::CgroupRoot>,
+    missing: Vec<MissingLayer>,
+}
+
+impl Sandbox {
+    /// Probes the machine once per process (bubblewrap works? a pids cgroup is writable?).
+    pub fn detect() -> &'static Sandbox {
+        static DETECTED: OnceLock<Sandbox> = OnceLock::new();
+        DETECTED.get_or_init(Sandbox::probe)
+    }
+
+    fn probe() -> Sandbox {
+        let mut missing = Vec::new();
+        let bwrap = find_bwrap();
+        if let Err(reason) = &bwrap {
+            for layer in [Layer::NoNetwork, Layer::WriteConfinement] {
+                missing.push(MissingLayer {
+                    layer,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        let cgroups = cgroup::CgroupRoot::detect();
+        let is_root = unsafe { libc::geteuid() } == 0;
+        if cgroups.is_none() && is_root {
+            missing.push(MissingLayer {
+                layer: Layer::ProcessLimit,
+                reason: "running as root, which RLIMIT_NPROC does not limit, and no writable \
+                         pids cgroup (/sys/fs/cgroup/pids or a delegated cgroup v2 subtree)"
+                    .into(),
+            });
+        }
+        Sandbox {
+            bwrap: bwrap.ok(),
+            cgroups,
+            missing,
+        }
+    }
+
+    /// Layers this machine cannot apply; the CLI warns about them once.
+    pub fn missing_layers(&self) -> &[MissingLayer] {
+        &self.missing
+    }
+
+    /// Runs the command under every available layer.
+    pub async fn run(&self, command: &SandboxCommand) -> Result<SandboxOutcome, SandboxError> {
+        let dir = command
+            .dir
+            .canonicalize()
+            .map_err(|_| SandboxError::MissingDir(command.dir.clone()))?;
+        let (program, args) = self.wrap(command, &dir);
+        let mut process = tokio::process::Command::new(&program);
+        process
+            .args(&args)
+            .current_dir(&dir)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            )
+            .env("HOME", &dir)
+            .env("LANG", "C.UTF-8")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let group = self
+            .cgroups
+            .as_ref()
+            .and_then(|root| root.create(command.limits.max_processes));
+        let setup = ChildSetup::new(
+            &command.limits,
+            group.as_ref().map(|g| g.procs_file()).as_deref(),
+        );
+        // SAFETY: the closure only calls async-signal-safe functions (setsid, setrlimit,
+        // open/write/close on a path prepared before fork) and allocates nothing.
+        unsafe {
+            process.pre_exec(move || setup.apply());
+        }
+        let started = Instant::now();
+        let mut child = process.spawn().map_err(|source| SandboxError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let limits = &command.limits;
+        let out_task = tokio::spawn(read_capped(stdout, limits.output_head, limits.output_tail));
+        let err_task = tokio::spawn(read_capped(stderr, limits.output_head, limits.output_tail));
+        if let Some(mut stdin) = child.stdin.take() {
+            let bytes = command.stdin.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                // A command that never reads stdin is fine: the write error is expected.
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
+        let (status, timed_out) = match tokio::time::timeout(limits.wall, child.wait()).await {
+            Ok(status) => (status.ok(), false),
+            Err(_) => {
+                kill_group(pid);
+                (child.wait().await.ok(), true)
+            }
+        };
+        // Whatever the command left running (a daemon, a child that outlived it) dies now.
+        kill_group(pid);
+        if let Some(group) = &group {
+            group.kill_all();
+        }
+        let grace = Duration::from_secs(2);
+        let stdout = finish_capture(out_task, grace).await;
+        let stderr = finish_capture(err_task, grace).await;
+        if let Some(group) = group {
+            group.remove();
+        }
+        use std::os::unix::process::ExitStatusExt;
+        Ok(SandboxOutcome {
+            exit_code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+            timed_out,
+            stdout,
+            stderr,
+            duration_ms: started.elapsed().as_millis() as u64,
+            missing_layers: self.missing.clone(),
+        })
+    }
+
+    fn wrap(&self, command: &SandboxCommand, dir: &Path) -> (String, Vec<String>) {
+        let Some(bwrap) = &self.bwrap else {
+            return (command.program.clone(), command.args.clone());
+        };
+        let dir = dir.to_string_lossy().into_owned();
+        let mut args: Vec<String> = [
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            &dir,
+            &dir,
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--die-with-parent",
+            "--new-session",
+            "--chdir",
+            &dir,
+            "--",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(command.program.clone());
+        args.extend(command.args.iter().cloned());
+        (bwrap.to_string_lossy().into_owned(), args)
+    }
+}
+
+/// What the child does between fork and exec, prepared in the parent so nothing allocates.
+#[derive(Clone)]
+struct ChildSetup {
+    limits: [(libc::__rlimit_resource_t, u64); 4],
+    cgroup_procs: Option<std::ffi::CString>,
+}
+
+impl ChildSetup {
+    fn new(limits: &Limits, cgroup_procs: Option<&Path>) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        ChildSetup {
+            limits: [
+                (libc::RLIMIT_CPU, limits.cpu_seconds),
+                (libc::RLIMIT_AS, limits.memory_bytes),
+                (libc::RLIMIT_NPROC, limits.max_processes),
+                (libc::RLIMIT_FSIZE, limits.max_file_bytes),
+            ],
+            cgroup_procs: cgroup_procs
+                .and_then(|path| std::ffi::CString::new(path.as_os_str().as_bytes()).ok()),
+        }
+    }
+
+    fn apply(&self) -> std::io::Result<()> {
+        // SAFETY: plain libc calls on values owned by self; async-signal-safe.
+        unsafe {
+            if let Some(procs) = &self.cgroup_procs {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                if fd >= 0 {
+                    libc::write(fd, b"0\n".as_ptr().cast(), 2);
+                    libc::close(fd);
+                }
+            }
+            libc::setsid();
+            for (resource, value) in self.limits {
+                let limit = libc::rlimit {
+                    rlim_cur: value,
+                    rlim_max: value,
+                };
+                libc::setrlimit(resource, &limit);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) {
+        // SAFETY: signalling a process group we created; failure (already gone) is fine.
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+    }
+}
+
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
+    reader: Option<R>,
+    head: usize,
+    tail: usize,
+) -> CapturedOutput {
+    let mut capture = Capture::new(head, tail);
+    if let Some(mut reader) = reader {
+        let mut buffer = vec![0u8; 64 << 10];
+        while let Ok(read) = reader.read(&mut buffer).await {
+            if read == 0 {
+                break;
+            }
+            capture.push(&buffer[..read]);
+        }
+    }
+    capture.finish()
+}
+
+async fn finish_capture(
+    task: tokio::task::JoinHandle<CapturedOutput>,
+    grace: Duration,
+) -> CapturedOutput {
+    let abort = task.abort_handle();
+    match tokio::time::timeout(grace, task).await {
+        Ok(Ok(output)) => output,
+        _ => {
+            // Something that escaped every layer still holds the pipe: stop reading.
+            abort.abort();
+            CapturedOutput::default()
+        }
+    }
+}
+
+fn find_bwrap() -> Result<PathBuf, String> {
+    if std::env::var("SWARM_SANDBOX_NO_BWRAP").is_ok_and(|v| v == "1") {
+        return Err("bubblewrap disabled by SWARM_SANDBOX_NO_BWRAP=1".into());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let Some(bwrap) = std::env::split_paths(&path)
+        .map(|dir| dir.join("bwrap"))
+        .find(|candidate| candidate.is_file())
+    else {
+        return Err("bubblewrap (bwrap) is not installed: apt-get install bubblewrap".into());
+    };
+    // It can be installed yet unusable (no user namespaces in a container): try it.
+    let works = std::process::Command::new(&bwrap)
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--unshare-net",
+            "--unshare-pid",
+            "--",
+            "true",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if works {
+        Ok(bwrap)
+    } else {
+        Err(format!(
+            "{} is installed but cannot create namespaces here",
+            bwrap.display()
+        ))
+    }
+}

@@ -1,0 +1,181 @@
+//! The sandbox's promises, proven by running hostile commands.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+use swarm::sandbox::{Layer, Limits, Sandbox, SandboxCommand};
+
+fn sandbox() -> &'static Sandbox {
+    let sandbox = Sandbox::detect();
+    let missing: Vec<_> = sandbox.missing_layers().iter().map(|m| m.layer).collect();
+    assert!(
+        missing.is_empty(),
+        "these tests need every layer; missing: {:?} (install bubblewrap: apt-get install bubblewrap)",
+        sandbox.missing_layers()
+    );
+    sandbox
+}
+
+fn quick(wall_secs: u64) -> Limits {
+    Limits {
+        wall: Duration::from_secs(wall_secs),
+        ..Limits::default()
+    }
+}
+
+#[tokio::test]
+async fn reaching_the_network_fails() {
+    // A listener on the host's loopback: outside the sandbox, connecting works.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3); print('CONNECTED')\""
+    );
+    let outcome = sandbox()
+        .run(&SandboxCommand::shell(script, dir.path()).with_limits(quick(20)))
+        .await
+        .unwrap();
+    assert!(!outcome.success(), "connection should fail: {outcome:?}");
+    assert!(!outcome.stdout.text().contains("CONNECTED"));
+    assert!(
+        listener.accept().is_err(),
+        "the host listener must not have seen a connection"
+    );
+}
+
+#[tokio::test]
+async fn writing_outside_the_directory_fails_and_inside_works() {
+    let work = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let target = elsewhere.path().join("escaped.txt");
+    let script = format!(
+        "echo in > inside.txt; echo out > {}; echo done",
+        target.display()
+    );
+    let outcome = sandbox()
+        .run(&SandboxCommand::shell(script, work.path()).with_limits(quick(20)))
+        .await
+        .unwrap();
+    assert!(work.path().join("inside.txt").exists(), "{outcome:?}");
+    assert!(
+        !target.exists(),
+        "a write outside the directory got through"
+    );
+    assert!(
+        outcome.stderr.text().contains("Read-only file system"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_at_the_wall_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let outcome = sandbox()
+        .run(&SandboxCommand::shell("while :; do :; done", dir.path()).with_limits(quick(2)))
+        .await
+        .unwrap();
+    assert!(outcome.timed_out);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_fork_bomb_is_contained_and_cleaned_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_processes: 64,
+        ..quick(3)
+    };
+    let started = Instant::now();
+    let outcome = sandbox()
+        .run(
+            &SandboxCommand::shell("bomb() { bomb | bomb & }; bomb; wait", dir.path())
+                .with_limits(limits),
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The process cap makes forks fail; the shell complains and nothing is left behind.
+    let text = outcome.stderr.text();
+    assert!(
+        text.contains("fork")
+            || text.contains("Resource temporarily unavailable")
+            || outcome.timed_out,
+        "{outcome:?}"
+    );
+    let after = std::process::Command::new("sh")
+        .args(["-c", "ps -eo args | grep -c '[b]omb'"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&after.stdout).trim(),
+        "0",
+        "fork bomb processes survived"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_output_is_capped_with_its_size_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = sandbox()
+        .run(
+            &SandboxCommand::shell("yes 0123456789 | head -c 50000000; echo END", dir.path())
+                .with_limits(quick(30)),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.success(), "{outcome:?}");
+    assert_eq!(outcome.stdout.total_bytes, 50_000_004);
+    assert!(outcome.stdout.truncated);
+    assert!(outcome.stdout.head.len() <= Limits::default().output_head);
+    assert!(outcome.stdout.tail.ends_with("END\n"));
+}
+
+#[tokio::test]
+async fn a_child_that_outlives_its_parent_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The child sleeps past the parent's exit, then would write a file.
+    let script = "(sleep 2; echo late > late.txt) & echo parent-exits";
+    let started = Instant::now();
+    let outcome = sandbox()
+        .run(&SandboxCommand::shell(script, dir.path()).with_limits(quick(30)))
+        .await
+        .unwrap();
+    assert!(outcome.success(), "{outcome:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited for the orphan: {:?}",
+        started.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !dir.path().join("late.txt").exists(),
+        "the orphan survived and wrote its file"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_in_the_environment_do_not_reach_the_command() {
+    std::env::set_var("SWARM_TEST_SECRET_KEY", "sk-should-not-leak");
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = sandbox()
+        .run(&SandboxCommand::shell("env", dir.path()).with_limits(quick(10)))
+        .await
+        .unwrap();
+    assert!(!outcome.stdout.text().contains("sk-should-not-leak"));
+    assert!(outcome.stdout.text().contains("HOME="));
+}
+
+#[test]
+fn layers_have_stable_names() {
+    assert_eq!(Layer::NoNetwork.to_string(), "no-network");
+}
