@@ -2,5 +2,6 @@
 //! commands ([`sandbox`]), the single agent's turn loop and tools ([`agent`]), and a scripted
 //! OpenAI-compatible fleet for tests and demos ([`sim`]).
 
+pub mod agent;
 pub mod llm;
 pub mod sandbox;

@@ -1,0 +1,450 @@
+//! The single agent: a turn loop over one model with file and command tools.
+//!
+//! Flow of a run: system prompt + task → request (native tools, or the JSON-action schema)
+//! → the reply's actions are executed in order, each recorded in the action log (tool,
+//! target, whether it wrote, when) → results go back to the model → repeat until `done`, the
+//! action budget runs out, or the model keeps answering without a usable action. Before each
+//! request the context budget shortens old tool results. The agent never prints: it emits
+//! [`AgentEvent`]s and returns an [`AgentReport`].
+
+mod context;
+mod protocol;
+mod tools;
+mod workspace;
+
+pub use context::{ContextBudget, Shortened};
+pub use protocol::{
+    action_schema, actions_from_reply, first_json_object, Action, ActionMode, ACTION_SCHEMA_NAME,
+};
+pub use tools::{execute, tool_specs, walk, RunSettings, ToolResult, TOOL_NAMES};
+pub use workspace::{Access, PathRefused, Workspace};
+
+use crate::llm::{ChatRequest, LlmClient, LlmError, Message, Role, ToolCall};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Settings of one agent run.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Model id for requests.
+    pub model: String,
+    /// Native or JSON (resolve `auto` before building the config).
+    pub action_mode: ActionMode,
+    /// Most tool calls the agent may make.
+    pub max_actions: u32,
+    /// The model's context window, from the probe; `None` disables shortening.
+    pub context_length: Option<u64>,
+    /// Cap on tokens per reply.
+    pub max_reply_tokens: u32,
+    /// Sampling temperature (None: server default).
+    pub temperature: Option<f32>,
+    /// Replies in a row without a usable action before the run fails.
+    pub max_consecutive_malformed: u32,
+    /// Sandbox settings of the `run` tool.
+    pub run: RunSettings,
+}
+
+impl AgentConfig {
+    /// Defaults for `model` in `mode`.
+    pub fn new(model: impl Into<String>, mode: ActionMode) -> Self {
+        AgentConfig {
+            model: model.into(),
+            action_mode: mode,
+            max_actions: 40,
+            context_length: None,
+            max_reply_tokens: 2048,
+            temperature: Some(0.2),
+            max_consecutive_malformed: 3,
+            run: RunSettings::default(),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The model called `done` (its claim; graders check the work).
+    Done,
+    /// The action budget ran out first.
+    OutOfBudget,
+    /// The model kept answering without usable actions, or the server failed.
+    Failed,
+}
+
+/// One executed action, for the judge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// 1-based position.
+    pub index: u32,
+    /// Tool name.
+    pub tool: String,
+    /// Path, command or pattern the call was about.
+    pub target: String,
+    /// Whether the call changed a file.
+    pub wrote: bool,
+    /// Whether the tool succeeded.
+    pub ok: bool,
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    /// Wall-clock time, Unix milliseconds.
+    pub unix_ms: u64,
+}
+
+/// Everything a run produced besides the files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReport {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The model's `done` summary, or why it failed.
+    pub summary: String,
+    /// The action log.
+    pub actions: Vec<ActionRecord>,
+    /// Files written, with their size on disk at the end.
+    pub files_written: BTreeMap<String, u64>,
+    /// Requests sent.
+    pub requests: u32,
+    /// Prompt tokens over all requests.
+    pub tokens_in: u64,
+    /// Generated tokens over all requests.
+    pub tokens_out: u64,
+    /// Replies without a usable action.
+    pub malformed_replies: u32,
+    /// Tool calls that failed.
+    pub tool_errors: u32,
+    /// Context overflows the server reported.
+    pub context_overflows: u32,
+    /// Tool results shortened to fit the window.
+    pub context_shortenings: u32,
+    /// Server error kind that ended the run, when one did.
+    pub error_kind: Option<String>,
+    /// Wall time.
+    pub wall_ms: u64,
+}
+
+/// What the agent is doing, for whoever renders progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// The run started.
+    Started {
+        /// Model.
+        model: String,
+        /// Protocol.
+        action_mode: ActionMode,
+        /// Budget.
+        max_actions: u32,
+        /// Window, when known.
+        context_length: Option<u64>,
+    },
+    /// A request is going out.
+    Request {
+        /// 1-based request number.
+        number: u32,
+        /// Estimated prompt tokens.
+        estimated_tokens: u64,
+    },
+    /// A reply came back.
+    Reply {
+        /// Prompt tokens.
+        tokens_in: u64,
+        /// Generated tokens.
+        tokens_out: u64,
+        /// Cached prompt tokens, when the server said.
+        cached_tokens: Option<u64>,
+        /// Generation speed.
+        tokens_per_second: Option<f64>,
+        /// Time to first byte.
+        first_byte_ms: u64,
+        /// Tool calls in it.
+        tool_calls: usize,
+        /// Tool calls were recovered from text.
+        recovered_from_text: bool,
+    },
+    /// An action ran.
+    Action(ActionRecord),
+    /// A reply held no usable action.
+    MalformedReply {
+        /// Why, as told to the model.
+        reason: String,
+    },
+    /// Old tool results were shortened.
+    ContextShortened {
+        /// How many.
+        messages: usize,
+        /// Characters removed.
+        chars_removed: usize,
+    },
+    /// The server said the prompt overflowed.
+    ContextOverflow {
+        /// Its message.
+        message: String,
+    },
+    /// The run ended.
+    Finished {
+        /// How.
+        outcome: Outcome,
+        /// Summary or reason.
+        summary: String,
+    },
+}
+
+/// Receives events; cheap to clone.
+pub type EventSink = Arc<dyn Fn(&AgentEvent) + Send + Sync>;
+
+/// An event sink that drops everything.
+pub fn no_events() -> EventSink {
+    Arc::new(|_| {})
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn system_prompt(mode: ActionMode, workspace: &Workspace) -> String {
+    let owned = workspace
+        .owned()
+        .map(|files| {
+            format!(
+                "\nYou may write only these files: {}.",
+                files.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .unwrap_or_default();
+    let protocol = match mode {
+        ActionMode::Json => "Answer every turn with exactly one JSON object {\"tool\": NAME, \"args\": {...}} and nothing else. Tools: read_file{path}, write_file{path, content}, edit_file{path, old, new}, list_files{path}, search{pattern, path}, run{command}, done{summary}.",
+        _ => "Use the tools to act; one or more tool calls per turn.",
+    };
+    format!(
+        "You are a careful software engineer working in a project directory. Paths are relative to it.{owned}\n\
+         {protocol}\n\
+         Write complete files, run them to check they work, fix what fails, and call done with a short summary only when the task is finished and checked."
+    )
+}
+
+fn target_of(action: &Action) -> String {
+    ["path", "command", "pattern", "summary"]
+        .iter()
+        .find_map(|key| action.args.get(*key).and_then(|v| v.as_str()))
+        .map(|text| text.chars().take(120).collect())
+        .unwrap_or_default()
+}
+
+/// Runs one agent over `workspace` until it is done, out of budget, or failed.
+pub async fn run_agent(
+    client: &LlmClient,
+    workspace: &Workspace,
+    config: &AgentConfig,
+    task: &str,
+    events: &EventSink,
+) -> AgentReport {
+    let started = Instant::now();
+    let mode = if config.action_mode == ActionMode::Auto {
+        ActionMode::Json
+    } else {
+        config.action_mode
+    };
+    events(&AgentEvent::Started {
+        model: config.model.clone(),
+        action_mode: mode,
+        max_actions: config.max_actions,
+        context_length: config.context_length,
+    });
+    let mut report = AgentReport {
+        outcome: Outcome::OutOfBudget,
+        summary: String::new(),
+        actions: Vec::new(),
+        files_written: BTreeMap::new(),
+        requests: 0,
+        tokens_in: 0,
+        tokens_out: 0,
+        malformed_replies: 0,
+        tool_errors: 0,
+        context_overflows: 0,
+        context_shortenings: 0,
+        error_kind: None,
+        wall_ms: 0,
+    };
+    let mut messages = vec![
+        Message::text(Role::System, system_prompt(mode, workspace)),
+        Message::text(Role::User, task),
+    ];
+    let mut tool_results: Vec<usize> = Vec::new();
+    let mut budget = ContextBudget::new(config.context_length, u64::from(config.max_reply_tokens));
+    let mut consecutive_malformed = 0;
+    let mut aggressive = false;
+    // Every request either executes an action, counts a malformed reply, or shortens the
+    // context; this cap makes termination certain whatever the server does.
+    let max_requests = config.max_actions * 2 + config.max_consecutive_malformed + 4;
+    let mut finished: Option<(Outcome, String)> = None;
+    while finished.is_none()
+        && (report.actions.len() as u32) < config.max_actions
+        && report.requests < max_requests
+    {
+        let shortened = budget.fit(&mut messages, &tool_results, aggressive);
+        aggressive = false;
+        if shortened.messages > 0 {
+            report.context_shortenings += shortened.messages as u32;
+            events(&AgentEvent::ContextShortened {
+                messages: shortened.messages,
+                chars_removed: shortened.chars_removed,
+            });
+        }
+        let mut request = ChatRequest::new(config.model.clone(), messages.clone());
+        request.max_tokens = Some(config.max_reply_tokens);
+        request.temperature = config.temperature;
+        match mode {
+            ActionMode::Json => request.response_format = Some(action_schema()),
+            _ => request.tools = tool_specs(),
+        }
+        report.requests += 1;
+        events(&AgentEvent::Request {
+            number: report.requests,
+            estimated_tokens: budget.estimate(&messages),
+        });
+        let reply = match client.chat(&request).await {
+            Ok(reply) => reply,
+            Err(LlmError::ContextOverflow { message, .. }) => {
+                report.context_overflows += 1;
+                events(&AgentEvent::ContextOverflow {
+                    message: message.clone(),
+                });
+                if report.context_overflows > 3 {
+                    report.error_kind = Some("context_overflow".into());
+                    finished = Some((
+                        Outcome::Failed,
+                        format!("context overflow persisted after shortening: {message}"),
+                    ));
+                } else {
+                    aggressive = true;
+                }
+                continue;
+            }
+            Err(err) => {
+                report.error_kind = Some(err.kind().to_string());
+                finished = Some((Outcome::Failed, format!("model server failed: {err}")));
+                continue;
+            }
+        };
+        report.tokens_in += reply.usage.prompt_tokens;
+        report.tokens_out += reply.usage.completion_tokens;
+        budget.calibrate(&messages, reply.usage.prompt_tokens);
+        events(&AgentEvent::Reply {
+            tokens_in: reply.usage.prompt_tokens,
+            tokens_out: reply.usage.completion_tokens,
+            cached_tokens: reply.usage.cached_prompt_tokens,
+            tokens_per_second: reply.usage.tokens_per_second,
+            first_byte_ms: reply.first_byte_ms,
+            tool_calls: reply.tool_calls.len(),
+            recovered_from_text: reply.tool_call_source
+                == Some(crate::llm::ToolCallSource::RecoveredFromText),
+        });
+        let parsed = actions_from_reply(&reply, report.requests as usize).and_then(|actions| {
+            if actions.is_empty() {
+                Err("your reply holds no action".to_string())
+            } else {
+                Ok(actions)
+            }
+        });
+        let actions = match parsed {
+            Ok(actions) => actions,
+            Err(reason) => {
+                report.malformed_replies += 1;
+                consecutive_malformed += 1;
+                events(&AgentEvent::MalformedReply {
+                    reason: reason.clone(),
+                });
+                messages.push(Message::text(Role::Assistant, reply.content.clone()));
+                messages.push(Message::text(
+                    Role::User,
+                    format!("{reason}. Call done{{summary}} when the task is finished."),
+                ));
+                if consecutive_malformed >= config.max_consecutive_malformed {
+                    finished = Some((
+                        Outcome::Failed,
+                        format!("the model gave {consecutive_malformed} replies in a row without a usable action"),
+                    ));
+                }
+                continue;
+            }
+        };
+        consecutive_malformed = 0;
+        match mode {
+            ActionMode::Json => {
+                messages.push(Message::text(Role::Assistant, reply.content.clone()))
+            }
+            _ => messages.push(Message {
+                role: Role::Assistant,
+                content: reply.content.clone(),
+                tool_calls: actions
+                    .iter()
+                    .map(|a| ToolCall::new(a.id.clone(), a.tool.clone(), &a.args))
+                    .collect(),
+                tool_call_id: None,
+            }),
+        }
+        for action in actions {
+            if finished.is_some() || report.actions.len() as u32 >= config.max_actions {
+                // Unexecuted calls still need an answer in the native protocol.
+                if mode != ActionMode::Json {
+                    messages.push(Message::tool_result(action.id.clone(), "not executed"));
+                }
+                continue;
+            }
+            let result = execute(workspace, &config.run, &action.tool, &action.args).await;
+            let record = ActionRecord {
+                index: report.actions.len() as u32 + 1,
+                tool: action.tool.clone(),
+                target: target_of(&action),
+                wrote: result.wrote.is_some(),
+                ok: result.ok,
+                at_ms: started.elapsed().as_millis() as u64,
+                unix_ms: unix_ms(),
+            };
+            events(&AgentEvent::Action(record.clone()));
+            report.actions.push(record);
+            if !result.ok {
+                report.tool_errors += 1;
+            }
+            if let Some(path) = &result.wrote {
+                report.files_written.insert(path.clone(), 0);
+            }
+            if let Some(summary) = result.done.clone() {
+                finished = Some((Outcome::Done, summary));
+            }
+            tool_results.push(messages.len());
+            messages.push(match mode {
+                ActionMode::Json => Message::text(
+                    Role::User,
+                    format!("Result of {}:\n{}", action.tool, result.output),
+                ),
+                _ => Message::tool_result(action.id.clone(), result.output),
+            });
+        }
+    }
+    let (outcome, summary) = finished.unwrap_or_else(|| {
+        (
+            Outcome::OutOfBudget,
+            format!(
+                "the action budget of {} ran out before done",
+                config.max_actions
+            ),
+        )
+    });
+    // Sizes as they are on disk now: what the model wrote is what the report claims.
+    for (path, size) in report.files_written.iter_mut() {
+        *size = std::fs::metadata(workspace.root().join(path))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    }
+    report.outcome = outcome;
+    report.summary = summary.clone();
+    report.wall_ms = started.elapsed().as_millis() as u64;
+    events(&AgentEvent::Finished { outcome, summary });
+    report
+}
