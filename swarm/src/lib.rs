@@ -5,3 +5,4 @@
 pub mod agent;
 pub mod llm;
 pub mod sandbox;
+pub mod sim;
