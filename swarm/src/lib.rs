@@ -5,4 +5,5 @@
 pub mod agent;
 pub mod llm;
 pub mod sandbox;
+pub mod settings;
 pub mod sim;

@@ -9,8 +9,6 @@ use crate::llm::Message;
 const DEFAULT_CHARS_PER_TOKEN: f64 = 3.0;
 /// Characters kept at each end of a shortened tool result.
 const KEEP_EACH_END: usize = 300;
-/// Tool results never shortened: the most recent ones.
-const KEEP_RECENT: usize = 2;
 
 /// Tracks the budget of one conversation.
 #[derive(Debug, Clone)]
@@ -20,6 +18,15 @@ pub struct ContextBudget {
     /// Tokens reserved for the reply.
     pub reply_reserve: u64,
     chars_per_token: f64,
+}
+
+/// Why the context is being fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pressure {
+    /// Our estimate says the prompt may not fit: shorten until it does.
+    Estimate,
+    /// The server reported an overflow: shorten every tool result.
+    Overflowed,
 }
 
 /// What one shortening pass did.
@@ -61,21 +68,21 @@ impl ContextBudget {
             .map(|n| (n * 85 / 100).saturating_sub(self.reply_reserve))
     }
 
-    /// Shortens old tool results until the estimate fits (or nothing more can be cut).
-    /// `tool_results` holds the indices of messages that are tool results.
+    /// Shortens tool results, oldest first and the newest last, until the estimate fits (or
+    /// nothing more can be cut). After an overflow our estimate missed, every result is
+    /// shortened. `tool_results` holds the indices of tool-result messages, in order.
     pub fn fit(
         &self,
         messages: &mut [Message],
         tool_results: &[usize],
-        aggressive: bool,
+        pressure: Pressure,
     ) -> Shortened {
         let mut done = Shortened::default();
         let Some(limit) = self.limit() else {
             return done;
         };
-        let keep_recent = if aggressive { 0 } else { KEEP_RECENT };
-        let candidates = tool_results.len().saturating_sub(keep_recent);
-        for &index in tool_results.iter().take(candidates) {
+        let aggressive = pressure == Pressure::Overflowed;
+        for &index in tool_results {
             if !aggressive && self.estimate(messages) <= limit {
                 break;
             }
@@ -138,7 +145,7 @@ mod tests {
             messages.push(Message::text(Role::User, "x".repeat(3000)));
         }
         let budget = ContextBudget::new(Some(3000), 500);
-        let done = budget.fit(&mut messages, &[1, 2, 3, 4], false);
+        let done = budget.fit(&mut messages, &[1, 2, 3, 4], Pressure::Estimate);
         assert!(done.messages >= 1);
         assert!(messages[1].content.len() < 1000);
         assert_eq!(
@@ -155,7 +162,7 @@ mod tests {
     fn no_window_means_no_cut() {
         let mut messages = vec![Message::text(Role::User, "y".repeat(10_000))];
         assert_eq!(
-            ContextBudget::new(None, 0).fit(&mut messages, &[0], false),
+            ContextBudget::new(None, 0).fit(&mut messages, &[0], Pressure::Overflowed),
             Shortened::default()
         );
     }

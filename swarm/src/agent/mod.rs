@@ -12,7 +12,7 @@ mod protocol;
 mod tools;
 mod workspace;
 
-pub use context::{ContextBudget, Shortened};
+pub use context::{ContextBudget, Pressure, Shortened};
 pub use protocol::{
     action_schema, actions_from_reply, first_json_object, Action, ActionMode, ACTION_SCHEMA_NAME,
 };
@@ -277,7 +277,7 @@ pub async fn run_agent(
     let mut tool_results: Vec<usize> = Vec::new();
     let mut budget = ContextBudget::new(config.context_length, u64::from(config.max_reply_tokens));
     let mut consecutive_malformed = 0;
-    let mut aggressive = false;
+    let mut pressure = Pressure::Estimate;
     // Every request either executes an action, counts a malformed reply, or shortens the
     // context; this cap makes termination certain whatever the server does.
     let max_requests = config.max_actions * 2 + config.max_consecutive_malformed + 4;
@@ -286,8 +286,8 @@ pub async fn run_agent(
         && (report.actions.len() as u32) < config.max_actions
         && report.requests < max_requests
     {
-        let shortened = budget.fit(&mut messages, &tool_results, aggressive);
-        aggressive = false;
+        let shortened = budget.fit(&mut messages, &tool_results, pressure);
+        pressure = Pressure::Estimate;
         if shortened.messages > 0 {
             report.context_shortenings += shortened.messages as u32;
             events(&AgentEvent::ContextShortened {
@@ -321,7 +321,7 @@ pub async fn run_agent(
                         format!("context overflow persisted after shortening: {message}"),
                     ));
                 } else {
-                    aggressive = true;
+                    pressure = Pressure::Overflowed;
                 }
                 continue;
             }

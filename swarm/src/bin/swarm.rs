@@ -1,1 +1,451 @@
-fn main() {}
+//! `swarm`: the embedded swarm's command line. Today: `agent` (the single agent), `probe`
+//! (what a server is), `demo` (the agent on a bundled simulated fleet). The pipeline's
+//! commands answer "not available yet" until their issue lands.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use swarm::agent::{
+    run_agent, ActionMode, AgentConfig, AgentEvent, AgentReport, EventSink, Outcome, Workspace,
+};
+use swarm::llm::{probe, ClientConfig, LlmClient, ProbeReport};
+use swarm::sandbox::Sandbox;
+use swarm::settings::{self, FlagSettings};
+use swarm::sim::{Scenario, SimFleet};
+
+#[derive(Parser)]
+#[command(
+    name = "swarm",
+    version,
+    about = "A coding swarm of small local models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the single agent on a task (the gym's baseline).
+    Agent(AgentArgs),
+    /// Say what a model server is: backend, models, context, slots.
+    Probe {
+        /// Server URL (default: try the usual local ports).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Run the agent on the bundled simulated fleet, in both action modes.
+    Demo {
+        /// Keep the projects here instead of a temporary directory.
+        #[arg(long)]
+        workdir: Option<PathBuf>,
+    },
+    /// Build an app from a spec with the whole pipeline (not available yet).
+    Run,
+    /// Continue a killed run (not available yet).
+    Resume,
+    /// Run the verification gates on a directory (not available yet).
+    Verify,
+    /// List the knobs (not available yet).
+    Knobs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct AgentArgs {
+    /// The task text.
+    #[arg(short = 't', long = "text", conflicts_with = "input")]
+    text: Option<String>,
+    /// Read the task from a file (`-` for stdin).
+    #[arg(short = 'i', long = "input")]
+    input: Option<String>,
+    /// Server URL (flag > SWARM_URL > config file > the usual local ports).
+    #[arg(long)]
+    url: Option<String>,
+    /// Model id (default: the server's loaded model).
+    #[arg(long)]
+    model: Option<String>,
+    /// How the model expresses actions.
+    #[arg(long, value_enum)]
+    action_mode: Option<ActionMode>,
+    /// Most tool calls the agent may make.
+    #[arg(long)]
+    max_actions: Option<u32>,
+    /// Directory the agent works in (created if missing).
+    #[arg(long, default_value = ".")]
+    workdir: PathBuf,
+    /// stdout format.
+    #[arg(long, value_enum, default_value = "text")]
+    output_format: OutputFormat,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("swarm: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Agent(args) => agent(args).await,
+            Command::Probe { url } => probe_command(url).await,
+            Command::Demo { workdir } => demo(workdir).await,
+            Command::Run => Ok(not_available("run", 4)),
+            Command::Resume => Ok(not_available("resume", 4)),
+            Command::Verify => Ok(not_available("verify", 4)),
+            Command::Knobs => Ok(not_available("knobs", 4)),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("swarm: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn not_available(command: &str, issue: u32) -> ExitCode {
+    eprintln!("swarm {command}: not available yet (it lands with issue {issue})");
+    ExitCode::from(2)
+}
+
+/// Warns once, loudly, about sandbox layers this machine cannot apply.
+fn warn_missing_sandbox_layers() {
+    let missing = Sandbox::detect().missing_layers();
+    if missing.is_empty() {
+        return;
+    }
+    eprintln!("WARNING: the sandbox for generated code is weaker on this machine:");
+    for layer in missing {
+        eprintln!("WARNING:   {} not applied: {}", layer.layer, layer.reason);
+    }
+}
+
+/// Finds a reachable server: the given URL, or the first of the usual local ports.
+async fn reach(url: Option<&str>) -> Result<ProbeReport, String> {
+    let candidates: Vec<String> = match url {
+        Some(url) => vec![url.to_string()],
+        None => settings::DISCOVERY_URLS
+            .iter()
+            .map(|u| u.to_string())
+            .collect(),
+    };
+    let mut reasons = Vec::new();
+    for candidate in &candidates {
+        match probe(candidate, Duration::from_secs(5)).await {
+            Ok(report) => return Ok(report),
+            Err(err) => reasons.push(format!("{candidate} ({})", err.kind().replace('_', " "))),
+        }
+    }
+    Err(settings::no_server_help(&reasons))
+}
+
+fn describe(report: &ProbeReport) -> String {
+    let model = report.default_model();
+    format!(
+        "{:?} at {} — {} model(s){}{}{}",
+        report.backend,
+        report.url,
+        report.models.len(),
+        model
+            .map(|m| format!(", default {}", m.id))
+            .unwrap_or_default(),
+        model
+            .and_then(|m| m.context_length)
+            .map(|n| format!(", context {n}"))
+            .unwrap_or_default(),
+        report
+            .slots
+            .map(|n| format!(", {n} slot(s)"))
+            .unwrap_or_default(),
+    )
+}
+
+async fn probe_command(url: Option<String>) -> anyhow::Result<ExitCode> {
+    let flags = FlagSettings {
+        url,
+        ..FlagSettings::default()
+    };
+    let settings = settings::resolve(&flags, &|key| std::env::var(key).ok())?;
+    match reach(settings.url.as_deref()).await {
+        Ok(report) => {
+            eprintln!("{}", describe(&report));
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(help) => {
+            eprintln!("swarm probe: {help}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn read_task(args: &AgentArgs) -> anyhow::Result<String> {
+    let task = match (&args.text, &args.input) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) if path == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the task from stdin")?;
+            text
+        }
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the task file {path}"))?,
+        (None, None) => anyhow::bail!("no task: give it with -t TEXT, -i FILE or -i - (stdin)"),
+    };
+    if task.trim().is_empty() {
+        anyhow::bail!("the task is empty");
+    }
+    Ok(task)
+}
+
+/// Renders agent events as progress lines on stderr.
+fn progress_sink(max_actions: u32) -> EventSink {
+    Arc::new(move |event: &AgentEvent| match event {
+        AgentEvent::Action(record) => {
+            let mark = match (record.ok, record.wrote) {
+                (false, _) => "error",
+                (true, true) => "wrote",
+                (true, false) => "ok",
+            };
+            eprintln!(
+                "[{:>3}/{max_actions}] {:<10} {} ({mark})",
+                record.index, record.tool, record.target
+            );
+        }
+        AgentEvent::Reply {
+            tokens_in,
+            tokens_out,
+            tokens_per_second,
+            recovered_from_text,
+            ..
+        } => {
+            let speed = tokens_per_second
+                .map(|s| format!(", {s:.0} tok/s"))
+                .unwrap_or_default();
+            let text = if *recovered_from_text {
+                ", tool calls recovered from text"
+            } else {
+                ""
+            };
+            eprintln!("          reply: {tokens_in} tokens in, {tokens_out} out{speed}{text}");
+        }
+        AgentEvent::MalformedReply { reason } => eprintln!("          no usable action: {reason}"),
+        AgentEvent::ContextShortened {
+            messages,
+            chars_removed,
+        } => {
+            eprintln!(
+                "          context: shortened {messages} old tool result(s), {chars_removed} chars"
+            )
+        }
+        AgentEvent::ContextOverflow { message } => {
+            eprintln!("          context overflow: {message}")
+        }
+        AgentEvent::Started { .. } | AgentEvent::Request { .. } | AgentEvent::Finished { .. } => {}
+    })
+}
+
+fn exit_code(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::OutOfBudget | Outcome::Failed => ExitCode::from(1),
+    }
+}
+
+fn print_summary(report: &AgentReport) {
+    let outcome = match report.outcome {
+        Outcome::Done => "done (the model's claim; check the files)",
+        Outcome::OutOfBudget => "out of budget",
+        Outcome::Failed => "failed",
+    };
+    println!("outcome: {outcome}");
+    println!("summary: {}", report.summary);
+    let wrote = report.actions.iter().filter(|a| a.wrote).count();
+    println!(
+        "actions: {} ({wrote} wrote, {} tool errors), requests: {}, tokens in/out: {}/{}, malformed replies: {}, wall: {:.1}s",
+        report.actions.len(),
+        report.tool_errors,
+        report.requests,
+        report.tokens_in,
+        report.tokens_out,
+        report.malformed_replies,
+        report.wall_ms as f64 / 1000.0
+    );
+    if report.files_written.is_empty() {
+        println!("files written: none");
+    } else {
+        let files: Vec<String> = report
+            .files_written
+            .iter()
+            .map(|(path, size)| format!("{path} ({size} bytes)"))
+            .collect();
+        println!("files written: {}", files.join(", "));
+    }
+}
+
+async fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
+    let flags = FlagSettings {
+        url: args.url.clone(),
+        model: args.model.clone(),
+        action_mode: args.action_mode,
+        max_actions: args.max_actions,
+    };
+    let settings = match settings::resolve(&flags, &|key| std::env::var(key).ok()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("swarm agent: {err}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let task = match read_task(&args) {
+        Ok(task) => task,
+        Err(err) => {
+            eprintln!("swarm agent: {err:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    std::fs::create_dir_all(&args.workdir)
+        .with_context(|| format!("cannot create {}", args.workdir.display()))?;
+    let workspace = Workspace::new(&args.workdir)
+        .with_context(|| format!("cannot use {}", args.workdir.display()))?;
+    warn_missing_sandbox_layers();
+    let report = match reach(settings.url.as_deref()).await {
+        Ok(report) => report,
+        Err(help) => {
+            eprintln!("swarm agent: {help}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let Some(model) = settings
+        .model
+        .clone()
+        .or_else(|| report.default_model().map(|m| m.id.clone()))
+    else {
+        eprintln!(
+            "swarm agent: {} lists no model; load one or pass --model",
+            report.url
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let mode = settings.action_mode.resolve(Some(&report), Some(&model));
+    let context_length = report.model(Some(&model)).and_then(|m| m.context_length);
+    let mut client_config = ClientConfig::new(report.url.clone());
+    client_config.api_key = settings.api_key.clone();
+    let client = LlmClient::new(client_config)?;
+    let mut config = AgentConfig::new(model.clone(), mode);
+    config.max_actions = settings.max_actions;
+    config.context_length = context_length;
+    eprintln!(
+        "swarm agent: {} | model {model} | action mode {mode}{} | budget {} actions | workdir {}",
+        describe(&report),
+        if settings.action_mode == ActionMode::Auto {
+            " (auto)"
+        } else {
+            ""
+        },
+        config.max_actions,
+        workspace.root().display()
+    );
+    let result = run_agent(
+        &client,
+        &workspace,
+        &config,
+        &task,
+        &progress_sink(config.max_actions),
+    )
+    .await;
+    match args.output_format {
+        OutputFormat::Text => print_summary(&result),
+        OutputFormat::Json => {
+            let mut value = serde_json::to_value(&result)?;
+            value["model"] = serde_json::json!(model);
+            value["url"] = serde_json::json!(report.url);
+            value["action_mode"] = serde_json::json!(mode);
+            value["workdir"] = serde_json::json!(workspace.root());
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+    }
+    Ok(exit_code(result.outcome))
+}
+
+const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.yaml");
+const DEMO_TASK: &str = "Write fizzbuzz.py: for each n from 1 to N (argument, default 15) print Fizz for multiples of 3, Buzz for multiples of 5, FizzBuzz for both, else n. Run it to check, then call done.";
+
+async fn demo(workdir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let scenario = Scenario::from_yaml(DEMO_SCENARIO, "swarm/scenarios/demo.yaml")?;
+    let fleet = SimFleet::start(scenario, "127.0.0.1").await?;
+    let node = &fleet.nodes[0];
+    warn_missing_sandbox_layers();
+    eprintln!(
+        "swarm demo: SIMULATED fleet (swarm-sim, scripted replies): node {} serving {} at {}",
+        node.name, node.model, node.url
+    );
+    let temp = tempfile_dir()?;
+    let base = workdir.unwrap_or_else(|| temp.clone());
+    let mut all_done = true;
+    for mode in [ActionMode::Json, ActionMode::Native] {
+        let dir = base.join(format!("demo-{mode}"));
+        std::fs::create_dir_all(&dir)?;
+        let workspace = Workspace::new(&dir)?;
+        let client = LlmClient::new(ClientConfig::new(node.url.clone()))?;
+        let mut config = AgentConfig::new(node.model.clone(), mode);
+        config.max_actions = 8;
+        eprintln!("\n== action mode {mode} ==");
+        let report = run_agent(
+            &client,
+            &workspace,
+            &config,
+            DEMO_TASK,
+            &progress_sink(config.max_actions),
+        )
+        .await;
+        println!("== action mode {mode} ==");
+        print_summary(&report);
+        // The model's "done" proves nothing: run the program it wrote.
+        let check =
+            swarm::sandbox::SandboxCommand::shell("python3 fizzbuzz.py 15", workspace.root());
+        let outcome = Sandbox::detect().run(&check).await?;
+        let lines: Vec<String> = outcome.stdout.text().lines().map(String::from).collect();
+        let proven = outcome.success()
+            && lines.get(2).map(String::as_str) == Some("Fizz")
+            && lines.get(14).map(String::as_str) == Some("FizzBuzz");
+        println!(
+            "checked by running it: {} (line 3 = {:?}, line 15 = {:?})",
+            if proven { "PASS" } else { "FAIL" },
+            lines.get(2),
+            lines.get(14)
+        );
+        println!("project: {}\n", workspace.root().display());
+        all_done &= report.outcome == Outcome::Done && proven;
+    }
+    println!(
+        "requests served by the simulated fleet: {}",
+        fleet.served().len()
+    );
+    Ok(if all_done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("swarm-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
