@@ -107,7 +107,6 @@ async fn reasoning_tags_are_split_from_the_answer() {
 #[tokio::test]
 async fn a_stall_mid_stream_is_a_stall_not_a_first_byte_timeout() {
     let fleet = fleet(&format!("{NODE}rules:\n  - reply: {{content: 'a long answer that stalls'}}\n    fault: {{stall_after_tokens: 2}}\n")).await;
-    let started = Instant::now();
     let err = client(&fleet.nodes[0].url)
         .chat(&ask("q"))
         .await
@@ -116,7 +115,6 @@ async fn a_stall_mid_stream_is_a_stall_not_a_first_byte_timeout() {
         matches!(err, LlmError::Stalled { tokens: 2, .. }),
         "{err:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[tokio::test]

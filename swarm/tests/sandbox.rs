@@ -78,7 +78,7 @@ async fn an_infinite_loop_is_stopped_at_the_wall_limit() {
         .unwrap();
     assert!(outcome.timed_out);
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(30),
         "took {:?}",
         started.elapsed()
     );
@@ -100,7 +100,7 @@ async fn a_fork_bomb_is_contained_and_cleaned_up() {
         .await
         .unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(30),
         "took {:?}",
         started.elapsed()
     );
@@ -143,20 +143,19 @@ async fn a_huge_output_is_capped_with_its_size_reported() {
 #[tokio::test]
 async fn a_child_that_outlives_its_parent_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    // The child sleeps past the parent's exit, then would write a file.
-    let script = "(sleep 2; echo late > late.txt) & echo parent-exits";
-    let started = Instant::now();
+    // The child sleeps past the parent's exit, then would write a file. Had the sandbox
+    // waited for it, or left it running, the file would exist.
+    let script = "(sleep 3; echo late > late.txt) & echo parent-exits";
     let outcome = sandbox()
         .run(&SandboxCommand::shell(script, dir.path()).with_limits(quick(30)))
         .await
         .unwrap();
     assert!(outcome.success(), "{outcome:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "waited for the orphan: {:?}",
-        started.elapsed()
+        !dir.path().join("late.txt").exists(),
+        "the sandbox waited for the orphan"
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(
         !dir.path().join("late.txt").exists(),
         "the orphan survived and wrote its file"
