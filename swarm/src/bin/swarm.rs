@@ -156,7 +156,7 @@ async fn reach(url: Option<&str>) -> Result<ProbeReport, String> {
 fn describe(report: &ProbeReport) -> String {
     let model = report.default_model();
     format!(
-        "{:?} at {} — {} model(s){}{}{}",
+        "{} at {} — {} model(s){}{}{}",
         report.backend,
         report.url,
         report.models.len(),
@@ -424,11 +424,12 @@ async fn demo(workdir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         let proven = outcome.success()
             && lines.get(2).map(String::as_str) == Some("Fizz")
             && lines.get(14).map(String::as_str) == Some("FizzBuzz");
+        let line = |n: usize| lines.get(n - 1).map(String::as_str).unwrap_or("<missing>");
         println!(
-            "checked by running it: {} (line 3 = {:?}, line 15 = {:?})",
+            "checked by running it: {} (line 3 = {}, line 15 = {})",
             if proven { "PASS" } else { "FAIL" },
-            lines.get(2),
-            lines.get(14)
+            line(3),
+            line(15)
         );
         println!("project: {}\n", workspace.root().display());
         all_done &= report.outcome == Outcome::Done && proven;

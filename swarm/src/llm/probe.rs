@@ -29,6 +29,18 @@ pub enum Backend {
     Generic,
 }
 
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::LmStudio => "LM Studio",
+            Backend::Ollama => "Ollama",
+            Backend::LlamaServer => "llama-server",
+            Backend::Vllm => "vLLM",
+            Backend::Generic => "OpenAI-compatible server",
+        })
+    }
+}
+
 /// One model the server knows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
