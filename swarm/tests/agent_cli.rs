@@ -345,3 +345,17 @@ async fn usage_errors_exit_2() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no task"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn pipeline_commands_are_not_available_yet() {
+    for command in ["run", "resume", "verify", "knobs"] {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_swarm"))
+            .arg(command)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(output.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("not available yet"));
+    }
+}

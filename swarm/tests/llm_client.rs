@@ -220,7 +220,7 @@ async fn connection_refused_names_the_url() {
         "{err:?}"
     );
     assert!(matches!(
-        probe(&url, Duration::from_secs(1)).await,
+        probe(&url, None, Duration::from_secs(1)).await,
         Err(LlmError::ConnectionRefused { .. })
     ));
 }
@@ -257,7 +257,7 @@ async fn the_probe_sees_a_llama_server_with_slots_and_context() {
         "nodes: [{name: a, slots: 3, context_length: 4096, supports_tools: true, model: m1}]\n",
     )
     .await;
-    let report = probe(&fleet.nodes[0].url, Duration::from_secs(2))
+    let report = probe(&fleet.nodes[0].url, None, Duration::from_secs(2))
         .await
         .unwrap();
     assert_eq!(report.backend, Backend::LlamaServer);
@@ -286,5 +286,51 @@ async fn slots_queue_requests_beyond_capacity() {
         started.elapsed() >= Duration::from_millis(750),
         "slots did not queue: {:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn keep_alive_pings_count_as_alive_but_not_as_tokens() {
+    // Prefill takes 1.5 s; the first-byte limit is 1 s and the gap limit 0.3 s. With pings
+    // every 100 ms the reply arrives; without them the first-byte timeout fires.
+    let scenario = |pings: &str| {
+        format!("{NODE}rules:\n  - reply: {{content: done}}\n    fault: {{first_byte_delay_ms: 1500{pings}}}\n")
+    };
+    let mut config = ClientConfig::new("");
+    config.first_byte_timeout = Duration::from_secs(1);
+    config.gap_timeout = Duration::from_millis(300);
+    config.max_retries = 0;
+    let with_pings = fleet(&scenario(", keepalive_ms: 100")).await;
+    config.base_url = with_pings.nodes[0].url.clone();
+    let reply = LlmClient::new(config.clone())
+        .unwrap()
+        .chat(&ask("q"))
+        .await
+        .unwrap();
+    assert_eq!(reply.content, "done");
+    assert!(
+        reply.first_byte_ms < 1000,
+        "a ping is the first byte: {}",
+        reply.first_byte_ms
+    );
+    let silent = fleet(&scenario("")).await;
+    config.base_url = silent.nodes[0].url.clone();
+    let err = LlmClient::new(config.clone())
+        .unwrap()
+        .chat(&ask("q"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::FirstByteTimeout { .. }), "{err:?}");
+    // Pings through the prefill, then silence before any token: a stall with zero tokens.
+    let pings_then_stall = fleet(&scenario(", keepalive_ms: 100, stall_after_tokens: 0")).await;
+    config.base_url = pings_then_stall.nodes[0].url.clone();
+    let err = LlmClient::new(config)
+        .unwrap()
+        .chat(&ask("q"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LlmError::Stalled { tokens: 0, .. }),
+        "{err:?}"
     );
 }

@@ -135,7 +135,7 @@ fn warn_missing_sandbox_layers() {
 }
 
 /// Finds a reachable server: the given URL, or the first of the usual local ports.
-async fn reach(url: Option<&str>) -> Result<ProbeReport, String> {
+async fn reach(url: Option<&str>, api_key: Option<&str>) -> Result<ProbeReport, String> {
     let candidates: Vec<String> = match url {
         Some(url) => vec![url.to_string()],
         None => settings::DISCOVERY_URLS
@@ -145,7 +145,7 @@ async fn reach(url: Option<&str>) -> Result<ProbeReport, String> {
     };
     let mut reasons = Vec::new();
     for candidate in &candidates {
-        match probe(candidate, Duration::from_secs(5)).await {
+        match probe(candidate, api_key, Duration::from_secs(5)).await {
             Ok(report) => return Ok(report),
             Err(err) => reasons.push(format!("{candidate} ({})", err.kind().replace('_', " "))),
         }
@@ -180,7 +180,7 @@ async fn probe_command(url: Option<String>) -> anyhow::Result<ExitCode> {
         ..FlagSettings::default()
     };
     let settings = settings::resolve(&flags, &|key| std::env::var(key).ok())?;
-    match reach(settings.url.as_deref()).await {
+    match reach(settings.url.as_deref(), settings.api_key.as_deref()).await {
         Ok(report) => {
             eprintln!("{}", describe(&report));
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -324,7 +324,7 @@ async fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
     let workspace = Workspace::new(&args.workdir)
         .with_context(|| format!("cannot use {}", args.workdir.display()))?;
     warn_missing_sandbox_layers();
-    let report = match reach(settings.url.as_deref()).await {
+    let report = match reach(settings.url.as_deref(), settings.api_key.as_deref()).await {
         Ok(report) => report,
         Err(help) => {
             eprintln!("swarm agent: {help}");

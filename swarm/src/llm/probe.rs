@@ -332,13 +332,28 @@ pub fn parse_openai_models(body: &[u8]) -> Option<Vec<ModelInfo>> {
     )
 }
 
-/// Asks the server at `url` what it is. Fails only when the server cannot be reached at
-/// all; an unknown server is reported as `Backend::Generic`.
-pub async fn probe(url: &str, timeout: Duration) -> Result<ProbeReport, LlmError> {
+/// Asks the server at `url` what it is, sending `api_key` as a bearer token when given (LM
+/// Studio and vLLM can require one). Fails only when the server cannot be reached at all; an
+/// unknown server is reported as `Backend::Generic`.
+pub async fn probe(
+    url: &str,
+    api_key: Option<&str>,
+    timeout: Duration,
+) -> Result<ProbeReport, LlmError> {
     let root = normalize_base_url(url);
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = api_key {
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+                LlmError::Malformed("the API key holds characters a header cannot carry".into())
+            })?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     let http = reqwest::Client::builder()
         .connect_timeout(timeout)
         .timeout(timeout)
+        .default_headers(headers)
         .build()
         .map_err(|err| LlmError::Malformed(format!("cannot build HTTP client: {err}")))?;
     let get = |path: &'static str| {

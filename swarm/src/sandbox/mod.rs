@@ -346,19 +346,27 @@ impl Sandbox {
 /// What the child does between fork and exec, prepared in the parent so nothing allocates.
 #[derive(Clone)]
 struct ChildSetup {
-    limits: [(libc::__rlimit_resource_t, u64); 4],
+    /// (resource, limit); `None` leaves the resource as inherited.
+    limits: [(libc::__rlimit_resource_t, Option<u64>); 4],
     cgroup_procs: Option<std::ffi::CString>,
 }
 
 impl ChildSetup {
     fn new(limits: &Limits, cgroup_procs: Option<&Path>) -> Self {
         use std::os::unix::ffi::OsStrExt;
+        // RLIMIT_NPROC counts every process the user owns, not just this command's: with a
+        // pids cgroup it is not needed; without one the cap sits above what the user already
+        // runs, so a busy desktop does not make every fork in the sandbox fail.
+        let processes = match cgroup_procs {
+            Some(_) => None,
+            None => Some(user_process_count() + limits.max_processes),
+        };
         ChildSetup {
             limits: [
-                (libc::RLIMIT_CPU, limits.cpu_seconds),
-                (libc::RLIMIT_AS, limits.memory_bytes),
-                (libc::RLIMIT_NPROC, limits.max_processes),
-                (libc::RLIMIT_FSIZE, limits.max_file_bytes),
+                (libc::RLIMIT_CPU, Some(limits.cpu_seconds)),
+                (libc::RLIMIT_AS, Some(limits.memory_bytes)),
+                (libc::RLIMIT_NPROC, processes),
+                (libc::RLIMIT_FSIZE, Some(limits.max_file_bytes)),
             ],
             cgroup_procs: cgroup_procs
                 .and_then(|path| std::ffi::CString::new(path.as_os_str().as_bytes()).ok()),
@@ -377,6 +385,7 @@ impl ChildSetup {
             }
             libc::setsid();
             for (resource, value) in self.limits {
+                let Some(value) = value else { continue };
                 let limit = libc::rlimit {
                     rlim_cur: value,
                     rlim_max: value,
@@ -386,6 +395,28 @@ impl ChildSetup {
         }
         Ok(())
     }
+}
+
+/// Processes owned by the effective user right now.
+fn user_process_count() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| {
+                    entry
+                        .file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
+                .filter(|entry| entry.metadata().is_ok_and(|meta| meta.uid() == uid))
+                .count() as u64
+        })
+        .unwrap_or(0)
 }
 
 fn kill_group(pid: Option<u32>) {

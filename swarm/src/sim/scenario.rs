@@ -35,7 +35,8 @@
 //!
 //! Faults: `http_500: true`; `context_overflow: true` (llama-server's 400);
 //! `stall_after_tokens: N` (stream N chunks, then silence); `drop_after_tokens: N` (stream
-//! N chunks, then cut the connection); `first_byte_delay_ms: N`; `garbage: true` (bytes that
+//! N chunks, then cut the connection); `first_byte_delay_ms: N`; `keepalive_ms: N` (an SSE
+//! comment every N ms until the first token); `garbage: true` (bytes that
 //! are not SSE JSON); `text_tool_calls: hermes | qwen3_coder | lmstudio | mistral` (tool calls
 //! written as text in the content); `reasoning_tags: true` (reasoning as `<think>` in the
 //! content instead of its own field).
@@ -216,6 +217,10 @@ pub struct Fault {
     /// Wait before the first byte.
     #[serde(default)]
     pub first_byte_delay_ms: Option<u64>,
+    /// While waiting for the first token, send an SSE comment (`: keep-alive`) this often,
+    /// as servers do during long prefills.
+    #[serde(default)]
+    pub keepalive_ms: Option<u64>,
     /// Send bytes that are not valid SSE JSON.
     #[serde(default)]
     pub garbage: bool,

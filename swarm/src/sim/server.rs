@@ -386,7 +386,20 @@ fn stream_reply(plan: StreamPlan) -> Response {
         let Ok(_permit) = plan.state.slots.clone().acquire_owned().await else {
             return;
         };
-        tokio::time::sleep(plan.prefill()).await;
+        let prefill_done = Instant::now() + plan.prefill();
+        if let Some(every) = plan.fault.keepalive_ms.filter(|ms| *ms > 0) {
+            while Instant::now() + Duration::from_millis(every) < prefill_done {
+                tokio::time::sleep(Duration::from_millis(every)).await;
+                if sender
+                    .send(Ok(Bytes::from_static(b": keep-alive\n\n")))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep_until(prefill_done.into()).await;
         let send = |text: String| sender.send(Ok(Bytes::from(text)));
         if plan.fault.garbage {
             let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
