@@ -373,6 +373,12 @@ pub async fn probe(
             Ok::<Option<Vec<u8>>, LlmError>(ok.then(|| bytes.to_vec()))
         }
     };
+    // Backend-specific endpoints are optional: an error or a non-success status is "not this
+    // backend", never a failure of the probe.
+    let fetch = |path: &'static str| {
+        let request = get(path);
+        async move { request.await.ok().flatten() }
+    };
     // Reachability first, so a dead address fails fast with a clear error.
     let generic = get("/v1/models").await?;
     let mut report = ProbeReport {
@@ -387,13 +393,7 @@ pub async fn probe(
         requests_waiting: None,
         health: None,
     };
-    if let Some((model, slots)) = get("/props")
-        .await
-        .ok()
-        .flatten()
-        .as_deref()
-        .and_then(parse_llama_props)
-    {
+    if let Some((model, slots)) = fetch("/props").await.as_deref().and_then(parse_llama_props) {
         report.backend = Backend::LlamaServer;
         report.slots = slots;
         report.models = vec![ModelInfo {
@@ -405,20 +405,12 @@ pub async fn probe(
                 .unwrap_or(model.id.clone()),
             ..model
         }];
-        if let Some((total, busy)) = get("/slots")
-            .await
-            .ok()
-            .flatten()
-            .as_deref()
-            .and_then(parse_llama_slots)
-        {
+        if let Some((total, busy)) = fetch("/slots").await.as_deref().and_then(parse_llama_slots) {
             report.slots = Some(total);
             report.slots_busy = Some(busy);
         }
-        report.health = get("/health")
+        report.health = fetch("/health")
             .await
-            .ok()
-            .flatten()
             .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
             .and_then(|value| {
                 value
@@ -428,45 +420,28 @@ pub async fn probe(
             });
         return Ok(report);
     }
-    if let Some(models) = get("/api/v1/models")
-        .await
-        .ok()
-        .flatten()
-        .as_deref()
-        .and_then(parse_lmstudio_models)
-    {
-        report.backend = Backend::LmStudio;
-        report.slots = models
-            .iter()
-            .filter(|m| m.loaded == Some(true))
-            .filter_map(|m| m.parallel)
-            .max();
-        report.models = models;
-        return Ok(report);
+    for path in ["/api/v1/models", "/api/v0/models"] {
+        if let Some(models) = fetch(path).await.as_deref().and_then(parse_lmstudio_models) {
+            report.backend = Backend::LmStudio;
+            report.slots = models
+                .iter()
+                .filter(|m| m.loaded == Some(true))
+                .filter_map(|m| m.parallel)
+                .max();
+            report.models = models;
+            return Ok(report);
+        }
     }
-    if let Some(models) = get("/api/v0/models")
-        .await
-        .ok()
-        .flatten()
-        .as_deref()
-        .and_then(parse_lmstudio_models)
-    {
-        report.backend = Backend::LmStudio;
-        report.models = models;
-        return Ok(report);
-    }
-    if let Some(tags) = get("/api/tags").await.ok().flatten() {
-        let ps = get("/api/ps").await.ok().flatten();
+    if let Some(tags) = fetch("/api/tags").await {
+        let ps = fetch("/api/ps").await;
         if let Some(models) = parse_ollama(&tags, ps.as_deref()) {
             report.backend = Backend::Ollama;
             report.models = models;
             return Ok(report);
         }
     }
-    if let Some((running, waiting)) = get("/metrics")
+    if let Some((running, waiting)) = fetch("/metrics")
         .await
-        .ok()
-        .flatten()
         .as_deref()
         .and_then(parse_vllm_metrics)
     {
