@@ -3,6 +3,7 @@
 //! OpenAI-compatible fleet for tests and demos ([`sim`]).
 
 pub mod agent;
+pub mod console;
 pub mod llm;
 pub mod sandbox;
 pub mod settings;

@@ -59,6 +59,15 @@ fn exercise(bytes: &[u8]) {
     let _ = parse_llama_slots(bytes);
     let _ = parse_vllm_metrics(bytes);
     let _ = parse_openai_models(bytes);
+    let steps = swarm::console::console_steps(&text);
+    let _ = swarm::console::fixtures(&text);
+    let _ = swarm::console::parse_console(&text);
+    let lines: Vec<String> = text.lines().map(String::from).collect();
+    let _ = swarm::console::output_matches(&lines, &text);
+    let _ = swarm::console::explain_mismatch(&lines, "a\nb");
+    for step in steps {
+        let _ = swarm::console::output_matches(&step.expected, &text);
+    }
 }
 
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
@@ -101,6 +110,7 @@ proptest! {
         "<tool_call>", "</tool_call>", "<function=", "<function=x>", "<parameter=", "<parameter=k>", "</parameter>",
         "</function>", "[TOOL_REQUEST]", "[END_TOOL_REQUEST]", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "<think>",
         "</think>", "{", "}", "\"name\"", ":", "\"x\"", "[", "]", "é", "\n", " ",
+        "```console\n", "```\n", "$ ", "? 1\n", "[..]", "...\n", "file=a.txt",
     ]), 0..40)) {
         exercise(parts.concat().as_bytes());
     }
