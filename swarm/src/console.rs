@@ -124,10 +124,7 @@ pub fn fenced_blocks(markdown: &str) -> Vec<FencedBlock> {
             }
             Some((fence, body, _)) => {
                 let closing = trimmed.starts_with(fence.as_str())
-                    && trimmed
-                        .trim_end()
-                        .chars()
-                        .all(|c| Some(c) == fence.chars().next());
+                    && trimmed.trim_end().chars().all(|c| fence.starts_with(c));
                 if closing {
                     if let Some((_, body, mut block)) = open.take() {
                         block.body = body;

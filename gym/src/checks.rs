@@ -1,0 +1,253 @@
+//! Runs a turn's hidden checks against a project. The project is copied into a fresh
+//! directory with the turn's fixtures (the system under test never sees either), and every
+//! command runs in the sandbox. Each check answers pass, fail or inconclusive: a tool missing
+//! from this machine (say, `node`) is inconclusive, never a false red.
+
+use crate::fsutil::copy_tree;
+use crate::task::{Check, Turn};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+use swarm::console::{explain_mismatch, output_matches, parse_console};
+use swarm::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
+
+/// What one check concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The check held.
+    Pass,
+    /// The check did not hold.
+    Fail,
+    /// The check could not be decided here (a tool is missing).
+    Inconclusive,
+}
+
+/// One check's result, with the evidence a human (or a fix task) needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// What was checked.
+    pub label: String,
+    /// The conclusion.
+    pub verdict: Verdict,
+    /// Why: the command, expected and actual output, stderr.
+    pub evidence: String,
+}
+
+/// Why checks could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Copying the project or writing fixtures failed.
+    #[error("cannot prepare the grading directory: {0}")]
+    Prepare(#[from] std::io::Error),
+    /// The sandbox could not start a command.
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] swarm::sandbox::SandboxError),
+}
+
+/// Time limit of one check command.
+const STEP_WALL: Duration = Duration::from_secs(30);
+
+fn limits() -> Limits {
+    Limits {
+        wall: STEP_WALL,
+        cpu_seconds: 60,
+        ..Limits::default()
+    }
+}
+
+/// A fresh copy of `project` with the fixtures written in.
+fn grading_copy(project: &Path, turn: &Turn) -> Result<tempfile::TempDir, std::io::Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("swarm-gym-grade-")
+        .tempdir()?;
+    if project.is_dir() {
+        copy_tree(project, dir.path())?;
+    }
+    for (path, content) in &turn.fixtures {
+        let target = dir.path().join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(target, content)?;
+    }
+    Ok(dir)
+}
+
+/// The program a shell command starts, past `VAR=value` assignments.
+fn program_of(command: &str) -> Option<&str> {
+    command
+        .split_whitespace()
+        .find(|word| !word.contains('=') || word.starts_with('='))
+}
+
+/// True when the command's program is neither on PATH nor a path into the project: the
+/// machine lacks a tool, which says nothing about the code under test.
+fn tool_missing(command: &str, outcome: &SandboxOutcome) -> Option<String> {
+    if outcome.exit_code != Some(127) {
+        return None;
+    }
+    let program = program_of(command)?;
+    if program.contains('/') {
+        return None;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
+    let builtin = matches!(
+        program,
+        "cd" | "echo" | "test" | "[" | "true" | "false" | "export" | "printf"
+    );
+    (!found && !builtin).then(|| format!("`{program}` is not installed on this machine"))
+}
+
+fn excerpt(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().take(15).collect();
+    lines.join("\n")
+}
+
+async fn run_step(
+    sandbox: &Sandbox,
+    dir: &Path,
+    command: &str,
+) -> Result<SandboxOutcome, CheckError> {
+    Ok(sandbox
+        .run(&SandboxCommand::shell(command, dir).with_limits(limits()))
+        .await?)
+}
+
+/// Runs every check of `turn` against `project` (a missing project counts as empty).
+pub async fn run_checks(
+    project: &Path,
+    turn: &Turn,
+    sandbox: &Sandbox,
+) -> Result<Vec<CheckOutcome>, CheckError> {
+    let shared = grading_copy(project, turn)?;
+    let mut outcomes = Vec::new();
+    for check in &turn.checks {
+        let label = check.label();
+        let (verdict, evidence) = match check {
+            Check::FileExists(path) => {
+                let exists = shared.path().join(path).exists();
+                (
+                    if exists { Verdict::Pass } else { Verdict::Fail },
+                    format!(
+                        "{path} {}",
+                        if exists { "exists" } else { "does not exist" }
+                    ),
+                )
+            }
+            Check::FileContains { path, text } => {
+                match std::fs::read_to_string(shared.path().join(path)) {
+                    Ok(content) if content.contains(text.as_str()) => {
+                        (Verdict::Pass, format!("{path} contains {text:?}"))
+                    }
+                    Ok(_) => (Verdict::Fail, format!("{path} does not contain {text:?}")),
+                    Err(_) => (
+                        Verdict::Fail,
+                        format!("{path} does not exist or is not text"),
+                    ),
+                }
+            }
+            Check::FileMatches { path, regex } => {
+                let pattern = regex::Regex::new(regex)
+                    .map_err(|err| std::io::Error::other(err.to_string()))?;
+                match std::fs::read_to_string(shared.path().join(path)) {
+                    Ok(content) if pattern.is_match(&content) => {
+                        (Verdict::Pass, format!("{path} matches /{regex}/"))
+                    }
+                    Ok(_) => (Verdict::Fail, format!("{path} does not match /{regex}/")),
+                    Err(_) => (
+                        Verdict::Fail,
+                        format!("{path} does not exist or is not text"),
+                    ),
+                }
+            }
+            Check::CommandSucceeds(command) => {
+                let fresh = grading_copy(project, turn)?;
+                let outcome = run_step(sandbox, fresh.path(), command).await?;
+                if let Some(missing) = tool_missing(command, &outcome) {
+                    (Verdict::Inconclusive, missing)
+                } else if outcome.success() {
+                    (Verdict::Pass, format!("`{command}` exited 0"))
+                } else {
+                    (Verdict::Fail, describe_exit(command, &outcome, 0))
+                }
+            }
+            Check::Console(body) => console_check(project, turn, sandbox, body).await?,
+        };
+        outcomes.push(CheckOutcome {
+            label,
+            verdict,
+            evidence,
+        });
+    }
+    Ok(outcomes)
+}
+
+fn describe_exit(command: &str, outcome: &SandboxOutcome, expected: i32) -> String {
+    let how = if outcome.timed_out {
+        format!("timed out after {}s", STEP_WALL.as_secs())
+    } else {
+        match outcome.exit_code {
+            Some(code) => format!("exited {code}, expected {expected}"),
+            None => format!("was killed by signal {}", outcome.signal.unwrap_or(0)),
+        }
+    };
+    format!(
+        "`{command}` {how}\nstdout:\n{}\nstderr:\n{}",
+        excerpt(&outcome.stdout.text()),
+        excerpt(&outcome.stderr.text())
+    )
+}
+
+async fn console_check(
+    project: &Path,
+    turn: &Turn,
+    sandbox: &Sandbox,
+    body: &str,
+) -> Result<(Verdict, String), CheckError> {
+    let fresh = grading_copy(project, turn)?;
+    let steps = parse_console(body);
+    for step in &steps {
+        let outcome = run_step(sandbox, fresh.path(), &step.command).await?;
+        if let Some(missing) = tool_missing(&step.command, &outcome) {
+            return Ok((Verdict::Inconclusive, missing));
+        }
+        if outcome.timed_out || outcome.exit_code != Some(step.exit_code) {
+            return Ok((
+                Verdict::Fail,
+                describe_exit(&step.command, &outcome, step.exit_code),
+            ));
+        }
+        let stdout = outcome.stdout.text();
+        if !output_matches(&step.expected, &stdout) {
+            let why = explain_mismatch(&step.expected, &stdout);
+            return Ok((
+                Verdict::Fail,
+                format!(
+                    "`{}`: {why}\nstderr:\n{}",
+                    step.command,
+                    excerpt(&outcome.stderr.text())
+                ),
+            ));
+        }
+    }
+    Ok((
+        Verdict::Pass,
+        format!(
+            "{} command(s) gave the expected output and exit codes",
+            steps.len()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_skips_assignments() {
+        assert_eq!(program_of("LANG=C python3 app.py"), Some("python3"));
+        assert_eq!(program_of("./run.sh x"), Some("./run.sh"));
+    }
+}
