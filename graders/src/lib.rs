@@ -1,5 +1,10 @@
-//! The graders of one finished gym turn, seven dimensions scored 0–10 with their evidence.
-//! They land with issue 3; this crate holds the dimension names the results schema will use.
+//! The graders of one finished gym turn: seven dimensions, each scored 0–10 with its
+//! evidence. Deterministic: `checks` (the hidden checks, run in the sandbox — the real grade),
+//! `swarm`, `cluster`, `diagnostics`. Judged by a model: `requirements`, `code_quality`,
+//! `bugs`.
+
+pub mod checks;
+pub mod fsutil;
 
 /// The seven dimensions, in the order results columns list them.
 pub const DIMENSIONS: [&str; 7] = [

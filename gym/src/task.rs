@@ -30,6 +30,7 @@
 //! Checks live only here: the system under test works in its own directory and never sees
 //! the task; grading copies the produced project and the fixtures into a fresh directory.
 
+use graders::checks::Check;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,48 +45,6 @@ pub enum Archetype {
     MinimalSpec,
     /// Work on an existing project (`start/`).
     ContinueExisting,
-}
-
-/// One hidden check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    /// A console block: commands, expected stdout and exit codes.
-    Console(String),
-    /// A file exists.
-    FileExists(String),
-    /// A file contains text.
-    FileContains {
-        /// Relative path.
-        path: String,
-        /// Text that must occur.
-        text: String,
-    },
-    /// A file matches a regular expression.
-    FileMatches {
-        /// Relative path.
-        path: String,
-        /// The expression.
-        regex: String,
-    },
-    /// A shell command exits 0.
-    CommandSucceeds(String),
-}
-
-impl Check {
-    /// A short label for reports.
-    pub fn label(&self) -> String {
-        match self {
-            Check::Console(body) => {
-                let first = body.lines().find(|l| l.starts_with("$ ")).unwrap_or("$ ?");
-                format!("console `{}`", first.trim_start_matches("$ "))
-            }
-            Check::FileExists(path) => format!("file exists {path}"),
-            Check::FileContains { path, text } => format!("{path} contains {text:?}"),
-            Check::FileMatches { path, regex } => format!("{path} matches /{regex}/"),
-            Check::CommandSucceeds(command) => format!("succeeds `{command}`"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +141,16 @@ pub struct Turn {
     pub fixtures: BTreeMap<String, String>,
     /// Hidden checks.
     pub checks: Vec<Check>,
+}
+
+impl Turn {
+    /// The turn's hidden checks and fixtures, as the graders take them.
+    pub fn check_set(&self) -> graders::checks::CheckSet<'_> {
+        graders::checks::CheckSet {
+            checks: &self.checks,
+            fixtures: &self.fixtures,
+        }
+    }
 }
 
 /// A loaded, validated task.
@@ -361,7 +330,7 @@ pub fn load_task(dir: &Path) -> Result<Task, TaskError> {
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let manifest_hash = crate::fsutil::hash_tree(dir);
+    let manifest_hash = graders::fsutil::hash_tree(dir);
     Ok(Task {
         id: raw.id,
         suite,

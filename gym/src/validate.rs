@@ -3,8 +3,8 @@
 //! on a project that lacks the work (an empty one, the starting project, and the previous
 //! turn's reference). A task that fails this is reported with the reason and never used.
 
-use crate::checks::{run_checks, CheckError, Verdict};
 use crate::task::Task;
+use graders::checks::{run_checks, CheckError, Verdict};
 use serde::Serialize;
 use std::path::Path;
 use swarm::sandbox::Sandbox;
@@ -35,7 +35,7 @@ pub async fn validate_task(task: &Task, sandbox: &Sandbox) -> Result<TaskReport,
         .tempdir()?;
     for turn in &task.turns {
         for run in 1..=REFERENCE_RUNS {
-            for outcome in run_checks(&turn.reference, turn, sandbox).await? {
+            for outcome in run_checks(&turn.reference, turn.check_set(), sandbox).await? {
                 match outcome.verdict {
                     Verdict::Pass => {}
                     Verdict::Fail => {
@@ -63,7 +63,7 @@ pub async fn validate_task(task: &Task, sandbox: &Sandbox) -> Result<TaskReport,
             baselines.push(("the previous turn's reference", &previous.reference));
         }
         for (name, project) in baselines {
-            let outcomes = run_checks(project, turn, sandbox).await?;
+            let outcomes = run_checks(project, turn.check_set(), sandbox).await?;
             if outcomes.iter().all(|o| o.verdict == Verdict::Pass) {
                 problems.push(format!("turn {}: every check passes on {name}, so the checks cannot tell whether the work was done", turn.number));
             }

@@ -111,9 +111,13 @@ async fn a_missing_tool_is_inconclusive_not_a_failure() {
         ],
     );
     let task = load_task(&dir).unwrap();
-    let outcomes = run_checks(&task.turns[0].reference, &task.turns[0], Sandbox::detect())
-        .await
-        .unwrap();
+    let outcomes = run_checks(
+        &task.turns[0].reference,
+        task.turns[0].check_set(),
+        Sandbox::detect(),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcomes[0].verdict, Verdict::Inconclusive);
     assert_eq!(
         outcomes[0].evidence,
@@ -142,7 +146,7 @@ async fn a_missing_project_script_is_a_failure_not_a_missing_tool() {
     );
     let task = load_task(&dir).unwrap();
     let empty = tempfile::tempdir().unwrap();
-    let outcomes = run_checks(empty.path(), &task.turns[0], Sandbox::detect())
+    let outcomes = run_checks(empty.path(), task.turns[0].check_set(), Sandbox::detect())
         .await
         .unwrap();
     assert_eq!(outcomes[0].verdict, Verdict::Fail);
@@ -154,7 +158,7 @@ async fn grading_never_touches_the_graded_project() {
     let project = tempfile::tempdir().unwrap();
     gym::fsutil::copy_tree(&task.turns[0].reference, project.path()).unwrap();
     let before = gym::fsutil::hash_tree(project.path());
-    let outcomes = run_checks(project.path(), &task.turns[0], Sandbox::detect())
+    let outcomes = run_checks(project.path(), task.turns[0].check_set(), Sandbox::detect())
         .await
         .unwrap();
     assert!(
@@ -176,7 +180,7 @@ async fn a_careless_build_fails_the_hidden_checks_with_evidence() {
     let task = load_task(&repo_root().join("tasks/smoke/wordfreq")).unwrap();
     let project = tempfile::tempdir().unwrap();
     std::fs::write(project.path().join("wordfreq.py"), careless).unwrap();
-    let outcomes = run_checks(project.path(), &task.turns[0], Sandbox::detect())
+    let outcomes = run_checks(project.path(), task.turns[0].check_set(), Sandbox::detect())
         .await
         .unwrap();
     let verdicts: Vec<Verdict> = outcomes.iter().map(|o| o.verdict).collect();

@@ -4,12 +4,54 @@
 //! from this machine (say, `node`) is inconclusive, never a false red.
 
 use crate::fsutil::copy_tree;
-use crate::task::{Check, Turn};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use swarm::console::{explain_mismatch, output_matches, parse_console};
 use swarm::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
+
+/// One hidden check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// A console block: commands, expected stdout and exit codes.
+    Console(String),
+    /// A file exists.
+    FileExists(String),
+    /// A file contains text.
+    FileContains {
+        /// Relative path.
+        path: String,
+        /// Text that must occur.
+        text: String,
+    },
+    /// A file matches a regular expression.
+    FileMatches {
+        /// Relative path.
+        path: String,
+        /// The expression.
+        regex: String,
+    },
+    /// A shell command exits 0.
+    CommandSucceeds(String),
+}
+
+impl Check {
+    /// A short label for reports.
+    pub fn label(&self) -> String {
+        match self {
+            Check::Console(body) => {
+                let first = body.lines().find(|l| l.starts_with("$ ")).unwrap_or("$ ?");
+                format!("console `{}`", first.trim_start_matches("$ "))
+            }
+            Check::FileExists(path) => format!("file exists {path}"),
+            Check::FileContains { path, text } => format!("{path} contains {text:?}"),
+            Check::FileMatches { path, regex } => format!("{path} matches /{regex}/"),
+            Check::CommandSucceeds(command) => format!("succeeds `{command}`"),
+        }
+    }
+}
 
 /// What one check concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,15 +98,24 @@ fn limits() -> Limits {
     }
 }
 
+/// What to check: the checks and the hidden files they need.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckSet<'a> {
+    /// The checks, in order.
+    pub checks: &'a [Check],
+    /// Files (relative path → content) added to the project only for grading.
+    pub fixtures: &'a BTreeMap<String, String>,
+}
+
 /// A fresh copy of `project` with the fixtures written in.
-fn grading_copy(project: &Path, turn: &Turn) -> Result<tempfile::TempDir, std::io::Error> {
+fn grading_copy(project: &Path, turn: CheckSet<'_>) -> Result<tempfile::TempDir, std::io::Error> {
     let dir = tempfile::Builder::new()
         .prefix("swarm-gym-grade-")
         .tempdir()?;
     if project.is_dir() {
         copy_tree(project, dir.path())?;
     }
-    for (path, content) in &turn.fixtures {
+    for (path, content) in turn.fixtures {
         let target = dir.path().join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
@@ -115,15 +166,15 @@ async fn run_step(
         .await?)
 }
 
-/// Runs every check of `turn` against `project` (a missing project counts as empty).
+/// Runs every check against `project` (a missing project counts as empty).
 pub async fn run_checks(
     project: &Path,
-    turn: &Turn,
+    turn: CheckSet<'_>,
     sandbox: &Sandbox,
 ) -> Result<Vec<CheckOutcome>, CheckError> {
     let shared = grading_copy(project, turn)?;
     let mut outcomes = Vec::new();
-    for check in &turn.checks {
+    for check in turn.checks {
         let label = check.label();
         let (verdict, evidence) = match check {
             Check::FileExists(path) => {
@@ -202,7 +253,7 @@ fn describe_exit(command: &str, outcome: &SandboxOutcome, expected: i32) -> Stri
 
 async fn console_check(
     project: &Path,
-    turn: &Turn,
+    turn: CheckSet<'_>,
     sandbox: &Sandbox,
     body: &str,
 ) -> Result<(Verdict, String), CheckError> {
