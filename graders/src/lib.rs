@@ -16,3 +16,10 @@ pub const DIMENSIONS: [&str; 7] = [
     "code_quality",
     "bugs",
 ];
+pub mod behaviour;
+pub mod diagnostics;
+pub mod score;
+
+pub use behaviour::{cluster_score, swarm_score, RunFacts};
+pub use diagnostics::{diagnostics_score, find_issues, Finding};
+pub use score::{checks_score, hidden_verdict, overall, DimensionScore, HiddenVerdict};

@@ -1,0 +1,164 @@
+//! Scores and the formulas that combine them. Every dimension is 0–10 or missing; a missing
+//! score is never replaced by a guess.
+//!
+//! - `checks` = 10 × passed ÷ conclusive checks (missing when no check was conclusive).
+//! - hidden verdict: `pass` when every check passed; `fail` when any failed; `inconclusive`
+//!   otherwise. A turn **passes** exactly when its hidden verdict is `pass`.
+//! - overall = 0.6 × checks + 0.4 × mean(the other dimensions present); missing when `checks`
+//!   is missing. `checks` dominates: no other dimension can lift a turn whose checks fail.
+
+use crate::checks::{CheckOutcome, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// One dimension's score and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DimensionScore {
+    /// Which dimension.
+    pub dimension: String,
+    /// 0–10, or missing.
+    pub score: Option<f64>,
+    /// The facts behind it.
+    pub evidence: String,
+}
+
+impl DimensionScore {
+    /// A present score, clamped to 0–10 and rounded to 0.1.
+    pub fn scored(dimension: &str, score: f64, evidence: impl Into<String>) -> Self {
+        DimensionScore {
+            dimension: dimension.into(),
+            score: Some((score.clamp(0.0, 10.0) * 10.0).round() / 10.0),
+            evidence: evidence.into(),
+        }
+    }
+
+    /// A missing score, with the reason.
+    pub fn missing(dimension: &str, why: impl Into<String>) -> Self {
+        DimensionScore {
+            dimension: dimension.into(),
+            score: None,
+            evidence: why.into(),
+        }
+    }
+}
+
+/// The turn's verdict from its hidden checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HiddenVerdict {
+    /// Every check passed.
+    Pass,
+    /// At least one check failed.
+    Fail,
+    /// None failed, but not every check could be decided.
+    Inconclusive,
+}
+
+impl std::fmt::Display for HiddenVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HiddenVerdict::Pass => "pass",
+            HiddenVerdict::Fail => "fail",
+            HiddenVerdict::Inconclusive => "inconclusive",
+        })
+    }
+}
+
+/// The verdict of a set of check outcomes.
+pub fn hidden_verdict(outcomes: &[CheckOutcome]) -> HiddenVerdict {
+    if outcomes.iter().any(|o| o.verdict == Verdict::Fail) {
+        HiddenVerdict::Fail
+    } else if !outcomes.is_empty() && outcomes.iter().all(|o| o.verdict == Verdict::Pass) {
+        HiddenVerdict::Pass
+    } else {
+        HiddenVerdict::Inconclusive
+    }
+}
+
+/// The `checks` dimension.
+pub fn checks_score(outcomes: &[CheckOutcome]) -> DimensionScore {
+    let passed = outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Pass)
+        .count();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Fail)
+        .count();
+    let inconclusive = outcomes.len() - passed - failed;
+    let conclusive = passed + failed;
+    let mut evidence = format!("{passed} passed, {failed} failed, {inconclusive} inconclusive");
+    for outcome in outcomes.iter().filter(|o| o.verdict != Verdict::Pass) {
+        let first = outcome.evidence.lines().next().unwrap_or("");
+        evidence.push_str(&format!(
+            "; {:?} {}: {first}",
+            outcome.verdict, outcome.label
+        ));
+    }
+    if conclusive == 0 {
+        return DimensionScore::missing("checks", evidence);
+    }
+    DimensionScore::scored("checks", 10.0 * passed as f64 / conclusive as f64, evidence)
+}
+
+/// Overall score: 0.6 × checks + 0.4 × mean(other present dimensions).
+pub fn overall(scores: &[DimensionScore]) -> Option<f64> {
+    let checks = scores.iter().find(|s| s.dimension == "checks")?.score?;
+    let others: Vec<f64> = scores
+        .iter()
+        .filter(|s| s.dimension != "checks")
+        .filter_map(|s| s.score)
+        .collect();
+    let value = if others.is_empty() {
+        checks
+    } else {
+        0.6 * checks + 0.4 * others.iter().sum::<f64>() / others.len() as f64
+    };
+    Some((value * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn outcome(verdict: Verdict) -> CheckOutcome {
+        CheckOutcome {
+            label: "c".into(),
+            verdict,
+            evidence: "e".into(),
+        }
+    }
+
+    #[test]
+    fn checks_count_only_conclusive_outcomes() {
+        let outcomes = [
+            outcome(Verdict::Pass),
+            outcome(Verdict::Fail),
+            outcome(Verdict::Inconclusive),
+            outcome(Verdict::Pass),
+        ];
+        assert_eq!(checks_score(&outcomes).score, Some(6.7));
+        assert_eq!(hidden_verdict(&outcomes), HiddenVerdict::Fail);
+        assert_eq!(checks_score(&[outcome(Verdict::Inconclusive)]).score, None);
+        assert_eq!(
+            hidden_verdict(&[outcome(Verdict::Inconclusive), outcome(Verdict::Pass)]),
+            HiddenVerdict::Inconclusive
+        );
+    }
+
+    #[test]
+    fn overall_is_dominated_by_checks() {
+        let scores = vec![
+            DimensionScore::scored("checks", 0.0, ""),
+            DimensionScore::scored("swarm", 10.0, ""),
+            DimensionScore::scored("cluster", 10.0, ""),
+            DimensionScore::missing("requirements", "judge failed"),
+        ];
+        assert_eq!(overall(&scores), Some(4.0));
+        let missing = vec![
+            DimensionScore::missing("checks", ""),
+            DimensionScore::scored("swarm", 10.0, ""),
+        ];
+        assert_eq!(overall(&missing), None);
+    }
+}
