@@ -1,10 +1,15 @@
 //! swarm-gym: tasks with hidden checks, and the proof that each task's checks are sound
 //! (`tasks check`). The runner, results store and A/B statistics build on these.
 
+pub mod results;
 pub mod task;
 pub mod validate;
 
 pub use graders::checks::{run_checks, Check, CheckOutcome, Verdict};
 pub use graders::fsutil;
+pub use results::{
+    harness_commit, read_rows, replicate_key, BadRow, ResultRow, ResultsError, ResultsStore,
+    COLUMNS,
+};
 pub use task::{load_task, suite_task_dirs, Archetype, Task, TaskError, Turn};
 pub use validate::{validate_task, TaskReport};

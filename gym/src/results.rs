@@ -1,0 +1,338 @@
+//! The results store: an append-only CSV, one row per graded (run, task, turn, replicate).
+//! The columns are documented in `results/README.md`.
+//!
+//! Durability: a row is serialised in memory and written with one `write` on a file opened
+//! for appending, then synced, so a crash can at worst leave one partial last line. Opening
+//! the store moves such a line to `FILE.partial` (nothing is deleted) and leaves every
+//! complete row as it was. Rows are never rewritten.
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One graded turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Id of the `swarm-gym run` that produced it.
+    pub run_id: String,
+    /// When the turn was graded (RFC 3339, UTC).
+    pub timestamp: String,
+    /// Commit of the harness; `-dirty` when uncommitted changes existed.
+    pub commit: String,
+    /// Suite.
+    pub suite: String,
+    /// Task id.
+    pub task: String,
+    /// Hash of the task's files.
+    pub manifest_hash: String,
+    /// 1-based turn.
+    pub turn: u32,
+    /// 1-based replicate.
+    pub replicate: u32,
+    /// System under test: single or swarm.
+    pub sut: String,
+    /// Model that built the turn.
+    pub builder_model: String,
+    /// Model playing the user (empty when turns were scripted).
+    pub brain_model: String,
+    /// Model(s) that judged, `;`-separated (empty when no judge ran).
+    pub judge_model: String,
+    /// Fleet file.
+    pub fleet: String,
+    /// Hash of the knobs JSON.
+    pub knobs_hash: String,
+    /// The knobs, as JSON.
+    pub knobs: String,
+    /// Hidden checks, 0–10.
+    pub checks: Option<f64>,
+    /// Process and honesty, 0–10.
+    pub swarm: Option<f64>,
+    /// Fleet behaviour, 0–10.
+    pub cluster: Option<f64>,
+    /// Static findings, 0–10.
+    pub diagnostics: Option<f64>,
+    /// Judge: requirements met, 0–10.
+    pub requirements: Option<f64>,
+    /// Judge: code quality, 0–10.
+    pub code_quality: Option<f64>,
+    /// Judge: absence of bugs, 0–10.
+    pub bugs: Option<f64>,
+    /// 0.6 × checks + 0.4 × mean(other present).
+    pub overall: Option<f64>,
+    /// pass, fail or inconclusive.
+    pub hidden_verdict: String,
+    /// What the SUT claimed: done, out_of_budget, failed.
+    pub claimed_verdict: String,
+    /// Wall time of the turn's build.
+    pub wall_seconds: f64,
+    /// Prompt tokens.
+    pub tokens_in: u64,
+    /// Generated tokens.
+    pub tokens_out: u64,
+    /// Replies without a usable action.
+    pub malformed_replies: u32,
+    /// Failed tool calls.
+    pub tool_errors: u32,
+    /// Context overflows reported by servers.
+    pub context_overflows: u32,
+    /// Fraction of wall time the builder's model was generating.
+    pub occupancy: Option<f64>,
+    /// Stalls and timeouts.
+    pub stalls: u32,
+    /// Server errors that ended a build.
+    pub errors: u32,
+    /// The turn's transcript (JSONL), relative to the CSV's directory.
+    pub transcript: String,
+    /// The turn's events (JSONL), relative to the CSV's directory.
+    pub events: String,
+}
+
+/// The header, in order (the field names of [`ResultRow`]).
+pub const COLUMNS: [&str; 36] = [
+    "run_id",
+    "timestamp",
+    "commit",
+    "suite",
+    "task",
+    "manifest_hash",
+    "turn",
+    "replicate",
+    "sut",
+    "builder_model",
+    "brain_model",
+    "judge_model",
+    "fleet",
+    "knobs_hash",
+    "knobs",
+    "checks",
+    "swarm",
+    "cluster",
+    "diagnostics",
+    "requirements",
+    "code_quality",
+    "bugs",
+    "overall",
+    "hidden_verdict",
+    "claimed_verdict",
+    "wall_seconds",
+    "tokens_in",
+    "tokens_out",
+    "malformed_replies",
+    "tool_errors",
+    "context_overflows",
+    "occupancy",
+    "stalls",
+    "errors",
+    "transcript",
+    "events",
+];
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file's header is not this version's.
+    #[error("{path}: the header does not match this version's columns (expected {expected}); write to a new file with --results")]
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// The expected header.
+        expected: String,
+    },
+    /// A row could not be serialised.
+    #[error("cannot serialise a row: {0}")]
+    Serialise(String),
+}
+
+/// A row that could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// Why.
+    pub message: String,
+}
+
+/// An append-only results file.
+#[derive(Debug, Clone)]
+pub struct ResultsStore {
+    path: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
+    move |source| ResultsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl ResultsStore {
+    /// Opens (or creates) the store; checks the header; sets aside a partial last line.
+    pub fn open(path: &Path) -> Result<ResultsStore, ResultsError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let store = ResultsStore {
+            path: path.to_path_buf(),
+        };
+        let existing = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(err) => return Err(io(path)(err)),
+        };
+        if existing.is_empty() {
+            store.write_raw(format!("{}\n", header()).as_bytes())?;
+            return Ok(store);
+        }
+        let first_line = existing.split(|b| *b == b'\n').next().unwrap_or_default();
+        if String::from_utf8_lossy(first_line).trim_end() != header() {
+            return Err(ResultsError::Header {
+                path: path.to_path_buf(),
+                expected: header(),
+            });
+        }
+        if existing.last() != Some(&b'\n') {
+            // A crash mid-write: keep the fragment beside the file, cut it from the store.
+            let cut = existing
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |at| at + 1);
+            let partial = path.with_extension("csv.partial");
+            let mut aside = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&partial)
+                .map_err(io(&partial))?;
+            aside.write_all(&existing[cut..]).map_err(io(&partial))?;
+            aside.write_all(b"\n").map_err(io(&partial))?;
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io(path))?;
+            file.set_len(cut as u64).map_err(io(path))?;
+            file.sync_all().map_err(io(path))?;
+        }
+        Ok(store)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write_raw(&self, bytes: &[u8]) -> Result<(), ResultsError> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io(&self.path))?;
+        file.write_all(bytes).map_err(io(&self.path))?;
+        file.sync_data().map_err(io(&self.path))
+    }
+
+    /// Appends one row (one write, then a sync).
+    pub fn append(&self, row: &ResultRow) -> Result<(), ResultsError> {
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        writer
+            .serialize(row)
+            .map_err(|err| ResultsError::Serialise(err.to_string()))?;
+        let bytes = writer
+            .into_inner()
+            .map_err(|err| ResultsError::Serialise(err.to_string()))?;
+        self.write_raw(&bytes)
+    }
+
+    /// Every readable row, and the rows that could not be read (with their line).
+    pub fn read(&self) -> Result<(Vec<ResultRow>, Vec<BadRow>), ResultsError> {
+        read_rows(&self.path)
+    }
+}
+
+/// Reads any results CSV; bad rows are reported, never fatal.
+pub fn read_rows(path: &Path) -> Result<(Vec<ResultRow>, Vec<BadRow>), ResultsError> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|err| io(path)(std::io::Error::other(err.to_string())))?
+        .clone();
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line());
+                match record.deserialize::<ResultRow>(Some(&headers)) {
+                    Ok(row) => rows.push(row),
+                    Err(err) => bad.push(BadRow {
+                        line,
+                        message: err.to_string(),
+                    }),
+                }
+            }
+            Err(err) => bad.push(BadRow {
+                line: err.position().map_or(0, |p| p.line()),
+                message: err.to_string(),
+            }),
+        }
+    }
+    Ok((rows, bad))
+}
+
+fn header() -> String {
+    COLUMNS.join(",")
+}
+
+/// What identifies one replicate of one task under one configuration: rows with the same key
+/// belong to the same conversation, so `--resume` can tell which turns are done.
+pub fn replicate_key(row: &ResultRow) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}",
+        row.suite,
+        row.task,
+        row.manifest_hash,
+        row.replicate,
+        row.sut,
+        row.builder_model,
+        row.knobs_hash,
+        row.brain_model
+    )
+}
+
+/// The harness's commit, `-dirty` when the working tree has uncommitted changes, `unknown`
+/// outside a git checkout.
+pub fn harness_commit(repo: &Path) -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(commit) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{commit}-dirty")
+            } else {
+                commit
+            }
+        }
+        None => "unknown".into(),
+    }
+}
