@@ -2,6 +2,7 @@
 //! (`tasks check`). The runner, results store and A/B statistics build on these.
 
 pub mod results;
+pub mod runner;
 pub mod task;
 pub mod validate;
 
@@ -11,5 +12,6 @@ pub use results::{
     harness_commit, read_rows, replicate_key, BadRow, ResultRow, ResultsError, ResultsStore,
     COLUMNS,
 };
+pub use runner::{entry_points, run_suite, RunConfig, RunError, RunEvent, RunSummary, Sut};
 pub use task::{load_task, suite_task_dirs, Archetype, Task, TaskError, Turn};
 pub use validate::{validate_task, TaskReport};

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod console;
+pub mod fleet;
 pub mod llm;
 pub mod sandbox;
 pub mod settings;

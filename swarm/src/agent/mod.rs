@@ -122,6 +122,17 @@ pub struct AgentReport {
     pub error_kind: Option<String>,
     /// Wall time.
     pub wall_ms: u64,
+    /// Time spent waiting for the model's replies (the rest is tools and overhead).
+    pub model_ms: u64,
+    /// Every message of the conversation as sent and received (tool results unshortened).
+    #[serde(skip)]
+    pub transcript: Vec<Message>,
+}
+
+/// Appends to what the model sees and to the full transcript.
+fn push(messages: &mut Vec<Message>, transcript: &mut Vec<Message>, message: Message) {
+    transcript.push(message.clone());
+    messages.push(message);
 }
 
 /// What the agent is doing, for whoever renders progress.
@@ -158,6 +169,8 @@ pub enum AgentEvent {
         tokens_per_second: Option<f64>,
         /// Time to first byte.
         first_byte_ms: u64,
+        /// Time from sending to the end of the reply.
+        total_ms: u64,
         /// Tool calls in it.
         tool_calls: usize,
         /// Tool calls were recovered from text.
@@ -269,11 +282,16 @@ pub async fn run_agent(
         context_shortenings: 0,
         error_kind: None,
         wall_ms: 0,
+        model_ms: 0,
+        transcript: Vec::new(),
     };
+    // `messages` is what the model sees (old tool results get shortened); `transcript` keeps
+    // every message as it was, for the gym and for humans.
     let mut messages = vec![
         Message::text(Role::System, system_prompt(mode, workspace)),
         Message::text(Role::User, task),
     ];
+    let mut transcript = messages.clone();
     let mut tool_results: Vec<usize> = Vec::new();
     let mut budget = ContextBudget::new(config.context_length, u64::from(config.max_reply_tokens));
     let mut consecutive_malformed = 0;
@@ -332,6 +350,7 @@ pub async fn run_agent(
             }
         };
         report.tokens_in += reply.usage.prompt_tokens;
+        report.model_ms += reply.total_ms;
         report.tokens_out += reply.usage.completion_tokens;
         budget.calibrate(&messages, reply.usage.prompt_tokens);
         events(&AgentEvent::Reply {
@@ -340,6 +359,7 @@ pub async fn run_agent(
             cached_tokens: reply.usage.cached_prompt_tokens,
             tokens_per_second: reply.usage.tokens_per_second,
             first_byte_ms: reply.first_byte_ms,
+            total_ms: reply.total_ms,
             tool_calls: reply.tool_calls.len(),
             recovered_from_text: reply.tool_call_source
                 == Some(crate::llm::ToolCallSource::RecoveredFromText),
@@ -359,11 +379,19 @@ pub async fn run_agent(
                 events(&AgentEvent::MalformedReply {
                     reason: reason.clone(),
                 });
-                messages.push(Message::text(Role::Assistant, reply.content.clone()));
-                messages.push(Message::text(
-                    Role::User,
-                    format!("{reason}. Call done{{summary}} when the task is finished."),
-                ));
+                push(
+                    &mut messages,
+                    &mut transcript,
+                    Message::text(Role::Assistant, reply.content.clone()),
+                );
+                push(
+                    &mut messages,
+                    &mut transcript,
+                    Message::text(
+                        Role::User,
+                        format!("{reason}. Call done{{summary}} when the task is finished."),
+                    ),
+                );
                 if consecutive_malformed >= config.max_consecutive_malformed {
                     finished = Some((
                         Outcome::Failed,
@@ -375,24 +403,34 @@ pub async fn run_agent(
         };
         consecutive_malformed = 0;
         match mode {
-            ActionMode::Json => {
-                messages.push(Message::text(Role::Assistant, reply.content.clone()))
-            }
-            _ => messages.push(Message {
-                role: Role::Assistant,
-                content: reply.content.clone(),
-                tool_calls: actions
-                    .iter()
-                    .map(|a| ToolCall::new(a.id.clone(), a.tool.clone(), &a.args))
-                    .collect(),
-                tool_call_id: None,
-            }),
+            ActionMode::Json => push(
+                &mut messages,
+                &mut transcript,
+                Message::text(Role::Assistant, reply.content.clone()),
+            ),
+            _ => push(
+                &mut messages,
+                &mut transcript,
+                Message {
+                    role: Role::Assistant,
+                    content: reply.content.clone(),
+                    tool_calls: actions
+                        .iter()
+                        .map(|a| ToolCall::new(a.id.clone(), a.tool.clone(), &a.args))
+                        .collect(),
+                    tool_call_id: None,
+                },
+            ),
         }
         for action in actions {
             if finished.is_some() || report.actions.len() as u32 >= config.max_actions {
                 // Unexecuted calls still need an answer in the native protocol.
                 if mode != ActionMode::Json {
-                    messages.push(Message::tool_result(action.id.clone(), "not executed"));
+                    push(
+                        &mut messages,
+                        &mut transcript,
+                        Message::tool_result(action.id.clone(), "not executed"),
+                    );
                 }
                 continue;
             }
@@ -418,13 +456,17 @@ pub async fn run_agent(
                 finished = Some((Outcome::Done, summary));
             }
             tool_results.push(messages.len());
-            messages.push(match mode {
-                ActionMode::Json => Message::text(
-                    Role::User,
-                    format!("Result of {}:\n{}", action.tool, result.output),
-                ),
-                _ => Message::tool_result(action.id.clone(), result.output),
-            });
+            push(
+                &mut messages,
+                &mut transcript,
+                match mode {
+                    ActionMode::Json => Message::text(
+                        Role::User,
+                        format!("Result of {}:\n{}", action.tool, result.output),
+                    ),
+                    _ => Message::tool_result(action.id.clone(), result.output),
+                },
+            );
         }
     }
     let (outcome, summary) = finished.unwrap_or_else(|| {
@@ -442,6 +484,7 @@ pub async fn run_agent(
             .map(|m| m.len())
             .unwrap_or(0);
     }
+    report.transcript = transcript;
     report.outcome = outcome;
     report.summary = summary.clone();
     report.wall_ms = started.elapsed().as_millis() as u64;

@@ -1,0 +1,702 @@
+//! The runner: drives a system under test through every turn of every task of a suite,
+//! grades each turn before the next starts, and appends one row per graded turn.
+//!
+//! Flow of one task replicate: copy the task's starting project (if any) into a fresh project
+//! directory → for each turn: give the request (turn 1: the spec; later: the task's scripted
+//! turns) to the SUT → keep its transcript and events as JSONL and snapshot the project →
+//! grade (hidden checks on a copy, diagnostics, the run's own facts) → append the row.
+//!
+//! Failures of the infrastructure (a node that refuses connections, a timeout before any
+//! token) are retried from the previous turn's snapshot; failures of the model are results.
+//! `--resume` skips turns whose rows exist and continues a conversation from the snapshot of
+//! its last graded turn.
+
+use crate::results::{harness_commit, replicate_key, ResultRow, ResultsError, ResultsStore};
+use crate::task::{Task, Turn};
+use graders::checks::{run_checks, Check};
+use graders::{
+    checks_score, cluster_score, diagnostics_score, hidden_verdict, overall, swarm_score,
+    DimensionScore, RunFacts,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use swarm::agent::{
+    run_agent, ActionMode, AgentConfig, AgentEvent, AgentReport, EventSink, Outcome, Workspace,
+};
+use swarm::fleet::{Fleet, Node, Role};
+use swarm::llm::{probe, ClientConfig, LlmClient, ProbeReport};
+use swarm::sandbox::Sandbox;
+
+/// The system under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Sut {
+    /// One agent on one node.
+    Single,
+    /// The whole pipeline (issue 4).
+    Swarm,
+}
+
+impl std::fmt::Display for Sut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sut::Single => "single",
+            Sut::Swarm => "swarm",
+        })
+    }
+}
+
+/// What one `run` does.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The tasks, loaded and validated.
+    pub tasks: Vec<Task>,
+    /// The system under test.
+    pub sut: Sut,
+    /// The fleet.
+    pub fleet: Fleet,
+    /// How the fleet file was named (recorded in rows).
+    pub fleet_name: String,
+    /// Replicates per task.
+    pub replicates: u32,
+    /// Task replicates run at once.
+    pub concurrency: usize,
+    /// The results CSV.
+    pub results: PathBuf,
+    /// Skip turns whose rows exist.
+    pub resume: bool,
+    /// The single agent's action budget per turn.
+    pub max_actions: u32,
+}
+
+/// Progress, for whoever renders it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// A turn started building.
+    TurnStarted {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+        /// Node building it.
+        node: String,
+    },
+    /// A turn was graded and its row appended.
+    TurnGraded {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+        /// Hidden verdict.
+        hidden: String,
+        /// What the SUT claimed.
+        claimed: String,
+        /// checks score.
+        checks: Option<f64>,
+        /// overall score.
+        overall: Option<f64>,
+    },
+    /// A turn was skipped because its row exists (`--resume`).
+    TurnSkipped {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+    },
+    /// An infrastructure failure; the turn is tried again.
+    Retrying {
+        /// Task.
+        task: String,
+        /// Turn.
+        turn: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A task replicate could not go on.
+    Abandoned {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a run could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The results file.
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    /// The fleet cannot serve this run.
+    #[error("{0}")]
+    Fleet(String),
+    /// The SUT is not available yet.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Files could not be prepared.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    /// The run id.
+    pub run_id: String,
+    /// Rows appended.
+    pub rows: Vec<ResultRow>,
+    /// Turns skipped by `--resume`.
+    pub skipped: u32,
+    /// Task replicates abandoned, with the reason.
+    pub abandoned: Vec<String>,
+}
+
+/// Times an infrastructure failure is retried.
+const INFRA_RETRIES: u32 = 2;
+
+fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let (hour, minute, second) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+fn new_run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let stamp: String = now_rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
+}
+
+fn short_hash(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Files a task's commands run directly (`python3 X.py`, `./x.sh`): the entry points that
+/// diagnostics must not call unwired.
+pub fn entry_points(turn: &Turn) -> BTreeSet<String> {
+    let mut commands: Vec<String> = Vec::new();
+    for check in &turn.checks {
+        match check {
+            Check::Console(body) => commands.extend(
+                swarm::console::parse_console(body)
+                    .into_iter()
+                    .map(|s| s.command),
+            ),
+            Check::CommandSucceeds(command) => commands.push(command.clone()),
+            _ => {}
+        }
+    }
+    commands
+        .iter()
+        .flat_map(|command| {
+            command
+                .split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|word| word.ends_with(".py") || word.starts_with("./"))
+        .map(|word| word.trim_start_matches("./").to_string())
+        .collect()
+}
+
+/// A builder node, probed once.
+struct Builder {
+    node: Node,
+    probe: ProbeReport,
+}
+
+/// Probes every worker node; a node that does not answer is left out (and said so).
+async fn probe_builders(fleet: &Fleet) -> Result<Vec<Builder>, RunError> {
+    let workers = fleet.with_role(Role::Worker);
+    let mut builders = Vec::new();
+    let mut down = Vec::new();
+    for node in workers {
+        match probe(
+            &node.url,
+            node.api_key().as_deref(),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        {
+            Ok(probe) => builders.push(Builder {
+                node: node.clone(),
+                probe,
+            }),
+            Err(err) => down.push(format!("{} ({}): {err}", node.name, node.url)),
+        }
+    }
+    if builders.is_empty() {
+        return Err(RunError::Fleet(format!(
+            "no worker node of the fleet answers: {}",
+            if down.is_empty() {
+                "the fleet has no node with the worker role".to_string()
+            } else {
+                down.join("; ")
+            }
+        )));
+    }
+    Ok(builders)
+}
+
+fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for item in items {
+        text.push_str(&serde_json::to_string(item).map_err(std::io::Error::other)?);
+        text.push('\n');
+    }
+    std::fs::write(path, text)
+}
+
+/// Runs the suite.
+pub async fn run_suite(
+    config: RunConfig,
+    on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
+) -> Result<RunSummary, RunError> {
+    if config.sut == Sut::Swarm {
+        return Err(RunError::Unavailable(
+            "the swarm SUT is not available yet (it lands with issue 4); use --sut single".into(),
+        ));
+    }
+    let store = ResultsStore::open(&config.results)?;
+    let (existing, _) = store.read()?;
+    let done: BTreeMap<(String, u32), ResultRow> = if config.resume {
+        existing
+            .into_iter()
+            .map(|row| ((replicate_key(&row), row.turn), row))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let builders = Arc::new(probe_builders(&config.fleet).await?);
+    let results_dir = config
+        .results
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let run_id = new_run_id();
+    let commit = harness_commit(Path::new("."));
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        store,
+        done,
+        results_dir,
+        run_id: run_id.clone(),
+        commit,
+        on_event,
+        summary: Mutex::new(RunSummary {
+            run_id,
+            ..RunSummary::default()
+        }),
+    });
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+    let mut handles = Vec::new();
+    let mut slot = 0usize;
+    for task in &config.tasks {
+        for replicate in 1..=config.replicates {
+            let builder_index = slot % builders.len();
+            slot += 1;
+            let (shared, builders, semaphore, task) = (
+                shared.clone(),
+                builders.clone(),
+                semaphore.clone(),
+                task.clone(),
+            );
+            handles.push(tokio::spawn(async move {
+                let Ok(_permit) = semaphore.acquire_owned().await else {
+                    return;
+                };
+                let builder = &builders[builder_index];
+                if let Err(reason) = run_replicate(&shared, &task, replicate, builder).await {
+                    (shared.on_event)(&RunEvent::Abandoned {
+                        task: task.id.clone(),
+                        replicate,
+                        reason: reason.clone(),
+                    });
+                    if let Ok(mut summary) = shared.summary.lock() {
+                        summary
+                            .abandoned
+                            .push(format!("{}/{} r{replicate}: {reason}", task.suite, task.id));
+                    }
+                }
+            }));
+        }
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+    let summary = shared.summary.lock().map(|s| s.clone()).unwrap_or_default();
+    Ok(summary)
+}
+
+struct Shared {
+    config: RunConfig,
+    store: ResultsStore,
+    done: BTreeMap<(String, u32), ResultRow>,
+    results_dir: PathBuf,
+    run_id: String,
+    commit: String,
+    on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
+    summary: Mutex<RunSummary>,
+}
+
+/// The knobs that shaped a row, as JSON.
+fn knobs_json(config: &RunConfig, mode: ActionMode) -> String {
+    serde_json::json!({"max_actions": config.max_actions, "action_mode": mode.to_string(), "sut": config.sut.to_string()}).to_string()
+}
+
+fn row_template(
+    shared: &Shared,
+    task: &Task,
+    replicate: u32,
+    builder: &Builder,
+    mode: ActionMode,
+) -> ResultRow {
+    let knobs = knobs_json(&shared.config, mode);
+    ResultRow {
+        run_id: shared.run_id.clone(),
+        timestamp: String::new(),
+        commit: shared.commit.clone(),
+        suite: task.suite.clone(),
+        task: task.id.clone(),
+        manifest_hash: task.manifest_hash.clone(),
+        turn: 0,
+        replicate,
+        sut: shared.config.sut.to_string(),
+        builder_model: builder.node.model.clone(),
+        brain_model: String::new(),
+        judge_model: String::new(),
+        fleet: shared.config.fleet_name.clone(),
+        knobs_hash: short_hash(&knobs),
+        knobs,
+        checks: None,
+        swarm: None,
+        cluster: None,
+        diagnostics: None,
+        requirements: None,
+        code_quality: None,
+        bugs: None,
+        overall: None,
+        hidden_verdict: String::new(),
+        claimed_verdict: String::new(),
+        wall_seconds: 0.0,
+        tokens_in: 0,
+        tokens_out: 0,
+        malformed_replies: 0,
+        tool_errors: 0,
+        context_overflows: 0,
+        occupancy: None,
+        stalls: 0,
+        errors: 0,
+        transcript: String::new(),
+        events: String::new(),
+    }
+}
+
+fn is_infrastructure(report: &AgentReport) -> bool {
+    report.requests <= 1
+        && report.actions.is_empty()
+        && matches!(
+            report.error_kind.as_deref(),
+            Some("connection_refused" | "connect_timeout" | "first_byte_timeout")
+        )
+}
+
+async fn run_replicate(
+    shared: &Shared,
+    task: &Task,
+    replicate: u32,
+    builder: &Builder,
+) -> Result<(), String> {
+    let mode = builder
+        .node
+        .action_mode
+        .resolve(Some(&builder.probe), Some(&builder.node.model));
+    let template = row_template(shared, task, replicate, builder, mode);
+    let key = replicate_key(&template);
+    let base = shared
+        .results_dir
+        .join("runs")
+        .join(&shared.run_id)
+        .join(&task.suite)
+        .join(&task.id)
+        .join(format!("r{replicate}"));
+    let project = base.join("project");
+    std::fs::create_dir_all(&project)
+        .map_err(|err| format!("cannot create {}: {err}", project.display()))?;
+    let mut previous_snapshot: Option<PathBuf> = task.start.clone();
+    for turn in &task.turns {
+        let number = turn.number as u32;
+        if let Some(row) = shared.done.get(&(key.clone(), number)) {
+            (shared.on_event)(&RunEvent::TurnSkipped {
+                task: task.id.clone(),
+                replicate,
+                turn: number,
+            });
+            if let Ok(mut summary) = shared.summary.lock() {
+                summary.skipped += 1;
+            }
+            // The snapshot of the turn that row graded sits beside its transcript.
+            previous_snapshot = Path::new(&row.transcript)
+                .parent()
+                .map(|dir| shared.results_dir.join(dir).join("project"));
+            continue;
+        }
+        let turn_dir = base.join(format!("turn{number}"));
+        std::fs::create_dir_all(&turn_dir)
+            .map_err(|err| format!("cannot create {}: {err}", turn_dir.display()))?;
+        let mut attempt = 0;
+        let (report, events) = loop {
+            restore(&project, previous_snapshot.as_deref())?;
+            (shared.on_event)(&RunEvent::TurnStarted {
+                task: task.id.clone(),
+                replicate,
+                turn: number,
+                node: builder.node.name.clone(),
+            });
+            let (report, events) = build_turn(shared, builder, mode, &project, turn).await?;
+            if is_infrastructure(&report) && attempt < INFRA_RETRIES {
+                attempt += 1;
+                (shared.on_event)(&RunEvent::Retrying {
+                    task: task.id.clone(),
+                    turn: number,
+                    reason: report.summary.clone(),
+                });
+                continue;
+            }
+            if is_infrastructure(&report) {
+                return Err(format!(
+                    "turn {number}: the builder node failed {} times: {}",
+                    attempt + 1,
+                    report.summary
+                ));
+            }
+            break (report, events);
+        };
+        let snapshot = turn_dir.join("project");
+        graders::fsutil::copy_tree(&project, &snapshot)
+            .map_err(|err| format!("cannot snapshot the project: {err}"))?;
+        write_jsonl(&turn_dir.join("transcript.jsonl"), &report.transcript)
+            .map_err(|err| format!("cannot write the transcript: {err}"))?;
+        write_jsonl(&turn_dir.join("events.jsonl"), &events)
+            .map_err(|err| format!("cannot write the events: {err}"))?;
+        let row = grade_turn(shared, &template, turn, &project, &report, &turn_dir).await?;
+        shared.store.append(&row).map_err(|err| err.to_string())?;
+        (shared.on_event)(&RunEvent::TurnGraded {
+            task: task.id.clone(),
+            replicate,
+            turn: number,
+            hidden: row.hidden_verdict.clone(),
+            claimed: row.claimed_verdict.clone(),
+            checks: row.checks,
+            overall: row.overall,
+        });
+        if let Ok(mut summary) = shared.summary.lock() {
+            summary.rows.push(row);
+        }
+        previous_snapshot = Some(snapshot);
+    }
+    Ok(())
+}
+
+/// Makes `project` hold exactly `snapshot` (or nothing).
+fn restore(project: &Path, snapshot: Option<&Path>) -> Result<(), String> {
+    if project.exists() {
+        std::fs::remove_dir_all(project)
+            .map_err(|err| format!("cannot reset {}: {err}", project.display()))?;
+    }
+    std::fs::create_dir_all(project)
+        .map_err(|err| format!("cannot create {}: {err}", project.display()))?;
+    if let Some(snapshot) = snapshot {
+        graders::fsutil::copy_tree(snapshot, project)
+            .map_err(|err| format!("cannot restore {}: {err}", snapshot.display()))?;
+    }
+    Ok(())
+}
+
+/// A timestamped agent event, as kept in events.jsonl.
+#[derive(Debug, Clone, Serialize)]
+struct Stamped {
+    unix_ms: u64,
+    #[serde(flatten)]
+    event: AgentEvent,
+}
+
+async fn build_turn(
+    shared: &Shared,
+    builder: &Builder,
+    mode: ActionMode,
+    project: &Path,
+    turn: &Turn,
+) -> Result<(AgentReport, Vec<Stamped>), String> {
+    let mut client_config = ClientConfig::new(builder.probe.url.clone());
+    client_config.api_key = builder.node.api_key();
+    let client = LlmClient::new(client_config).map_err(|err| err.to_string())?;
+    let workspace = Workspace::new(project)
+        .map_err(|err| format!("cannot use {}: {err}", project.display()))?;
+    let mut config = AgentConfig::new(builder.node.model.clone(), mode);
+    config.max_actions = shared.config.max_actions;
+    config.context_length = builder
+        .probe
+        .model(Some(&builder.node.model))
+        .and_then(|m| m.context_length);
+    let request = if turn.number == 1 {
+        turn.request.clone()
+    } else {
+        format!(
+            "The project in this directory is what was built so far. Next request:\n\n{}",
+            turn.request
+        )
+    };
+    let collected: Arc<Mutex<Vec<Stamped>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink_target = collected.clone();
+    let sink: EventSink = Arc::new(move |event: &AgentEvent| {
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        if let Ok(mut events) = sink_target.lock() {
+            events.push(Stamped {
+                unix_ms,
+                event: event.clone(),
+            });
+        }
+    });
+    let report = run_agent(&client, &workspace, &config, &request, &sink).await;
+    let events = collected.lock().map(|e| e.clone()).unwrap_or_default();
+    Ok((report, events))
+}
+
+async fn grade_turn(
+    shared: &Shared,
+    template: &ResultRow,
+    turn: &Turn,
+    project: &Path,
+    report: &AgentReport,
+    turn_dir: &Path,
+) -> Result<ResultRow, String> {
+    let outcomes = run_checks(project, turn.check_set(), Sandbox::detect())
+        .await
+        .map_err(|err| err.to_string())?;
+    let verdict = hidden_verdict(&outcomes);
+    let facts = facts_of(report);
+    let (diagnostics, _) = diagnostics_score(project, &entry_points(turn));
+    let scores: Vec<DimensionScore> = vec![
+        checks_score(&outcomes),
+        swarm_score(&facts, verdict),
+        cluster_score(&facts),
+        diagnostics,
+        DimensionScore::missing("requirements", "no judge ran"),
+        DimensionScore::missing("code_quality", "no judge ran"),
+        DimensionScore::missing("bugs", "no judge ran"),
+    ];
+    let score = |name: &str| {
+        scores
+            .iter()
+            .find(|s| s.dimension == name)
+            .and_then(|s| s.score)
+    };
+    let relative = |path: PathBuf| {
+        path.strip_prefix(&shared.results_dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.to_string_lossy().into_owned())
+    };
+    std::fs::write(
+        turn_dir.join("grades.json"),
+        serde_json::to_string_pretty(&serde_json::json!({"scores": scores, "checks": outcomes}))
+            .unwrap_or_default(),
+    )
+    .map_err(|err| format!("cannot write grades: {err}"))?;
+    Ok(ResultRow {
+        timestamp: now_rfc3339(),
+        turn: turn.number as u32,
+        checks: score("checks"),
+        swarm: score("swarm"),
+        cluster: score("cluster"),
+        diagnostics: score("diagnostics"),
+        requirements: None,
+        code_quality: None,
+        bugs: None,
+        overall: overall(&scores),
+        hidden_verdict: verdict.to_string(),
+        claimed_verdict: match report.outcome {
+            Outcome::Done => "done",
+            Outcome::OutOfBudget => "out_of_budget",
+            Outcome::Failed => "failed",
+        }
+        .into(),
+        wall_seconds: report.wall_ms as f64 / 1000.0,
+        tokens_in: report.tokens_in,
+        tokens_out: report.tokens_out,
+        malformed_replies: report.malformed_replies,
+        tool_errors: report.tool_errors,
+        context_overflows: report.context_overflows,
+        occupancy: facts.occupancy,
+        stalls: facts.stalls,
+        errors: facts.server_errors,
+        transcript: relative(turn_dir.join("transcript.jsonl")),
+        events: relative(turn_dir.join("events.jsonl")),
+        ..template.clone()
+    })
+}
+
+/// The run's own facts, from the agent's report.
+fn facts_of(report: &AgentReport) -> RunFacts {
+    let kind = report.error_kind.as_deref();
+    RunFacts {
+        claimed_done: report.outcome == Outcome::Done,
+        tasks_finished: u32::from(report.outcome == Outcome::Done),
+        tasks_failed: u32::from(report.outcome != Outcome::Done),
+        judge_interventions: 0,
+        fix_rounds: 0,
+        requests: report.requests,
+        malformed_replies: report.malformed_replies,
+        server_errors: u32::from(matches!(
+            kind,
+            Some("server_error" | "dropped" | "connection_refused")
+        )),
+        stalls: u32::from(matches!(
+            kind,
+            Some("stalled" | "first_byte_timeout" | "connect_timeout")
+        )),
+        context_overflows: report.context_overflows,
+        reroutes: 0,
+        occupancy: (report.wall_ms > 0)
+            .then(|| (report.model_ms as f64 / report.wall_ms as f64).min(1.0)),
+    }
+}

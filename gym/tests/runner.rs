@@ -1,0 +1,368 @@
+//! The runner end to end on swarm-sim: a careful scripted model (replaying the tasks'
+//! reference solutions) and a sloppy one (claims done without writing), the rows they
+//! produce, and resuming after a crash.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gym::{load_task, run_suite, suite_task_dirs, RunConfig, RunEvent, Sut, Task};
+use pretty_assertions::assert_eq;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use swarm::fleet::Fleet;
+use swarm::sim::{NodeSpec, Reply, Rule, Scenario, ScriptedCall, SimFleet, When};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn node() -> NodeSpec {
+    NodeSpec {
+        name: "sim".into(),
+        model: "sim-careful".into(),
+        tokens_per_second: 50_000.0,
+        prefill_tokens_per_second: 1_000_000.0,
+        slots: 4,
+        context_length: 32_768,
+        supports_tools: true,
+        port: 0,
+    }
+}
+
+fn files_of(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                let relative = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((relative, std::fs::read_to_string(entry.path()).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn action(tool: &str, args: serde_json::Value) -> Reply {
+    Reply {
+        action: Some(ScriptedCall {
+            tool: tool.into(),
+            args,
+        }),
+        ..Reply::default()
+    }
+}
+
+/// A careful model: for each turn of each task, writes the files of the turn's reference that
+/// changed since the previous turn, then says done.
+fn careful_rules(tasks: &[Task]) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for task in tasks {
+        let mut previous: Vec<(String, String)> =
+            task.start.as_deref().map(files_of).unwrap_or_default();
+        for turn in &task.turns {
+            let key: String = turn.request.chars().take(60).collect();
+            let files = files_of(&turn.reference);
+            let changed: Vec<&(String, String)> =
+                files.iter().filter(|f| !previous.contains(f)).collect();
+            for (step, (path, content)) in changed.iter().enumerate() {
+                rules.push(Rule {
+                    name: Some(format!("{} turn {} write {path}", task.id, turn.number)),
+                    node: None,
+                    when: When {
+                        contains: Some(key.clone()),
+                        turn: Some(step as u32 + 1),
+                        ..When::default()
+                    },
+                    reply: action("write_file", json!({"path": path, "content": content})),
+                    fault: Default::default(),
+                    times: None,
+                });
+            }
+            rules.push(Rule {
+                name: Some(format!("{} turn {} done", task.id, turn.number)),
+                node: None,
+                when: When {
+                    contains: Some(key.clone()),
+                    turn: Some(changed.len() as u32 + 1),
+                    ..When::default()
+                },
+                reply: action("done", json!({"summary": "built and checked"})),
+                fault: Default::default(),
+                times: None,
+            });
+            previous = files;
+        }
+    }
+    rules
+}
+
+fn smoke_tasks() -> Vec<Task> {
+    suite_task_dirs(&repo_root().join("tasks/smoke"))
+        .unwrap()
+        .iter()
+        .map(|d| load_task(d).unwrap())
+        .collect()
+}
+
+async fn start(rules: Vec<Rule>, default_reply: Option<Reply>) -> (SimFleet, Fleet) {
+    let scenario = Scenario {
+        nodes: vec![node()],
+        rules,
+        default_reply,
+    };
+    let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
+    let fleet = Fleet::from_yaml(
+        &format!(
+            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful, slots: 4}}\n",
+            sim.nodes[0].url
+        ),
+        "test",
+    )
+    .unwrap();
+    (sim, fleet)
+}
+
+fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
+    RunConfig {
+        tasks,
+        sut: Sut::Single,
+        fleet,
+        fleet_name: "test".into(),
+        replicates: 1,
+        concurrency: 2,
+        results,
+        resume: false,
+        max_actions: 10,
+    }
+}
+
+fn quiet() -> Arc<dyn Fn(&RunEvent) + Send + Sync> {
+    Arc::new(|_| {})
+}
+
+#[tokio::test]
+async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
+    let tasks = smoke_tasks();
+    let (_sim, fleet) = start(careful_rules(&tasks), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.csv");
+    let summary = run_suite(config(tasks, fleet, results.clone()), quiet())
+        .await
+        .unwrap();
+    assert_eq!(summary.abandoned, Vec::<String>::new());
+    let mut seen: Vec<(String, u32, String, String, Option<f64>, Option<f64>)> = summary
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.task.clone(),
+                r.turn,
+                r.hidden_verdict.clone(),
+                r.claimed_verdict.clone(),
+                r.checks,
+                r.swarm,
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let expected: Vec<_> = ["todo", "units", "wordfreq"]
+        .iter()
+        .flat_map(|task| {
+            (1..=2).map(move |turn| {
+                (
+                    task.to_string(),
+                    turn,
+                    "pass".to_string(),
+                    "done".to_string(),
+                    Some(10.0),
+                    Some(10.0),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    let (stored, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!((stored.len(), bad.len()), (6, 0));
+    for row in &stored {
+        assert_eq!(
+            row.requirements, None,
+            "no judge ran: judged dimensions are missing, not invented"
+        );
+        assert!(dir.path().join(&row.transcript).is_file());
+        assert!(dir.path().join(&row.events).is_file());
+        assert!(row.diagnostics.unwrap() >= 8.0, "{row:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_model_that_claims_done_without_writing_is_caught_as_a_false_green() {
+    let tasks: Vec<Task> = smoke_tasks()
+        .into_iter()
+        .filter(|t| t.id == "wordfreq")
+        .collect();
+    let (_sim, fleet) = start(
+        Vec::new(),
+        Some(action("done", json!({"summary": "all done, tested"}))),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_suite(
+        config(tasks, fleet, dir.path().join("results.csv")),
+        quiet(),
+    )
+    .await
+    .unwrap();
+    for row in &summary.rows {
+        assert_eq!(
+            (
+                row.hidden_verdict.as_str(),
+                row.claimed_verdict.as_str(),
+                row.swarm
+            ),
+            ("fail", "done", Some(0.0)),
+            "{row:?}"
+        );
+        assert_eq!(row.diagnostics, Some(0.0), "nothing was written");
+        assert!(row.overall.unwrap() < 2.0, "{row:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_dead_builder_node_is_a_clear_error_not_a_row() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fleet = Fleet::from_yaml(
+        &format!("nodes:\n  - {{name: gone, url: 'http://127.0.0.1:{port}', model: m}}\n"),
+        "test",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = run_suite(
+        config(smoke_tasks(), fleet, dir.path().join("r.csv")),
+        quiet(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no worker node of the fleet answers: gone"),
+        "{err}"
+    );
+}
+
+/// A two-turn task whose second turn adds a file that needs the first one.
+fn pair_task(root: &Path) -> PathBuf {
+    let dir = root.join("suite/pair");
+    let write = |path: &str, content: &str| {
+        let target = dir.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, content).unwrap();
+    };
+    write("spec.md", "Write a.py that prints A.\n");
+    write(
+        "reference/turn1/a.py",
+        "def letter():\n    return 'A'\n\n\nif __name__ == '__main__':\n    print(letter())\n",
+    );
+    write(
+        "reference/turn2/a.py",
+        "def letter():\n    return 'A'\n\n\nif __name__ == '__main__':\n    print(letter())\n",
+    );
+    write(
+        "reference/turn2/b.py",
+        "from a import letter\n\nprint(letter() + 'B')\n",
+    );
+    write(
+        "task.yaml",
+        "id: pair\narchetype: heavy-spec\npersona: tester\nturns:\n  - reference: reference/turn1\n    checks:\n      - console: |\n          $ python3 a.py\n          A\n  - request: Add b.py that prints AB using a.py.\n    reference: reference/turn2\n    checks:\n      - console: |\n          $ python3 b.py\n          AB\n",
+    );
+    dir
+}
+
+#[tokio::test]
+async fn resume_after_a_crash_continues_from_the_last_graded_turn() {
+    let root = tempfile::tempdir().unwrap();
+    let task = load_task(&pair_task(root.path())).unwrap();
+    let (sim, fleet_config) = start(careful_rules(std::slice::from_ref(&task)), None).await;
+    let fleet_file = root.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet_file,
+        format!(
+            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful}}\n",
+            sim.nodes[0].url
+        ),
+    )
+    .unwrap();
+    drop(fleet_config);
+    let results = root.path().join("out/results.csv");
+    let run = |resume: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
+        command
+            .args(["run", "--suite"])
+            .arg(root.path().join("suite"))
+            .arg("--fleet")
+            .arg(&fleet_file)
+            .arg("--results")
+            .arg(&results);
+        if resume {
+            command.arg("--resume");
+        }
+        command.current_dir(root.path());
+        async move {
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let first = run(false).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let complete = std::fs::read_to_string(&results).unwrap();
+    assert_eq!(complete.lines().count(), 3, "header and two rows");
+    // The machine died after turn 1's row, halfway through writing turn 2's.
+    let lines: Vec<&str> = complete.lines().collect();
+    std::fs::write(
+        &results,
+        format!("{}\n{}\n{}", lines[0], lines[1], &lines[2][..40]),
+    )
+    .unwrap();
+    let second = run(true).await;
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(
+        stdout.contains("1 row(s) appended, 1 turn(s) skipped"),
+        "{stdout}"
+    );
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!(bad.len(), 0);
+    let verdicts: Vec<(u32, String)> = rows
+        .iter()
+        .map(|r| (r.turn, r.hidden_verdict.clone()))
+        .collect();
+    // Turn 2 only wrote b.py: it passes only if a.py came back from turn 1's snapshot.
+    assert_eq!(
+        verdicts,
+        vec![(1, "pass".to_string()), (2, "pass".to_string())]
+    );
+    assert!(root.path().join("out/results.csv.partial").exists());
+}

@@ -1,0 +1,196 @@
+//! The fleet file: which servers exist and what each is for.
+//!
+//! ```yaml
+//! nodes:
+//!   - name: big-box                 # unique
+//!     url: http://192.168.1.20:1234 # server root
+//!     model: qwen3.6-27b            # model id on that server
+//!     slots: 2                      # requests it serves at once (default 1)
+//!     roles: [worker, planner]      # planner | worker | scout | brain | judge (default: all)
+//!     api_key_env: LMSTUDIO_KEY     # optional: variable holding its API key
+//!     action_mode: auto             # native | json | auto (default auto)
+//! ```
+
+use crate::agent::ActionMode;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What a node may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Drafts plans.
+    Planner,
+    /// Builds (also the single agent's role).
+    Worker,
+    /// Explores before planning.
+    Scout,
+    /// Plays the user and invents tasks (gym).
+    Brain,
+    /// Grades (gym).
+    Judge,
+}
+
+/// Every role, the default of a node that names none.
+pub const ALL_ROLES: [Role; 5] = [
+    Role::Planner,
+    Role::Worker,
+    Role::Scout,
+    Role::Brain,
+    Role::Judge,
+];
+
+/// One server of the fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Unique name.
+    pub name: String,
+    /// Server root.
+    pub url: String,
+    /// Model id.
+    pub model: String,
+    /// Parallel requests.
+    #[serde(default = "one")]
+    pub slots: u32,
+    /// Roles; empty means all.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Action protocol for agents on this node.
+    #[serde(default = "auto")]
+    pub action_mode: ActionMode,
+}
+
+fn one() -> u32 {
+    1
+}
+fn auto() -> ActionMode {
+    ActionMode::Auto
+}
+
+impl Node {
+    /// Whether the node may play `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.is_empty() || self.roles.contains(&role)
+    }
+
+    /// The API key from the named variable, if any (never logged).
+    pub fn api_key(&self) -> Option<String> {
+        self.api_key_env
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok())
+    }
+}
+
+/// A fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    /// The nodes, in file order.
+    pub nodes: Vec<Node>,
+}
+
+/// A fleet file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FleetError(pub String);
+
+impl Fleet {
+    /// Reads and validates a fleet file.
+    pub fn load(path: &Path) -> Result<Fleet, FleetError> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            FleetError(format!("cannot read fleet file {}: {err}", path.display()))
+        })?;
+        Fleet::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates YAML; `origin` names the source in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Fleet, FleetError> {
+        let fleet: Fleet =
+            serde_yaml_ng::from_str(text).map_err(|err| FleetError(format!("{origin}: {err}")))?;
+        if fleet.nodes.is_empty() {
+            return Err(FleetError(format!(
+                "{origin}: `nodes` is empty; a fleet needs at least one node"
+            )));
+        }
+        for (index, node) in fleet.nodes.iter().enumerate() {
+            if node.name.trim().is_empty()
+                || node.url.trim().is_empty()
+                || node.model.trim().is_empty()
+            {
+                return Err(FleetError(format!(
+                    "{origin}: nodes[{index}]: name, url and model must not be empty"
+                )));
+            }
+            if fleet
+                .nodes
+                .iter()
+                .filter(|other| other.name == node.name)
+                .count()
+                > 1
+            {
+                return Err(FleetError(format!(
+                    "{origin}: nodes[{index}]: the name `{}` is used twice",
+                    node.name
+                )));
+            }
+            if node.slots == 0 {
+                return Err(FleetError(format!(
+                    "{origin}: nodes[{index}] ({}): slots must be at least 1",
+                    node.name
+                )));
+            }
+        }
+        Ok(fleet)
+    }
+
+    /// Nodes that may play `role`, in file order.
+    pub fn with_role(&self, role: Role) -> Vec<&Node> {
+        self.nodes
+            .iter()
+            .filter(|node| node.has_role(role))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn roles_default_to_all_and_filter() {
+        let fleet = Fleet::from_yaml(
+            "nodes:\n  - {name: a, url: 'http://a', model: m1, roles: [worker]}\n  - {name: b, url: 'http://b', model: m2}\n",
+            "f.yaml",
+        )
+        .unwrap();
+        let judges: Vec<&str> = fleet
+            .with_role(Role::Judge)
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(judges, vec!["b"]);
+        assert_eq!(fleet.with_role(Role::Worker).len(), 2);
+        assert_eq!(fleet.nodes[0].action_mode, ActionMode::Auto);
+    }
+
+    #[test]
+    fn errors_name_the_node() {
+        let err = Fleet::from_yaml(
+            "nodes:\n  - {name: a, url: u, model: m, slots: 0}\n",
+            "f.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "f.yaml: nodes[0] (a): slots must be at least 1");
+        let err = Fleet::from_yaml(
+            "nodes:\n  - {name: a, url: u, model: m, roles: [cook]}\n",
+            "f.yaml",
+        )
+        .unwrap_err();
+        assert!(err.0.contains("unknown variant `cook`"), "{err}");
+    }
+}
