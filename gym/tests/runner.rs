@@ -107,6 +107,9 @@ fn careful_rules(tasks: &[Task]) -> Vec<Rule> {
     rules
 }
 
+/// (task, turn, hidden verdict, claimed verdict, checks, swarm) of one row.
+type Outline = (String, u32, String, String, Option<f64>, Option<f64>);
+
 fn smoke_tasks() -> Vec<Task> {
     suite_task_dirs(&repo_root().join("tasks/smoke"))
         .unwrap()
@@ -161,7 +164,7 @@ async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
         .await
         .unwrap();
     assert_eq!(summary.abandoned, Vec::<String>::new());
-    let mut seen: Vec<(String, u32, String, String, Option<f64>, Option<f64>)> = summary
+    let mut seen: Vec<Outline> = summary
         .rows
         .iter()
         .map(|r| {
