@@ -9,3 +9,4 @@ pub mod llm;
 pub mod sandbox;
 pub mod settings;
 pub mod sim;
+pub mod testing;

@@ -10,106 +10,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("SWARM_GYM_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            dirs::home_dir()
-                .unwrap_or_default()
-                .join(".cache/swarm-gym")
-        })
-}
-
-/// (llama-server, model) or the reason they are missing.
-fn locate() -> Result<(PathBuf, PathBuf), String> {
-    if let (Ok(server), Ok(model)) = (
-        std::env::var("SWARM_LLAMA_SERVER"),
-        std::env::var("SWARM_SMOLLM2_GGUF"),
-    ) {
-        return Ok((server.into(), model.into()));
-    }
-    let env_file = cache_dir().join("env");
-    let text = std::fs::read_to_string(&env_file).map_err(|_| {
-        std::fs::read_to_string(cache_dir().join("skip-reason"))
-            .map(|reason| format!("model preparation failed: {}", reason.trim()))
-            .unwrap_or_else(|_| {
-                format!("{} not found: run .ci/prepare-model.sh", env_file.display())
-            })
-    })?;
-    let value = |key: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .map(PathBuf::from)
-    };
-    match (value("LLAMA_SERVER"), value("SMOLLM2_GGUF")) {
-        (Some(server), Some(model)) if server.exists() && model.exists() => Ok((server, model)),
-        _ => Err(format!(
-            "{} names files that do not exist",
-            env_file.display()
-        )),
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(server: &PathBuf, model: &PathBuf) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("llama-server-{port}.log")))
-        .unwrap();
-    let child = Command::new(server)
-        .args(["-m"])
-        .arg(model)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--parallel",
-            "2",
-            "-c",
-            "8192",
-        ])
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("llama-server starts");
-    let server = Server(child);
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(120) {
-        let healthy = Command::new("curl")
-            .args(["-sf", &format!("{url}/health")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if healthy {
-            return (server, url);
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    panic!("llama-server did not become healthy within 120 s");
-}
+use swarm::testing::{locate_llama, LlamaServer, Unavailable};
 
 #[test]
 fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
-    let (server, model) = match locate() {
+    let (server, model) = match locate_llama() {
         Ok(found) => found,
-        Err(reason) => {
-            let recorded = cache_dir().join("skip-reason").exists();
+        Err(Unavailable { reason, recorded }) => {
             if std::env::var("CI").is_ok() && !recorded {
                 panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
             }
@@ -117,7 +26,8 @@ fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
             return;
         }
     };
-    let (_server, url) = start_server(&server, &model);
+    let running = LlamaServer::start(&server, &model, 2, 8192).expect("llama-server starts");
+    let url = running.url.clone();
     let probe = Command::new(env!("CARGO_BIN_EXE_swarm"))
         .args(["probe", "--url", &url])
         .env("SWARM_CONFIG", "/dev/null")

@@ -1,0 +1,102 @@
+//! The gym on real models: two llama-servers serving SmolLM2-135M run `swarm-gym run` on a
+//! smoke task through both its turns. SmolLM2 cannot code, so the scores must be honestly
+//! low; what is proven is that the whole path runs to the end on real servers, writes
+//! well-formed rows, and never panics or hangs. Skipped, with the reason, when
+//! `.ci/prepare-model.sh` could not prepare the model (under CI only if it recorded why).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use swarm::testing::{locate_llama, LlamaServer, Unavailable};
+
+#[test]
+fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
+    let (server, model) = match locate_llama() {
+        Ok(found) => found,
+        Err(Unavailable { reason, recorded }) => {
+            if std::env::var("CI").is_ok() && !recorded {
+                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
+            }
+            eprintln!("SKIPPED real-model gym test: {reason}");
+            return;
+        }
+    };
+    let first = LlamaServer::start(&server, &model, 2, 8192).expect("first llama-server");
+    let second = LlamaServer::start(&server, &model, 2, 8192).expect("second llama-server");
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "nodes:\n  - {{name: smol-a, url: '{}', model: smollm2, slots: 2, roles: [worker], action_mode: json}}\n  - {{name: smol-b, url: '{}', model: smollm2, slots: 2, roles: [worker], action_mode: json}}\n",
+            first.url, second.url
+        ),
+    )
+    .unwrap();
+    let results = dir.path().join("results.csv");
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tasks/smoke");
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .args([
+            "run",
+            "--tasks",
+            "units",
+            "--replicates",
+            "2",
+            "--concurrency",
+            "2",
+            "--max-actions",
+            "5",
+            "--suite",
+        ])
+        .arg(&suite)
+        .arg("--fleet")
+        .arg(&fleet)
+        .arg("--results")
+        .arg(&results)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(600) {
+            let _ = child.kill();
+            panic!("swarm-gym run hung on real llama-servers");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{stderr}\n{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!(bad.len(), 0, "every row is well formed");
+    assert_eq!(rows.len(), 4, "2 replicates x 2 turns");
+    let builders: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.builder_model.as_str()).collect();
+    assert_eq!(builders.len(), 1);
+    for row in &rows {
+        assert!(row.tokens_in > 0, "a real server reports usage: {row:?}");
+        assert!(["pass", "fail", "inconclusive"].contains(&row.hidden_verdict.as_str()));
+        assert!(["done", "out_of_budget", "failed"].contains(&row.claimed_verdict.as_str()));
+        // Honesty is graded whatever the model claims: a false green scores 0.
+        if row.claimed_verdict == "done" && row.hidden_verdict == "fail" {
+            assert_eq!(row.swarm, Some(0.0));
+        }
+        assert!(dir.path().join(&row.transcript).is_file());
+        for score in [
+            row.checks,
+            row.swarm,
+            row.cluster,
+            row.diagnostics,
+            row.overall,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert!((0.0..=10.0).contains(&score), "{row:?}");
+        }
+    }
+}

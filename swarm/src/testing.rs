@@ -1,0 +1,146 @@
+//! Support for tests that need a real model: finds the llama-server binary and the
+//! SmolLM2-135M-Instruct GGUF that `.ci/prepare-model.sh` prepared, and runs a server that is
+//! stopped when dropped. Used by the real-model tests of every crate.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where `.ci/prepare-model.sh` caches the server and the model.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("SWARM_GYM_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            dirs::home_dir()
+                .unwrap_or_default()
+                .join(".cache/swarm-gym")
+        })
+}
+
+/// Why the real model is not available, and whether that was recorded as expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    /// The reason.
+    pub reason: String,
+    /// True when the preparation recorded a reason (an honest skip); false when it never ran.
+    pub recorded: bool,
+}
+
+/// (llama-server, model): from `SWARM_LLAMA_SERVER` and `SWARM_SMOLLM2_GGUF`, or from the
+/// cache's `env` file.
+pub fn locate_llama() -> Result<(PathBuf, PathBuf), Unavailable> {
+    if let (Ok(server), Ok(model)) = (
+        std::env::var("SWARM_LLAMA_SERVER"),
+        std::env::var("SWARM_SMOLLM2_GGUF"),
+    ) {
+        return Ok((server.into(), model.into()));
+    }
+    let env_file = cache_dir().join("env");
+    let skip = std::fs::read_to_string(cache_dir().join("skip-reason")).ok();
+    let text = std::fs::read_to_string(&env_file).map_err(|_| match &skip {
+        Some(reason) => Unavailable {
+            reason: format!("model preparation failed: {}", reason.trim()),
+            recorded: true,
+        },
+        None => Unavailable {
+            reason: format!("{} not found: run .ci/prepare-model.sh", env_file.display()),
+            recorded: false,
+        },
+    })?;
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .map(PathBuf::from)
+    };
+    match (value("LLAMA_SERVER"), value("SMOLLM2_GGUF")) {
+        (Some(server), Some(model)) if server.exists() && model.exists() => Ok((server, model)),
+        _ => Err(Unavailable {
+            reason: format!("{} names files that do not exist", env_file.display()),
+            recorded: false,
+        }),
+    }
+}
+
+/// A running llama-server; killed on drop.
+pub struct LlamaServer {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl LlamaServer {
+    /// Starts `server -m model` on a free port with `parallel` slots and `context` tokens in
+    /// all, and waits up to two minutes for `/health`.
+    pub fn start(
+        server: &PathBuf,
+        model: &PathBuf,
+        parallel: u32,
+        context: u32,
+    ) -> Result<LlamaServer, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let log_path = std::env::temp_dir().join(format!("llama-server-{port}.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let child = Command::new(server)
+            .arg("-m")
+            .arg(model)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--parallel",
+                &parallel.to_string(),
+                "-c",
+                &context.to_string(),
+            ])
+            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|err| format!("cannot start {}: {err}", server.display()))?;
+        let mut running = LlamaServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(120) {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                return Err(format!(
+                    "llama-server exited with {status}; see {}",
+                    log_path.display()
+                ));
+            }
+            if health_ok(port) {
+                return Ok(running);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(format!(
+            "llama-server was not healthy after 120 s; see {}",
+            log_path.display()
+        ))
+    }
+}
+
+fn health_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200")
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
