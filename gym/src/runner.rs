@@ -14,6 +14,7 @@
 use crate::results::{harness_commit, replicate_key, ResultRow, ResultsError, ResultsStore};
 use crate::task::{Task, Turn};
 use graders::checks::{run_checks, Check};
+use graders::judge::{choose_panel, judge_turn, JudgeBrief, JudgeNode};
 use graders::{
     checks_score, cluster_score, diagnostics_score, hidden_verdict, overall, swarm_score,
     DimensionScore, RunFacts,
@@ -70,6 +71,8 @@ pub struct RunConfig {
     pub resume: bool,
     /// The single agent's action budget per turn.
     pub max_actions: u32,
+    /// Samples per judge node per turn.
+    pub judge_samples: u32,
 }
 
 /// Progress, for whoever renders it.
@@ -274,6 +277,38 @@ async fn probe_builders(fleet: &Fleet) -> Result<Vec<Builder>, RunError> {
     Ok(builders)
 }
 
+/// Probes the judge nodes; those that do not answer are left out (their dimensions would be
+/// missing anyway).
+async fn probe_judges(fleet: &Fleet) -> Vec<JudgeNode> {
+    let mut judges = Vec::new();
+    for node in fleet.with_role(Role::Judge) {
+        let key = node.api_key();
+        let Ok(report) = probe(
+            &node.url,
+            key.as_deref(),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        else {
+            continue;
+        };
+        let mut config = ClientConfig::new(report.url.clone());
+        config.api_key = key;
+        let Ok(client) = LlmClient::new(config) else {
+            continue;
+        };
+        judges.push(JudgeNode {
+            name: node.name.clone(),
+            model: node.model.clone(),
+            client,
+            context_length: report
+                .model(Some(&node.model))
+                .and_then(|m| m.context_length),
+        });
+    }
+    judges
+}
+
 fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> std::io::Result<()> {
     let mut text = String::new();
     for item in items {
@@ -304,6 +339,7 @@ pub async fn run_suite(
         BTreeMap::new()
     };
     let builders = Arc::new(probe_builders(&config.fleet).await?);
+    let judges = probe_judges(&config.fleet).await;
     let results_dir = config
         .results
         .parent()
@@ -323,6 +359,7 @@ pub async fn run_suite(
             run_id,
             ..RunSummary::default()
         }),
+        judges,
     });
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let mut handles = Vec::new();
@@ -373,6 +410,7 @@ struct Shared {
     commit: String,
     on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
     summary: Mutex<RunSummary>,
+    judges: Vec<JudgeNode>,
 }
 
 /// The knobs that shaped a row, as JSON.
@@ -515,7 +553,16 @@ async fn run_replicate(
             .map_err(|err| format!("cannot write the transcript: {err}"))?;
         write_jsonl(&turn_dir.join("events.jsonl"), &events)
             .map_err(|err| format!("cannot write the events: {err}"))?;
-        let row = grade_turn(shared, &template, turn, &project, &report, &turn_dir).await?;
+        let row = grade_turn(
+            shared,
+            &template,
+            (task, turn),
+            builder,
+            &project,
+            &report,
+            &turn_dir,
+        )
+        .await?;
         shared.store.append(&row).map_err(|err| err.to_string())?;
         (shared.on_event)(&RunEvent::TurnGraded {
             task: task.id.clone(),
@@ -605,7 +652,8 @@ async fn build_turn(
 async fn grade_turn(
     shared: &Shared,
     template: &ResultRow,
-    turn: &Turn,
+    (task, turn): (&Task, &Turn),
+    builder: &Builder,
     project: &Path,
     report: &AgentReport,
     turn_dir: &Path,
@@ -616,15 +664,31 @@ async fn grade_turn(
     let verdict = hidden_verdict(&outcomes);
     let facts = facts_of(report);
     let (diagnostics, _) = diagnostics_score(project, &entry_points(turn));
-    let scores: Vec<DimensionScore> = vec![
+    let mut scores: Vec<DimensionScore> = vec![
         checks_score(&outcomes),
         swarm_score(&facts, verdict),
         cluster_score(&facts),
         diagnostics,
-        DimensionScore::missing("requirements", "no judge ran"),
-        DimensionScore::missing("code_quality", "no judge ran"),
-        DimensionScore::missing("bugs", "no judge ran"),
     ];
+    let panel = choose_panel(&shared.judges, &builder.node.name, &builder.node.model);
+    let judged = if panel.is_empty() {
+        let why = "the fleet has no reachable judge node";
+        scores.extend(
+            graders::judge::JUDGED
+                .iter()
+                .map(|name| DimensionScore::missing(name, why)),
+        );
+        None
+    } else {
+        let brief = JudgeBrief {
+            spec: &task.spec,
+            request: &turn.request,
+            hidden_requirements: &task.hidden_requirements,
+        };
+        let result = judge_turn(&panel, &brief, project, shared.config.judge_samples).await;
+        scores.extend(result.scores.iter().cloned());
+        Some(result)
+    };
     let score = |name: &str| {
         scores
             .iter()
@@ -638,8 +702,10 @@ async fn grade_turn(
     };
     std::fs::write(
         turn_dir.join("grades.json"),
-        serde_json::to_string_pretty(&serde_json::json!({"scores": scores, "checks": outcomes}))
-            .unwrap_or_default(),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"scores": scores, "checks": outcomes, "judge": judged}),
+        )
+        .unwrap_or_default(),
     )
     .map_err(|err| format!("cannot write grades: {err}"))?;
     Ok(ResultRow {
@@ -649,9 +715,13 @@ async fn grade_turn(
         swarm: score("swarm"),
         cluster: score("cluster"),
         diagnostics: score("diagnostics"),
-        requirements: None,
-        code_quality: None,
-        bugs: None,
+        requirements: score("requirements"),
+        code_quality: score("code_quality"),
+        bugs: score("bugs"),
+        judge_model: judged
+            .as_ref()
+            .map(|j| j.models.join(";"))
+            .unwrap_or_default(),
         overall: overall(&scores),
         hidden_verdict: verdict.to_string(),
         claimed_verdict: match report.outcome {

@@ -28,7 +28,7 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
     std::fs::write(
         &fleet,
         format!(
-            "nodes:\n  - {{name: smol-a, url: '{}', model: smollm2, slots: 2, roles: [worker], action_mode: json}}\n  - {{name: smol-b, url: '{}', model: smollm2, slots: 2, roles: [worker], action_mode: json}}\n",
+            "nodes:\n  - {{name: smol-a, url: '{}', model: smollm2, slots: 2, roles: [worker], action_mode: json}}\n  - {{name: smol-b, url: '{}', model: smollm2, slots: 2, roles: [worker, judge], action_mode: json}}\n",
             first.url, second.url
         ),
     )
@@ -47,6 +47,8 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
             "2",
             "--max-actions",
             "5",
+            "--judge-samples",
+            "1",
             "--suite",
         ])
         .arg(&suite)
@@ -86,7 +88,18 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
             assert_eq!(row.swarm, Some(0.0));
         }
         assert!(dir.path().join(&row.transcript).is_file());
+        // smol-b judges every turn; whatever SmolLM2 says, the judged columns are scores in
+        // range or missing, and the judge is named exactly when one is present.
+        let judged = [row.requirements, row.code_quality, row.bugs];
+        assert_eq!(
+            row.judge_model.is_empty(),
+            judged.iter().all(Option::is_none),
+            "{row:?}"
+        );
         for score in [
+            row.requirements,
+            row.code_quality,
+            row.bugs,
             row.checks,
             row.swarm,
             row.cluster,

@@ -110,6 +110,29 @@ fn careful_rules(tasks: &[Task]) -> Vec<Rule> {
 /// (task, turn, hidden verdict, claimed verdict, checks, swarm) of one row.
 type Outline = (String, u32, String, String, Option<f64>, Option<f64>);
 
+/// A judge that gives 9 for requirements, 8 for code quality with no finding to back the
+/// deduction (so it is restored to 10), and 10 for bugs.
+fn judge_rule() -> Rule {
+    Rule {
+        name: Some("judge".into()),
+        node: None,
+        when: When {
+            schema: Some("judge_verdict".into()),
+            ..When::default()
+        },
+        reply: Reply {
+            json: Some(json!({
+                "requirements": {"score": 9, "findings": []},
+                "code_quality": {"score": 8, "findings": []},
+                "bugs": {"score": 10, "findings": []},
+            })),
+            ..Reply::default()
+        },
+        fault: Default::default(),
+        times: None,
+    }
+}
+
 fn smoke_tasks() -> Vec<Task> {
     suite_task_dirs(&repo_root().join("tasks/smoke"))
         .unwrap()
@@ -147,6 +170,7 @@ fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
         results,
         resume: false,
         max_actions: 10,
+        judge_samples: 1,
     }
 }
 
@@ -157,7 +181,9 @@ fn quiet() -> Arc<dyn Fn(&RunEvent) + Send + Sync> {
 #[tokio::test]
 async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
     let tasks = smoke_tasks();
-    let (_sim, fleet) = start(careful_rules(&tasks), None).await;
+    let mut rules = vec![judge_rule()];
+    rules.extend(careful_rules(&tasks));
+    let (_sim, fleet) = start(rules, None).await;
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results.csv");
     let summary = run_suite(config(tasks, fleet, results.clone()), quiet())
@@ -198,10 +224,12 @@ async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
     let (stored, bad) = gym::read_rows(&results).unwrap();
     assert_eq!((stored.len(), bad.len()), (6, 0));
     for row in &stored {
+        // The only node judges too (no other exists); its unbacked deduction is restored.
         assert_eq!(
-            row.requirements, None,
-            "no judge ran: judged dimensions are missing, not invented"
+            (row.requirements, row.code_quality, row.bugs),
+            (Some(9.0), Some(10.0), Some(10.0))
         );
+        assert_eq!(row.judge_model, "sim-careful");
         assert!(dir.path().join(&row.transcript).is_file());
         assert!(dir.path().join(&row.events).is_file());
         assert!(row.diagnostics.unwrap() >= 8.0, "{row:?}");
@@ -238,6 +266,12 @@ async fn a_model_that_claims_done_without_writing_is_caught_as_a_false_green() {
         );
         assert_eq!(row.diagnostics, Some(0.0), "nothing was written");
         assert!(row.overall.unwrap() < 2.0, "{row:?}");
+        // Its judge answers with an action, not a verdict: those dimensions stay missing.
+        assert_eq!(
+            (row.requirements, row.code_quality, row.bugs),
+            (None, None, None)
+        );
+        assert_eq!(row.judge_model, "");
     }
 }
 

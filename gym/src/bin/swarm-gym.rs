@@ -86,6 +86,10 @@ struct RunArgs {
     /// The single agent's action budget per turn.
     #[arg(long, default_value_t = 40)]
     max_actions: u32,
+    /// Samples per judge node per turn (the fleet's `judge` nodes grade requirements, code
+    /// quality and bugs).
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
 }
 
 #[derive(Subcommand)]
@@ -331,6 +335,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         results: args.results.clone(),
         resume: args.resume,
         max_actions: args.max_actions,
+        judge_samples: args.judge_samples,
     };
     let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = graded.clone();
