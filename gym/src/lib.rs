@@ -3,6 +3,7 @@
 
 pub mod results;
 pub mod runner;
+pub mod stats;
 pub mod task;
 pub mod validate;
 
