@@ -1,6 +1,8 @@
 //! swarm-gym: tasks with hidden checks, and the proof that each task's checks are sound
 //! (`tasks check`). The runner, results store and A/B statistics build on these.
 
+pub mod ab;
+pub mod demo;
 pub mod results;
 pub mod runner;
 pub mod stats;

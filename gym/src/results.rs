@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct ResultRow {
     /// Id of the `swarm-gym run` that produced it.
     pub run_id: String,
+    /// `AB_ID:A` or `AB_ID:B` for the arms of an A/B comparison; empty for a plain run.
+    pub experiment: String,
     /// When the turn was graded (RFC 3339, UTC).
     pub timestamp: String,
     /// Commit of the harness; `-dirty` when uncommitted changes existed.
@@ -88,8 +90,9 @@ pub struct ResultRow {
 }
 
 /// The header, in order (the field names of [`ResultRow`]).
-pub const COLUMNS: [&str; 36] = [
+pub const COLUMNS: [&str; 37] = [
     "run_id",
+    "experiment",
     "timestamp",
     "commit",
     "suite",
@@ -299,7 +302,8 @@ fn header() -> String {
 /// belong to the same conversation, so `--resume` can tell which turns are done.
 pub fn replicate_key(row: &ResultRow) -> String {
     format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}|{}|{}",
+        row.experiment,
         row.suite,
         row.task,
         row.manifest_hash,

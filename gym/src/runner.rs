@@ -73,6 +73,10 @@ pub struct RunConfig {
     pub max_actions: u32,
     /// Samples per judge node per turn.
     pub judge_samples: u32,
+    /// The first replicate number (replicates run from here, `replicates` of them).
+    pub first_replicate: u32,
+    /// `AB_ID:ARM` for an arm of an A/B comparison; empty otherwise.
+    pub experiment: String,
 }
 
 /// Progress, for whoever renders it.
@@ -365,7 +369,8 @@ pub async fn run_suite(
     let mut handles = Vec::new();
     let mut slot = 0usize;
     for task in &config.tasks {
-        for replicate in 1..=config.replicates {
+        let first = config.first_replicate.max(1);
+        for replicate in first..first + config.replicates {
             let builder_index = slot % builders.len();
             slot += 1;
             let (shared, builders, semaphore, task) = (
@@ -428,6 +433,7 @@ fn row_template(
     let knobs = knobs_json(&shared.config, mode);
     ResultRow {
         run_id: shared.run_id.clone(),
+        experiment: shared.config.experiment.clone(),
         timestamp: String::new(),
         commit: shared.commit.clone(),
         suite: task.suite.clone(),

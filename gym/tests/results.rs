@@ -8,6 +8,7 @@ use pretty_assertions::assert_eq;
 fn row(task: &str, turn: u32) -> ResultRow {
     ResultRow {
         run_id: "r1".into(),
+        experiment: String::new(),
         timestamp: "2026-11-25T09:00:00Z".into(),
         commit: "abc123-dirty".into(),
         suite: "smoke".into(),

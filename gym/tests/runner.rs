@@ -31,27 +31,8 @@ fn node() -> NodeSpec {
     }
 }
 
-fn files_of(dir: &Path) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).unwrap().flatten() {
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            } else {
-                let relative = entry
-                    .path()
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.push((relative, std::fs::read_to_string(entry.path()).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
-}
+/// (task, turn, hidden verdict, claimed verdict, checks, swarm) of one row.
+type Outline = (String, u32, String, String, Option<f64>, Option<f64>);
 
 fn action(tool: &str, args: serde_json::Value) -> Reply {
     Reply {
@@ -62,53 +43,6 @@ fn action(tool: &str, args: serde_json::Value) -> Reply {
         ..Reply::default()
     }
 }
-
-/// A careful model: for each turn of each task, writes the files of the turn's reference that
-/// changed since the previous turn, then says done.
-fn careful_rules(tasks: &[Task]) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    for task in tasks {
-        let mut previous: Vec<(String, String)> =
-            task.start.as_deref().map(files_of).unwrap_or_default();
-        for turn in &task.turns {
-            let key: String = turn.request.chars().take(60).collect();
-            let files = files_of(&turn.reference);
-            let changed: Vec<&(String, String)> =
-                files.iter().filter(|f| !previous.contains(f)).collect();
-            for (step, (path, content)) in changed.iter().enumerate() {
-                rules.push(Rule {
-                    name: Some(format!("{} turn {} write {path}", task.id, turn.number)),
-                    node: None,
-                    when: When {
-                        contains: Some(key.clone()),
-                        turn: Some(step as u32 + 1),
-                        ..When::default()
-                    },
-                    reply: action("write_file", json!({"path": path, "content": content})),
-                    fault: Default::default(),
-                    times: None,
-                });
-            }
-            rules.push(Rule {
-                name: Some(format!("{} turn {} done", task.id, turn.number)),
-                node: None,
-                when: When {
-                    contains: Some(key.clone()),
-                    turn: Some(changed.len() as u32 + 1),
-                    ..When::default()
-                },
-                reply: action("done", json!({"summary": "built and checked"})),
-                fault: Default::default(),
-                times: None,
-            });
-            previous = files;
-        }
-    }
-    rules
-}
-
-/// (task, turn, hidden verdict, claimed verdict, checks, swarm) of one row.
-type Outline = (String, u32, String, String, Option<f64>, Option<f64>);
 
 /// A judge that gives 9 for requirements, 8 for code quality with no finding to back the
 /// deduction (so it is restored to 10), and 10 for bugs.
@@ -171,6 +105,8 @@ fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
         resume: false,
         max_actions: 10,
         judge_samples: 1,
+        first_replicate: 1,
+        experiment: String::new(),
     }
 }
 
@@ -182,7 +118,7 @@ fn quiet() -> Arc<dyn Fn(&RunEvent) + Send + Sync> {
 async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
     let tasks = smoke_tasks();
     let mut rules = vec![judge_rule()];
-    rules.extend(careful_rules(&tasks));
+    rules.extend(gym::demo::careful_rules(&tasks, None));
     let (_sim, fleet) = start(rules, None).await;
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results.csv");
@@ -333,7 +269,11 @@ fn pair_task(root: &Path) -> PathBuf {
 async fn resume_after_a_crash_continues_from_the_last_graded_turn() {
     let root = tempfile::tempdir().unwrap();
     let task = load_task(&pair_task(root.path())).unwrap();
-    let (sim, fleet_config) = start(careful_rules(std::slice::from_ref(&task)), None).await;
+    let (sim, fleet_config) = start(
+        gym::demo::careful_rules(std::slice::from_ref(&task), None),
+        None,
+    )
+    .await;
     let fleet_file = root.path().join("fleet.yaml");
     std::fs::write(
         &fleet_file,

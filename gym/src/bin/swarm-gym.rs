@@ -4,7 +4,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use gym::{
-    load_task, run_suite, suite_task_dirs, validate_task, RunConfig, RunEvent, Sut, TaskReport,
+    load_task, run_suite, suite_task_dirs, validate_task, RunConfig, RunEvent, Sut, Task,
+    TaskReport,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,20 +42,34 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
-    /// Compare two arms on the same tasks (not available yet).
-    Ab,
+    /// Compare two arms on the same tasks: exactly the stated settings changed.
+    Ab(AbArgs),
     /// Reproduce a published A/B study on your fleet (not available yet).
     Study,
     /// Run a nightly matrix and report regressions (not available yet).
     Nightly,
-    /// Render trend, A/B and knob-effect reports (not available yet).
-    Report,
+    /// Print the A/B reports of stored rows.
+    Report {
+        /// Result CSVs.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only this experiment id.
+        #[arg(long)]
+        experiment: Option<String>,
+    },
     /// Have the brain model invent new tasks (not available yet).
     Generate,
     /// Propose and confirm cluster-knob changes from stored results (not available yet).
     Tune,
-    /// A/B on a simulated fleet (not available yet).
-    Demo,
+    /// A/B of a careful and a sloppy scripted model over tasks/smoke on a SIMULATED fleet.
+    Demo {
+        /// Replicates per arm.
+        #[arg(long, default_value_t = 3)]
+        replicates: u32,
+        /// Results CSV.
+        #[arg(long, default_value = "results/demo/results.csv")]
+        results: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -92,6 +107,40 @@ struct RunArgs {
     judge_samples: u32,
 }
 
+#[derive(Args)]
+struct AbArgs {
+    /// Suite, as a path or a name.
+    #[arg(long)]
+    suite: String,
+    /// Fleet file.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Arm A's settings: model=, action_mode=, max_actions=, sut=, fleet=.
+    #[arg(long = "a", num_args = 1.., required = true)]
+    arm_a: Vec<String>,
+    /// Arm B's settings.
+    #[arg(long = "b", num_args = 1.., required = true)]
+    arm_b: Vec<String>,
+    /// Replicates per arm.
+    #[arg(long, default_value_t = 3)]
+    replicates: u32,
+    /// Only these tasks (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Results CSV to append to.
+    #[arg(long, default_value = "results/results.csv")]
+    results: PathBuf,
+    /// The single agent's action budget per turn (unless an arm sets it).
+    #[arg(long, default_value_t = 40)]
+    max_actions: u32,
+    /// Samples per judge node per turn.
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
+}
+
 #[derive(Subcommand)]
 enum TasksCommand {
     /// Prove each task: checks pass on the reference (3 runs) and fail without the work.
@@ -109,11 +158,16 @@ fn main() -> ExitCode {
         Command::Tasks(TasksCommand::Check { suites, json }) => return tasks_check(&suites, json),
         Command::Run(args) => return run_command(args),
         Command::Show { row, results, full } => return show_command(row, &results, full),
-        Command::Ab => ("ab", 3),
-        Command::Demo => ("demo", 3),
+        Command::Ab(args) => return ab_command(args),
+        Command::Demo {
+            replicates,
+            results,
+        } => return demo_command(replicates, &results),
         Command::Study => ("study", 5),
         Command::Nightly => ("nightly", 5),
-        Command::Report => ("report", 5),
+        Command::Report { files, experiment } => {
+            return report_command(&files, experiment.as_deref())
+        }
         Command::Generate => ("generate", 5),
         Command::Tune => ("tune", 5),
     };
@@ -248,31 +302,14 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn run_command(args: RunArgs) -> ExitCode {
-    let suite = match suite_dirs(std::slice::from_ref(&args.suite)) {
-        Ok(mut dirs) => dirs.remove(0),
-        Err(err) => {
-            eprintln!("swarm-gym run: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let fleet = match Fleet::load(&args.fleet) {
-        Ok(fleet) => fleet,
-        Err(err) => {
-            eprintln!("swarm-gym run: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let task_dirs = match suite_task_dirs(&suite) {
-        Ok(dirs) => dirs,
-        Err(err) => {
-            eprintln!("swarm-gym run: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(runtime) = runtime() else {
-        return ExitCode::from(2);
-    };
+/// The usable tasks of a suite: loaded, filtered, and proven (an unsound task is skipped
+/// with its reason). A malformed task stops everything: its file must be fixed.
+fn usable_tasks(
+    runtime: &tokio::runtime::Runtime,
+    suite: &str,
+    only: &[String],
+) -> Result<Vec<Task>, String> {
+    let suite = suite_dirs(&[suite.to_string()])?.remove(0);
     let sandbox = Sandbox::detect();
     for missing in sandbox.missing_layers() {
         eprintln!(
@@ -281,15 +318,9 @@ fn run_command(args: RunArgs) -> ExitCode {
         );
     }
     let mut tasks = Vec::new();
-    for dir in task_dirs {
-        let task = match load_task(&dir) {
-            Ok(task) => task,
-            Err(err) => {
-                eprintln!("swarm-gym run: {err}");
-                return ExitCode::from(2);
-            }
-        };
-        if !args.tasks.is_empty() && !args.tasks.contains(&task.id) {
+    for dir in suite_task_dirs(&suite).map_err(|err| err.to_string())? {
+        let task = load_task(&dir).map_err(|err| err.to_string())?;
+        if !only.is_empty() && !only.contains(&task.id) {
             continue;
         }
         // A task is used only once its checks are proven (pass on the reference, fail without the work).
@@ -306,19 +337,36 @@ fn run_command(args: RunArgs) -> ExitCode {
             ),
         }
     }
-    for wanted in &args.tasks {
-        if !tasks.iter().any(|t| &t.id == wanted) {
-            eprintln!(
-                "swarm-gym run: no usable task `{wanted}` in {}",
-                suite.display()
-            );
-            return ExitCode::from(2);
-        }
+    if let Some(wanted) = only
+        .iter()
+        .find(|wanted| !tasks.iter().any(|t| &t.id == *wanted))
+    {
+        return Err(format!("no usable task `{wanted}` in {}", suite.display()));
     }
     if tasks.is_empty() {
-        eprintln!("swarm-gym run: no usable task in {}", suite.display());
-        return ExitCode::from(2);
+        return Err(format!("no usable task in {}", suite.display()));
     }
+    Ok(tasks)
+}
+
+fn run_command(args: RunArgs) -> ExitCode {
+    let fleet = match Fleet::load(&args.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => {
+            eprintln!("swarm-gym run: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let tasks = match usable_tasks(&runtime, &args.suite, &args.tasks) {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            eprintln!("swarm-gym run: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let total_turns: usize =
         tasks.iter().map(|t| t.turns.len()).sum::<usize>() * args.replicates as usize;
     eprintln!(
@@ -336,6 +384,8 @@ fn run_command(args: RunArgs) -> ExitCode {
         resume: args.resume,
         max_actions: args.max_actions,
         judge_samples: args.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
     };
     let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = graded.clone();
@@ -530,4 +580,303 @@ fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
     }
     println!("\nevents: {}", base.join(&found.events).display());
     ExitCode::SUCCESS
+}
+
+fn ab_progress() -> gym::ab::ArmEvents {
+    Arc::new(|arm: &str, event: &RunEvent| match event {
+        RunEvent::TurnGraded {
+            task,
+            replicate,
+            turn,
+            hidden,
+            claimed,
+            checks,
+            ..
+        } => {
+            let checks = checks
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_else(|| "-".into());
+            eprintln!("  [{arm}] {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}");
+        }
+        RunEvent::Abandoned {
+            task,
+            replicate,
+            reason,
+        } => eprintln!("  [{arm}] {task} r{replicate}: ABANDONED: {reason}"),
+        RunEvent::Retrying { task, turn, reason } => {
+            eprintln!("  [{arm}] {task} turn {turn}: retrying: {reason}")
+        }
+        RunEvent::TurnStarted { .. } | RunEvent::TurnSkipped { .. } => {}
+    })
+}
+
+fn experiment_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("ab{secs}")
+}
+
+/// Runs an A/B and prints its report; returns the exit code.
+fn run_and_report(
+    runtime: &tokio::runtime::Runtime,
+    base: RunConfig,
+    arms: (&[gym::ab::Setting], &[gym::ab::Setting]),
+) -> ExitCode {
+    let experiment = experiment_id();
+    let results = base.results.clone();
+    if let Err(err) = runtime.block_on(gym::ab::run_ab(&base, arms, &experiment, ab_progress())) {
+        eprintln!("swarm-gym ab: {err}");
+        return ExitCode::from(2);
+    }
+    let (rows, bad) = match gym::read_rows(&results) {
+        Ok(read) => read,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    for problem in bad {
+        eprintln!(
+            "warning: line {} of {} is unreadable: {}",
+            problem.line,
+            results.display(),
+            problem.message
+        );
+    }
+    let arm = |label: &str| {
+        rows.iter()
+            .filter(|r| r.experiment == format!("{experiment}:{label}"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let report = gym::ab::analyse(&experiment, &arm("A"), &arm("B"));
+    print!(
+        "{}",
+        gym::ab::render(
+            &report,
+            &gym::ab::describe(arms.0),
+            &gym::ab::describe(arms.1)
+        )
+    );
+    println!("rows: {} (experiment {experiment})", results.display());
+    ExitCode::SUCCESS
+}
+
+fn parse_arm(settings: &[String]) -> Result<Vec<gym::ab::Setting>, String> {
+    settings.iter().map(|s| gym::ab::parse_setting(s)).collect()
+}
+
+fn ab_command(args: AbArgs) -> ExitCode {
+    let (arm_a, arm_b) = match (parse_arm(&args.arm_a), parse_arm(&args.arm_b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let fleet = match Fleet::load(&args.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let tasks = match usable_tasks(&runtime, &args.suite, &args.tasks) {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!(
+        "swarm-gym ab: A = {}; B = {}; {} task(s) x {} replicate(s), interleaved",
+        gym::ab::describe(&arm_a),
+        gym::ab::describe(&arm_b),
+        tasks.len(),
+        args.replicates
+    );
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Single,
+        fleet,
+        fleet_name: args.fleet.display().to_string(),
+        replicates: args.replicates,
+        concurrency: args.concurrency,
+        results: args.results,
+        resume: false,
+        max_actions: args.max_actions,
+        judge_samples: args.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
+    };
+    run_and_report(&runtime, base, (&arm_a, &arm_b))
+}
+
+fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
+    let mut rows = Vec::new();
+    for file in files {
+        match gym::read_rows(file) {
+            Ok((read, bad)) => {
+                for problem in bad {
+                    eprintln!(
+                        "warning: line {} of {} is unreadable: {}",
+                        problem.line,
+                        file.display(),
+                        problem.message
+                    );
+                }
+                rows.extend(read);
+            }
+            Err(err) => {
+                eprintln!("swarm-gym report: {err}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let experiments: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r.experiment.rsplit_once(':').map(|(id, _)| id.to_string()))
+        .filter(|id| only.is_none_or(|wanted| wanted == id))
+        .collect();
+    if experiments.is_empty() {
+        eprintln!(
+            "swarm-gym report: no A/B rows{} in the given files",
+            only.map(|id| format!(" for experiment {id}"))
+                .unwrap_or_default()
+        );
+        return ExitCode::from(1);
+    }
+    for experiment in experiments {
+        let arm = |label: &str| {
+            rows.iter()
+                .filter(|r| r.experiment == format!("{experiment}:{label}"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (arm("A"), arm("B"));
+        let label = |rows: &[gym::ResultRow]| {
+            let models: std::collections::BTreeSet<&str> =
+                rows.iter().map(|r| r.builder_model.as_str()).collect();
+            let knobs: std::collections::BTreeSet<&str> =
+                rows.iter().map(|r| r.knobs.as_str()).collect();
+            format!(
+                "builder {} with knobs {}",
+                models.into_iter().collect::<Vec<_>>().join("/"),
+                knobs.into_iter().collect::<Vec<_>>().join(" | ")
+            )
+        };
+        print!(
+            "{}",
+            gym::ab::render(
+                &gym::ab::analyse(&experiment, &a, &b),
+                &label(&a),
+                &label(&b)
+            )
+        );
+        println!();
+    }
+    ExitCode::SUCCESS
+}
+
+fn demo_command(replicates: u32, results: &Path) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    eprintln!("swarm-gym demo: a SIMULATED fleet (swarm-sim, scripted replies): `careful` replays the tasks' reference solutions; `sloppy` drifts from its own interfaces, leaves modules unwired, claims done without writing and crashes on realistic input. The code they write is real and is graded for real.");
+    let tasks = match usable_tasks(&runtime, "smoke", &[]) {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            eprintln!("swarm-gym demo: {err} (run it from the repository root)");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rules = gym::demo::careful_rules(&tasks, Some("careful"));
+    rules.extend(gym::demo::sloppy_rules(&tasks, Some("sloppy")));
+    let scenario = swarm::sim::Scenario {
+        nodes: vec![
+            gym::demo::sim_node("careful", "sim-careful"),
+            gym::demo::sim_node("sloppy", "sim-sloppy"),
+        ],
+        rules,
+        default_reply: None,
+    };
+    let sim = match runtime.block_on(swarm::sim::SimFleet::start(scenario, "127.0.0.1")) {
+        Ok(sim) => sim,
+        Err(err) => {
+            eprintln!("swarm-gym demo: cannot start the simulated fleet: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let yaml = format!(
+        "nodes:\n  - {{name: careful, url: '{}', model: sim-careful, slots: 4, roles: [worker]}}\n  - {{name: sloppy, url: '{}', model: sim-sloppy, slots: 4, roles: [worker]}}\n",
+        sim.nodes[0].url, sim.nodes[1].url
+    );
+    let fleet = match Fleet::from_yaml(&yaml, "demo fleet") {
+        Ok(fleet) => fleet,
+        Err(err) => {
+            eprintln!("swarm-gym demo: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Single,
+        fleet,
+        fleet_name: "simulated demo fleet".into(),
+        replicates,
+        concurrency: 4,
+        results: results.to_path_buf(),
+        resume: false,
+        max_actions: 10,
+        judge_samples: 1,
+        first_replicate: 1,
+        experiment: String::new(),
+    };
+    let arm_a = [gym::ab::Setting::Model("sim-careful".into())];
+    let arm_b = [gym::ab::Setting::Model("sim-sloppy".into())];
+    println!("SIMULATED fleet: scripted models, real code, real grading. No judge node: requirements, code_quality and bugs stay empty.");
+    let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
+    print_sloppy_catches(results);
+    drop(sim);
+    code
+}
+
+/// What the graders caught in the sloppy arm, read back from each row's grades.json.
+fn print_sloppy_catches(results: &Path) {
+    let Ok((rows, _)) = gym::read_rows(results) else {
+        return;
+    };
+    let Some(latest) = rows
+        .iter()
+        .rev()
+        .find_map(|r| r.experiment.strip_suffix(":B").map(String::from))
+    else {
+        return;
+    };
+    let base = results.parent().unwrap_or(Path::new("."));
+    let (mut false_greens, mut drift, mut crashes, mut unwired, mut total) = (0, 0, 0, 0, 0);
+    for row in rows
+        .iter()
+        .filter(|r| r.experiment == format!("{latest}:B"))
+    {
+        total += 1;
+        if row.claimed_verdict == "done" && row.hidden_verdict == "fail" {
+            false_greens += 1;
+        }
+        let grades = Path::new(&row.events)
+            .parent()
+            .map(|dir| base.join(dir).join("grades.json"));
+        let text = grades
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        drift += usize::from(text.contains("TypeError"));
+        crashes += usize::from(text.contains("KeyError"));
+        unwired += usize::from(text.contains("never imported"));
+    }
+    println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never imported, found by diagnostics");
 }

@@ -1,0 +1,503 @@
+//! A/B comparisons: the same tasks, the same binary, exactly the stated settings changed.
+//!
+//! `--a KEY=VALUE… --b KEY=VALUE…` with keys `model` (the builder model: the worker nodes
+//! serving it, or, when none does, every worker asked for it), `action_mode`, `max_actions`,
+//! `sut` and `fleet` (another fleet file). Both arms run the same replicates, interleaved: on
+//! odd replicates A goes first, on even ones B, so drift in the fleet hits both alike. Rows
+//! carry `AB_ID:A` / `AB_ID:B` in `experiment`, so `swarm-gym report` can pair them later.
+//!
+//! The report pairs rows by (task, turn, replicate) and, per dimension, gives each arm's mean,
+//! the paired difference A − B with a 95% interval clustered by task, a t-test with Holm's
+//! correction across the seven dimensions, the smallest difference this N could detect, and
+//! a verdict; pass/fail gets McNemar's exact test; each task gets a win, draw or loss on its
+//! mean overall score.
+
+use crate::results::ResultRow;
+use crate::runner::{run_suite, RunConfig, RunError, RunEvent, RunSummary, Sut};
+use crate::stats::{
+    compare, holm, mcnemar_exact, replicates_needed, wilson, Pair, PairedComparison,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use swarm::agent::ActionMode;
+use swarm::fleet::{Fleet, Role};
+
+/// One setting of an arm.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setting {
+    /// The builder model.
+    Model(String),
+    /// The action protocol of the workers.
+    ActionMode(ActionMode),
+    /// The action budget.
+    MaxActions(u32),
+    /// The system under test.
+    Sut(Sut),
+    /// Another fleet file.
+    Fleet(std::path::PathBuf),
+}
+
+/// Parses `KEY=VALUE`.
+pub fn parse_setting(text: &str) -> Result<Setting, String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    let value = value.trim();
+    match key.trim() {
+        "model" if !value.is_empty() => Ok(Setting::Model(value.into())),
+        "action_mode" => value.parse().map(Setting::ActionMode),
+        "max_actions" => value.parse::<u32>().ok().filter(|n| *n > 0).map(Setting::MaxActions).ok_or_else(|| format!("max_actions=`{value}` is not a positive number")),
+        "sut" => match value {
+            "single" => Ok(Setting::Sut(Sut::Single)),
+            "swarm" => Ok(Setting::Sut(Sut::Swarm)),
+            other => Err(format!("sut=`{other}`: expected single or swarm")),
+        },
+        "fleet" if !value.is_empty() => Ok(Setting::Fleet(value.into())),
+        other => Err(format!("unknown setting `{other}`; the settings an arm can change are model, action_mode, max_actions, sut, fleet")),
+    }
+}
+
+/// The run configuration of one arm: `base` with exactly `settings` changed.
+pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, String> {
+    let mut config = base.clone();
+    for setting in settings {
+        match setting {
+            Setting::Fleet(path) => {
+                config.fleet = Fleet::load(path).map_err(|err| err.to_string())?;
+                config.fleet_name = path.display().to_string();
+            }
+            Setting::MaxActions(n) => config.max_actions = *n,
+            Setting::Sut(sut) => config.sut = *sut,
+            Setting::ActionMode(_) | Setting::Model(_) => {}
+        }
+    }
+    for setting in settings {
+        match setting {
+            Setting::ActionMode(mode) => {
+                for node in config
+                    .fleet
+                    .nodes
+                    .iter_mut()
+                    .filter(|n| n.has_role(Role::Worker))
+                {
+                    node.action_mode = *mode;
+                }
+            }
+            Setting::Model(model) => {
+                let serving = config
+                    .fleet
+                    .nodes
+                    .iter()
+                    .any(|n| n.has_role(Role::Worker) && &n.model == model);
+                for node in config
+                    .fleet
+                    .nodes
+                    .iter_mut()
+                    .filter(|n| n.has_role(Role::Worker))
+                {
+                    if !serving {
+                        node.model = model.clone();
+                    } else if &node.model != model {
+                        // Still there for its other roles (a judge, say), but it builds nothing.
+                        let roles = if node.roles.is_empty() {
+                            swarm::fleet::ALL_ROLES.to_vec()
+                        } else {
+                            node.roles.clone()
+                        };
+                        node.roles = roles.into_iter().filter(|r| *r != Role::Worker).collect();
+                        if node.roles.is_empty() {
+                            node.roles = vec![Role::Scout];
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(config)
+}
+
+/// Describes settings for reports: `model=x, max_actions=20`.
+pub fn describe(settings: &[Setting]) -> String {
+    settings
+        .iter()
+        .map(|s| match s {
+            Setting::Model(m) => format!("model={m}"),
+            Setting::ActionMode(m) => format!("action_mode={m}"),
+            Setting::MaxActions(n) => format!("max_actions={n}"),
+            Setting::Sut(s) => format!("sut={s}"),
+            Setting::Fleet(p) => format!("fleet={}", p.display()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Receives each arm's progress: the arm's label ("A" or "B") and the event.
+pub type ArmEvents = Arc<dyn Fn(&str, &RunEvent) + Send + Sync>;
+
+/// Overall scores of one task and replicate: (arm A's, arm B's).
+type TaskScores = BTreeMap<u32, (Vec<f64>, Vec<f64>)>;
+
+/// Runs both arms, interleaved by replicate.
+pub async fn run_ab(
+    base: &RunConfig,
+    arms: (&[Setting], &[Setting]),
+    experiment: &str,
+    on_event: ArmEvents,
+) -> Result<(Vec<RunSummary>, Vec<RunSummary>), RunError> {
+    let a = arm_config(base, arms.0).map_err(RunError::Fleet)?;
+    let b = arm_config(base, arms.1).map_err(RunError::Fleet)?;
+    let (mut done_a, mut done_b) = (Vec::new(), Vec::new());
+    for replicate in 1..=base.replicates {
+        let order = if replicate % 2 == 1 {
+            ["A", "B"]
+        } else {
+            ["B", "A"]
+        };
+        for arm in order {
+            let mut config = if arm == "A" { a.clone() } else { b.clone() };
+            config.first_replicate = replicate;
+            config.replicates = 1;
+            config.experiment = format!("{experiment}:{arm}");
+            let events = on_event.clone();
+            let label = arm.to_string();
+            let summary = run_suite(
+                config,
+                Arc::new(move |event: &RunEvent| events(&label, event)),
+            )
+            .await?;
+            if arm == "A" {
+                done_a.push(summary);
+            } else {
+                done_b.push(summary);
+            }
+        }
+    }
+    Ok((done_a, done_b))
+}
+
+/// The comparison of one dimension, with its corrected p-value and verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimensionResult {
+    /// Dimension.
+    pub dimension: String,
+    /// The paired statistics (None: no pair had both values).
+    pub comparison: Option<PairedComparison>,
+    /// Holm-adjusted p-value.
+    pub adjusted_p: Option<f64>,
+    /// Plain words.
+    pub verdict: String,
+}
+
+/// The whole A/B report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbReport {
+    /// Experiment id.
+    pub experiment: String,
+    /// Paired units.
+    pub pairs: usize,
+    /// Replicates seen.
+    pub replicates: u32,
+    /// Per dimension.
+    pub dimensions: Vec<DimensionResult>,
+    /// (passed A, passed B, only A, only B, McNemar p).
+    pub pass_fail: (u64, u64, u64, u64, f64),
+    /// Per task: (task, wins of A, draws, losses of A) over replicates, on mean overall.
+    pub tasks: Vec<(String, u32, u32, u32)>,
+    /// Rows of one arm with no partner in the other.
+    pub unpaired: usize,
+}
+
+const DIMENSIONS: [&str; 7] = [
+    "checks",
+    "swarm",
+    "cluster",
+    "diagnostics",
+    "requirements",
+    "code_quality",
+    "bugs",
+];
+
+fn value(row: &ResultRow, dimension: &str) -> Option<f64> {
+    match dimension {
+        "checks" => row.checks,
+        "swarm" => row.swarm,
+        "cluster" => row.cluster,
+        "diagnostics" => row.diagnostics,
+        "requirements" => row.requirements,
+        "code_quality" => row.code_quality,
+        "bugs" => row.bugs,
+        "overall" => row.overall,
+        _ => None,
+    }
+}
+
+/// Pairs the rows of arms A and B and analyses them.
+pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> AbReport {
+    let key = |r: &ResultRow| (r.suite.clone(), r.task.clone(), r.turn, r.replicate);
+    let b_by_key: BTreeMap<_, &ResultRow> = rows_b.iter().map(|r| (key(r), r)).collect();
+    let pairs: Vec<(&ResultRow, &ResultRow)> = rows_a
+        .iter()
+        .filter_map(|a| b_by_key.get(&key(a)).map(|b| (a, *b)))
+        .collect();
+    let unpaired = rows_a.len() + rows_b.len() - 2 * pairs.len();
+    let replicates = pairs
+        .iter()
+        .map(|(a, _)| a.replicate)
+        .collect::<BTreeSet<_>>()
+        .len() as u32;
+    let comparisons: Vec<Option<PairedComparison>> = DIMENSIONS
+        .iter()
+        .map(|dimension| {
+            let values: Vec<Pair> = pairs
+                .iter()
+                .filter_map(|(a, b)| {
+                    Some(Pair {
+                        task: format!("{}/{}", a.suite, a.task),
+                        a: value(a, dimension)?,
+                        b: value(b, dimension)?,
+                    })
+                })
+                .collect();
+            compare(&values)
+        })
+        .collect();
+    let tested: Vec<(usize, f64)> = comparisons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.as_ref().and_then(|c| c.p_value).map(|p| (i, p)))
+        .collect();
+    let adjusted = holm(&tested.iter().map(|(_, p)| *p).collect::<Vec<_>>());
+    let mut adjusted_by_index: BTreeMap<usize, f64> = BTreeMap::new();
+    for ((index, _), p) in tested.iter().zip(adjusted) {
+        adjusted_by_index.insert(*index, p);
+    }
+    let dimensions = DIMENSIONS
+        .iter()
+        .enumerate()
+        .map(|(index, dimension)| {
+            let comparison = comparisons[index].clone();
+            let adjusted_p = adjusted_by_index.get(&index).copied();
+            let verdict = verdict(dimension, comparison.as_ref(), adjusted_p, replicates);
+            DimensionResult {
+                dimension: dimension.to_string(),
+                comparison,
+                adjusted_p,
+                verdict,
+            }
+        })
+        .collect();
+    let passed = |r: &ResultRow| r.hidden_verdict == "pass";
+    let passed_a = pairs.iter().filter(|(a, _)| passed(a)).count() as u64;
+    let passed_b = pairs.iter().filter(|(_, b)| passed(b)).count() as u64;
+    let only_a = pairs
+        .iter()
+        .filter(|(a, b)| passed(a) && !passed(b))
+        .count() as u64;
+    let only_b = pairs
+        .iter()
+        .filter(|(a, b)| !passed(a) && passed(b))
+        .count() as u64;
+    let mut per_task: BTreeMap<String, TaskScores> = BTreeMap::new();
+    for (a, b) in &pairs {
+        if let (Some(x), Some(y)) = (a.overall, b.overall) {
+            let entry = per_task
+                .entry(format!("{}/{}", a.suite, a.task))
+                .or_default()
+                .entry(a.replicate)
+                .or_default();
+            entry.0.push(x);
+            entry.1.push(y);
+        }
+    }
+    let tasks = per_task
+        .into_iter()
+        .map(|(task, replicates)| {
+            let (mut wins, mut draws, mut losses) = (0, 0, 0);
+            for (xs, ys) in replicates.values() {
+                let difference = xs.iter().sum::<f64>() / xs.len() as f64
+                    - ys.iter().sum::<f64>() / ys.len() as f64;
+                // Differences under half a point are within the graders' own rounding noise.
+                if difference > 0.5 {
+                    wins += 1;
+                } else if difference < -0.5 {
+                    losses += 1;
+                } else {
+                    draws += 1;
+                }
+            }
+            (task, wins, draws, losses)
+        })
+        .collect();
+    AbReport {
+        experiment: experiment.into(),
+        pairs: pairs.len(),
+        replicates,
+        dimensions,
+        pass_fail: (
+            passed_a,
+            passed_b,
+            only_a,
+            only_b,
+            mcnemar_exact(only_a, only_b),
+        ),
+        tasks,
+        unpaired,
+    }
+}
+
+fn verdict(
+    dimension: &str,
+    comparison: Option<&PairedComparison>,
+    adjusted: Option<f64>,
+    replicates: u32,
+) -> String {
+    let Some(comparison) = comparison else {
+        return "no paired values".into();
+    };
+    match (adjusted, comparison.detectable) {
+        (Some(p), _) if p < 0.05 && comparison.difference > 0.0 => format!("A better on {dimension}"),
+        (Some(p), _) if p < 0.05 => format!("B better on {dimension}"),
+        (_, Some(detectable)) => match replicates_needed(replicates.max(1), detectable, comparison.difference) {
+            Some(needed) => format!("no detectable difference at {replicates} replicate(s); about {needed} would be needed"),
+            None => "the arms scored the same".into(),
+        },
+        _ => "too few tasks to test (needs at least 2)".into(),
+    }
+}
+
+/// The report as text.
+pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "A/B {}: A = {label_a}; B = {label_b}\n",
+        report.experiment
+    ));
+    out.push_str(&format!(
+        "{} paired turn(s) over {} replicate(s){}\n\n",
+        report.pairs,
+        report.replicates,
+        if report.unpaired > 0 {
+            format!(", {} row(s) without a partner left out", report.unpaired)
+        } else {
+            String::new()
+        }
+    ));
+    out.push_str(&format!(
+        "{:<13} {:>6} {:>6} {:>7} {:>17} {:>8} {:>10}  {}\n",
+        "dimension", "A", "B", "A-B", "95% CI", "p(Holm)", "detectable", "verdict"
+    ));
+    let number = |v: Option<f64>, precision: usize| {
+        v.map(|v| format!("{v:.precision$}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    for dimension in &report.dimensions {
+        match &dimension.comparison {
+            None => out.push_str(&format!(
+                "{:<13} {:>6} {:>6} {:>7} {:>17} {:>8} {:>10}  {}\n",
+                dimension.dimension, "-", "-", "-", "-", "-", "-", dimension.verdict
+            )),
+            Some(c) => out.push_str(&format!(
+                "{:<13} {:>6.1} {:>6.1} {:>+7.1} {:>17} {:>8} {:>10}  {}\n",
+                dimension.dimension,
+                c.mean_a,
+                c.mean_b,
+                c.difference,
+                c.interval
+                    .map(|(l, h)| format!("[{l:+.1}, {h:+.1}]"))
+                    .unwrap_or_else(|| "-".into()),
+                number(dimension.adjusted_p, 3),
+                c.detectable
+                    .map(|d| format!("±{d:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                dimension.verdict
+            )),
+        }
+    }
+    let (passed_a, passed_b, only_a, only_b, p) = report.pass_fail;
+    let n = report.pairs as u64;
+    let rate = |k: u64| {
+        let interval = wilson(k, n)
+            .map(|(l, h)| format!(" [{:.0}%, {:.0}%]", l * 100.0, h * 100.0))
+            .unwrap_or_default();
+        format!("{k}/{n}{interval}")
+    };
+    out.push_str(&format!("\nhidden checks passed: A {}, B {}; only A {only_a}, only B {only_b}; McNemar exact p = {p:.3}\n", rate(passed_a), rate(passed_b)));
+    out.push_str("\nper task (overall, by replicate): wins-draws-losses for A\n");
+    for (task, wins, draws, losses) in &report.tasks {
+        out.push_str(&format!("  {task:<24} {wins}-{draws}-{losses}\n"));
+    }
+    let (wins, draws, losses) = report
+        .tasks
+        .iter()
+        .fold((0, 0, 0), |(w, d, l), (_, a, b, c)| (w + a, d + b, l + c));
+    out.push_str(&format!("  {:<24} {wins}-{draws}-{losses}\n", "all"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn settings_parse_with_clear_errors() {
+        assert_eq!(
+            parse_setting("model=qwen3.6-27b"),
+            Ok(Setting::Model("qwen3.6-27b".into()))
+        );
+        assert_eq!(parse_setting("max_actions=20"), Ok(Setting::MaxActions(20)));
+        assert!(parse_setting("temperature=0")
+            .unwrap_err()
+            .contains("unknown setting `temperature`"));
+        assert!(parse_setting("model").unwrap_err().contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn a_model_setting_picks_the_workers_serving_it_and_changes_nothing_else() {
+        let fleet = Fleet::from_yaml(
+            "nodes:\n  - {name: a, url: 'http://a', model: careful}\n  - {name: b, url: 'http://b', model: sloppy, roles: [worker]}\n",
+            "f",
+        )
+        .unwrap();
+        let base = RunConfig {
+            tasks: Vec::new(),
+            sut: Sut::Single,
+            fleet,
+            fleet_name: "f".into(),
+            replicates: 3,
+            concurrency: 1,
+            results: "r.csv".into(),
+            resume: false,
+            max_actions: 40,
+            judge_samples: 3,
+            first_replicate: 1,
+            experiment: String::new(),
+        };
+        let arm = arm_config(&base, &[Setting::Model("sloppy".into())]).unwrap();
+        let workers: Vec<&str> = arm
+            .fleet
+            .with_role(Role::Worker)
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(workers, vec!["b"]);
+        assert!(
+            arm.fleet.nodes[0].has_role(Role::Judge),
+            "node a still judges"
+        );
+        assert_eq!(
+            (arm.max_actions, arm.judge_samples, arm.sut),
+            (40, 3, Sut::Single)
+        );
+        let unknown = arm_config(&base, &[Setting::Model("gemma".into())]).unwrap();
+        assert!(
+            unknown
+                .fleet
+                .with_role(Role::Worker)
+                .iter()
+                .all(|n| n.model == "gemma"),
+            "no node serves it: every worker is asked for it"
+        );
+    }
+}

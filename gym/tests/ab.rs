@@ -1,0 +1,133 @@
+//! The A/B analysis on constructed rows whose statistics are worked out by hand.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gym::ab::analyse;
+use gym::ResultRow;
+use pretty_assertions::assert_eq;
+
+fn row(task: &str, replicate: u32, checks: f64, pass: bool) -> ResultRow {
+    ResultRow {
+        run_id: "r".into(),
+        experiment: "x:A".into(),
+        timestamp: String::new(),
+        commit: String::new(),
+        suite: "s".into(),
+        task: task.into(),
+        manifest_hash: "h".into(),
+        turn: 1,
+        replicate,
+        sut: "single".into(),
+        builder_model: "m".into(),
+        brain_model: String::new(),
+        judge_model: String::new(),
+        fleet: String::new(),
+        knobs_hash: String::new(),
+        knobs: String::new(),
+        checks: Some(checks),
+        swarm: Some(10.0),
+        cluster: Some(10.0),
+        diagnostics: None,
+        requirements: None,
+        code_quality: None,
+        bugs: None,
+        overall: Some(checks),
+        hidden_verdict: if pass { "pass" } else { "fail" }.into(),
+        claimed_verdict: "done".into(),
+        wall_seconds: 1.0,
+        tokens_in: 1,
+        tokens_out: 1,
+        malformed_replies: 0,
+        tool_errors: 0,
+        context_overflows: 0,
+        occupancy: None,
+        stalls: 0,
+        errors: 0,
+        transcript: String::new(),
+        events: String::new(),
+    }
+}
+
+#[test]
+fn the_report_matches_the_hand_computation() {
+    // checks differences A − B: task x: 2, 4; task y: 0, 2 (see stats::clustered_comparison_by_hand):
+    // mean 2, clustered SE 1, t = 2 on 1 df, p = 0.2952.
+    let a = vec![
+        row("x", 1, 5.0, true),
+        row("x", 2, 6.0, true),
+        row("y", 1, 1.0, false),
+        row("y", 2, 4.0, true),
+    ];
+    let b = vec![
+        row("x", 1, 3.0, false),
+        row("x", 2, 2.0, false),
+        row("y", 1, 1.0, false),
+        row("y", 2, 2.0, true),
+        row("z", 1, 9.0, true),
+    ];
+    let report = analyse("x", &a, &b);
+    assert_eq!(
+        (report.pairs, report.unpaired, report.replicates),
+        (4, 1, 2)
+    );
+    let checks = report
+        .dimensions
+        .iter()
+        .find(|d| d.dimension == "checks")
+        .unwrap();
+    let comparison = checks.comparison.as_ref().unwrap();
+    assert!((comparison.difference - 2.0).abs() < 1e-12);
+    assert!((comparison.p_value.unwrap() - 0.295_167).abs() < 1e-5);
+    // Three dimensions have values (checks, swarm, cluster); swarm and cluster are equal in
+    // both arms (p = 1). Holm: checks is the smallest of three: 3 × 0.2952.
+    assert!((checks.adjusted_p.unwrap() - 3.0 * 0.295_167).abs() < 1e-4);
+    assert!(
+        checks
+            .verdict
+            .starts_with("no detectable difference at 2 replicate(s); about "),
+        "{}",
+        checks.verdict
+    );
+    let swarm = report
+        .dimensions
+        .iter()
+        .find(|d| d.dimension == "swarm")
+        .unwrap();
+    assert_eq!(swarm.verdict, "the arms scored the same");
+    let requirements = report
+        .dimensions
+        .iter()
+        .find(|d| d.dimension == "requirements")
+        .unwrap();
+    assert_eq!(requirements.verdict, "no paired values");
+    // Pass/fail: A passed x1, x2, y2; B passed y2. Only A: 2, only B: 0 → McNemar p = 0.5.
+    let (passed_a, passed_b, only_a, only_b, p) = report.pass_fail;
+    assert_eq!((passed_a, passed_b, only_a, only_b), (3, 1, 2, 0));
+    assert!((p - 0.5).abs() < 1e-9, "{p}");
+    // Per task on overall (= checks here): x: +2 and +4 → two wins; y: 0 and +2 → a draw and a win.
+    assert_eq!(
+        report.tasks,
+        vec![("s/x".to_string(), 2, 0, 0), ("s/y".to_string(), 1, 1, 0)]
+    );
+}
+
+#[test]
+fn a_large_consistent_difference_is_called() {
+    let tasks = ["p", "q", "r", "s"];
+    let a: Vec<ResultRow> = tasks
+        .iter()
+        .flat_map(|t| (1..=3).map(move |r| row(t, r, 10.0 - f64::from(r) * 0.1, true)))
+        .collect();
+    let b: Vec<ResultRow> = tasks
+        .iter()
+        .flat_map(|t| (1..=3).map(move |r| row(t, r, 2.0 + f64::from(r) * 0.2, false)))
+        .collect();
+    let report = analyse("x", &a, &b);
+    let checks = report
+        .dimensions
+        .iter()
+        .find(|d| d.dimension == "checks")
+        .unwrap();
+    assert_eq!(checks.verdict, "A better on checks");
+    assert_eq!(report.pass_fail.2, 12);
+    assert!(report.pass_fail.4 < 0.001);
+}

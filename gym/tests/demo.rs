@@ -1,0 +1,46 @@
+//! `swarm-gym demo` end to end: on the simulated fleet the careful model must win on checks,
+//! and the graders must catch each of the sloppy model's behaviours.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+#[test]
+fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.csv");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .args(["demo", "--replicates", "2", "--results"])
+        .arg(&results)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}\n{stdout}");
+    assert!(
+        stdout.starts_with("SIMULATED fleet"),
+        "it says plainly that the fleet is simulated:\n{stdout}"
+    );
+    let checks_line = stdout.lines().find(|l| l.starts_with("checks ")).unwrap();
+    assert!(checks_line.ends_with("A better on checks"), "{checks_line}");
+    assert!(stdout.contains("hidden checks passed: A 12/12"), "{stdout}");
+    assert!(
+        stdout.contains("  all                      6-0-0"),
+        "{stdout}"
+    );
+    let caught = stdout
+        .lines()
+        .find(|l| l.starts_with("graders on the sloppy arm"))
+        .unwrap();
+    for expected in [
+        "(12 turns): 12 false green(s)",
+        "4 interface drift(s)",
+        "4 crash(es)",
+        "6 turn(s) with a module built but never imported",
+    ] {
+        assert!(caught.contains(expected), "{expected} in: {caught}");
+    }
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!((rows.len(), bad.len()), (24, 0));
+}
