@@ -473,6 +473,7 @@ mod tests {
             judge_samples: 3,
             first_replicate: 1,
             experiment: String::new(),
+            simulate_user: false,
         };
         let arm = arm_config(&base, &[Setting::Model("sloppy".into())]).unwrap();
         let workers: Vec<&str> = arm

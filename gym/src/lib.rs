@@ -7,6 +7,7 @@ pub mod results;
 pub mod runner;
 pub mod stats;
 pub mod task;
+pub mod user_sim;
 pub mod validate;
 
 pub use graders::checks::{run_checks, Check, CheckOutcome, Verdict};

@@ -302,7 +302,7 @@ fn header() -> String {
 /// belong to the same conversation, so `--resume` can tell which turns are done.
 pub fn replicate_key(row: &ResultRow) -> String {
     format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}|{}",
         row.experiment,
         row.suite,
         row.task,
@@ -310,8 +310,7 @@ pub fn replicate_key(row: &ResultRow) -> String {
         row.replicate,
         row.sut,
         row.builder_model,
-        row.knobs_hash,
-        row.brain_model
+        row.knobs_hash
     )
 }
 

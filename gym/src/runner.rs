@@ -77,6 +77,8 @@ pub struct RunConfig {
     pub first_replicate: u32,
     /// `AB_ID:ARM` for an arm of an A/B comparison; empty otherwise.
     pub experiment: String,
+    /// Later turns' requests come from the brain playing the user (else the scripted ones).
+    pub simulate_user: bool,
 }
 
 /// Progress, for whoever renders it.
@@ -344,6 +346,11 @@ pub async fn run_suite(
     };
     let builders = Arc::new(probe_builders(&config.fleet).await?);
     let judges = probe_judges(&config.fleet).await;
+    let brain = if config.simulate_user {
+        Some(probe_brain(&config.fleet).await?)
+    } else {
+        None
+    };
     let results_dir = config
         .results
         .parent()
@@ -364,6 +371,7 @@ pub async fn run_suite(
             ..RunSummary::default()
         }),
         judges,
+        brain,
     });
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
     let mut handles = Vec::new();
@@ -416,11 +424,18 @@ struct Shared {
     on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
     summary: Mutex<RunSummary>,
     judges: Vec<JudgeNode>,
+    brain: Option<crate::user_sim::Brain>,
 }
 
 /// The knobs that shaped a row, as JSON.
 fn knobs_json(config: &RunConfig, mode: ActionMode) -> String {
-    serde_json::json!({"max_actions": config.max_actions, "action_mode": mode.to_string(), "sut": config.sut.to_string()}).to_string()
+    serde_json::json!({
+        "max_actions": config.max_actions,
+        "action_mode": mode.to_string(),
+        "sut": config.sut.to_string(),
+        "simulate_user": config.simulate_user,
+    })
+    .to_string()
 }
 
 fn row_template(
@@ -504,6 +519,7 @@ async fn run_replicate(
     std::fs::create_dir_all(&project)
         .map_err(|err| format!("cannot create {}: {err}", project.display()))?;
     let mut previous_snapshot: Option<PathBuf> = task.start.clone();
+    let mut seen: Vec<crate::user_sim::SeenTurn> = Vec::new();
     for turn in &task.turns {
         let number = turn.number as u32;
         if let Some(row) = shared.done.get(&(key.clone(), number)) {
@@ -524,6 +540,13 @@ async fn run_replicate(
         let turn_dir = base.join(format!("turn{number}"));
         std::fs::create_dir_all(&turn_dir)
             .map_err(|err| format!("cannot create {}: {err}", turn_dir.display()))?;
+        let (request, brain_model) = request_for(shared, task, turn, &seen).await;
+        let request_record = serde_json::json!({"request": request, "simulated_by": brain_model, "scripted": turn.request});
+        std::fs::write(
+            turn_dir.join("request.json"),
+            serde_json::to_string_pretty(&request_record).unwrap_or_default(),
+        )
+        .map_err(|err| format!("cannot write the request: {err}"))?;
         let mut attempt = 0;
         let (report, events) = loop {
             restore(&project, previous_snapshot.as_deref())?;
@@ -533,7 +556,8 @@ async fn run_replicate(
                 turn: number,
                 node: builder.node.name.clone(),
             });
-            let (report, events) = build_turn(shared, builder, mode, &project, turn).await?;
+            let (report, events) =
+                build_turn(shared, builder, mode, &project, (turn.number, &request)).await?;
             if is_infrastructure(&report) && attempt < INFRA_RETRIES {
                 attempt += 1;
                 (shared.on_event)(&RunEvent::Retrying {
@@ -559,7 +583,7 @@ async fn run_replicate(
             .map_err(|err| format!("cannot write the transcript: {err}"))?;
         write_jsonl(&turn_dir.join("events.jsonl"), &events)
             .map_err(|err| format!("cannot write the events: {err}"))?;
-        let row = grade_turn(
+        let mut row = grade_turn(
             shared,
             &template,
             (task, turn),
@@ -569,6 +593,16 @@ async fn run_replicate(
             &turn_dir,
         )
         .await?;
+        row.brain_model = brain_model.unwrap_or_default();
+        seen.push(crate::user_sim::SeenTurn {
+            request: request.clone(),
+            claimed: row.claimed_verdict.clone(),
+            summary: report.summary.clone(),
+            files: crate::demo::files_of(&project)
+                .into_iter()
+                .map(|(path, _)| path)
+                .collect(),
+        });
         shared.store.append(&row).map_err(|err| err.to_string())?;
         (shared.on_event)(&RunEvent::TurnGraded {
             task: task.id.clone(),
@@ -610,12 +644,64 @@ struct Stamped {
     event: AgentEvent,
 }
 
+/// The request of a turn: the spec on turn 1; later, the brain's rewording of the scripted
+/// request when `--simulate-user` is on and it kept every concrete requirement, else the
+/// scripted request. Returns the brain's model when its request was used.
+async fn request_for(
+    shared: &Shared,
+    task: &Task,
+    turn: &Turn,
+    seen: &[crate::user_sim::SeenTurn],
+) -> (String, Option<String>) {
+    let Some(brain) = shared.brain.as_ref().filter(|_| turn.number > 1) else {
+        return (turn.request.clone(), None);
+    };
+    match crate::user_sim::next_request(brain, &task.persona, seen, &turn.request).await {
+        Ok(request) => (request, Some(brain.model.clone())),
+        Err(reason) => {
+            (shared.on_event)(&RunEvent::Retrying {
+                task: task.id.clone(),
+                turn: turn.number as u32,
+                reason: format!("simulated user unusable, the scripted request is used: {reason}"),
+            });
+            (turn.request.clone(), None)
+        }
+    }
+}
+
+/// The first reachable brain node.
+async fn probe_brain(fleet: &Fleet) -> Result<crate::user_sim::Brain, RunError> {
+    for node in fleet.with_role(Role::Brain) {
+        let key = node.api_key();
+        let Ok(report) = probe(
+            &node.url,
+            key.as_deref(),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        else {
+            continue;
+        };
+        let mut config = ClientConfig::new(report.url.clone());
+        config.api_key = key;
+        if let Ok(client) = LlmClient::new(config) {
+            return Ok(crate::user_sim::Brain {
+                model: node.model.clone(),
+                client,
+            });
+        }
+    }
+    Err(RunError::Fleet(
+        "--simulate-user needs a reachable node with the brain role in the fleet".into(),
+    ))
+}
+
 async fn build_turn(
     shared: &Shared,
     builder: &Builder,
     mode: ActionMode,
     project: &Path,
-    turn: &Turn,
+    (number, given): (usize, &str),
 ) -> Result<(AgentReport, Vec<Stamped>), String> {
     let mut client_config = ClientConfig::new(builder.probe.url.clone());
     client_config.api_key = builder.node.api_key();
@@ -628,13 +714,10 @@ async fn build_turn(
         .probe
         .model(Some(&builder.node.model))
         .and_then(|m| m.context_length);
-    let request = if turn.number == 1 {
-        turn.request.clone()
+    let request = if number == 1 {
+        given.to_string()
     } else {
-        format!(
-            "The project in this directory is what was built so far. Next request:\n\n{}",
-            turn.request
-        )
+        format!("The project in this directory is what was built so far. Next request:\n\n{given}")
     };
     let collected: Arc<Mutex<Vec<Stamped>>> = Arc::new(Mutex::new(Vec::new()));
     let sink_target = collected.clone();

@@ -107,6 +107,7 @@ fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
         judge_samples: 1,
         first_replicate: 1,
         experiment: String::new(),
+        simulate_user: false,
     }
 }
 
@@ -342,4 +343,96 @@ async fn resume_after_a_crash_continues_from_the_last_graded_turn() {
         vec![(1, "pass".to_string()), (2, "pass".to_string())]
     );
     assert!(root.path().join("out/results.csv.partial").exists());
+}
+
+/// A brain that rewrites turn 2 of the pair task: once keeping the concrete terms, once not.
+fn brain_rule(request: &str, times: Option<u32>) -> Rule {
+    Rule {
+        name: Some("brain".into()),
+        node: None,
+        when: When {
+            schema: Some("user_turn".into()),
+            ..When::default()
+        },
+        reply: Reply {
+            json: Some(json!({ "request": request })),
+            ..Reply::default()
+        },
+        fault: Default::default(),
+        times,
+    }
+}
+
+#[tokio::test]
+async fn the_simulated_user_rewords_requests_but_cannot_drop_requirements() {
+    let root = tempfile::tempdir().unwrap();
+    let task_dir = pair_task(root.path());
+    // Give the goal a concrete term the simulated user must keep.
+    let yaml = std::fs::read_to_string(task_dir.join("task.yaml"))
+        .unwrap()
+        .replace(
+            "Add b.py that prints AB using a.py.",
+            "Add `b.py` that prints AB using a.py.",
+        );
+    std::fs::write(task_dir.join("task.yaml"), yaml).unwrap();
+    let task = load_task(&task_dir).unwrap();
+    let mut rules = vec![
+        brain_rule(
+            "Nice, a.py works! Now please write `b.py` that prints AB using a.py.",
+            Some(1),
+        ),
+        brain_rule("Great. Now add the second script please.", None),
+    ];
+    // The careful model answers the reworded request too: it keys on the start of the scripted one.
+    let mut careful = gym::demo::careful_rules(std::slice::from_ref(&task), None);
+    for rule in careful
+        .iter_mut()
+        .filter(|r| r.name.as_deref().is_some_and(|n| n.contains("turn 2")))
+    {
+        rule.when.contains = Some("b.py".into());
+    }
+    rules.extend(careful);
+    let (_sim, fleet) = start(rules, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = config(vec![task], fleet, dir.path().join("results.csv"));
+    run.replicates = 2;
+    run.simulate_user = true;
+    run.concurrency = 1;
+    let summary = run_suite(run, quiet()).await.unwrap();
+    let mut second_turns: Vec<&gym::ResultRow> =
+        summary.rows.iter().filter(|r| r.turn == 2).collect();
+    second_turns.sort_by_key(|r| r.timestamp.clone());
+    // First replicate: the brain kept `b.py`, its request was used. Second: it dropped it.
+    let brains: Vec<&str> = second_turns
+        .iter()
+        .map(|r| r.brain_model.as_str())
+        .collect();
+    assert_eq!(
+        brains.iter().filter(|b| **b == "sim-careful").count(),
+        1,
+        "{brains:?}"
+    );
+    assert_eq!(
+        brains.iter().filter(|b| b.is_empty()).count(),
+        1,
+        "{brains:?}"
+    );
+    for row in &summary.rows {
+        let request_file = dir
+            .path()
+            .join(&row.events)
+            .parent()
+            .unwrap()
+            .join("request.json");
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(request_file).unwrap()).unwrap();
+        if row.brain_model.is_empty() {
+            assert_eq!(record["request"], record["scripted"]);
+        } else {
+            assert_eq!(
+                record["request"],
+                "Nice, a.py works! Now please write `b.py` that prints AB using a.py."
+            );
+        }
+    }
 }

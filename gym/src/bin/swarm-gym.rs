@@ -105,6 +105,10 @@ struct RunArgs {
     /// quality and bugs).
     #[arg(long, default_value_t = 3)]
     judge_samples: u32,
+    /// Later turns' requests come from the fleet's `brain` node playing the task's persona
+    /// (it must keep every concrete requirement, or the scripted request is used).
+    #[arg(long)]
+    simulate_user: bool,
 }
 
 #[derive(Args)]
@@ -386,6 +390,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         judge_samples: args.judge_samples,
         first_replicate: 1,
         experiment: String::new(),
+        simulate_user: args.simulate_user,
     };
     let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = graded.clone();
@@ -713,6 +718,7 @@ fn ab_command(args: AbArgs) -> ExitCode {
         judge_samples: args.judge_samples,
         first_replicate: 1,
         experiment: String::new(),
+        simulate_user: false,
     };
     run_and_report(&runtime, base, (&arm_a, &arm_b))
 }
@@ -836,6 +842,7 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         judge_samples: 1,
         first_replicate: 1,
         experiment: String::new(),
+        simulate_user: false,
     };
     let arm_a = [gym::ab::Setting::Model("sim-careful".into())];
     let arm_b = [gym::ab::Setting::Model("sim-sloppy".into())];
