@@ -1,0 +1,1 @@
+"""An expense ledger kept in ledger.db (SQLite) in the current directory."""
