@@ -1,0 +1,1 @@
+"""A stock keeper kept in stock.json in the current directory."""
