@@ -33,14 +33,15 @@ fn greet_yaml(checks: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_shipped_smoke_suite_is_valid() {
-    let suite = repo_root().join("tasks/smoke");
-    let dirs = gym::suite_task_dirs(&suite).unwrap();
-    assert_eq!(dirs.len(), 3);
-    for dir in dirs {
-        let task = load_task(&dir).unwrap();
-        let report = validate_task(&task, Sandbox::detect()).await.unwrap();
-        assert!(report.valid, "{}: {:?}", report.name, report.problems);
+async fn the_shipped_suites_are_valid() {
+    for (suite, expected) in [("smoke", 3), ("ab-study", 5)] {
+        let dirs = gym::suite_task_dirs(&repo_root().join("tasks").join(suite)).unwrap();
+        assert_eq!(dirs.len(), expected, "{suite}");
+        for dir in dirs {
+            let task = load_task(&dir).unwrap();
+            let report = validate_task(&task, Sandbox::detect()).await.unwrap();
+            assert!(report.valid, "{}: {:?}", report.name, report.problems);
+        }
     }
 }
 

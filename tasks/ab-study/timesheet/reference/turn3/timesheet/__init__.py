@@ -1,0 +1,1 @@
+"""Time entries kept in timesheet.csv in the current directory."""
