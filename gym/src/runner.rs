@@ -131,6 +131,15 @@ pub enum RunEvent {
         /// Why.
         reason: String,
     },
+    /// The simulated user's request was unusable; the scripted one is used.
+    UserFallback {
+        /// Task.
+        task: String,
+        /// Turn.
+        turn: u32,
+        /// Why.
+        reason: String,
+    },
     /// A task replicate could not go on.
     Abandoned {
         /// Task.
@@ -659,10 +668,10 @@ async fn request_for(
     match crate::user_sim::next_request(brain, &task.persona, seen, &turn.request).await {
         Ok(request) => (request, Some(brain.model.clone())),
         Err(reason) => {
-            (shared.on_event)(&RunEvent::Retrying {
+            (shared.on_event)(&RunEvent::UserFallback {
                 task: task.id.clone(),
                 turn: turn.number as u32,
-                reason: format!("simulated user unusable, the scripted request is used: {reason}"),
+                reason,
             });
             (turn.request.clone(), None)
         }

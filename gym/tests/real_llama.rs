@@ -1,5 +1,5 @@
-//! The gym on real models: two llama-servers serving SmolLM2-135M run `swarm-gym run` on a
-//! smoke task through both its turns. SmolLM2 cannot code, so the scores must be honestly
+//! The gym on real models: two llama-servers serving SmolLM2-135M as builders, brain (the
+//! simulated user) and judge run `swarm-gym run --simulate-user` over the smoke suite. SmolLM2 cannot code, so the scores must be honestly
 //! low; what is proven is that the whole path runs to the end on real servers, writes
 //! well-formed rows, and never panics or hangs. Skipped, with the reason, when
 //! `.ci/prepare-model.sh` could not prepare the model (under CI only if it recorded why).
@@ -21,14 +21,14 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
             return;
         }
     };
-    let first = LlamaServer::start(&server, &model, 2, 8192).expect("first llama-server");
-    let second = LlamaServer::start(&server, &model, 2, 8192).expect("second llama-server");
+    let first = LlamaServer::start(&server, &model, 2, 8192, 1).expect("first llama-server");
+    let second = LlamaServer::start(&server, &model, 2, 8192, 1).expect("second llama-server");
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.yaml");
     std::fs::write(
         &fleet,
         format!(
-            "nodes:\n  - {{name: smol-a, url: '{}', model: smollm2, slots: 2, roles: [worker], action_mode: json}}\n  - {{name: smol-b, url: '{}', model: smollm2, slots: 2, roles: [worker, judge], action_mode: json}}\n",
+            "nodes:\n  - {{name: smol-a, url: '{}', model: smollm2, slots: 2, roles: [worker, brain], action_mode: json}}\n  - {{name: smol-b, url: '{}', model: smollm2, slots: 2, roles: [worker, judge], action_mode: json}}\n",
             first.url, second.url
         ),
     )
@@ -39,14 +39,11 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
         .args([
             "run",
-            "--tasks",
-            "units",
-            "--replicates",
-            "2",
+            "--simulate-user",
             "--concurrency",
             "2",
             "--max-actions",
-            "5",
+            "4",
             "--judge-samples",
             "1",
             "--suite",
@@ -75,7 +72,7 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let (rows, bad) = gym::read_rows(&results).unwrap();
     assert_eq!(bad.len(), 0, "every row is well formed");
-    assert_eq!(rows.len(), 4, "2 replicates x 2 turns");
+    assert_eq!(rows.len(), 6, "3 smoke tasks x 2 turns");
     let builders: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.builder_model.as_str()).collect();
     assert_eq!(builders.len(), 1);

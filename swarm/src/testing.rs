@@ -69,13 +69,16 @@ pub struct LlamaServer {
 }
 
 impl LlamaServer {
-    /// Starts `server -m model` on a free port with `parallel` slots and `context` tokens in
-    /// all, and waits up to two minutes for `/health`.
+    /// Starts `server -m model` on a free port with `parallel` slots, `context` tokens in all
+    /// and `threads` CPU threads, and waits up to two minutes for `/health`. Servers sharing a
+    /// few cores must split them: llama.cpp's threads spin, and oversubscribed cores slow
+    /// every server down many times over.
     pub fn start(
         server: &PathBuf,
         model: &PathBuf,
         parallel: u32,
         context: u32,
+        threads: u32,
     ) -> Result<LlamaServer, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -92,6 +95,8 @@ impl LlamaServer {
                 &parallel.to_string(),
                 "-c",
                 &context.to_string(),
+                "--threads",
+                &threads.max(1).to_string(),
             ])
             .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(log))

@@ -26,7 +26,7 @@ fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
             return;
         }
     };
-    let running = LlamaServer::start(&server, &model, 2, 8192).expect("llama-server starts");
+    let running = LlamaServer::start(&server, &model, 2, 8192, 2).expect("llama-server starts");
     let url = running.url.clone();
     let probe = Command::new(env!("CARGO_BIN_EXE_swarm"))
         .args(["probe", "--url", &url])

@@ -422,6 +422,9 @@ fn run_command(args: RunArgs) -> ExitCode {
         RunEvent::Retrying { task, turn, reason } => {
             eprintln!("  {task} turn {turn}: infrastructure failure, retrying: {reason}")
         }
+        RunEvent::UserFallback { task, turn, reason } => {
+            eprintln!("  {task} turn {turn}: simulated user unusable ({reason}); the scripted request is used")
+        }
         RunEvent::Abandoned {
             task,
             replicate,
@@ -610,6 +613,9 @@ fn ab_progress() -> gym::ab::ArmEvents {
         } => eprintln!("  [{arm}] {task} r{replicate}: ABANDONED: {reason}"),
         RunEvent::Retrying { task, turn, reason } => {
             eprintln!("  [{arm}] {task} turn {turn}: retrying: {reason}")
+        }
+        RunEvent::UserFallback { task, turn, reason } => {
+            eprintln!("  [{arm}] {task} turn {turn}: simulated user unusable ({reason}); scripted request used")
         }
         RunEvent::TurnStarted { .. } | RunEvent::TurnSkipped { .. } => {}
     })
