@@ -292,24 +292,28 @@ async fn probe_builders(fleet: &Fleet) -> Result<Vec<Builder>, RunError> {
     Ok(builders)
 }
 
+/// Probes a node and builds its client (with its API key); `None` when it does not answer.
+async fn connect(node: &Node) -> Option<(ProbeReport, LlmClient)> {
+    let key = node.api_key();
+    let report = probe(
+        &node.url,
+        key.as_deref(),
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .ok()?;
+    let mut config = ClientConfig::new(report.url.clone());
+    config.api_key = key;
+    let client = LlmClient::new(config).ok()?;
+    Some((report, client))
+}
+
 /// Probes the judge nodes; those that do not answer are left out (their dimensions would be
 /// missing anyway).
 async fn probe_judges(fleet: &Fleet) -> Vec<JudgeNode> {
     let mut judges = Vec::new();
     for node in fleet.with_role(Role::Judge) {
-        let key = node.api_key();
-        let Ok(report) = probe(
-            &node.url,
-            key.as_deref(),
-            std::time::Duration::from_secs(10),
-        )
-        .await
-        else {
-            continue;
-        };
-        let mut config = ClientConfig::new(report.url.clone());
-        config.api_key = key;
-        let Ok(client) = LlmClient::new(config) else {
+        let Some((report, client)) = connect(node).await else {
             continue;
         };
         judges.push(JudgeNode {
@@ -681,19 +685,7 @@ async fn request_for(
 /// The first reachable brain node.
 async fn probe_brain(fleet: &Fleet) -> Result<crate::user_sim::Brain, RunError> {
     for node in fleet.with_role(Role::Brain) {
-        let key = node.api_key();
-        let Ok(report) = probe(
-            &node.url,
-            key.as_deref(),
-            std::time::Duration::from_secs(10),
-        )
-        .await
-        else {
-            continue;
-        };
-        let mut config = ClientConfig::new(report.url.clone());
-        config.api_key = key;
-        if let Ok(client) = LlmClient::new(config) {
+        if let Some((_, client)) = connect(node).await {
             return Ok(crate::user_sim::Brain {
                 model: node.model.clone(),
                 client,

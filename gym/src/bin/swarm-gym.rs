@@ -353,19 +353,22 @@ fn usable_tasks(
     Ok(tasks)
 }
 
+/// What `run` and `ab` need first: the fleet, a runtime, and the suite's proven tasks.
+fn prepare(
+    fleet: &Path,
+    suite: &str,
+    only: &[String],
+) -> Result<(Fleet, tokio::runtime::Runtime, Vec<Task>), String> {
+    let fleet = Fleet::load(fleet).map_err(|err| err.to_string())?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let tasks = usable_tasks(&runtime, suite, only)?;
+    Ok((fleet, runtime, tasks))
+}
+
 fn run_command(args: RunArgs) -> ExitCode {
-    let fleet = match Fleet::load(&args.fleet) {
-        Ok(fleet) => fleet,
-        Err(err) => {
-            eprintln!("swarm-gym run: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(runtime) = runtime() else {
-        return ExitCode::from(2);
-    };
-    let tasks = match usable_tasks(&runtime, &args.suite, &args.tasks) {
-        Ok(tasks) => tasks,
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
+        Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("swarm-gym run: {err}");
             return ExitCode::from(2);
@@ -687,18 +690,8 @@ fn ab_command(args: AbArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let fleet = match Fleet::load(&args.fleet) {
-        Ok(fleet) => fleet,
-        Err(err) => {
-            eprintln!("swarm-gym ab: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(runtime) = runtime() else {
-        return ExitCode::from(2);
-    };
-    let tasks = match usable_tasks(&runtime, &args.suite, &args.tasks) {
-        Ok(tasks) => tasks,
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
+        Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("swarm-gym ab: {err}");
             return ExitCode::from(2);
