@@ -81,7 +81,7 @@ pub struct ResultRow {
     pub occupancy: Option<f64>,
     /// Stalls and timeouts.
     pub stalls: u32,
-    /// Server errors that ended a build.
+    /// Server errors of the build: retried ones and one that ended it.
     pub errors: u32,
     /// The turn's transcript (JSONL), relative to the CSV's directory.
     pub transcript: String,

@@ -846,10 +846,11 @@ fn facts_of(report: &AgentReport) -> RunFacts {
         fix_rounds: 0,
         requests: report.requests,
         malformed_replies: report.malformed_replies,
-        server_errors: u32::from(matches!(
-            kind,
-            Some("server_error" | "dropped" | "connection_refused")
-        )),
+        server_errors: report.server_retries
+            + u32::from(matches!(
+                kind,
+                Some("server_error" | "dropped" | "connection_refused")
+            )),
         stalls: u32::from(matches!(
             kind,
             Some("stalled" | "first_byte_timeout" | "connect_timeout")

@@ -135,6 +135,7 @@ async fn server_errors_are_retried_then_succeed() {
     let fleet = fleet(&format!("{NODE}rules:\n  - fault: {{http_500: true}}\n    times: 2\n  - reply: {{content: recovered}}\n")).await;
     let reply = client(&fleet.nodes[0].url).chat(&ask("q")).await.unwrap();
     assert_eq!(reply.content, "recovered");
+    assert_eq!(reply.retries, 2, "the reply says what it took");
     assert_eq!(fleet.served().len(), 3, "two failures and one success");
 }
 

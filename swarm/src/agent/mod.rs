@@ -124,6 +124,8 @@ pub struct AgentReport {
     pub wall_ms: u64,
     /// Time spent waiting for the model's replies (the rest is tools and overhead).
     pub model_ms: u64,
+    /// Server failures the client retried successfully (fleet trouble the run survived).
+    pub server_retries: u32,
     /// Every message of the conversation as sent and received (tool results unshortened).
     #[serde(skip)]
     pub transcript: Vec<Message>,
@@ -283,6 +285,7 @@ pub async fn run_agent(
         error_kind: None,
         wall_ms: 0,
         model_ms: 0,
+        server_retries: 0,
         transcript: Vec::new(),
     };
     // `messages` is what the model sees (old tool results get shortened); `transcript` keeps
@@ -351,6 +354,7 @@ pub async fn run_agent(
         };
         report.tokens_in += reply.usage.prompt_tokens;
         report.model_ms += reply.total_ms;
+        report.server_retries += reply.retries;
         report.tokens_out += reply.usage.completion_tokens;
         budget.calibrate(&messages, reply.usage.prompt_tokens);
         events(&AgentEvent::Reply {

@@ -262,6 +262,7 @@ impl ReplyAssembler {
             usage: self.usage,
             all_reasoning,
             malformed_chunks: 0,
+            retries: 0,
             first_byte_ms: 0,
             total_ms: 0,
         }

@@ -97,7 +97,11 @@ impl LlmClient {
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                other => return other,
+                Ok(mut reply) => {
+                    reply.retries = attempt;
+                    return Ok(reply);
+                }
+                Err(err) => return Err(err),
             }
         }
     }

@@ -229,6 +229,8 @@ pub struct ChatResponse {
     pub all_reasoning: bool,
     /// Stream chunks that were not valid JSON and were skipped.
     pub malformed_chunks: u32,
+    /// Failed attempts (server errors, dropped connections) retried before this reply.
+    pub retries: u32,
     /// Milliseconds from sending to the first byte of the reply.
     pub first_byte_ms: u64,
     /// Milliseconds from sending to the end of the reply.
