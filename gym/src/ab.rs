@@ -25,8 +25,8 @@ use swarm::fleet::{Fleet, Role};
 /// One setting of an arm.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Setting {
-    /// The builder model.
-    Model(String),
+    /// The model of a role (`model=` is the builders'; `judge_model=`, `brain_model=`).
+    Model(Role, String),
     /// The action protocol of the workers.
     ActionMode(ActionMode),
     /// The action budget.
@@ -44,7 +44,9 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
         .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
     let value = value.trim();
     match key.trim() {
-        "model" if !value.is_empty() => Ok(Setting::Model(value.into())),
+        "model" if !value.is_empty() => Ok(Setting::Model(Role::Worker, value.into())),
+        "judge_model" if !value.is_empty() => Ok(Setting::Model(Role::Judge, value.into())),
+        "brain_model" if !value.is_empty() => Ok(Setting::Model(Role::Brain, value.into())),
         "action_mode" => value.parse().map(Setting::ActionMode),
         "max_actions" => value.parse::<u32>().ok().filter(|n| *n > 0).map(Setting::MaxActions).ok_or_else(|| format!("max_actions=`{value}` is not a positive number")),
         "sut" => match value {
@@ -53,7 +55,9 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
             other => Err(format!("sut=`{other}`: expected single or swarm")),
         },
         "fleet" if !value.is_empty() => Ok(Setting::Fleet(value.into())),
-        other => Err(format!("unknown setting `{other}`; the settings an arm can change are model, action_mode, max_actions, sut, fleet")),
+        other => Err(format!(
+            "unknown setting `{other}`; the settings an arm can change are model, judge_model, brain_model, action_mode, max_actions, sut, fleet"
+        )),
     }
 }
 
@@ -68,7 +72,7 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
             }
             Setting::MaxActions(n) => config.max_actions = *n,
             Setting::Sut(sut) => config.sut = *sut,
-            Setting::ActionMode(_) | Setting::Model(_) => {}
+            Setting::ActionMode(_) | Setting::Model(..) => {}
         }
     }
     for setting in settings {
@@ -83,38 +87,48 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
                     node.action_mode = *mode;
                 }
             }
-            Setting::Model(model) => {
-                let serving = config
-                    .fleet
-                    .nodes
-                    .iter()
-                    .any(|n| n.has_role(Role::Worker) && &n.model == model);
-                for node in config
-                    .fleet
-                    .nodes
-                    .iter_mut()
-                    .filter(|n| n.has_role(Role::Worker))
-                {
-                    if !serving {
-                        node.model = model.clone();
-                    } else if &node.model != model {
-                        // Still there for its other roles (a judge, say), but it builds nothing.
-                        let roles = if node.roles.is_empty() {
-                            swarm::fleet::ALL_ROLES.to_vec()
-                        } else {
-                            node.roles.clone()
-                        };
-                        node.roles = roles.into_iter().filter(|r| *r != Role::Worker).collect();
-                        if node.roles.is_empty() {
-                            node.roles = vec![Role::Scout];
-                        }
-                    }
-                }
-            }
+            Setting::Model(role, model) => set_role_model(&mut config.fleet, *role, model),
             _ => {}
         }
     }
     Ok(config)
+}
+
+/// Gives `role` to the nodes serving `model` only, touching no other role of any node: nodes
+/// serving another model lose the role; when no node serves `model`, each node of the role is
+/// asked for it through a single-role copy (`NAME-ROLE`), so its other roles keep their model.
+pub fn set_role_model(fleet: &mut Fleet, role: Role, model: &str) {
+    let roles_of = |node: &swarm::fleet::Node| {
+        if node.roles.is_empty() {
+            swarm::fleet::ALL_ROLES.to_vec()
+        } else {
+            node.roles.clone()
+        }
+    };
+    let serving = fleet
+        .nodes
+        .iter()
+        .any(|n| n.has_role(role) && n.model == model);
+    let mut copies = Vec::new();
+    for node in fleet
+        .nodes
+        .iter_mut()
+        .filter(|n| n.has_role(role) && n.model != model)
+    {
+        if !serving {
+            let mut copy = node.clone();
+            copy.name = format!("{}-{}", node.name, format!("{role:?}").to_lowercase());
+            copy.model = model.to_string();
+            copy.roles = vec![role];
+            copies.push(copy);
+        }
+        node.roles = roles_of(node).into_iter().filter(|r| *r != role).collect();
+    }
+    // A node left with no role would read as "every role": it has no part in this arm.
+    fleet
+        .nodes
+        .retain(|n| !n.roles.is_empty() || n.model == model);
+    fleet.nodes.extend(copies);
 }
 
 /// Describes settings for reports: `model=x, max_actions=20`.
@@ -122,7 +136,8 @@ pub fn describe(settings: &[Setting]) -> String {
     settings
         .iter()
         .map(|s| match s {
-            Setting::Model(m) => format!("model={m}"),
+            Setting::Model(Role::Worker, m) => format!("model={m}"),
+            Setting::Model(role, m) => format!("{}_model={m}", format!("{role:?}").to_lowercase()),
             Setting::ActionMode(m) => format!("action_mode={m}"),
             Setting::MaxActions(n) => format!("max_actions={n}"),
             Setting::Sut(s) => format!("sut={s}"),
@@ -444,7 +459,7 @@ mod tests {
     fn settings_parse_with_clear_errors() {
         assert_eq!(
             parse_setting("model=qwen3.6-27b"),
-            Ok(Setting::Model("qwen3.6-27b".into()))
+            Ok(Setting::Model(Role::Worker, "qwen3.6-27b".into()))
         );
         assert_eq!(parse_setting("max_actions=20"), Ok(Setting::MaxActions(20)));
         assert!(parse_setting("temperature=0")
@@ -475,7 +490,7 @@ mod tests {
             experiment: String::new(),
             simulate_user: false,
         };
-        let arm = arm_config(&base, &[Setting::Model("sloppy".into())]).unwrap();
+        let arm = arm_config(&base, &[Setting::Model(Role::Worker, "sloppy".into())]).unwrap();
         let workers: Vec<&str> = arm
             .fleet
             .with_role(Role::Worker)
@@ -491,7 +506,7 @@ mod tests {
             (arm.max_actions, arm.judge_samples, arm.sut),
             (40, 3, Sut::Single)
         );
-        let unknown = arm_config(&base, &[Setting::Model("gemma".into())]).unwrap();
+        let unknown = arm_config(&base, &[Setting::Model(Role::Worker, "gemma".into())]).unwrap();
         assert!(
             unknown
                 .fleet
@@ -499,6 +514,45 @@ mod tests {
                 .iter()
                 .all(|n| n.model == "gemma"),
             "no node serves it: every worker is asked for it"
+        );
+        // ...through single-role copies: node a still judges with its own model.
+        let judges: Vec<(&str, &str)> = unknown
+            .fleet
+            .with_role(Role::Judge)
+            .iter()
+            .map(|n| (n.name.as_str(), n.model.as_str()))
+            .collect();
+        assert_eq!(judges, vec![("a", "careful")]);
+        let builders: Vec<&str> = unknown
+            .fleet
+            .with_role(Role::Worker)
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(builders, vec!["a-worker", "b-worker"]);
+        assert!(
+            !unknown.fleet.nodes.iter().any(|n| n.name == "b"),
+            "b had no other role: it takes no part"
+        );
+        // A judge-model arm changes the judges only.
+        let judged = arm_config(&base, &[Setting::Model(Role::Judge, "gemma".into())]).unwrap();
+        let workers: Vec<(&str, &str)> = judged
+            .fleet
+            .with_role(Role::Worker)
+            .iter()
+            .map(|n| (n.name.as_str(), n.model.as_str()))
+            .collect();
+        assert_eq!(workers, vec![("a", "careful"), ("b", "sloppy")]);
+        let judges: Vec<(&str, &str)> = judged
+            .fleet
+            .with_role(Role::Judge)
+            .iter()
+            .map(|n| (n.name.as_str(), n.model.as_str()))
+            .collect();
+        assert_eq!(judges, vec![("a-judge", "gemma")]);
+        assert_eq!(
+            parse_setting("judge_model=gemma"),
+            Ok(Setting::Model(Role::Judge, "gemma".into()))
         );
     }
 }

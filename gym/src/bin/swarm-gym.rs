@@ -119,7 +119,7 @@ struct AbArgs {
     /// Fleet file.
     #[arg(long)]
     fleet: PathBuf,
-    /// Arm A's settings: model=, action_mode=, max_actions=, sut=, fleet=.
+    /// Arm A's settings: model=, judge_model=, brain_model=, action_mode=, max_actions=, sut=, fleet=.
     #[arg(long = "a", num_args = 1.., required = true)]
     arm_a: Vec<String>,
     /// Arm B's settings.
@@ -843,8 +843,14 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         experiment: String::new(),
         simulate_user: false,
     };
-    let arm_a = [gym::ab::Setting::Model("sim-careful".into())];
-    let arm_b = [gym::ab::Setting::Model("sim-sloppy".into())];
+    let arm_a = [gym::ab::Setting::Model(
+        swarm::fleet::Role::Worker,
+        "sim-careful".into(),
+    )];
+    let arm_b = [gym::ab::Setting::Model(
+        swarm::fleet::Role::Worker,
+        "sim-sloppy".into(),
+    )];
     println!("SIMULATED fleet: scripted models, real code, real grading. No judge node: requirements, code_quality and bugs stay empty.");
     let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
     print_sloppy_catches(results);
