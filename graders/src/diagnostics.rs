@@ -46,32 +46,10 @@ fn parser() -> Option<tree_sitter::Parser> {
 
 /// Python files under `dir`, relative, skipping caches and VCS directories.
 fn python_files(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir()
-                && !name.starts_with('.')
-                && name != "__pycache__"
-                && name != "node_modules"
-            {
-                stack.push(entry.path());
-            } else if kind.is_file() && name.ends_with(".py") {
-                if let Ok(relative) = entry.path().strip_prefix(dir) {
-                    files.push(relative.to_string_lossy().into_owned());
-                }
-            }
-        }
-    }
-    files.sort();
-    files
+    crate::fsutil::project_files(dir)
+        .into_iter()
+        .filter(|file| file.ends_with(".py"))
+        .collect()
 }
 
 /// Dotted module name of a relative path (`pkg/util.py` → `pkg.util`, `pkg/__init__.py` → `pkg`).

@@ -38,9 +38,7 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
 /// A hex digest of every file's relative path and bytes under `dir`, in sorted order
 /// (FNV-1a, 64 bits: for telling versions apart, not for security).
 pub fn hash_tree(dir: &Path) -> String {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files);
-    files.sort();
+    let files = project_files(dir);
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
         for byte in bytes {
@@ -57,24 +55,46 @@ pub fn hash_tree(dir: &Path) -> String {
     format!("{hash:016x}")
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else {
+/// The files under `dir`, as sorted relative paths, skipping hidden directories (VCS,
+/// virtual environments, caches), `__pycache__` and `node_modules`.
+pub fn project_files(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
             continue;
         };
-        if SKIPPED.contains(&name.as_str()) {
-            continue;
-        }
-        if kind.is_dir() {
-            collect(root, &entry.path(), files);
-        } else if kind.is_file() {
-            if let Ok(relative) = entry.path().strip_prefix(root) {
-                files.push(relative.to_string_lossy().into_owned());
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "__pycache__" && name != "node_modules" {
+                    stack.push(entry.path());
+                }
+            } else if kind.is_file() {
+                if let Ok(relative) = entry.path().strip_prefix(dir) {
+                    files.push(relative.to_string_lossy().into_owned());
+                }
             }
         }
     }
+    files.sort();
+    files
+}
+
+/// The text files under `dir` (see [`project_files`]) as (relative path, content); binary
+/// files and files over `max_bytes` are left out.
+pub fn text_files(dir: &Path, max_bytes: usize) -> Vec<(String, String)> {
+    project_files(dir)
+        .into_iter()
+        .filter_map(|relative| {
+            let bytes = std::fs::read(dir.join(&relative)).ok()?;
+            if bytes.len() > max_bytes || bytes.contains(&0) {
+                return None;
+            }
+            Some((relative, String::from_utf8(bytes).ok()?))
+        })
+        .collect()
 }

@@ -153,9 +153,7 @@ const FENCE: &str = "<<<SWARM-GYM-FILE";
 
 /// The files shown to the judge, within `budget` characters.
 pub fn render_files(dir: &Path, budget: usize) -> (String, Vec<(String, String)>) {
-    let mut files = Vec::new();
-    collect_text_files(dir, dir, &mut files);
-    files.sort();
+    let files = crate::fsutil::text_files(dir, 200_000);
     let mut shown = String::new();
     let mut kept = Vec::new();
     for (path, content) in files {
@@ -183,35 +181,6 @@ pub fn render_files(dir: &Path, budget: usize) -> (String, Vec<(String, String)>
         kept.push((path, content));
     }
     (shown, kept)
-}
-
-fn collect_text_files(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            if !name.starts_with('.') && name != "__pycache__" && name != "node_modules" {
-                collect_text_files(root, &entry.path(), files);
-            }
-        } else if kind.is_file() {
-            let Ok(bytes) = std::fs::read(entry.path()) else {
-                continue;
-            };
-            if bytes.len() > 200_000 || bytes.contains(&0) {
-                continue;
-            }
-            if let (Ok(text), Ok(relative)) =
-                (String::from_utf8(bytes), entry.path().strip_prefix(root))
-            {
-                files.push((relative.to_string_lossy().into_owned(), text));
-            }
-        }
-    }
 }
 
 /// The prompt for one sample.

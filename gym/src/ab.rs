@@ -223,16 +223,6 @@ pub struct AbReport {
     pub unpaired: usize,
 }
 
-const DIMENSIONS: [&str; 7] = [
-    "checks",
-    "swarm",
-    "cluster",
-    "diagnostics",
-    "requirements",
-    "code_quality",
-    "bugs",
-];
-
 fn value(row: &ResultRow, dimension: &str) -> Option<f64> {
     match dimension {
         "checks" => row.checks,
@@ -261,7 +251,7 @@ pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> 
         .map(|(a, _)| a.replicate)
         .collect::<BTreeSet<_>>()
         .len() as u32;
-    let comparisons: Vec<Option<PairedComparison>> = DIMENSIONS
+    let comparisons: Vec<Option<PairedComparison>> = graders::DIMENSIONS
         .iter()
         .map(|dimension| {
             let values: Vec<Pair> = pairs
@@ -287,7 +277,7 @@ pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> 
     for ((index, _), p) in tested.iter().zip(adjusted) {
         adjusted_by_index.insert(*index, p);
     }
-    let dimensions = DIMENSIONS
+    let dimensions = graders::DIMENSIONS
         .iter()
         .enumerate()
         .map(|(index, dimension)| {

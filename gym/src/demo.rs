@@ -10,28 +10,7 @@ use swarm::sim::{Fault, NodeSpec, Reply, Rule, ScriptedCall, When};
 
 /// The files under `dir`, relative and sorted, as (path, content).
 pub fn files_of(dir: &Path) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if let (Ok(relative), Ok(content)) = (
-                entry.path().strip_prefix(dir),
-                std::fs::read_to_string(entry.path()),
-            ) {
-                files.push((relative.to_string_lossy().into_owned(), content));
-            }
-        }
-    }
-    files.sort();
-    files
+    graders::fsutil::text_files(dir, usize::MAX)
 }
 
 fn action(tool: &str, args: serde_json::Value) -> Reply {
