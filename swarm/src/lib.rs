@@ -5,7 +5,9 @@
 pub mod agent;
 pub mod console;
 pub mod fleet;
+pub mod fsutil;
 pub mod llm;
+pub mod pyast;
 pub mod sandbox;
 pub mod settings;
 pub mod sim;

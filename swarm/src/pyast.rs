@@ -1,0 +1,803 @@
+//! Static analysis of Python with tree-sitter-python: the swarm's AST review (VERIFY), its
+//! contract checks (CONTRACT, BUILD) and the gym's `diagnostics` dimension all use it.
+//!
+//! Findings:
+//! - `syntax_error`: the file does not parse;
+//! - `unwired_module`: a module nothing imports and that is not an entry point (a file the
+//!   commands run, one with an `if __name__ == "__main__"` guard, `__main__.py`,
+//!   `conftest.py`, `setup.py`, tests) — built but never wired in;
+//! - `stub`: a function whose body is only `pass`, `...`, `raise NotImplementedError` (after
+//!   an optional docstring);
+//! - `duplicate_definition`: a top-level function or class defined twice in one module;
+//! - `call_arity`: a call to a project function (or class) whose arguments cannot bind to
+//!   its parameters — too many or too few positional arguments, or an unknown keyword.
+//!
+//! Signatures ([`signatures`]) are what CONTRACT freezes: every top-level `def` and `class`,
+//! and the methods of each class, as normalised text.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// One static finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// syntax_error, unwired_module, stub, duplicate_definition, call_arity.
+    pub kind: String,
+    /// Relative path.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+struct Module {
+    file: String,
+    source: String,
+    tree: Option<tree_sitter::Tree>,
+}
+
+/// A parser for Python, or `None` when the grammar cannot be loaded.
+pub fn parser() -> Option<tree_sitter::Parser> {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    Some(parser)
+}
+
+/// Python files under `dir`, relative, skipping caches and VCS directories.
+pub fn python_files(dir: &Path) -> Vec<String> {
+    crate::fsutil::project_files(dir)
+        .into_iter()
+        .filter(|file| file.ends_with(".py"))
+        .collect()
+}
+
+/// Dotted module name of a relative path (`pkg/util.py` → `pkg.util`, `pkg/__init__.py` → `pkg`).
+pub fn module_name(file: &str) -> String {
+    let without = file.trim_end_matches(".py");
+    let without = without.strip_suffix("/__init__").unwrap_or(without);
+    without.replace('/', ".")
+}
+
+fn text<'a>(node: tree_sitter::Node<'_>, source: &'a str) -> &'a str {
+    source.get(node.byte_range()).unwrap_or("")
+}
+
+/// Modules this module imports, as dotted names (relative imports resolved).
+fn imports(module: &Module) -> Vec<String> {
+    let Some(tree) = &module.tree else {
+        return Vec::new();
+    };
+    let own = module_name(&module.file);
+    let own_parts: Vec<&str> = own.split('.').collect();
+    let base_package: Vec<&str> = if module.file.ends_with("__init__.py") {
+        own_parts.clone()
+    } else {
+        own_parts[..own_parts.len().saturating_sub(1)].to_vec()
+    };
+    let mut found = Vec::new();
+    let mut cursor = tree.walk();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "import_statement" => {
+                for index in 0..node.named_child_count() {
+                    if let Some(child) = node.named_child(index as u32) {
+                        let name = child.child_by_field_name("name").unwrap_or(child);
+                        found.push(text(name, &module.source).to_string());
+                    }
+                }
+            }
+            "import_from_statement" => {
+                let Some(from) = node.child_by_field_name("module_name") else {
+                    continue;
+                };
+                let raw = text(from, &module.source);
+                let dots = raw.chars().take_while(|c| *c == '.').count();
+                let rest = raw.trim_start_matches('.');
+                let base: String = if dots == 0 {
+                    rest.to_string()
+                } else {
+                    let keep = base_package.len().saturating_sub(dots - 1);
+                    let mut parts: Vec<&str> = base_package[..keep].to_vec();
+                    if !rest.is_empty() {
+                        parts.push(rest);
+                    }
+                    parts.join(".")
+                };
+                found.push(base.clone());
+                // `from pkg import util` may import the module pkg.util.
+                for index in 0..node.named_child_count() {
+                    if let Some(child) = node.named_child(index as u32) {
+                        if child.id() == from.id() {
+                            continue;
+                        }
+                        let name = child.child_by_field_name("name").unwrap_or(child);
+                        let imported = text(name, &module.source);
+                        if !imported.is_empty() {
+                            found.push(if base.is_empty() {
+                                imported.to_string()
+                            } else {
+                                format!("{base}.{imported}")
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {
+                for child in node.children(&mut cursor) {
+                    stack.push(child);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether the source has an `if __name__ == "__main__"` guard.
+pub fn has_main_guard(source: &str) -> bool {
+    source.lines().any(|line| {
+        let line = line.trim();
+        line.starts_with("if __name__") && line.contains("__main__")
+    })
+}
+
+fn is_entry_file(file: &str, source: &str, entry_points: &BTreeSet<String>) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    entry_points.contains(file)
+        || has_main_guard(source)
+        || matches!(name, "__main__.py" | "conftest.py" | "setup.py")
+        || name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || file.starts_with("tests/")
+}
+
+/// Is this function body a stub?
+pub fn is_stub(body: tree_sitter::Node<'_>, source: &str) -> bool {
+    let mut statements = Vec::new();
+    for index in 0..body.named_child_count() {
+        if let Some(child) = body.named_child(index as u32) {
+            if child.kind() != "comment" {
+                statements.push(child);
+            }
+        }
+    }
+    // A leading docstring does not count.
+    if statements.len() > 1
+        && statements[0].kind() == "expression_statement"
+        && statements[0]
+            .named_child(0)
+            .is_some_and(|c| c.kind() == "string")
+    {
+        statements.remove(0);
+    }
+    if statements.len() != 1 {
+        return false;
+    }
+    let statement = statements[0];
+    let content = text(statement, source).trim();
+    statement.kind() == "pass_statement"
+        || content == "..."
+        || (statement.kind() == "raise_statement" && content.contains("NotImplementedError"))
+}
+
+fn first_error_line(node: tree_sitter::Node<'_>) -> usize {
+    let mut cursor = node.walk();
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if current.is_error() || current.is_missing() {
+            return current.start_position().row + 1;
+        }
+        for child in current.children(&mut cursor) {
+            if child.has_error() {
+                stack.push(child);
+            }
+        }
+    }
+    node.start_position().row + 1
+}
+
+/// All findings for the project in `dir`; `entry_points` are files the task runs directly.
+pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Finding>> {
+    let mut parser = parser()?;
+    let modules: Vec<Module> = python_files(dir)
+        .into_iter()
+        .map(|file| {
+            let source = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
+            let tree = parser.parse(&source, None);
+            Module { file, source, tree }
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let imported: BTreeSet<String> = modules.iter().flat_map(imports).collect();
+    let application_modules: Vec<&Module> = modules
+        .iter()
+        .filter(|m| !is_entry_file(&m.file, "", &BTreeSet::new()) || entry_points.contains(&m.file))
+        .collect();
+    for module in &modules {
+        let Some(tree) = &module.tree else { continue };
+        let root = tree.root_node();
+        if root.has_error() {
+            findings.push(Finding {
+                kind: "syntax_error".into(),
+                file: module.file.clone(),
+                line: first_error_line(root),
+                message: "the file does not parse as Python".into(),
+            });
+        }
+        let name = module_name(&module.file);
+        let wired = imported
+            .iter()
+            .any(|i| i == &name || i.starts_with(&format!("{name}.")))
+            || is_entry_file(&module.file, &module.source, entry_points)
+            || module.file.ends_with("__init__.py")
+            || application_modules.len() <= 1;
+        if !wired {
+            findings.push(Finding {
+                kind: "unwired_module".into(),
+                file: module.file.clone(),
+                line: 1,
+                message: format!(
+                    "`{name}` is never imported and is not an entry point: built but not wired in"
+                ),
+            });
+        }
+        let mut top_level: BTreeMap<String, usize> = BTreeMap::new();
+        for index in 0..root.named_child_count() {
+            let Some(child) = root.named_child(index as u32) else {
+                continue;
+            };
+            let definition = if child.kind() == "decorated_definition" {
+                child.child_by_field_name("definition").unwrap_or(child)
+            } else {
+                child
+            };
+            if matches!(
+                definition.kind(),
+                "function_definition" | "class_definition"
+            ) {
+                if let Some(name) = definition.child_by_field_name("name") {
+                    let name = text(name, &module.source).to_string();
+                    let line = definition.start_position().row + 1;
+                    if let Some(first) = top_level.insert(name.clone(), line) {
+                        findings.push(Finding {
+                            kind: "duplicate_definition".into(),
+                            file: module.file.clone(),
+                            line,
+                            message: format!("`{name}` is defined again (first on line {first}); the later one wins"),
+                        });
+                    }
+                }
+            }
+        }
+        let mut cursor = root.walk();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "function_definition" {
+                if let (Some(name), Some(body)) = (
+                    node.child_by_field_name("name"),
+                    node.child_by_field_name("body"),
+                ) {
+                    if is_stub(body, &module.source) {
+                        findings.push(Finding {
+                            kind: "stub".into(),
+                            file: module.file.clone(),
+                            line: node.start_position().row + 1,
+                            message: format!(
+                                "`{}` is a stub: its body does nothing",
+                                text(name, &module.source)
+                            ),
+                        });
+                    }
+                }
+            }
+            for child in node.children(&mut cursor) {
+                stack.push(child);
+            }
+        }
+    }
+    findings.extend(call_arity(&modules));
+    findings.sort_by(|a, b| (&a.file, a.line, &a.kind).cmp(&(&b.file, b.line, &b.kind)));
+    Some(findings)
+}
+
+/// The parameters of a function, as far as binding arguments needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Params {
+    /// Names that can be passed by position, in order (after `self`/`cls` for methods).
+    positional: Vec<String>,
+    /// How many of `positional` have no default.
+    required_positional: usize,
+    /// Keyword-only names, and whether each is required.
+    keyword_only: Vec<(String, bool)>,
+    /// `*args` present.
+    var_positional: bool,
+    /// `**kwargs` present.
+    var_keyword: bool,
+}
+
+fn parameter_name(node: tree_sitter::Node<'_>, source: &str) -> String {
+    match node.kind() {
+        "identifier" => text(node, source).to_string(),
+        _ => node
+            .child_by_field_name("name")
+            .or_else(|| node.named_child(0))
+            .map(|n| text(n, source).to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn params_of(parameters: tree_sitter::Node<'_>, source: &str, drop_first: bool) -> Params {
+    let mut params = Params::default();
+    let mut keyword_only = false;
+    let mut first = drop_first;
+    for index in 0..parameters.named_child_count() {
+        let Some(node) = parameters.named_child(index as u32) else {
+            continue;
+        };
+        let kind = node.kind();
+        // `*args: T` parses as a typed_parameter around a list_splat_pattern.
+        let inner = node.named_child(0).map(|n| n.kind()).unwrap_or("");
+        if kind == "list_splat_pattern"
+            || (kind == "typed_parameter" && inner == "list_splat_pattern")
+        {
+            params.var_positional = true;
+            keyword_only = true;
+            continue;
+        }
+        if kind == "dictionary_splat_pattern"
+            || (kind == "typed_parameter" && inner == "dictionary_splat_pattern")
+        {
+            params.var_keyword = true;
+            continue;
+        }
+        if kind == "keyword_separator" {
+            keyword_only = true;
+            continue;
+        }
+        if kind == "positional_separator" || kind == "comment" {
+            continue;
+        }
+        if first {
+            first = false;
+            continue;
+        }
+        let has_default = matches!(kind, "default_parameter" | "typed_default_parameter");
+        let name = parameter_name(node, source);
+        if keyword_only {
+            params.keyword_only.push((name, !has_default));
+        } else {
+            if !has_default {
+                params.required_positional = params.positional.len() + 1;
+            }
+            params.positional.push(name);
+        }
+    }
+    params
+}
+
+/// One frozen signature.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Signature {
+    /// Relative path of the module.
+    pub file: String,
+    /// `name`, or `Class.method`, or `Class` for the class line itself.
+    pub name: String,
+    /// The definition line, whitespace normalised (`def f(a, b=1) -> int`).
+    pub text: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Whether the body is a stub.
+    pub stub: bool,
+}
+
+fn header_text(node: tree_sitter::Node<'_>, source: &str) -> String {
+    let end = node
+        .child_by_field_name("body")
+        .map(|b| b.start_byte())
+        .unwrap_or(node.end_byte());
+    let raw = source.get(node.start_byte()..end).unwrap_or("");
+    let joined = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let joined = joined.trim_end_matches(':').trim_end().to_string();
+    // Normalise spacing around brackets and commas, so reformatting is not drift.
+    joined
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace(", )", ")")
+        .replace(",)", ")")
+}
+
+fn definitions<'t>(root: tree_sitter::Node<'t>) -> Vec<tree_sitter::Node<'t>> {
+    let mut found = Vec::new();
+    for index in 0..root.named_child_count() {
+        let Some(child) = root.named_child(index as u32) else {
+            continue;
+        };
+        let definition = if child.kind() == "decorated_definition" {
+            child.child_by_field_name("definition").unwrap_or(child)
+        } else {
+            child
+        };
+        if matches!(
+            definition.kind(),
+            "function_definition" | "class_definition"
+        ) {
+            found.push(definition);
+        }
+    }
+    found
+}
+
+/// The signatures of one module's source (`file` is its relative path). `None` when the
+/// grammar cannot be loaded; a file with syntax errors yields what parses.
+pub fn signatures_of(file: &str, source: &str) -> Option<Vec<Signature>> {
+    let mut parser = parser()?;
+    let tree = parser.parse(source, None)?;
+    let mut found = Vec::new();
+    for definition in definitions(tree.root_node()) {
+        let Some(name_node) = definition.child_by_field_name("name") else {
+            continue;
+        };
+        let name = text(name_node, source).to_string();
+        let stub = definition.kind() == "function_definition"
+            && definition
+                .child_by_field_name("body")
+                .is_some_and(|body| is_stub(body, source));
+        found.push(Signature {
+            file: file.to_string(),
+            name: name.clone(),
+            text: header_text(definition, source),
+            line: definition.start_position().row + 1,
+            stub,
+        });
+        if definition.kind() == "class_definition" {
+            if let Some(body) = definition.child_by_field_name("body") {
+                for method in definitions(body) {
+                    if method.kind() != "function_definition" {
+                        continue;
+                    }
+                    let Some(method_name) = method.child_by_field_name("name") else {
+                        continue;
+                    };
+                    found.push(Signature {
+                        file: file.to_string(),
+                        name: format!("{name}.{}", text(method_name, source)),
+                        text: header_text(method, source),
+                        line: method.start_position().row + 1,
+                        stub: method
+                            .child_by_field_name("body")
+                            .is_some_and(|body| is_stub(body, source)),
+                    });
+                }
+            }
+        }
+    }
+    Some(found)
+}
+
+/// Whether `source` parses as Python without errors (`None`: grammar unavailable).
+pub fn parses(source: &str) -> Option<bool> {
+    let mut parser = parser()?;
+    Some(
+        parser
+            .parse(source, None)
+            .is_some_and(|t| !t.root_node().has_error()),
+    )
+}
+
+/// What a name in a module refers to: a function or class of another project module.
+fn callable_params(module: &Module) -> BTreeMap<String, (Params, usize)> {
+    let mut found = BTreeMap::new();
+    let Some(tree) = &module.tree else {
+        return found;
+    };
+    for definition in definitions(tree.root_node()) {
+        let Some(name) = definition.child_by_field_name("name") else {
+            continue;
+        };
+        let name = text(name, &module.source).to_string();
+        let line = definition.start_position().row + 1;
+        if definition.kind() == "function_definition" {
+            if let Some(parameters) = definition.child_by_field_name("parameters") {
+                found.insert(name, (params_of(parameters, &module.source, false), line));
+            }
+        } else if let Some(body) = definition.child_by_field_name("body") {
+            // A class is called through its __init__ (without self); no __init__: no check.
+            for method in definitions(body) {
+                let is_init = method
+                    .child_by_field_name("name")
+                    .is_some_and(|n| text(n, &module.source) == "__init__");
+                if let (true, Some(parameters)) =
+                    (is_init, method.child_by_field_name("parameters"))
+                {
+                    found.insert(
+                        name.clone(),
+                        (params_of(parameters, &module.source, true), line),
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Why a call's arguments cannot bind, or `None` when they can.
+fn binding_problem(params: &Params, positional: usize, keywords: &[String]) -> Option<String> {
+    if positional > params.positional.len() && !params.var_positional {
+        return Some(format!(
+            "passes {positional} positional argument(s) where at most {} are accepted",
+            params.positional.len()
+        ));
+    }
+    for keyword in keywords {
+        let known = params
+            .positional
+            .iter()
+            .skip(positional)
+            .any(|p| p == keyword)
+            || params.keyword_only.iter().any(|(p, _)| p == keyword);
+        if !known && !params.var_keyword {
+            return Some(format!(
+                "passes the keyword `{keyword}`, which no parameter takes"
+            ));
+        }
+    }
+    let missing: Vec<&String> = params
+        .positional
+        .iter()
+        .take(params.required_positional)
+        .skip(positional)
+        .filter(|p| !keywords.contains(p))
+        .chain(
+            params
+                .keyword_only
+                .iter()
+                .filter(|(p, required)| *required && !keywords.contains(p))
+                .map(|(p, _)| p),
+        )
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+        return Some(format!("leaves {} without a value", names.join(", ")));
+    }
+    None
+}
+
+/// Calls across project modules whose arguments cannot bind to the callee's parameters.
+fn call_arity(modules: &[Module]) -> Vec<Finding> {
+    let by_name: BTreeMap<String, &Module> =
+        modules.iter().map(|m| (module_name(&m.file), m)).collect();
+    let callables: BTreeMap<String, BTreeMap<String, (Params, usize)>> = modules
+        .iter()
+        .map(|m| (module_name(&m.file), callable_params(m)))
+        .collect();
+    let mut findings = Vec::new();
+    for module in modules {
+        let Some(tree) = &module.tree else { continue };
+        let source = &module.source;
+        let own = module_name(&module.file);
+        // name in this module → (module it comes from, name there)
+        let mut bound: BTreeMap<String, (String, String)> = BTreeMap::new();
+        // alias in this module → project module
+        let mut aliases: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(own_defs) = callables.get(&own) {
+            for name in own_defs.keys() {
+                bound.insert(name.clone(), (own.clone(), name.clone()));
+            }
+        }
+        let root = tree.root_node();
+        for index in 0..root.named_child_count() {
+            let Some(node) = root.named_child(index as u32) else {
+                continue;
+            };
+            match node.kind() {
+                "import_statement" => {
+                    for i in 0..node.named_child_count() {
+                        let Some(child) = node.named_child(i as u32) else {
+                            continue;
+                        };
+                        let (target, alias) = if child.kind() == "aliased_import" {
+                            let name = child.child_by_field_name("name").map(|n| text(n, source));
+                            let alias = child.child_by_field_name("alias").map(|n| text(n, source));
+                            (name.unwrap_or(""), alias.unwrap_or(""))
+                        } else {
+                            (text(child, source), text(child, source))
+                        };
+                        if by_name.contains_key(target) {
+                            aliases.insert(alias.to_string(), target.to_string());
+                        }
+                    }
+                }
+                "import_from_statement" => {
+                    let Some(from) = node.child_by_field_name("module_name") else {
+                        continue;
+                    };
+                    let base = text(from, source).trim_start_matches('.').to_string();
+                    if !by_name.contains_key(&base) {
+                        continue;
+                    }
+                    for i in 0..node.named_child_count() {
+                        let Some(child) = node.named_child(i as u32) else {
+                            continue;
+                        };
+                        if child.id() == from.id() {
+                            continue;
+                        }
+                        let (name, alias) = if child.kind() == "aliased_import" {
+                            (
+                                child
+                                    .child_by_field_name("name")
+                                    .map(|n| text(n, source))
+                                    .unwrap_or(""),
+                                child
+                                    .child_by_field_name("alias")
+                                    .map(|n| text(n, source))
+                                    .unwrap_or(""),
+                            )
+                        } else {
+                            (text(child, source), text(child, source))
+                        };
+                        bound.insert(alias.to_string(), (base.clone(), name.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut cursor = root.walk();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            for child in node.children(&mut cursor) {
+                stack.push(child);
+            }
+            if node.kind() != "call" {
+                continue;
+            }
+            let (Some(function), Some(arguments)) = (
+                node.child_by_field_name("function"),
+                node.child_by_field_name("arguments"),
+            ) else {
+                continue;
+            };
+            let target = match function.kind() {
+                "identifier" => bound.get(text(function, source)).cloned(),
+                "attribute" => {
+                    let object = function
+                        .child_by_field_name("object")
+                        .map(|n| text(n, source));
+                    let attribute = function
+                        .child_by_field_name("attribute")
+                        .map(|n| text(n, source));
+                    match (object.and_then(|o| aliases.get(o)), attribute) {
+                        (Some(module_name), Some(attribute)) => {
+                            Some((module_name.clone(), attribute.to_string()))
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let Some((callee_module, callee)) = target else {
+                continue;
+            };
+            let Some((params, def_line)) =
+                callables.get(&callee_module).and_then(|c| c.get(&callee))
+            else {
+                continue;
+            };
+            let mut positional = 0;
+            let mut keywords = Vec::new();
+            let mut unpacked = false;
+            for i in 0..arguments.named_child_count() {
+                let Some(argument) = arguments.named_child(i as u32) else {
+                    continue;
+                };
+                match argument.kind() {
+                    "keyword_argument" => keywords.push(
+                        argument
+                            .child_by_field_name("name")
+                            .map(|n| text(n, source).to_string())
+                            .unwrap_or_default(),
+                    ),
+                    "list_splat" | "dictionary_splat" => unpacked = true,
+                    "comment" => {}
+                    _ => positional += 1,
+                }
+            }
+            if unpacked {
+                continue;
+            }
+            if let Some(problem) = binding_problem(params, positional, &keywords) {
+                let callee_file = by_name
+                    .get(&callee_module)
+                    .map(|m| m.file.clone())
+                    .unwrap_or_default();
+                findings.push(Finding {
+                    kind: "call_arity".into(),
+                    file: module.file.clone(),
+                    line: node.start_position().row + 1,
+                    message: format!(
+                        "`{}` {problem}; it is defined at {callee_file}:{def_line}",
+                        text(function, source)
+                    ),
+                });
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (path, content) in files {
+            std::fs::write(dir.join(path), content).unwrap();
+        }
+    }
+
+    #[test]
+    fn calls_that_cannot_bind_are_found_and_good_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                ("util.py", "def total(items, rate, *, rounding=2):\n    return 1\n\nclass Box:\n    def __init__(self, size):\n        self.size = size\n"),
+                (
+                    "app.py",
+                    "import util\nfrom util import total as t, Box\n\nif __name__ == '__main__':\n    util.total([1])\n    t([1], 0.2, rounding=3)\n    t([1], 0.2, 5)\n    t(items=[1], rate=2)\n    t([1], 2, colour=1)\n    Box(1)\n    Box()\n    t(*[1, 2])\n",
+                ),
+            ],
+        );
+        let findings = find_issues(dir.path(), &BTreeSet::new()).unwrap();
+        let arity: Vec<(usize, &str)> = findings
+            .iter()
+            .filter(|f| f.kind == "call_arity")
+            .map(|f| (f.line, f.message.as_str()))
+            .collect();
+        let lines: Vec<usize> = arity.iter().map(|a| a.0).collect();
+        assert_eq!(lines, vec![5, 7, 9, 11], "{arity:#?}");
+        assert!(
+            arity[0].1.contains("leaves `rate` without a value"),
+            "{}",
+            arity[0].1
+        );
+        assert!(arity[0].1.contains("util.py:1"), "{}", arity[0].1);
+        assert!(
+            arity[1]
+                .1
+                .contains("3 positional argument(s) where at most 2"),
+            "{}",
+            arity[1].1
+        );
+        assert!(arity[2].1.contains("`colour`"), "{}", arity[2].1);
+    }
+
+    #[test]
+    fn signatures_are_normalised_and_mark_stubs() {
+        let source = "class Store:\n    def __init__(self, path):\n        \"\"\"Open.\"\"\"\n        ...\n\n    def add(self,  item ,\n            qty: int = 1) -> None:\n        self.items.append(item)\n\n\ndef load(path: str) -> 'Store':\n    raise NotImplementedError\n";
+        let found = signatures_of("store.py", source).unwrap();
+        let view: Vec<(&str, &str, bool)> = found
+            .iter()
+            .map(|s| (s.name.as_str(), s.text.as_str(), s.stub))
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                ("Store", "class Store", false),
+                ("Store.__init__", "def __init__(self, path)", true),
+                (
+                    "Store.add",
+                    "def add(self, item , qty: int = 1) -> None",
+                    false
+                ),
+                ("load", "def load(path: str) -> 'Store'", true),
+            ]
+        );
+        assert_eq!(parses("def f(:\n"), Some(false));
+        assert_eq!(parses(source), Some(true));
+    }
+}
