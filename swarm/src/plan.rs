@@ -1,0 +1,462 @@
+//! Plans: the task DAG a planner drafts under a JSON schema, its validation, and the
+//! deterministic scorer that picks one of N drafts.
+//!
+//! A plan is valid when it has tasks with unique ids, every dependency exists, the graph is
+//! acyclic (a cycle is named, `a → b → a`), every task owns at least one file, no file is owned
+//! twice, paths stay inside the project, it has an entry command, and every project file the
+//! entry and acceptance commands run is owned by a task (or already exists).
+//!
+//! Score (higher wins): `100 × width − 10 × depth − largest task's file count`, where depth is
+//! the number of levels of the DAG (a task's level is one more than its deepest dependency)
+//! and width the most tasks on one level: the widest plan first, then the flattest, then the
+//! one with the smallest largest task. Ties go to the draft whose canonical JSON sorts first,
+//! so the same drafts always give the same choice, in any order.
+
+use crate::llm::JsonSchemaFormat;
+use petgraph::graph::DiGraph;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How hard a task is; hard tasks go to the fastest free node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Difficulty {
+    /// Small and mechanical.
+    Easy,
+    /// The default.
+    #[default]
+    Medium,
+    /// Core logic.
+    Hard,
+}
+
+/// One task of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTask {
+    /// Unique id.
+    pub id: String,
+    /// Short title.
+    #[serde(default)]
+    pub title: String,
+    /// Files the task owns (only it writes them).
+    pub files: Vec<String>,
+    /// Tasks that must be merged first.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// How hard.
+    #[serde(default)]
+    pub difficulty: Difficulty,
+    /// What to build.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A plan draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The command that starts the app (e.g. `python3 app.py`).
+    pub entry: String,
+    /// Whether the app stores data in SQLite (CONTRACT then writes `schema.sql`).
+    #[serde(default)]
+    pub stores_data: bool,
+    /// The tasks.
+    pub tasks: Vec<PlanTask>,
+}
+
+/// Name of the response schema for plan drafts.
+pub const PLAN_SCHEMA_NAME: &str = "plan_draft";
+
+/// The JSON schema plan drafts are requested under.
+pub fn plan_schema() -> JsonSchemaFormat {
+    JsonSchemaFormat {
+        name: PLAN_SCHEMA_NAME.into(),
+        schema: json!({
+            "type": "object",
+            "properties": {
+                "entry": {"type": "string"},
+                "stores_data": {"type": "boolean"},
+                "tasks": {"type": "array", "minItems": 1, "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "files": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        "depends_on": {"type": "array", "items": {"type": "string"}},
+                        "difficulty": {"type": "string", "enum": ["easy", "medium", "hard"]},
+                        "description": {"type": "string"}
+                    },
+                    "required": ["id", "files", "depends_on", "difficulty", "description"]
+                }}
+            },
+            "required": ["entry", "tasks"]
+        }),
+    }
+}
+
+/// What validation needs to know besides the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanContext {
+    /// Acceptance commands of the spec.
+    pub commands: Vec<String>,
+    /// Files already in the project (a continuation).
+    pub existing: BTreeSet<String>,
+}
+
+/// Project files a shell command runs: `python3 x.py`, `python -m pkg.mod`, `./x.sh`.
+pub fn files_run_by(command: &str) -> Vec<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let mut found = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let word = word.trim_matches(|c| c == '"' || c == '\'');
+        if index > 0 && words[index - 1] == "-m" {
+            found.push(format!("{}.py", word.replace('.', "/")));
+        } else if word.ends_with(".py") || (word.starts_with("./") && word.len() > 2) {
+            found.push(word.trim_start_matches("./").to_string());
+        }
+    }
+    found
+}
+
+fn path_problem(path: &str) -> Option<&'static str> {
+    if path.trim().is_empty() {
+        Some("is empty")
+    } else if path.starts_with('/') {
+        Some("is absolute")
+    } else if path.split('/').any(|part| part == "..") {
+        Some("leaves the project")
+    } else if path
+        .split('/')
+        .any(|part| part.starts_with('.') && part != ".")
+    {
+        Some("is hidden (.git and .swarm belong to the swarm)")
+    } else {
+        None
+    }
+}
+
+/// A cycle among the tasks, named in order and closed (`a → b → a`), if there is one.
+pub fn find_cycle(tasks: &[PlanTask]) -> Option<Vec<String>> {
+    let mut graph = DiGraph::<&str, ()>::new();
+    let index: BTreeMap<&str, _> = tasks
+        .iter()
+        .map(|t| (t.id.as_str(), graph.add_node(t.id.as_str())))
+        .collect();
+    for task in tasks {
+        for dep in &task.depends_on {
+            if let (Some(from), Some(to)) = (index.get(task.id.as_str()), index.get(dep.as_str())) {
+                graph.add_edge(*from, *to, ());
+            }
+        }
+    }
+    petgraph::algo::toposort(&graph, None).err()?;
+    for component in petgraph::algo::tarjan_scc(&graph) {
+        let looped = component.len() == 1 && graph.contains_edge(component[0], component[0]);
+        if component.len() < 2 && !looped {
+            continue;
+        }
+        let members: BTreeSet<_> = component.iter().copied().collect();
+        // Walk from the smallest id along edges inside the component until a node repeats.
+        let start = *component.iter().min_by_key(|n| graph[**n])?;
+        let mut path = vec![start];
+        let mut current = start;
+        loop {
+            let next = graph
+                .neighbors(current)
+                .filter(|n| members.contains(n))
+                .min_by_key(|n| graph[*n])?;
+            if let Some(at) = path.iter().position(|n| *n == next) {
+                let mut names: Vec<String> =
+                    path[at..].iter().map(|n| graph[*n].to_string()).collect();
+                names.push(graph[next].to_string());
+                return Some(names);
+            }
+            path.push(next);
+            current = next;
+        }
+    }
+    None
+}
+
+/// Every reason the plan is invalid (empty: valid).
+pub fn validate(plan: &Plan, context: &PlanContext) -> Vec<String> {
+    let mut problems = Vec::new();
+    if plan.tasks.is_empty() {
+        problems.push("the plan has no tasks".to_string());
+        return problems;
+    }
+    if plan.entry.trim().is_empty() {
+        problems.push("the plan has no entry command".to_string());
+    }
+    let ids: BTreeSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (position, task) in plan.tasks.iter().enumerate() {
+        if task.id.trim().is_empty() {
+            problems.push(format!("task #{} has no id", position + 1));
+        }
+        if plan.tasks.iter().filter(|t| t.id == task.id).count() > 1
+            && plan.tasks.iter().position(|t| t.id == task.id) == Some(position)
+        {
+            problems.push(format!(
+                "the id `{}` is used by more than one task",
+                task.id
+            ));
+        }
+        if task.files.is_empty() {
+            problems.push(format!("task `{}` owns no file", task.id));
+        }
+        for file in &task.files {
+            if let Some(problem) = path_problem(file) {
+                problems.push(format!("task `{}`: the path `{file}` {problem}", task.id));
+            }
+            if let Some(first) = owner.insert(file.as_str(), task.id.as_str()) {
+                if first != task.id {
+                    problems.push(format!(
+                        "`{file}` is owned by both `{first}` and `{}`; ownership must be disjoint",
+                        task.id
+                    ));
+                }
+            }
+        }
+        for dep in &task.depends_on {
+            if !ids.contains(dep.as_str()) {
+                problems.push(format!(
+                    "task `{}` depends on `{dep}`, which is not a task",
+                    task.id
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&plan.tasks) {
+        problems.push(format!(
+            "the dependencies form a cycle: {}",
+            cycle.join(" → ")
+        ));
+    }
+    let mut run: Vec<(String, String)> = files_run_by(&plan.entry)
+        .into_iter()
+        .map(|f| (f, "the entry command".to_string()))
+        .collect();
+    for command in &context.commands {
+        run.extend(
+            files_run_by(command)
+                .into_iter()
+                .map(|f| (f, format!("`{command}`"))),
+        );
+    }
+    let mut reported = BTreeSet::new();
+    for (file, by) in run {
+        if !owner.contains_key(file.as_str())
+            && !context.existing.contains(&file)
+            && reported.insert(file.clone())
+        {
+            problems.push(format!(
+                "{by} runs `{file}`, but no task owns it: ownership is incomplete"
+            ));
+        }
+    }
+    problems
+}
+
+/// Level of each task (1 for tasks without dependencies); `None` when cyclic.
+pub fn levels(tasks: &[PlanTask]) -> Option<BTreeMap<String, usize>> {
+    let mut level: BTreeMap<String, usize> = BTreeMap::new();
+    for _ in 0..=tasks.len() {
+        let mut changed = false;
+        for task in tasks {
+            let deps: Option<Vec<usize>> = task
+                .depends_on
+                .iter()
+                .filter(|d| tasks.iter().any(|t| &t.id == *d))
+                .map(|d| level.get(d).copied())
+                .collect();
+            if let Some(deps) = deps {
+                let value = deps.into_iter().max().unwrap_or(0) + 1;
+                if level.get(&task.id) != Some(&value) {
+                    level.insert(task.id.clone(), value);
+                    changed = true;
+                }
+            }
+        }
+        if !changed && level.len() == tasks.len() {
+            return Some(level);
+        }
+    }
+    None
+}
+
+/// The score of a valid plan and its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlanScore {
+    /// The score.
+    pub score: i64,
+    /// Most tasks on one level.
+    pub width: usize,
+    /// Levels.
+    pub depth: usize,
+    /// Files of the largest task.
+    pub largest: usize,
+}
+
+/// Scores a plan (see the module docs); `None` for a cyclic plan.
+pub fn score(plan: &Plan) -> Option<PlanScore> {
+    let levels = levels(&plan.tasks)?;
+    let depth = levels.values().copied().max().unwrap_or(0);
+    let width = (1..=depth)
+        .map(|l| levels.values().filter(|v| **v == l).count())
+        .max()
+        .unwrap_or(0);
+    let largest = plan.tasks.iter().map(|t| t.files.len()).max().unwrap_or(0);
+    Some(PlanScore {
+        score: 100 * width as i64 - 10 * depth as i64 - largest as i64,
+        width,
+        depth,
+        largest,
+    })
+}
+
+/// Index of the best valid draft among `drafts` (each `Some` when valid).
+pub fn choose(drafts: &[Option<&Plan>]) -> Option<usize> {
+    drafts
+        .iter()
+        .enumerate()
+        .filter_map(|(index, plan)| {
+            let plan = (*plan)?;
+            let score = score(plan)?;
+            let canonical = serde_json::to_string(plan).unwrap_or_default();
+            Some((index, score.score, canonical))
+        })
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.2.cmp(&a.2)))
+        .map(|(index, _, _)| index)
+}
+
+/// Per task: how many tasks depend on it, directly or not (the scheduler's priority).
+pub fn downstream_counts(tasks: &[PlanTask]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for task in tasks {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut stack = vec![task.id.as_str()];
+        while let Some(current) = stack.pop() {
+            for other in tasks {
+                if other.depends_on.iter().any(|d| d == current) && seen.insert(other.id.as_str()) {
+                    stack.push(other.id.as_str());
+                }
+            }
+        }
+        counts.insert(task.id.clone(), seen.len());
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn task(id: &str, files: &[&str], deps: &[&str]) -> PlanTask {
+        PlanTask {
+            id: id.into(),
+            title: id.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            difficulty: Difficulty::Medium,
+            description: String::new(),
+        }
+    }
+
+    fn plan(tasks: Vec<PlanTask>) -> Plan {
+        Plan {
+            entry: "python3 app.py".into(),
+            stores_data: false,
+            tasks,
+        }
+    }
+
+    #[test]
+    fn a_cycle_is_rejected_and_named() {
+        let cyclic = plan(vec![
+            task("cli", &["app.py"], &["report"]),
+            task("store", &["store.py"], &["cli"]),
+            task("report", &["report.py"], &["store"]),
+        ]);
+        let problems = validate(&cyclic, &PlanContext::default());
+        assert_eq!(
+            problems,
+            vec!["the dependencies form a cycle: cli → report → store → cli"]
+        );
+        assert_eq!(score(&cyclic), None);
+        let self_loop = plan(vec![task("a", &["app.py"], &["a"])]);
+        assert_eq!(
+            find_cycle(&self_loop.tasks),
+            Some(vec!["a".to_string(), "a".to_string()])
+        );
+    }
+
+    #[test]
+    fn ownership_dependencies_and_entry_are_checked() {
+        let bad = Plan {
+            entry: "python3 app.py".into(),
+            stores_data: false,
+            tasks: vec![
+                task("a", &["util.py", "../x.py"], &["ghost"]),
+                task("b", &["util.py"], &[]),
+                task("b", &[], &[]),
+            ],
+        };
+        let context = PlanContext {
+            commands: vec!["python3 tool.py --x".into()],
+            existing: ["tool.py".to_string()].into(),
+        };
+        let problems = validate(&bad, &context);
+        assert_eq!(
+            problems,
+            vec![
+                "task `a`: the path `../x.py` leaves the project",
+                "task `a` depends on `ghost`, which is not a task",
+                "the id `b` is used by more than one task",
+                "`util.py` is owned by both `a` and `b`; ownership must be disjoint",
+                "task `b` owns no file",
+                "the entry command runs `app.py`, but no task owns it: ownership is incomplete",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_scorer_prefers_wide_and_flat_whatever_the_order() {
+        let chain = plan(vec![
+            task("a", &["app.py"], &["b"]),
+            task("b", &["b.py"], &["c"]),
+            task("c", &["c.py"], &[]),
+        ]);
+        let wide = plan(vec![
+            task("a", &["app.py"], &["b", "c"]),
+            task("b", &["b.py"], &[]),
+            task("c", &["c.py"], &[]),
+        ]);
+        let one = plan(vec![task("all", &["app.py", "b.py", "c.py"], &[])]);
+        assert_eq!(
+            score(&wide).unwrap(),
+            PlanScore {
+                score: 179,
+                width: 2,
+                depth: 2,
+                largest: 1
+            }
+        );
+        assert_eq!(score(&chain).unwrap().score, 100 - 30 - 1);
+        assert_eq!(score(&one).unwrap().score, 100 - 10 - 3);
+        assert_eq!(
+            choose(&[Some(&chain), None, Some(&wide), Some(&one)]),
+            Some(2)
+        );
+        assert_eq!(choose(&[Some(&wide), Some(&one), Some(&chain)]), Some(0));
+        // Equal scores: the canonical JSON decides, not the position.
+        let mut twin = wide.clone();
+        twin.tasks[1].description = "z".into();
+        let first = choose(&[Some(&wide), Some(&twin)]);
+        let second = choose(&[Some(&twin), Some(&wide)]);
+        assert_eq!((first, second), (Some(0), Some(1)));
+        assert_eq!(downstream_counts(&chain.tasks)["c"], 2);
+        assert_eq!(files_run_by("python3 -m inv.cli add x"), vec!["inv/cli.py"]);
+    }
+}

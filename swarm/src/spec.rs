@@ -1,0 +1,162 @@
+//! The spec: Markdown whose `## Acceptance` section holds console blocks (the golden check
+//! VERIFY runs exactly) and whose `file=PATH` blocks are fixtures written before them.
+
+use crate::console::{console_steps, fixtures, ConsoleStep, Fixture};
+use serde::{Deserialize, Serialize};
+
+/// A parsed spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// The first `# ` heading, or the file name.
+    pub title: String,
+    /// The whole Markdown, as the planner and workers see it.
+    pub text: String,
+    /// The acceptance commands, in order (run in one fresh directory).
+    pub acceptance: Vec<ConsoleStep>,
+    /// Fixture files.
+    pub fixtures: Vec<Fixture>,
+}
+
+/// A spec that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SpecError(pub String);
+
+/// How acceptance commands are written, for errors.
+pub const ACCEPTANCE_HELP: &str = "Add a section like this to the spec:
+
+    ## Acceptance
+
+    ```console
+    $ python3 app.py add \"buy milk\"
+    added 1: buy milk
+    $ python3 app.py list
+    1 [..] buy milk
+    $ python3 app.py remove 99
+    ? 1
+    ```
+
+`$ CMD` lines run in order from the app root; the lines after one are its expected stdout
+(`[..]` matches within a line, a line `...` matches any lines); `? N` states a non-zero exit
+code. Files the commands need go in fenced blocks with `file=PATH` in the info string.
+Or pass --derive-acceptance to let the planner propose the commands (they are printed
+before building).";
+
+/// The Markdown of the `## Acceptance` section (up to the next `## ` heading).
+fn acceptance_section(markdown: &str) -> Option<String> {
+    let mut section: Option<String> = None;
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_fence = !in_fence;
+        }
+        if !in_fence && trimmed.starts_with("## ") {
+            let heading = trimmed.trim_start_matches('#').trim().to_ascii_lowercase();
+            if heading.starts_with("acceptance") {
+                section = Some(String::new());
+                continue;
+            } else if section.is_some() {
+                break;
+            }
+        }
+        if let Some(text) = section.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    section
+}
+
+/// Parses a spec. Without acceptance commands it is refused (with [`ACCEPTANCE_HELP`])
+/// unless `allow_missing_acceptance` (then the planner derives them).
+pub fn parse_spec(
+    text: &str,
+    origin: &str,
+    allow_missing_acceptance: bool,
+) -> Result<Spec, SpecError> {
+    if text.trim().is_empty() {
+        return Err(SpecError(format!("{origin}: the spec is empty")));
+    }
+    let title = text
+        .lines()
+        .find_map(|line| line.strip_prefix("# "))
+        .map(|t| t.trim().to_string())
+        .unwrap_or_else(|| origin.rsplit('/').next().unwrap_or(origin).to_string());
+    let acceptance = acceptance_section(text)
+        .map(|section| console_steps(&section))
+        .unwrap_or_default();
+    if let Some(empty) = acceptance.iter().find(|s| s.command.is_empty()) {
+        return Err(SpecError(format!(
+            "{origin}: an acceptance block has an empty `$` line (expected stdout {:?})",
+            empty.expected
+        )));
+    }
+    if acceptance.is_empty() && !allow_missing_acceptance {
+        return Err(SpecError(format!(
+            "{origin}: the spec has no acceptance commands, so nothing could prove the app works.\n{ACCEPTANCE_HELP}"
+        )));
+    }
+    Ok(Spec {
+        title,
+        text: text.to_string(),
+        acceptance,
+        fixtures: fixtures(text),
+    })
+}
+
+/// Acceptance steps written back as a console block (for derived acceptance and prompts).
+pub fn render_acceptance(steps: &[ConsoleStep]) -> String {
+    let mut out = String::from("```console\n");
+    for step in steps {
+        out.push_str(&format!("$ {}\n", step.command));
+        for line in &step.expected {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if step.exit_code != 0 {
+            out.push_str(&format!("? {}\n", step.exit_code));
+        }
+    }
+    out.push_str("```\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn acceptance_comes_only_from_its_section() {
+        let text = "# Tally\n\nCounts words.\n\n```console\n$ echo not-acceptance\n```\n\n## Acceptance\n\n```console\n$ python3 tally.py words.txt\n? 0\nthe 2\n...\n$ python3 tally.py missing.txt\n? 1\n```\n\n```text file=words.txt\nthe cat the\n```\n\n## Notes\n\n```console\n$ echo later\n```\n";
+        let spec = parse_spec(text, "spec.md", false).unwrap();
+        assert_eq!(spec.title, "Tally");
+        let commands: Vec<&str> = spec.acceptance.iter().map(|s| s.command.as_str()).collect();
+        assert_eq!(
+            commands,
+            vec!["python3 tally.py words.txt", "python3 tally.py missing.txt"]
+        );
+        assert_eq!(spec.acceptance[1].exit_code, 1);
+        assert_eq!(spec.fixtures[0].path, "words.txt");
+        assert!(
+            render_acceptance(&spec.acceptance).contains("$ python3 tally.py missing.txt\n? 1\n")
+        );
+    }
+
+    #[test]
+    fn a_spec_without_acceptance_is_refused_with_how_to_write_it() {
+        let err = parse_spec("# App\nDo things.\n", "app.md", false).unwrap_err();
+        assert!(
+            err.0
+                .starts_with("app.md: the spec has no acceptance commands"),
+            "{err}"
+        );
+        assert!(err.0.contains("## Acceptance") && err.0.contains("--derive-acceptance"));
+        assert!(parse_spec("# App\nDo things.\n", "app.md", true).is_ok());
+        assert!(parse_spec("  \n", "e.md", true)
+            .unwrap_err()
+            .0
+            .contains("empty"));
+    }
+}
