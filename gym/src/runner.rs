@@ -818,6 +818,7 @@ async fn grade_turn(
             Outcome::Done => "done",
             Outcome::OutOfBudget => "out_of_budget",
             Outcome::Failed => "failed",
+            Outcome::Stopped => "stopped",
         }
         .into(),
         wall_seconds: report.wall_ms as f64 / 1000.0,

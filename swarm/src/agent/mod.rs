@@ -44,7 +44,43 @@ pub struct AgentConfig {
     pub max_consecutive_malformed: u32,
     /// Sandbox settings of the `run` tool.
     pub run: RunSettings,
+    /// Text appended to the system prompt (the pipeline's frozen contracts); when given, the
+    /// owned-files line moves to the task message so the prefix stays the same for every
+    /// worker (prompt-cache reuse).
+    pub preamble: Option<String>,
+    /// Tools the agent may use (None: all); scouts get the read-only ones.
+    pub allowed_tools: Option<Vec<String>>,
+    /// The judge's rules (None: no judge).
+    pub judge: Option<JudgeRules>,
 }
+
+/// Decides whether `done` may end the run: `Some(reason)` refuses it.
+pub type DoneGate = Arc<dyn Fn(&Workspace) -> Option<String> + Send + Sync>;
+
+/// The judge: it counts actions and never reads them for meaning.
+#[derive(Clone)]
+pub struct JudgeRules {
+    /// Consecutive actions that write nothing before the worker is stopped.
+    pub max_idle_actions: u32,
+    /// Identical actions in a row before the worker is stopped.
+    pub max_repeats: u32,
+    /// Refuses `done` (e.g. owned files unchanged or still stubs); refused twice, the worker
+    /// is stopped.
+    pub done_gate: Option<DoneGate>,
+}
+
+impl std::fmt::Debug for JudgeRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JudgeRules")
+            .field("max_idle_actions", &self.max_idle_actions)
+            .field("max_repeats", &self.max_repeats)
+            .field("done_gate", &self.done_gate.is_some())
+            .finish()
+    }
+}
+
+/// Read-only tools, for scouts.
+pub const READ_ONLY_TOOLS: [&str; 4] = ["read_file", "list_files", "search", "done"];
 
 impl AgentConfig {
     /// Defaults for `model` in `mode`.
@@ -58,6 +94,9 @@ impl AgentConfig {
             temperature: Some(0.2),
             max_consecutive_malformed: 3,
             run: RunSettings::default(),
+            preamble: None,
+            allowed_tools: None,
+            judge: None,
         }
     }
 }
@@ -72,6 +111,8 @@ pub enum Outcome {
     OutOfBudget,
     /// The model kept answering without usable actions, or the server failed.
     Failed,
+    /// The judge stopped it (idle, looping, or claiming done without the work).
+    Stopped,
 }
 
 /// One executed action, for the judge.
@@ -126,6 +167,9 @@ pub struct AgentReport {
     pub model_ms: u64,
     /// Server failures the client retried successfully (fleet trouble the run survived).
     pub server_retries: u32,
+    /// Times the judge refused `done` or stopped the run.
+    #[serde(default)]
+    pub judge_interventions: u32,
     /// Every message of the conversation as sent and received (tool results unshortened).
     #[serde(skip)]
     pub transcript: Vec<Message>,
@@ -192,6 +236,15 @@ pub enum AgentEvent {
         /// Characters removed.
         chars_removed: usize,
     },
+    /// The judge refused a `done` or stopped the run.
+    Judge {
+        /// idle, repeat, empty_done.
+        rule: String,
+        /// refused_done or stopped.
+        decision: String,
+        /// Why, with the counts.
+        reason: String,
+    },
     /// The server said the prompt overflowed.
     ContextOverflow {
         /// Its message.
@@ -221,8 +274,8 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn system_prompt(mode: ActionMode, workspace: &Workspace) -> String {
-    let owned = workspace
+fn owned_line(workspace: &Workspace) -> String {
+    workspace
         .owned()
         .map(|files| {
             format!(
@@ -230,16 +283,34 @@ fn system_prompt(mode: ActionMode, workspace: &Workspace) -> String {
                 files.iter().cloned().collect::<Vec<_>>().join(", ")
             )
         })
+        .unwrap_or_default()
+}
+
+fn system_prompt(mode: ActionMode, workspace: &Workspace, config: &AgentConfig) -> String {
+    let owned = if config.preamble.is_some() {
+        String::new()
+    } else {
+        owned_line(workspace)
+    };
+    let allowed = config
+        .allowed_tools
+        .as_ref()
+        .map(|tools| format!("\nYou may use only these tools: {}.", tools.join(", ")))
         .unwrap_or_default();
     let protocol = match mode {
         ActionMode::Json => "Answer every turn with exactly one JSON object {\"tool\": NAME, \"args\": {...}} and nothing else. Tools: read_file{path}, write_file{path, content}, edit_file{path, old, new}, list_files{path}, search{pattern, path}, run{command}, done{summary}.",
         _ => "Use the tools to act; one or more tool calls per turn.",
     };
-    format!(
-        "You are a careful software engineer working in a project directory. Paths are relative to it.{owned}\n\
+    let mut prompt = format!(
+        "You are a careful software engineer working in a project directory. Paths are relative to it.{owned}{allowed}\n\
          {protocol}\n\
          Write complete files, run them to check they work, fix what fails, and call done with a short summary only when the task is finished and checked."
-    )
+    );
+    if let Some(preamble) = &config.preamble {
+        prompt.push_str("\n\n");
+        prompt.push_str(preamble);
+    }
+    prompt
 }
 
 fn target_of(action: &Action) -> String {
@@ -286,13 +357,20 @@ pub async fn run_agent(
         wall_ms: 0,
         model_ms: 0,
         server_retries: 0,
+        judge_interventions: 0,
         transcript: Vec::new(),
     };
+    let mut watch = JudgeWatch::default();
     // `messages` is what the model sees (old tool results get shortened); `transcript` keeps
     // every message as it was, for the gym and for humans.
+    let task_text = if config.preamble.is_some() {
+        format!("{task}{}", owned_line(workspace))
+    } else {
+        task.to_string()
+    };
     let mut messages = vec![
-        Message::text(Role::System, system_prompt(mode, workspace)),
-        Message::text(Role::User, task),
+        Message::text(Role::System, system_prompt(mode, workspace, config)),
+        Message::text(Role::User, task_text),
     ];
     let mut transcript = messages.clone();
     let mut tool_results: Vec<usize> = Vec::new();
@@ -438,7 +516,24 @@ pub async fn run_agent(
                 }
                 continue;
             }
-            let result = execute(workspace, &config.run, &action.tool, &action.args).await;
+            let allowed = config
+                .allowed_tools
+                .as_ref()
+                .is_none_or(|tools| tools.iter().any(|t| t == &action.tool));
+            let mut result = if allowed {
+                execute(workspace, &config.run, &action.tool, &action.args).await
+            } else {
+                ToolResult {
+                    output: format!("ERROR: the tool `{}` is not available to you", action.tool),
+                    ok: false,
+                    wrote: None,
+                    done: None,
+                }
+            };
+            let mut verdict = None;
+            if let Some(rules) = &config.judge {
+                verdict = watch.observe(rules, &action, &mut result, workspace);
+            }
             let record = ActionRecord {
                 index: report.actions.len() as u32 + 1,
                 tool: action.tool.clone(),
@@ -458,6 +553,25 @@ pub async fn run_agent(
             }
             if let Some(summary) = result.done.clone() {
                 finished = Some((Outcome::Done, summary));
+            }
+            if let Some(verdict) = verdict {
+                report.judge_interventions += 1;
+                events(&AgentEvent::Judge {
+                    rule: verdict.rule.to_string(),
+                    decision: if verdict.stop {
+                        "stopped"
+                    } else {
+                        "refused_done"
+                    }
+                    .to_string(),
+                    reason: verdict.reason.clone(),
+                });
+                if verdict.stop {
+                    finished = Some((
+                        Outcome::Stopped,
+                        format!("the judge stopped the worker: {}", verdict.reason),
+                    ));
+                }
             }
             tool_results.push(messages.len());
             push(
@@ -494,4 +608,78 @@ pub async fn run_agent(
     report.wall_ms = started.elapsed().as_millis() as u64;
     events(&AgentEvent::Finished { outcome, summary });
     report
+}
+
+/// A judge decision about one action.
+struct JudgeVerdict {
+    rule: &'static str,
+    stop: bool,
+    reason: String,
+}
+
+/// The judge's counters over one run.
+#[derive(Default)]
+struct JudgeWatch {
+    idle: u32,
+    last: Option<String>,
+    repeats: u32,
+    refused_done: u32,
+}
+
+impl JudgeWatch {
+    /// Counts `action`; may turn a `done` into a refusal (editing `result`) or stop the run.
+    fn observe(
+        &mut self,
+        rules: &JudgeRules,
+        action: &Action,
+        result: &mut ToolResult,
+        workspace: &Workspace,
+    ) -> Option<JudgeVerdict> {
+        let key = format!("{}\u{0}{}", action.tool, action.args);
+        if self.last.as_deref() == Some(key.as_str()) {
+            self.repeats += 1;
+        } else {
+            self.repeats = 1;
+            self.last = Some(key);
+        }
+        if result.wrote.is_some() {
+            self.idle = 0;
+        } else if action.tool != "done" {
+            self.idle += 1;
+        }
+        if result.done.is_some() {
+            if let Some(reason) = rules.done_gate.as_ref().and_then(|gate| gate(workspace)) {
+                result.done = None;
+                result.ok = false;
+                result.output = format!(
+                    "ERROR: done refused by the judge: {reason}. Write your files, then call done."
+                );
+                self.refused_done += 1;
+                return Some(JudgeVerdict {
+                    rule: "empty_done",
+                    stop: self.refused_done >= 2,
+                    reason: format!("done called {} time(s) while {reason}", self.refused_done),
+                });
+            }
+            return None;
+        }
+        if self.repeats >= rules.max_repeats {
+            return Some(JudgeVerdict {
+                rule: "repeat",
+                stop: true,
+                reason: format!(
+                    "the same `{}` action {} times in a row",
+                    action.tool, self.repeats
+                ),
+            });
+        }
+        if self.idle >= rules.max_idle_actions {
+            return Some(JudgeVerdict {
+                rule: "idle",
+                stop: true,
+                reason: format!("{} actions in a row without writing a file", self.idle),
+            });
+        }
+        None
+    }
 }

@@ -256,6 +256,9 @@ fn progress_sink(max_actions: u32) -> EventSink {
         AgentEvent::ContextOverflow { message } => {
             eprintln!("          context overflow: {message}")
         }
+        AgentEvent::Judge {
+            decision, reason, ..
+        } => eprintln!("          judge {decision}: {reason}"),
         AgentEvent::Started { .. } | AgentEvent::Request { .. } | AgentEvent::Finished { .. } => {}
     })
 }
@@ -263,7 +266,7 @@ fn progress_sink(max_actions: u32) -> EventSink {
 fn exit_code(outcome: Outcome) -> ExitCode {
     match outcome {
         Outcome::Done => ExitCode::SUCCESS,
-        Outcome::OutOfBudget | Outcome::Failed => ExitCode::from(1),
+        Outcome::OutOfBudget | Outcome::Failed | Outcome::Stopped => ExitCode::from(1),
     }
 }
 
@@ -272,6 +275,7 @@ fn print_summary(report: &AgentReport) {
         Outcome::Done => "done (the model's claim; check the files)",
         Outcome::OutOfBudget => "out of budget",
         Outcome::Failed => "failed",
+        Outcome::Stopped => "stopped by the judge",
     };
     println!("outcome: {outcome}");
     println!("summary: {}", report.summary);
