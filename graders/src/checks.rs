@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-use swarm::console::{explain_mismatch, output_matches, parse_console};
+use swarm::console::parse_console;
 use swarm::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
+use swarm::verify::{excerpt, tool_missing, StepResult};
 
 /// One hidden check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,37 +126,6 @@ fn grading_copy(project: &Path, turn: CheckSet<'_>) -> Result<tempfile::TempDir,
     Ok(dir)
 }
 
-/// The program a shell command starts, past `VAR=value` assignments.
-fn program_of(command: &str) -> Option<&str> {
-    command
-        .split_whitespace()
-        .find(|word| !word.contains('=') || word.starts_with('='))
-}
-
-/// True when the command's program is neither on PATH nor a path into the project: the
-/// machine lacks a tool, which says nothing about the code under test.
-fn tool_missing(command: &str, outcome: &SandboxOutcome) -> Option<String> {
-    if outcome.exit_code != Some(127) {
-        return None;
-    }
-    let program = program_of(command)?;
-    if program.contains('/') {
-        return None;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
-    let builtin = matches!(
-        program,
-        "cd" | "echo" | "test" | "[" | "true" | "false" | "export" | "printf"
-    );
-    (!found && !builtin).then(|| format!("`{program}` is not installed on this machine"))
-}
-
-fn excerpt(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().take(15).collect();
-    lines.join("\n")
-}
-
 async fn run_step(
     sandbox: &Sandbox,
     dir: &Path,
@@ -236,19 +206,7 @@ pub async fn run_checks(
 }
 
 fn describe_exit(command: &str, outcome: &SandboxOutcome, expected: i32) -> String {
-    let how = if outcome.timed_out {
-        format!("timed out after {}s", STEP_WALL.as_secs())
-    } else {
-        match outcome.exit_code {
-            Some(code) => format!("exited {code}, expected {expected}"),
-            None => format!("was killed by signal {}", outcome.signal.unwrap_or(0)),
-        }
-    };
-    format!(
-        "`{command}` {how}\nstdout:\n{}\nstderr:\n{}",
-        excerpt(&outcome.stdout.text()),
-        excerpt(&outcome.stderr.text())
-    )
+    swarm::verify::describe_exit(command, outcome, expected, STEP_WALL)
 }
 
 async fn console_check(
@@ -260,27 +218,25 @@ async fn console_check(
     let fresh = grading_copy(project, turn)?;
     let steps = parse_console(body);
     for step in &steps {
-        let outcome = run_step(sandbox, fresh.path(), &step.command).await?;
-        if let Some(missing) = tool_missing(&step.command, &outcome) {
-            return Ok((Verdict::Inconclusive, missing));
-        }
-        if outcome.timed_out || outcome.exit_code != Some(step.exit_code) {
-            return Ok((
-                Verdict::Fail,
-                describe_exit(&step.command, &outcome, step.exit_code),
-            ));
-        }
-        let stdout = outcome.stdout.text();
-        if !output_matches(&step.expected, &stdout) {
-            let why = explain_mismatch(&step.expected, &stdout);
-            return Ok((
-                Verdict::Fail,
-                format!(
-                    "`{}`: {why}\nstderr:\n{}",
-                    step.command,
-                    excerpt(&outcome.stderr.text())
-                ),
-            ));
+        match swarm::verify::run_step(sandbox, fresh.path(), step, STEP_WALL).await? {
+            StepResult::Passed => {}
+            StepResult::ToolMissing(missing) => return Ok((Verdict::Inconclusive, missing)),
+            StepResult::WrongExit(outcome) => {
+                return Ok((
+                    Verdict::Fail,
+                    describe_exit(&step.command, &outcome, step.exit_code),
+                ))
+            }
+            StepResult::WrongOutput(why, outcome) => {
+                return Ok((
+                    Verdict::Fail,
+                    format!(
+                        "`{}`: {why}\nstderr:\n{}",
+                        step.command,
+                        excerpt(&outcome.stderr.text(), 15)
+                    ),
+                ))
+            }
         }
     }
     Ok((
@@ -290,15 +246,4 @@ async fn console_check(
             steps.len()
         ),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_program_skips_assignments() {
-        assert_eq!(program_of("LANG=C python3 app.py"), Some("python3"));
-        assert_eq!(program_of("./run.sh x"), Some("./run.sh"));
-    }
 }

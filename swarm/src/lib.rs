@@ -15,3 +15,4 @@ pub mod settings;
 pub mod sim;
 pub mod spec;
 pub mod testing;
+pub mod verify;

@@ -1,0 +1,698 @@
+//! VERIFY: the gates that decide whether a built app works, all run in the sandbox on a fresh
+//! copy of the project.
+//!
+//! - `smoke`: import every module (entry scripts are only compiled, so they do not run
+//!   without their arguments), then run the generated tests (pytest; missing: inconclusive);
+//! - `review`: the AST review of [`crate::pyast`] — syntax errors, modules built but never
+//!   wired in, stubs left, calls whose arguments cannot bind to the callee's signature;
+//! - `acceptance`: the spec's console commands, exactly, in order, in one fresh directory
+//!   with the fixtures written: the golden check.
+//!
+//! The verdict is `pass` only when the acceptance commands passed and no gate failed; a
+//! missing tool makes a gate inconclusive, never red.
+
+use crate::console::{explain_mismatch, output_matches, ConsoleStep};
+use crate::fsutil::copy_tree;
+use crate::pyast;
+use crate::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
+use crate::spec::Spec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+/// An oracle's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Proven to work.
+    Pass,
+    /// Proven not to work.
+    Fail,
+    /// Could not be decided (a tool is missing, nothing to run).
+    Inconclusive,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+        })
+    }
+}
+
+/// One thing a gate found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// smoke, review, acceptance.
+    pub gate: String,
+    /// import_error, test_failure, unwired_module, stub, call_arity, syntax_error,
+    /// duplicate_definition, acceptance_mismatch, exit_code, timeout, tool_missing.
+    pub kind: String,
+    /// Relative path of the file it is about (empty when none is known).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// Output or code that shows it.
+    pub evidence: String,
+    /// Whether it fails the app, leaves it undecided, or is only reported.
+    pub severity: Severity,
+}
+
+/// How much a finding weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Fails the verdict.
+    Fail,
+    /// Makes the gate inconclusive.
+    Inconclusive,
+    /// Reported only.
+    Warning,
+}
+
+/// One gate's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateResult {
+    /// Name.
+    pub gate: String,
+    /// Its answer.
+    pub verdict: Verdict,
+    /// One line on what it did.
+    pub summary: String,
+}
+
+/// Everything VERIFY found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// The overall verdict.
+    pub verdict: Verdict,
+    /// Each oracle.
+    pub gates: Vec<GateResult>,
+    /// Every finding.
+    pub findings: Vec<Finding>,
+}
+
+/// Which gates run and how patient they are.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Run the smoke gate.
+    pub smoke: bool,
+    /// Run the AST review.
+    pub review: bool,
+    /// Limit of one command.
+    pub timeout: Duration,
+    /// The app's entry command, when a plan gave one.
+    pub entry: Option<String>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            smoke: true,
+            review: true,
+            timeout: Duration::from_secs(30),
+            entry: None,
+        }
+    }
+}
+
+/// Verification could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Copying the project failed.
+    #[error("cannot copy the project for verification: {0}")]
+    Io(#[from] std::io::Error),
+    /// The sandbox could not start.
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+}
+
+/// The program a shell command starts, past `VAR=value` assignments.
+pub fn program_of(command: &str) -> Option<&str> {
+    command
+        .split_whitespace()
+        .find(|word| !word.contains('=') || word.starts_with('='))
+}
+
+/// Why the command's exit 127 means a tool is missing on this machine (neither on PATH nor a
+/// path into the project), which says nothing about the code under test.
+pub fn tool_missing(command: &str, outcome: &SandboxOutcome) -> Option<String> {
+    if outcome.exit_code != Some(127) {
+        return None;
+    }
+    let program = program_of(command)?;
+    if program.contains('/') {
+        return None;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
+    let builtin = matches!(
+        program,
+        "cd" | "echo" | "test" | "[" | "true" | "false" | "export" | "printf"
+    );
+    (!found && !builtin).then(|| format!("`{program}` is not installed on this machine"))
+}
+
+/// The first lines of a text.
+pub fn excerpt(text: &str, lines: usize) -> String {
+    text.lines().take(lines).collect::<Vec<_>>().join("\n")
+}
+
+/// How a command ended against the exit code expected, with its output.
+pub fn describe_exit(
+    command: &str,
+    outcome: &SandboxOutcome,
+    expected: i32,
+    wall: Duration,
+) -> String {
+    let how = if outcome.timed_out {
+        format!("timed out after {}s", wall.as_secs())
+    } else {
+        match outcome.exit_code {
+            Some(code) => format!("exited {code}, expected {expected}"),
+            None => format!("was killed by signal {}", outcome.signal.unwrap_or(0)),
+        }
+    };
+    format!(
+        "`{command}` {how}\nstdout:\n{}\nstderr:\n{}",
+        excerpt(&outcome.stdout.text(), 15),
+        excerpt(&outcome.stderr.text(), 15)
+    )
+}
+
+/// How one console step went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepResult {
+    /// Exit code and stdout as expected.
+    Passed,
+    /// The machine lacks the command's program.
+    ToolMissing(String),
+    /// Wrong exit code, timeout or signal.
+    WrongExit(SandboxOutcome),
+    /// Right exit code, wrong stdout (the explanation).
+    WrongOutput(String, SandboxOutcome),
+}
+
+/// Runs one console step in `dir` and compares it with what it must print.
+pub async fn run_step(
+    sandbox: &Sandbox,
+    dir: &Path,
+    step: &ConsoleStep,
+    wall: Duration,
+) -> Result<StepResult, crate::sandbox::SandboxError> {
+    let limits = Limits {
+        wall,
+        cpu_seconds: wall.as_secs().max(1) * 2,
+        ..Limits::default()
+    };
+    let outcome = sandbox
+        .run(&SandboxCommand::shell(&step.command, dir).with_limits(limits))
+        .await?;
+    if let Some(missing) = tool_missing(&step.command, &outcome) {
+        return Ok(StepResult::ToolMissing(missing));
+    }
+    if outcome.timed_out || outcome.exit_code != Some(step.exit_code) {
+        return Ok(StepResult::WrongExit(outcome));
+    }
+    let stdout = outcome.stdout.text();
+    if !output_matches(&step.expected, &stdout) {
+        return Ok(StepResult::WrongOutput(
+            explain_mismatch(&step.expected, &stdout),
+            outcome,
+        ));
+    }
+    Ok(StepResult::Passed)
+}
+
+/// The deepest frame of a Python traceback inside the project: (relative file, line).
+pub fn traceback_site(stderr: &str, root: &Path) -> Option<(String, usize)> {
+    let pattern = regex::Regex::new(r#"File "([^"]+)", line (\d+)"#).ok()?;
+    let root_text = root.to_string_lossy().to_string();
+    pattern
+        .captures_iter(stderr)
+        .filter_map(|caps| {
+            let path = caps.get(1)?.as_str();
+            let line = caps.get(2)?.as_str().parse().ok()?;
+            let relative = path
+                .strip_prefix(&format!("{root_text}/"))
+                .map(str::to_string)
+                .or_else(|| {
+                    (!path.starts_with('/') && !path.starts_with('<'))
+                        .then(|| path.trim_start_matches("./").to_string())
+                })?;
+            root.join(&relative).is_file().then_some((relative, line))
+        })
+        .last()
+}
+
+fn fresh_copy(project: &Path, spec: &Spec) -> Result<tempfile::TempDir, std::io::Error> {
+    let dir = tempfile::Builder::new().prefix("swarm-verify-").tempdir()?;
+    copy_tree(project, dir.path())?;
+    for fixture in &spec.fixtures {
+        let target = dir.path().join(&fixture.path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(target, &fixture.content)?;
+    }
+    Ok(dir)
+}
+
+fn is_test_file(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || file.starts_with("tests/")
+        || name == "conftest.py"
+}
+
+/// Files the commands run directly (they are compiled, not imported).
+fn entry_files(spec: &Spec, options: &VerifyOptions) -> BTreeSet<String> {
+    let mut files: BTreeSet<String> = spec
+        .acceptance
+        .iter()
+        .flat_map(|s| crate::plan::files_run_by(&s.command))
+        .collect();
+    if let Some(entry) = &options.entry {
+        files.extend(crate::plan::files_run_by(entry));
+    }
+    files
+}
+
+const IMPORT_SCRIPT: &str = r#"
+import importlib, py_compile, sys, traceback
+sys.path.insert(0, ".")
+for arg in sys.argv[1:]:
+    kind, name = arg.split(":", 1)
+    try:
+        if kind == "compile":
+            py_compile.compile(name, doraise=True)
+        else:
+            importlib.import_module(name)
+    except BaseException:
+        print("SWARM-FAIL " + arg)
+        traceback.print_exc(file=sys.stdout)
+        print("SWARM-END")
+"#;
+
+async fn smoke(
+    sandbox: &Sandbox,
+    project: &Path,
+    spec: &Spec,
+    options: &VerifyOptions,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyError> {
+    let files = pyast::python_files(project);
+    let entries = entry_files(spec, options);
+    let mut args = Vec::new();
+    for file in files.iter().filter(|f| !is_test_file(f)) {
+        if entries.contains(file) || file.ends_with("__main__.py") {
+            args.push(format!("compile:{file}"));
+        } else {
+            args.push(format!("import:{}", pyast::module_name(file)));
+        }
+    }
+    let limits = Limits {
+        wall: options.timeout,
+        cpu_seconds: options.timeout.as_secs().max(1) * 2,
+        ..Limits::default()
+    };
+    let copy = fresh_copy(project, spec)?;
+    let mut failed = 0;
+    if !args.is_empty() {
+        let mut command = SandboxCommand::shell("", copy.path()).with_limits(limits.clone());
+        command.program = "python3".into();
+        command.args = vec!["-c".into(), IMPORT_SCRIPT.into()];
+        command.args.extend(args.iter().cloned());
+        command
+            .env
+            .push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+        let outcome = sandbox.run(&command).await?;
+        if outcome.exit_code == Some(127) {
+            report.gates.push(GateResult {
+                gate: "smoke".into(),
+                verdict: Verdict::Inconclusive,
+                summary: "python3 is not installed on this machine".into(),
+            });
+            return Ok(());
+        }
+        let stdout = outcome.stdout.text();
+        for block in stdout.split("SWARM-FAIL ").skip(1) {
+            let (what, rest) = block.split_once('\n').unwrap_or((block, ""));
+            let trace = rest
+                .split("SWARM-END")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let (kind, name) = what.split_once(':').unwrap_or(("import", what));
+            let site = traceback_site(&trace, copy.path());
+            let file = site.as_ref().map(|s| s.0.clone()).unwrap_or_else(|| {
+                if kind == "compile" {
+                    name.to_string()
+                } else {
+                    format!("{}.py", name.replace('.', "/"))
+                }
+            });
+            failed += 1;
+            report.findings.push(Finding {
+                gate: "smoke".into(),
+                kind: "import_error".into(),
+                file,
+                line: site.map(|s| s.1),
+                message: format!(
+                    "{} `{name}` fails",
+                    if kind == "compile" {
+                        "compiling"
+                    } else {
+                        "importing"
+                    }
+                ),
+                evidence: excerpt(&trace, 20),
+                severity: Severity::Fail,
+            });
+        }
+        if outcome.timed_out {
+            failed += 1;
+            report.findings.push(Finding {
+                gate: "smoke".into(),
+                kind: "timeout".into(),
+                file: String::new(),
+                line: None,
+                message: format!(
+                    "importing the modules took over {}s",
+                    options.timeout.as_secs()
+                ),
+                evidence: excerpt(&stdout, 10),
+                severity: Severity::Fail,
+            });
+        }
+    }
+    let tests: Vec<&String> = files
+        .iter()
+        .filter(|f| is_test_file(f) && !f.ends_with("conftest.py"))
+        .collect();
+    let mut tests_verdict = None;
+    if !tests.is_empty() {
+        let tests_copy = fresh_copy(project, spec)?;
+        let outcome = sandbox
+            .run(&SandboxCommand::shell("python3 -c 'import pytest' 2>/dev/null || exit 99; python3 -m pytest -q -p no:cacheprovider 2>&1", tests_copy.path()).with_limits(Limits {
+                wall: options.timeout * 4,
+                cpu_seconds: options.timeout.as_secs().max(1) * 8,
+                ..limits
+            }))
+            .await?;
+        let output = outcome.stdout.text();
+        tests_verdict = Some(match outcome.exit_code {
+            Some(99) | Some(127) => {
+                report.findings.push(Finding {
+                    gate: "smoke".into(),
+                    kind: "tool_missing".into(),
+                    file: String::new(),
+                    line: None,
+                    message:
+                        "pytest is not installed on this machine; the generated tests were not run"
+                            .into(),
+                    evidence: String::new(),
+                    severity: Severity::Inconclusive,
+                });
+                Verdict::Inconclusive
+            }
+            Some(0) => Verdict::Pass,
+            // 5: no tests were collected; says nothing either way.
+            Some(5) => Verdict::Inconclusive,
+            _ => {
+                let site = traceback_site(&output, tests_copy.path())
+                    .or_else(|| pytest_failure_site(&output, tests_copy.path()));
+                failed += 1;
+                report.findings.push(Finding {
+                    gate: "smoke".into(),
+                    kind: "test_failure".into(),
+                    file: site.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+                    line: site.map(|s| s.1),
+                    message: "the generated tests fail".into(),
+                    evidence: tail(&output, 25),
+                    severity: Severity::Fail,
+                });
+                Verdict::Fail
+            }
+        });
+    }
+    let verdict = if failed > 0 {
+        Verdict::Fail
+    } else if tests_verdict == Some(Verdict::Inconclusive) && args.is_empty() {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Pass
+    };
+    report.gates.push(GateResult {
+        gate: "smoke".into(),
+        verdict,
+        summary: format!(
+            "{} module(s) imported or compiled, {failed} failure(s); tests: {}",
+            args.len(),
+            tests_verdict
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "none".into())
+        ),
+    });
+    Ok(())
+}
+
+/// `path.py:LINE: ` lines pytest prints for failures.
+fn pytest_failure_site(output: &str, root: &Path) -> Option<(String, usize)> {
+    let pattern = regex::Regex::new(r"(?m)^([\w/.-]+\.py):(\d+): ").ok()?;
+    pattern
+        .captures_iter(output)
+        .filter_map(|c| {
+            Some((
+                c.get(1)?.as_str().to_string(),
+                c.get(2)?.as_str().parse().ok()?,
+            ))
+        })
+        .filter(|(f, _)| root.join(f).is_file())
+        .last()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut VerifyReport) {
+    let entries = entry_files(spec, options);
+    let Some(issues) = pyast::find_issues(project, &entries) else {
+        report.gates.push(GateResult {
+            gate: "review".into(),
+            verdict: Verdict::Inconclusive,
+            summary: "the Python grammar could not be loaded".into(),
+        });
+        return;
+    };
+    let mut failed = 0;
+    for issue in issues {
+        let severity = if issue.kind == "duplicate_definition" {
+            Severity::Warning
+        } else {
+            failed += 1;
+            Severity::Fail
+        };
+        let evidence = std::fs::read_to_string(project.join(&issue.file))
+            .ok()
+            .and_then(|source| {
+                source
+                    .lines()
+                    .nth(issue.line.saturating_sub(1))
+                    .map(|l| l.trim().to_string())
+            })
+            .unwrap_or_default();
+        report.findings.push(Finding {
+            gate: "review".into(),
+            kind: issue.kind,
+            file: issue.file,
+            line: Some(issue.line),
+            message: issue.message,
+            evidence,
+            severity,
+        });
+    }
+    report.gates.push(GateResult {
+        gate: "review".into(),
+        verdict: if failed > 0 {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        },
+        summary: format!(
+            "{} Python file(s) reviewed, {failed} failing finding(s)",
+            pyast::python_files(project).len()
+        ),
+    });
+}
+
+async fn acceptance(
+    sandbox: &Sandbox,
+    project: &Path,
+    spec: &Spec,
+    options: &VerifyOptions,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyError> {
+    if spec.acceptance.is_empty() {
+        report.gates.push(GateResult {
+            gate: "acceptance".into(),
+            verdict: Verdict::Inconclusive,
+            summary: "the spec has no acceptance commands".into(),
+        });
+        return Ok(());
+    }
+    let copy = fresh_copy(project, spec)?;
+    let entry_file = options
+        .entry
+        .as_deref()
+        .and_then(|e| crate::plan::files_run_by(e).into_iter().next());
+    for (index, step) in spec.acceptance.iter().enumerate() {
+        let result = run_step(sandbox, copy.path(), step, options.timeout).await?;
+        let number = index + 1;
+        let (kind, message, outcome, severity) = match result {
+            StepResult::Passed => continue,
+            StepResult::ToolMissing(missing) => {
+                ("tool_missing", missing, None, Severity::Inconclusive)
+            }
+            StepResult::WrongExit(outcome) => (
+                if outcome.timed_out {
+                    "timeout"
+                } else {
+                    "exit_code"
+                },
+                describe_exit(&step.command, &outcome, step.exit_code, options.timeout),
+                Some(outcome),
+                Severity::Fail,
+            ),
+            StepResult::WrongOutput(why, outcome) => (
+                "acceptance_mismatch",
+                format!("`{}`: {why}", step.command),
+                Some(outcome),
+                Severity::Fail,
+            ),
+        };
+        let stderr = outcome
+            .as_ref()
+            .map(|o| o.stderr.text())
+            .unwrap_or_default();
+        let site = traceback_site(&stderr, copy.path());
+        let file = site
+            .as_ref()
+            .map(|s| s.0.clone())
+            .or_else(|| crate::plan::files_run_by(&step.command).into_iter().next())
+            .or(entry_file.clone())
+            .unwrap_or_default();
+        let verdict = if severity == Severity::Fail {
+            Verdict::Fail
+        } else {
+            Verdict::Inconclusive
+        };
+        report.findings.push(Finding {
+            gate: "acceptance".into(),
+            kind: kind.into(),
+            file,
+            line: site.map(|s| s.1),
+            message: format!(
+                "acceptance command {number} of {}: {}",
+                spec.acceptance.len(),
+                excerpt(&message, 1)
+            ),
+            evidence: format!("{message}\nstderr:\n{}", tail(&stderr, 15)),
+            severity,
+        });
+        report.gates.push(GateResult {
+            gate: "acceptance".into(),
+            verdict,
+            summary: format!(
+                "command {number} of {} did not pass: `{}`",
+                spec.acceptance.len(),
+                step.command
+            ),
+        });
+        return Ok(());
+    }
+    report.gates.push(GateResult {
+        gate: "acceptance".into(),
+        verdict: Verdict::Pass,
+        summary: format!(
+            "all {} acceptance command(s) printed what the spec says",
+            spec.acceptance.len()
+        ),
+    });
+    Ok(())
+}
+
+/// Runs the gates on `project` against `spec`.
+pub async fn verify(
+    project: &Path,
+    spec: &Spec,
+    options: &VerifyOptions,
+    sandbox: &Sandbox,
+) -> Result<VerifyReport, VerifyError> {
+    let mut report = VerifyReport {
+        verdict: Verdict::Inconclusive,
+        gates: Vec::new(),
+        findings: Vec::new(),
+    };
+    if options.smoke {
+        smoke(sandbox, project, spec, options, &mut report).await?;
+    }
+    if options.review {
+        review(project, spec, options, &mut report);
+    }
+    acceptance(sandbox, project, spec, options, &mut report).await?;
+    let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
+    let accepted = report
+        .gates
+        .iter()
+        .any(|g| g.gate == "acceptance" && g.verdict == Verdict::Pass);
+    report.verdict = if any_fail {
+        Verdict::Fail
+    } else if accepted {
+        Verdict::Pass
+    } else {
+        Verdict::Inconclusive
+    };
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_skips_assignments() {
+        assert_eq!(program_of("LANG=C python3 app.py"), Some("python3"));
+        assert_eq!(program_of("./run.sh x"), Some("./run.sh"));
+    }
+
+    #[test]
+    fn traceback_sites_are_the_deepest_project_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "x\n").unwrap();
+        std::fs::create_dir(dir.path().join("inv")).unwrap();
+        std::fs::write(dir.path().join("inv/report.py"), "x\n").unwrap();
+        let root = dir.path().to_string_lossy();
+        let stderr = format!(
+            "Traceback (most recent call last):\n  File \"{root}/app.py\", line 9, in <module>\n  File \"{root}/inv/report.py\", line 4, in total\n  File \"/usr/lib/python3.11/json/__init__.py\", line 2, in loads\nKeyError: 'x'\n"
+        );
+        assert_eq!(
+            traceback_site(&stderr, dir.path()),
+            Some(("inv/report.py".into(), 4))
+        );
+        assert_eq!(
+            traceback_site("File \"app.py\", line 3", dir.path()),
+            Some(("app.py".into(), 3))
+        );
+        assert_eq!(traceback_site("no trace", dir.path()), None);
+    }
+}
