@@ -8,6 +8,7 @@ pub mod fleet;
 pub mod fsutil;
 pub mod knobs;
 pub mod llm;
+pub mod pipeline;
 pub mod plan;
 pub mod pyast;
 pub mod sandbox;

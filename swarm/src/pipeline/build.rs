@@ -1,0 +1,661 @@
+//! BUILD and FIX: tasks run on the fleet as the DAG allows, each in its own git worktree
+//! writing only its owned files; a finished task is checked (owned files changed, frozen
+//! signatures kept, no stub left) and merged, or sent back with the reason. A worker the
+//! judge stops, or whose node stalls or dies, loses its task to the queue; its worktree — and
+//! so whatever it wrote — stays for the next attempt.
+//!
+//! Dispatch order: when `sched.priority` is on, ready tasks that unblock the most downstream
+//! work go first, then those on the longest remaining chain; hard tasks go to the fastest free
+//! node (`sched.fastest_for_hard`), others to the least loaded. Free slots pull from one
+//! queue, so an idle node always takes the next ready task.
+
+use super::{
+    agent_config, forward, git, nodes, prompts, Contracts, Ctx, Event, PipelineError, RunStats,
+};
+use crate::agent::{run_agent, AgentReport, DoneGate, JudgeRules, Outcome, Workspace};
+use crate::fleet::Role;
+use crate::plan::{downstream_counts, Difficulty, Plan, PlanTask};
+use crate::pyast;
+use crate::verify::Finding;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// What every task of a run shares.
+pub(crate) struct Shared {
+    pub plan: Plan,
+    pub contracts: Contracts,
+    pub preamble: Arc<String>,
+}
+
+/// What BUILD ended with.
+pub(crate) struct Built {
+    pub merged: BTreeSet<String>,
+    pub failed: BTreeSet<String>,
+}
+
+struct Job {
+    task: PlanTask,
+    /// build, or fix-N.
+    stage: String,
+    branch: String,
+    worktree: PathBuf,
+    findings: Vec<Finding>,
+    attempts: u32,
+    reroutes: u32,
+    last_node: Option<usize>,
+    sent_back: Vec<String>,
+    /// Owned files' content when the worktree was made (None: absent).
+    base: BTreeMap<String, Option<String>>,
+}
+
+/// Why a finished task cannot be merged yet.
+fn task_problems(
+    worktree: &Path,
+    task: &PlanTask,
+    base: &BTreeMap<String, Option<String>>,
+    frozen: &[pyast::Signature],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let current: BTreeMap<&String, Option<String>> = task
+        .files
+        .iter()
+        .map(|f| (f, std::fs::read_to_string(worktree.join(f)).ok()))
+        .collect();
+    let changed = task
+        .files
+        .iter()
+        .any(|f| current.get(f).cloned().flatten() != base.get(f).cloned().flatten());
+    if !changed {
+        problems.push(format!(
+            "none of your files changed ({})",
+            task.files.join(", ")
+        ));
+        return problems;
+    }
+    for file in task.files.iter().filter(|f| f.ends_with(".py")) {
+        let Some(source) = current.get(file).cloned().flatten() else {
+            problems.push(format!("{file} does not exist"));
+            continue;
+        };
+        if pyast::parses(&source) == Some(false) {
+            problems.push(format!("{file} does not parse as Python"));
+            continue;
+        }
+        let now = pyast::signatures_of(file, &source).unwrap_or_default();
+        for signature in frozen.iter().filter(|s| &s.file == file) {
+            match now.iter().find(|n| n.name == signature.name) {
+                None => problems.push(format!("{file}: the frozen `{}` is gone; keep `{}`", signature.name, signature.text)),
+                Some(found) if found.text != signature.text => problems.push(format!(
+                    "{file}:{}: the frozen signature `{}` was changed to `{}`; frozen signatures must not change",
+                    found.line, signature.text, found.text
+                )),
+                Some(_) => {}
+            }
+        }
+        for stub in now.iter().filter(|s| s.stub) {
+            problems.push(format!(
+                "{file}:{}: `{}` is still a stub",
+                stub.line, stub.name
+            ));
+        }
+    }
+    problems
+}
+
+/// The judge's gate on `done`: refuses while the owned files are unchanged or all stubs.
+fn done_gate(task: &PlanTask, base: &BTreeMap<String, Option<String>>) -> DoneGate {
+    let files = task.files.clone();
+    let base = base.clone();
+    Arc::new(move |workspace: &Workspace| {
+        let current: Vec<Option<String>> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(workspace.root().join(f)).ok())
+            .collect();
+        let unchanged = files
+            .iter()
+            .zip(&current)
+            .all(|(f, now)| base.get(f).cloned().flatten() == *now);
+        if unchanged {
+            return Some(format!("your files ({}) are unchanged", files.join(", ")));
+        }
+        let py: Vec<(&String, &Option<String>)> = files
+            .iter()
+            .zip(&current)
+            .filter(|(f, _)| f.ends_with(".py"))
+            .collect();
+        let all_stubs = !py.is_empty()
+            && py.iter().all(|(f, now)| {
+                let signatures = now
+                    .as_deref()
+                    .and_then(|s| pyast::signatures_of(f, s))
+                    .unwrap_or_default();
+                let functions: Vec<&pyast::Signature> = signatures
+                    .iter()
+                    .filter(|s| s.text.contains("def "))
+                    .collect();
+                !functions.is_empty() && functions.iter().all(|s| s.stub)
+            });
+        all_stubs.then(|| "every function in your files is still a stub".to_string())
+    })
+}
+
+/// Longest chain of dependents below each task (1 for a sink).
+fn heights(tasks: &[PlanTask]) -> BTreeMap<String, usize> {
+    let mut height: BTreeMap<String, usize> = tasks.iter().map(|t| (t.id.clone(), 1)).collect();
+    for _ in 0..tasks.len() {
+        for task in tasks {
+            for dep in &task.depends_on {
+                let below = height.get(&task.id).copied().unwrap_or(1) + 1;
+                if let Some(h) = height.get_mut(dep) {
+                    if *h < below {
+                        *h = below;
+                    }
+                }
+            }
+        }
+    }
+    height
+}
+
+fn snapshot(worktree: &Path, files: &[String]) -> BTreeMap<String, Option<String>> {
+    files
+        .iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(worktree.join(f)).ok()))
+        .collect()
+}
+
+/// Server failures that mean the node, not the task, is the problem.
+fn node_failure(report: &AgentReport) -> bool {
+    report.outcome == Outcome::Failed
+        && matches!(
+            report.error_kind.as_deref(),
+            Some(
+                "stalled"
+                    | "first_byte_timeout"
+                    | "connection_refused"
+                    | "connect_timeout"
+                    | "dropped"
+                    | "server_error"
+            )
+        )
+}
+
+struct Finished {
+    job: Job,
+    node: usize,
+    report: AgentReport,
+}
+
+async fn prepare(ctx: &Ctx, job: &mut Job) -> Result<(), PipelineError> {
+    if !job.worktree.join(".git").exists() {
+        git::worktree(&ctx.out, &job.worktree, &job.branch)
+            .await
+            .map_err(|err| {
+                PipelineError::Io(format!(
+                    "cannot create the worktree of task {}: {err}",
+                    job.task.id
+                ))
+            })?;
+        job.base = snapshot(&job.worktree, &job.task.files);
+    } else if job.base.is_empty() {
+        // A worktree left by a killed run: compare against main, where the task started.
+        let mut base = BTreeMap::new();
+        for file in &job.task.files {
+            let content = git::git(&ctx.out, &["show", &format!("main:{file}")])
+                .await
+                .ok();
+            base.insert(file.clone(), content.map(|c| format!("{c}\n")));
+        }
+        job.base = base;
+    }
+    Ok(())
+}
+
+fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, index: usize) {
+    let node = &ctx.nodes[index];
+    node.acquire();
+    let client = node.client.clone();
+    let mut config = agent_config(ctx, index, ctx.knobs.int("build.max_actions"));
+    config.preamble = Some(shared.preamble.as_str().to_string());
+    if ctx.knobs.on("judge.enabled") {
+        config.judge = Some(JudgeRules {
+            max_idle_actions: ctx.knobs.int("judge.max_idle_actions"),
+            max_repeats: ctx.knobs.int("judge.max_repeats"),
+            done_gate: ctx
+                .knobs
+                .on("judge.reject_empty_done")
+                .then(|| done_gate(&job.task, &job.base)),
+        });
+    }
+    let text = if job.stage == "build" {
+        prompts::task(&job.task, &shared.plan, &ctx.spec, &job.sent_back)
+    } else {
+        let round = job.stage.trim_start_matches("fix-").parse().unwrap_or(1);
+        prompts::fix(
+            &job.task,
+            round,
+            &job.findings,
+            &shared.plan,
+            &ctx.spec,
+            &job.sent_back,
+        )
+    };
+    let events = forward(ctx, &job.task.id, index);
+    running.spawn(async move {
+        let report = match Workspace::new(&job.worktree) {
+            Ok(workspace) => {
+                let workspace = workspace.with_owned_files(job.task.files.clone());
+                run_agent(&client, &workspace, &config, &text, &events).await
+            }
+            Err(err) => AgentReport {
+                outcome: Outcome::Failed,
+                summary: format!("the worktree cannot be used: {err}"),
+                ..empty_report()
+            },
+        };
+        Finished {
+            job,
+            node: index,
+            report,
+        }
+    });
+}
+
+fn empty_report() -> AgentReport {
+    AgentReport {
+        outcome: Outcome::Failed,
+        summary: String::new(),
+        actions: Vec::new(),
+        files_written: BTreeMap::new(),
+        requests: 0,
+        tokens_in: 0,
+        tokens_out: 0,
+        malformed_replies: 0,
+        tool_errors: 0,
+        context_overflows: 0,
+        context_shortenings: 0,
+        error_kind: None,
+        wall_ms: 0,
+        model_ms: 0,
+        server_retries: 0,
+        judge_interventions: 0,
+        transcript: Vec::new(),
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::OutOfBudget => "out_of_budget",
+        Outcome::Failed => "failed",
+        Outcome::Stopped => "stopped",
+    }
+}
+
+/// Runs `jobs` to the end; `deps` gates build jobs on merged tasks. Returns merged and failed.
+async fn run_jobs(
+    ctx: &Ctx,
+    shared: &Shared,
+    mut pending: Vec<Job>,
+    already: &BTreeSet<String>,
+    use_deps: bool,
+    stats: &mut RunStats,
+) -> Result<(BTreeSet<String>, BTreeSet<String>), PipelineError> {
+    let workers = nodes::with_role(&ctx.nodes, Role::Worker);
+    let downstream = downstream_counts(&shared.plan.tasks);
+    let height = heights(&shared.plan.tasks);
+    let order: BTreeMap<String, usize> = shared
+        .plan
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.clone(), i))
+        .collect();
+    let mut merged: BTreeSet<String> = already.clone();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    let mut running: JoinSet<Finished> = JoinSet::new();
+    let max_attempts = ctx.knobs.int("build.attempts").max(1);
+    let cooldown = ctx.knobs.seconds("node.cooldown_s");
+    loop {
+        // Tasks whose dependencies failed can never run.
+        if use_deps {
+            let mut blocked = Vec::new();
+            pending.retain(|job| {
+                let dead = job.task.depends_on.iter().find(|d| failed.contains(*d));
+                if let Some(dep) = dead {
+                    blocked.push((job.task.id.clone(), dep.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (task, dep) in blocked {
+                ctx.emit(Event::TaskFailed {
+                    task: task.clone(),
+                    reason: format!("blocked: its dependency `{dep}` failed"),
+                });
+                failed.insert(task);
+            }
+        }
+        // Dispatch ready jobs, best first, while slots are free.
+        let mut ready: Vec<usize> = (0..pending.len())
+            .filter(|i| {
+                !use_deps
+                    || pending[*i]
+                        .task
+                        .depends_on
+                        .iter()
+                        .all(|d| merged.contains(d))
+            })
+            .collect();
+        if ctx.knobs.on("sched.priority") {
+            ready.sort_by_key(|i| {
+                let id = &pending[*i].task.id;
+                (
+                    std::cmp::Reverse(downstream.get(id).copied().unwrap_or(0)),
+                    std::cmp::Reverse(height.get(id).copied().unwrap_or(0)),
+                    order.get(id).copied().unwrap_or(0),
+                )
+            });
+        } else {
+            ready.sort_by_key(|i| order.get(&pending[*i].task.id).copied().unwrap_or(0));
+        }
+        let mut taken: Vec<usize> = Vec::new();
+        for i in ready {
+            let job = &pending[i];
+            let hard = job.task.difficulty == Difficulty::Hard;
+            let Some((index, why)) = nodes::pick(
+                &ctx.nodes,
+                &workers,
+                hard,
+                ctx.knobs.on("sched.fastest_for_hard"),
+                job.last_node,
+            ) else {
+                break;
+            };
+            let priority = if ctx.knobs.on("sched.priority") {
+                format!(
+                    "unblocks {} task(s); ",
+                    downstream.get(&job.task.id).copied().unwrap_or(0)
+                )
+            } else {
+                String::new()
+            };
+            ctx.emit(Event::Dispatch {
+                task: job.task.id.clone(),
+                node: ctx.nodes[index].node.name.clone(),
+                attempt: job.attempts + 1,
+                reason: format!(
+                    "{}{priority}{why}",
+                    if job.stage == "build" { "" } else { "fix; " }
+                ),
+            });
+            stats.dispatches += 1;
+            taken.push(i);
+            let mut job_taken = std::mem::replace(&mut pending[i], placeholder());
+            prepare(ctx, &mut job_taken).await?;
+            spawn(ctx, shared, &mut running, job_taken, index);
+        }
+        taken.sort_unstable();
+        for i in taken.into_iter().rev() {
+            pending.remove(i);
+        }
+        if running.is_empty() {
+            if pending.is_empty() {
+                break;
+            }
+            // Nothing runs and nothing could start: wait for a node to rejoin, or give up.
+            let wait = workers
+                .iter()
+                .filter_map(|i| ctx.nodes[*i].rejoins_in())
+                .min();
+            match wait {
+                Some(wait) => {
+                    tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+                None => {
+                    for job in pending.drain(..) {
+                        ctx.emit(Event::TaskFailed {
+                            task: job.task.id.clone(),
+                            reason: "no worker node can take it".into(),
+                        });
+                        failed.insert(job.task.id);
+                    }
+                    break;
+                }
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            continue;
+        };
+        let Finished {
+            mut job,
+            node,
+            report,
+        } = joined.map_err(|err| PipelineError::Io(format!("a worker crashed: {err}")))?;
+        let live = &ctx.nodes[node];
+        live.release();
+        if report.model_ms > 0 && report.tokens_out > 0 {
+            live.observe_speed(report.tokens_out as f64 * 1000.0 / report.model_ms as f64);
+        }
+        stats.tokens_in += report.tokens_in;
+        stats.tokens_out += report.tokens_out;
+        stats.model_ms += report.model_ms;
+        stats.judge_interventions += report.judge_interventions as usize;
+        stats.context_overflows += report.context_overflows as usize;
+        let name = live.node.name.clone();
+        ctx.emit(Event::TaskEnded {
+            task: job.task.id.clone(),
+            node: name.clone(),
+            outcome: outcome_name(report.outcome).into(),
+            summary: report.summary.chars().take(300).collect(),
+            actions: report.actions.len(),
+            tokens_in: report.tokens_in,
+            tokens_out: report.tokens_out,
+            wall_ms: report.wall_ms,
+            error_kind: report.error_kind.clone(),
+        });
+        job.last_node = Some(node);
+        if node_failure(&report) {
+            if report.error_kind.as_deref() == Some("stalled") {
+                stats.stalls += 1;
+            } else {
+                stats.server_errors += 1;
+            }
+            live.mark_down(cooldown);
+            ctx.emit(Event::NodeDown {
+                node: name.clone(),
+                reason: report.summary.clone(),
+                cooldown_s: cooldown.as_secs_f64(),
+            });
+            stats.rerouted += 1;
+            job.reroutes += 1;
+            if job.reroutes > max_attempts * 2 {
+                ctx.emit(Event::TaskFailed {
+                    task: job.task.id.clone(),
+                    reason: format!("lost its node {} times", job.reroutes),
+                });
+                failed.insert(job.task.id.clone());
+            } else {
+                ctx.emit(Event::Rerouted {
+                    task: job.task.id.clone(),
+                    from: name,
+                    reason: format!("{}; its worktree keeps what was written", report.summary),
+                });
+                pending.push(job);
+            }
+            continue;
+        }
+        let problems = match report.outcome {
+            Outcome::Done if ctx.knobs.on("build.check_finished") => task_problems(
+                &job.worktree,
+                &job.task,
+                &job.base,
+                &shared.contracts.signatures,
+            ),
+            Outcome::Done => Vec::new(),
+            Outcome::Stopped => vec![report.summary.clone()],
+            Outcome::OutOfBudget => vec![format!(
+                "you ran out of actions before done: {}",
+                report.summary
+            )],
+            Outcome::Failed => vec![format!("your run failed: {}", report.summary)],
+        };
+        if problems.is_empty() {
+            let message = format!("{} {}: {}", job.stage, job.task.id, job.task.title);
+            let merged_commit = async {
+                git::commit_files(&job.worktree, &job.task.files, &message).await?;
+                git::merge(&ctx.out, &job.branch, &format!("merge {message}")).await
+            }
+            .await;
+            match merged_commit {
+                Ok(commit) => {
+                    ctx.emit(Event::Merged {
+                        task: job.task.id.clone(),
+                        commit,
+                        stage: job.stage.clone(),
+                    });
+                    git::remove_worktree(&ctx.out, &job.worktree).await;
+                    merged.insert(job.task.id.clone());
+                }
+                Err(err) => {
+                    ctx.emit(Event::TaskFailed {
+                        task: job.task.id.clone(),
+                        reason: format!("merge failed: {err}"),
+                    });
+                    failed.insert(job.task.id.clone());
+                }
+            }
+            continue;
+        }
+        job.attempts += 1;
+        if report.outcome == Outcome::Done {
+            stats.sent_back += 1;
+            ctx.emit(Event::SentBack {
+                task: job.task.id.clone(),
+                reasons: problems.clone(),
+            });
+        }
+        if job.attempts >= max_attempts {
+            ctx.emit(Event::TaskFailed {
+                task: job.task.id.clone(),
+                reason: format!(
+                    "{} attempt(s) used; last: {}",
+                    job.attempts,
+                    problems.join("; ")
+                ),
+            });
+            failed.insert(job.task.id.clone());
+        } else {
+            job.sent_back = problems;
+            pending.push(job);
+        }
+    }
+    for id in already {
+        merged.remove(id);
+    }
+    Ok((merged, failed))
+}
+
+fn placeholder() -> Job {
+    Job {
+        task: PlanTask {
+            id: String::new(),
+            title: String::new(),
+            files: Vec::new(),
+            depends_on: Vec::new(),
+            difficulty: Difficulty::Medium,
+            description: String::new(),
+        },
+        stage: String::new(),
+        branch: String::new(),
+        worktree: PathBuf::new(),
+        findings: Vec::new(),
+        attempts: 0,
+        reroutes: 0,
+        last_node: None,
+        sent_back: Vec::new(),
+        base: BTreeMap::new(),
+    }
+}
+
+fn job(ctx: &Ctx, task: &PlanTask, stage: &str, findings: Vec<Finding>) -> Job {
+    let slug: String = task
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let (branch, dir) = if stage == "build" {
+        (format!("swarm/task/{slug}"), format!("task-{slug}"))
+    } else {
+        (format!("swarm/{stage}/{slug}"), format!("{stage}-{slug}"))
+    };
+    Job {
+        task: task.clone(),
+        stage: stage.into(),
+        branch,
+        worktree: ctx.out.join(".swarm/worktrees").join(dir),
+        findings,
+        attempts: 0,
+        reroutes: 0,
+        last_node: None,
+        sent_back: Vec::new(),
+        base: BTreeMap::new(),
+    }
+}
+
+/// BUILD: every task not merged before.
+pub(crate) async fn run_build(
+    ctx: &Ctx,
+    shared: &Shared,
+    merged_before: &BTreeSet<String>,
+    stats: &mut RunStats,
+) -> Result<Built, PipelineError> {
+    let jobs: Vec<Job> = shared
+        .plan
+        .tasks
+        .iter()
+        .filter(|t| !merged_before.contains(&t.id))
+        .map(|t| job(ctx, t, "build", Vec::new()))
+        .collect();
+    let (merged, failed) = run_jobs(ctx, shared, jobs, merged_before, true, stats).await?;
+    let mut all = merged_before.clone();
+    all.extend(merged);
+    Ok(Built {
+        merged: all,
+        failed,
+    })
+}
+
+/// FIX: one targeted task per owner of failing findings.
+pub(crate) async fn run_fix(
+    ctx: &Ctx,
+    shared: &Shared,
+    round: u32,
+    by_owner: &BTreeMap<String, Vec<Finding>>,
+    stats: &mut RunStats,
+) -> Result<(), PipelineError> {
+    let stage = format!("fix-{round}");
+    let jobs: Vec<Job> = by_owner
+        .iter()
+        .filter_map(|(id, findings)| {
+            shared
+                .plan
+                .tasks
+                .iter()
+                .find(|t| &t.id == id)
+                .map(|t| job(ctx, t, &stage, findings.clone()))
+        })
+        .collect();
+    run_jobs(ctx, shared, jobs, &BTreeSet::new(), false, stats).await?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! The fleet as the pipeline uses it: one client per node, its resolved action protocol and
+//! context window, free slots, health (a node that failed sits out a cooldown, then rejoins)
+//! and measured speed (for giving hard tasks to the fastest free node).
+
+use crate::agent::ActionMode;
+use crate::fleet::{Fleet, Node, Role};
+use crate::knobs::Knobs;
+use crate::llm::{probe, ClientConfig, LlmClient};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One node, ready to use.
+#[derive(Debug)]
+pub struct LiveNode {
+    /// From the fleet file.
+    pub node: Node,
+    /// Its client.
+    pub client: LlmClient,
+    /// Action protocol, resolved from the probe.
+    pub mode: ActionMode,
+    /// Context window, from the probe or the `node.context_cap` knob.
+    pub context_length: Option<u64>,
+    /// Parallel requests.
+    pub slots: u32,
+    state: Mutex<NodeState>,
+}
+
+#[derive(Debug, Default)]
+struct NodeState {
+    busy: u32,
+    down_until: Option<Instant>,
+    /// Measured generation speed, tokens/s (moving average).
+    speed: Option<f64>,
+}
+
+impl LiveNode {
+    /// Whether it can take work now.
+    pub fn available(&self) -> bool {
+        self.state
+            .lock()
+            .map(|s| s.busy < self.slots && s.down_until.is_none_or(|t| Instant::now() >= t))
+            .unwrap_or(false)
+    }
+
+    /// Whether it is out for a cooldown.
+    pub fn down(&self) -> bool {
+        self.state
+            .lock()
+            .map(|s| s.down_until.is_some_and(|t| Instant::now() < t))
+            .unwrap_or(true)
+    }
+
+    /// Busy slots.
+    pub fn busy(&self) -> u32 {
+        self.state.lock().map(|s| s.busy).unwrap_or(0)
+    }
+
+    /// Measured speed.
+    pub fn speed(&self) -> Option<f64> {
+        self.state.lock().ok().and_then(|s| s.speed)
+    }
+
+    /// Takes a slot.
+    pub fn acquire(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.busy += 1;
+        }
+    }
+
+    /// Gives a slot back.
+    pub fn release(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.busy = s.busy.saturating_sub(1);
+        }
+    }
+
+    /// Leaves the node out for `cooldown`.
+    pub fn mark_down(&self, cooldown: Duration) {
+        if let Ok(mut s) = self.state.lock() {
+            s.down_until = Some(Instant::now() + cooldown);
+        }
+    }
+
+    /// Records a measured speed.
+    pub fn observe_speed(&self, tokens_per_second: f64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.speed = Some(match s.speed {
+                Some(old) => old * 0.7 + tokens_per_second * 0.3,
+                None => tokens_per_second,
+            });
+        }
+    }
+
+    /// When it rejoins, if it is down.
+    pub fn rejoins_in(&self) -> Option<Duration> {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|s| s.down_until)
+            .map(|t| t.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// A probe result, for events.
+#[derive(Debug, Clone)]
+pub struct ProbeLine {
+    /// Node.
+    pub node: String,
+    /// Reachable.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// Probes every node and builds its client. Unreachable nodes are kept (they may come up
+/// later) but start out down.
+pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeLine>) {
+    let mut nodes = Vec::new();
+    let mut lines = Vec::new();
+    let probes = futures::future::join_all(fleet.nodes.iter().map(|node| {
+        let key = node.api_key();
+        let timeout = knobs.seconds("node.connect_timeout_s");
+        async move { probe(&node.url, key.as_deref(), timeout).await }
+    }))
+    .await;
+    for (node, probed) in fleet.nodes.iter().zip(probes) {
+        let mut config = ClientConfig::new(node.url.clone());
+        config.api_key = node.api_key();
+        config.connect_timeout = knobs.seconds("node.connect_timeout_s");
+        config.first_byte_timeout = knobs.seconds("node.first_byte_timeout_s");
+        config.gap_timeout = knobs.seconds("node.stall_timeout_s");
+        let Ok(client) = LlmClient::new(config) else {
+            lines.push(ProbeLine {
+                node: node.name.clone(),
+                ok: false,
+                detail: "cannot build an HTTP client".into(),
+            });
+            continue;
+        };
+        let cap = knobs.int("node.slots_cap");
+        let slots = if cap > 0 {
+            node.slots.min(cap)
+        } else {
+            node.slots
+        };
+        let context_cap = knobs.int("node.context_cap");
+        let (mode, context_length, ok, detail) = match &probed {
+            Ok(report) => {
+                let info = report.model(Some(&node.model));
+                let context = info.and_then(|m| m.context_length);
+                let mode = node.action_mode.resolve(Some(report), Some(&node.model));
+                (
+                    mode,
+                    context,
+                    true,
+                    format!(
+                        "{:?} serving {}, context {}, {slots} slot(s), {mode:?} actions",
+                        report.backend,
+                        node.model,
+                        context
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "unknown".into())
+                    ),
+                )
+            }
+            Err(err) => (
+                node.action_mode.resolve(None, Some(&node.model)),
+                None,
+                false,
+                format!("unreachable: {err}"),
+            ),
+        };
+        let context_length = if context_cap > 0 {
+            Some(context_length.map_or(u64::from(context_cap), |c| c.min(u64::from(context_cap))))
+        } else {
+            context_length
+        };
+        let live = LiveNode {
+            node: node.clone(),
+            client,
+            mode,
+            context_length,
+            slots,
+            state: Mutex::new(NodeState::default()),
+        };
+        if !ok {
+            live.mark_down(knobs.seconds("node.cooldown_s"));
+        }
+        lines.push(ProbeLine {
+            node: node.name.clone(),
+            ok,
+            detail,
+        });
+        nodes.push(live);
+    }
+    (nodes, lines)
+}
+
+/// Indices of the nodes with `role`.
+pub fn with_role(nodes: &[LiveNode], role: Role) -> Vec<usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.node.has_role(role))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The node for the next piece of work among `candidates`: available ones only; for hard
+/// work (when `fastest` is set) the fastest measured, else the least loaded; ties by fleet
+/// order. `avoid` is skipped when another node is available.
+pub fn pick(
+    nodes: &[LiveNode],
+    candidates: &[usize],
+    hard: bool,
+    fastest: bool,
+    avoid: Option<usize>,
+) -> Option<(usize, String)> {
+    let available: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|i| nodes[*i].available())
+        .collect();
+    let pool: Vec<usize> = if available.iter().any(|i| Some(*i) != avoid) {
+        available
+            .into_iter()
+            .filter(|i| Some(*i) != avoid)
+            .collect()
+    } else {
+        available
+    };
+    let load = |i: usize| f64::from(nodes[i].busy()) / f64::from(nodes[i].slots.max(1));
+    if hard && fastest {
+        let best = pool.iter().copied().max_by(|a, b| {
+            let (sa, sb) = (
+                nodes[*a].speed().unwrap_or(0.0),
+                nodes[*b].speed().unwrap_or(0.0),
+            );
+            sa.total_cmp(&sb)
+                .then_with(|| load(*b).total_cmp(&load(*a)))
+                .then_with(|| b.cmp(a))
+        })?;
+        let why = match nodes[best].speed() {
+            Some(speed) => format!("hard task: fastest free node ({speed:.0} tok/s measured)"),
+            None => "hard task: no speed measured yet, least loaded".into(),
+        };
+        return Some((best, why));
+    }
+    let best = pool
+        .iter()
+        .copied()
+        .min_by(|a, b| load(*a).total_cmp(&load(*b)).then_with(|| a.cmp(b)))?;
+    Some((
+        best,
+        format!(
+            "least loaded free node ({}/{} slots busy)",
+            nodes[best].busy(),
+            nodes[best].slots
+        ),
+    ))
+}

@@ -1,0 +1,203 @@
+//! The texts the pipeline sends. Each carries a marker line (`SCOUT LENS:`, `CONTRACT TASK`,
+//! `TASK ID:`, `FIX TASK:`) that logs and scripted fleets can recognise.
+
+use crate::plan::{Plan, PlanTask};
+use crate::spec::{render_acceptance, Spec};
+use crate::verify::Finding;
+
+/// The three scout lenses: (name, instruction).
+pub const LENSES: [(&str, &str); 3] = [
+    (
+        "libraries",
+        "Find out what this machine offers for building the app: the Python version (`python3 --version`) and whether the libraries the spec suggests import (`python3 -c 'import NAME'`). Prefer the standard library. End with done{summary}: the version and the modules to use.",
+    ),
+    (
+        "edge_cases",
+        "List the edge cases of the spec's inputs the app must handle: empty input, missing or malformed files, bad numbers, unknown commands, and the exit code and message for each. End with done{summary}: the list.",
+    ),
+    (
+        "module_split",
+        "Look at the files already in the project, then propose a split of the app into Python modules of one responsibility each, with the functions each should expose and which module calls which. End with done{summary}: the split.",
+    ),
+];
+
+/// A scout's task.
+pub fn scout(lens: &str, instruction: &str, spec: &Spec) -> String {
+    format!("SCOUT LENS: {lens}\nYou are a scout: read and run commands, never write files.\n{instruction}\n\n## The spec\n{}", spec.text)
+}
+
+/// The planner's request.
+pub fn plan(
+    spec: &Spec,
+    notes: &[(String, String)],
+    existing: &[String],
+    repair: Option<(&str, &[String])>,
+) -> String {
+    let mut text = String::from(
+        "Plan the build of the app below as a task DAG for a team of workers, as one JSON object:\n\
+         {\"entry\": \"the command that starts the app, e.g. python3 app.py\", \"stores_data\": false,\n\
+          \"tasks\": [{\"id\": \"short-id\", \"title\": \"...\", \"files\": [\"owned/file.py\"], \"depends_on\": [\"other-id\"],\n\
+                       \"difficulty\": \"easy|medium|hard\", \"description\": \"what to build, which functions, who calls them\"}]}\n\
+         Rules: each task owns whole files and only it writes them; no file is owned twice; every file the entry and the acceptance commands run is owned; \
+         depends_on lists the tasks whose code this one calls; no cycles; prefer several independent modules (a wide, flat DAG) and one small task that wires them together; \
+         use only the Python standard library unless the notes say otherwise; set stores_data when the app keeps data in SQLite.\n",
+    );
+    if !existing.is_empty() {
+        text.push_str(&format!(
+            "\nThis continues an existing project. Its files: {}. Plan only the changes the request needs; a task may own an existing file to change it.\n",
+            existing.join(", ")
+        ));
+    }
+    for (lens, note) in notes {
+        text.push_str(&format!("\nScout notes ({lens}):\n{note}\n"));
+    }
+    if let Some((draft, problems)) = repair {
+        text.push_str(&format!(
+            "\nA previous draft was invalid:\n{draft}\nIts problems:\n- {}\nWrite a corrected plan.\n",
+            problems.join("\n- ")
+        ));
+    }
+    text.push_str(&format!("\n## The spec\n{}", spec.text));
+    text
+}
+
+/// The request for acceptance commands when the spec has none.
+pub fn derive_acceptance(spec: &Spec) -> String {
+    format!(
+        "The spec below has no acceptance commands. Propose 2 to 6 shell commands that prove the app works, run in order from the app root, each with the exact stdout it must print and its exit code, as JSON: {{\"commands\": [{{\"command\": \"python3 app.py ...\", \"stdout\": [\"line\", ...], \"exit_code\": 0}}]}}. Use `[..]` inside a line for text that may vary.\n\n## The spec\n{}",
+        spec.text
+    )
+}
+
+/// The frozen part of every worker prompt: the spec and the contracts.
+pub fn preamble(spec: &Spec, contracts: &[(String, String)]) -> String {
+    let mut text = format!("## The spec\n{}\n", spec.text);
+    if !contracts.is_empty() {
+        text.push_str("\n## Frozen contracts\nThese signatures are fixed for the whole team. Implement the ones in your files with exactly these names and parameters, and call other modules only as these signatures allow.\n");
+        for (path, content) in contracts {
+            let language = if path.ends_with(".sql") {
+                "sql"
+            } else {
+                "python"
+            };
+            text.push_str(&format!(
+                "\n### {path}\n```{language}\n{}\n```\n",
+                content.trim_end()
+            ));
+        }
+    }
+    text
+}
+
+/// The contract task.
+pub fn contract(plan: &Plan, files: &[String], problems: &[String]) -> String {
+    let mut text = format!(
+        "CONTRACT TASK\nWrite signature-only stubs for these modules: {}.\n\
+         For each planned task below, write the functions and classes other modules will call: full parameter lists with type hints and a one-line docstring saying what each returns. \
+         Every function body is only `...` after the docstring: no logic, no main guard code beyond calling a stubbed main().\n",
+        files.join(", ")
+    );
+    if plan.stores_data {
+        text.push_str(
+            "The app stores data: also write schema.sql with the exact CREATE TABLE statements.\n",
+        );
+    }
+    text.push_str(&format!(
+        "Entry command: {}\n\nPlanned tasks:\n",
+        plan.entry
+    ));
+    for task in &plan.tasks {
+        text.push_str(&format!(
+            "- {} owns {}: {} {}\n",
+            task.id,
+            task.files.join(", "),
+            task.title,
+            task.description
+        ));
+    }
+    if !problems.is_empty() {
+        text.push_str(&format!(
+            "\nThe previous stubs were rejected:\n- {}\n",
+            problems.join("\n- ")
+        ));
+    }
+    text.push_str("\nCall done when every module has its stubs.");
+    text
+}
+
+/// A build task.
+pub fn task(task: &PlanTask, plan: &Plan, spec: &Spec, sent_back: &[String]) -> String {
+    let mut text = format!(
+        "TASK ID: {}\n{}\n{}\nYour files: {}.\n",
+        task.id,
+        task.title,
+        task.description,
+        task.files.join(", ")
+    );
+    if !task.depends_on.is_empty() {
+        text.push_str(&format!(
+            "Already built and merged (read them, do not change them): {}.\n",
+            task.depends_on.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "Replace every stub in your files with a working implementation that keeps the frozen signatures. The app starts with `{}`; the whole app must pass:\n{}",
+        plan.entry,
+        render_acceptance(&spec.acceptance)
+    ));
+    if !sent_back.is_empty() {
+        text.push_str(&format!(
+            "\nYour previous attempt was sent back:\n- {}\nFix that, then call done.\n",
+            sent_back.join("\n- ")
+        ));
+    } else {
+        text.push_str("\nRun what you can to check your code, then call done.\n");
+    }
+    text
+}
+
+/// A targeted fix task.
+pub fn fix(
+    task: &PlanTask,
+    round: u32,
+    findings: &[Finding],
+    plan: &Plan,
+    spec: &Spec,
+    sent_back: &[String],
+) -> String {
+    let mut text = format!(
+        "FIX TASK: {} (round {round})\nThe merged app failed verification on your files ({}). Fix exactly these problems, keeping the frozen signatures:\n",
+        task.id,
+        task.files.join(", ")
+    );
+    for finding in findings {
+        let line = finding.line.map(|l| format!(":{l}")).unwrap_or_default();
+        text.push_str(&format!(
+            "- [{}/{}] {}{line}: {}\n  evidence:\n{}\n",
+            finding.gate,
+            finding.kind,
+            finding.file,
+            finding.message,
+            finding
+                .evidence
+                .lines()
+                .take(20)
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    text.push_str(&format!(
+        "The app starts with `{}`; it must pass:\n{}",
+        plan.entry,
+        render_acceptance(&spec.acceptance)
+    ));
+    if !sent_back.is_empty() {
+        text.push_str(&format!(
+            "\nYour previous attempt was sent back:\n- {}\n",
+            sent_back.join("\n- ")
+        ));
+    }
+    text.push_str("\nRun the failing command to check the fix, then call done.\n");
+    text
+}
