@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod console;
+pub mod demo;
 pub mod fleet;
 pub mod fsutil;
 pub mod knobs;

@@ -49,6 +49,8 @@ pub struct FileSettings {
     pub max_actions: Option<u32>,
     /// Variable holding the API key.
     pub api_key_env: Option<String>,
+    /// Pipeline knobs (`swarm knobs` lists them).
+    pub knobs: Option<toml::Table>,
 }
 
 /// Values given on the command line (None: not given).
@@ -93,13 +95,12 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .or_else(|| dirs::config_dir().map(|dir| dir.join("swarm/config.toml")))
 }
 
-/// Merges flags, environment (through `env`, so tests can inject it) and the config file.
-pub fn resolve(
-    flags: &FlagSettings,
+/// The config file's settings (defaults when there is none) and its path.
+pub fn read_file(
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<AgentSettings, SettingsError> {
+) -> Result<(FileSettings, Option<PathBuf>), SettingsError> {
     let path = config_path(env);
-    let (file, config_file) = match &path {
+    Ok(match &path {
         Some(path) if path.exists() => {
             let text = std::fs::read_to_string(path).map_err(|err| {
                 SettingsError(format!("cannot read config file {}: {err}", path.display()))
@@ -116,7 +117,15 @@ pub fn resolve(
             )))
         }
         _ => (FileSettings::default(), None),
-    };
+    })
+}
+
+/// Merges flags, environment (through `env`, so tests can inject it) and the config file.
+pub fn resolve(
+    flags: &FlagSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AgentSettings, SettingsError> {
+    let (file, config_file) = read_file(env)?;
     let env_mode = env(ENV_ACTION_MODE)
         .map(|text| {
             text.parse::<ActionMode>()

@@ -1,6 +1,9 @@
-//! `swarm`: the embedded swarm's command line. Today: `agent` (the single agent), `probe`
-//! (what a server is), `demo` (the agent on a bundled simulated fleet). The pipeline's
-//! commands answer "not available yet" until their issue lands.
+//! `swarm`: the embedded swarm's command line: `run` (the whole pipeline on a spec),
+//! `resume`, `verify` (the gates alone), `knobs`, `demo` (the pipeline on a bundled simulated
+//! fleet), `agent` (the single agent), `demo-agent`, and `probe` (what a server is).
+
+#[path = "../cli/pipeline_cmd.rs"]
+mod pipeline_cmd;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -38,20 +41,33 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
-    /// Run the agent on the bundled simulated fleet, in both action modes.
+    /// Build the bundled example spec with the whole pipeline on a simulated fleet.
     Demo {
+        /// Where the app goes (default: a new temporary directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the single agent on a bundled simulated node, in both action modes.
+    DemoAgent {
         /// Keep the projects here instead of a temporary directory.
         #[arg(long)]
         workdir: Option<PathBuf>,
     },
-    /// Build an app from a spec with the whole pipeline (not available yet).
-    Run,
-    /// Continue a killed run (not available yet).
-    Resume,
-    /// Run the verification gates on a directory (not available yet).
-    Verify,
-    /// List the knobs (not available yet).
-    Knobs,
+    /// Build an app from a spec: SCOUT, PLAN, CONTRACT, BUILD, VERIFY, FIX.
+    Run(pipeline_cmd::RunArgs),
+    /// Continue a killed run from its events.
+    Resume(pipeline_cmd::ResumeArgs),
+    /// Run the verification gates on a directory (exit 0 pass, 1 fail, 3 inconclusive).
+    Verify(pipeline_cmd::VerifyArgs),
+    /// List the knobs: type, value, safe range, whether the tuner may change them.
+    Knobs {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -101,11 +117,12 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Agent(args) => agent(args).await,
             Command::Probe { url } => probe_command(url).await,
-            Command::Demo { workdir } => demo(workdir).await,
-            Command::Run => Ok(not_available("run", 4)),
-            Command::Resume => Ok(not_available("resume", 4)),
-            Command::Verify => Ok(not_available("verify", 4)),
-            Command::Knobs => Ok(not_available("knobs", 4)),
+            Command::DemoAgent { workdir } => demo(workdir).await,
+            Command::Demo { out, json } => Ok(pipeline_cmd::demo(out, json).await),
+            Command::Run(args) => Ok(pipeline_cmd::run(args).await),
+            Command::Resume(args) => Ok(pipeline_cmd::resume(args).await),
+            Command::Verify(args) => Ok(pipeline_cmd::verify_command(args).await),
+            Command::Knobs { json } => Ok(pipeline_cmd::knobs_command(json)),
         }
     });
     match result {
@@ -115,11 +132,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn not_available(command: &str, issue: u32) -> ExitCode {
-    eprintln!("swarm {command}: not available yet (it lands with issue {issue})");
-    ExitCode::from(2)
 }
 
 /// Warns once, loudly, about sandbox layers this machine cannot apply.

@@ -1,0 +1,592 @@
+//! The pipeline's commands of the `swarm` binary: `run`, `resume`, `verify`, `knobs`, `demo`.
+//! Progress goes to stderr; stdout ends with the verdict and the paths.
+
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use swarm::fleet::{Fleet, Node};
+use swarm::knobs::{self, Knobs, REGISTRY};
+use swarm::llm::probe;
+use swarm::pipeline::{self, Event, RunOptions, RunOutcome, Sink};
+use swarm::sandbox::Sandbox;
+use swarm::settings::{self, DISCOVERY_URLS};
+use swarm::spec::{parse_spec, render_acceptance};
+use swarm::verify::{self, Verdict, VerifyOptions, VerifyReport};
+
+/// `swarm run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The spec (Markdown with an `## Acceptance` section).
+    pub spec: PathBuf,
+    /// Fleet file (default: discover servers on the usual local ports).
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// Where the app goes (a git repository; default ./swarm-out/SPEC-NAME).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Let the planner propose acceptance commands when the spec has none.
+    #[arg(long)]
+    pub derive_acceptance: bool,
+    /// Most rounds of targeted fixes (the knob fix.rounds).
+    #[arg(long)]
+    pub fix_rounds: Option<u32>,
+    /// Set a knob, NAME=VALUE (repeatable; `swarm knobs` lists them).
+    #[arg(long = "knob")]
+    pub knobs: Vec<String>,
+    /// Print the outcome as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `swarm resume`.
+#[derive(Args)]
+pub struct ResumeArgs {
+    /// The app directory of the killed run.
+    pub dir: PathBuf,
+    /// A fleet file to use instead of the recorded one.
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `swarm verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The app directory.
+    pub dir: PathBuf,
+    /// The spec whose acceptance commands are the golden check.
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// The app's entry command (its file is compiled, not imported).
+    #[arg(long)]
+    pub entry: Option<String>,
+    /// Set a knob, NAME=VALUE (verify.smoke, verify.review, verify.command_timeout_s).
+    #[arg(long = "knob")]
+    pub knobs: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn exit_for(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::from(1),
+        Verdict::Inconclusive => ExitCode::from(3),
+    }
+}
+
+fn usage(command: &str, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("swarm {command}: {message}");
+    ExitCode::from(2)
+}
+
+fn resolve_knobs(flags: &[String]) -> Result<Knobs, String> {
+    let env = |key: &str| std::env::var(key).ok();
+    let (file, _) = settings::read_file(&env).map_err(|e| e.to_string())?;
+    Knobs::resolve(file.knobs.as_ref(), &env, flags).map_err(|e| e.to_string())
+}
+
+/// The fleet file, or the servers found on the usual local ports (said on stderr).
+async fn fleet_or_discover(path: Option<&Path>) -> Result<Fleet, String> {
+    if let Some(path) = path {
+        return Fleet::load(path).map_err(|e| e.to_string());
+    }
+    let timeout = std::time::Duration::from_secs(2);
+    let probes =
+        futures::future::join_all(DISCOVERY_URLS.iter().map(|url| probe(url, None, timeout))).await;
+    let mut nodes = Vec::new();
+    for (url, probed) in DISCOVERY_URLS.iter().zip(probes) {
+        let Ok(report) = probed else { continue };
+        let Some(model) = report.default_model() else {
+            eprintln!(
+                "swarm: {url} answers ({:?}) but lists no model; load one",
+                report.backend
+            );
+            continue;
+        };
+        let port = url.rsplit(':').next().unwrap_or("0");
+        eprintln!(
+            "swarm: found {:?} at {url} serving {} ({} slot(s))",
+            report.backend,
+            model.id,
+            report.slots.unwrap_or(1)
+        );
+        nodes.push(Node {
+            name: format!("{}-{port}", format!("{:?}", report.backend).to_lowercase()),
+            url: url.to_string(),
+            model: model.id.clone(),
+            slots: report.slots.unwrap_or(1).max(1),
+            roles: Vec::new(),
+            api_key_env: None,
+            action_mode: swarm::agent::ActionMode::Auto,
+        });
+    }
+    if nodes.is_empty() {
+        let tried: Vec<String> = DISCOVERY_URLS.iter().map(|u| u.to_string()).collect();
+        return Err(format!(
+            "{}\nOr describe your servers in a fleet file and pass --fleet FILE (examples/fleets/ has an LM Studio LAN and local llama-servers).",
+            settings::no_server_help(&tried)
+        ));
+    }
+    Ok(Fleet { nodes })
+}
+
+/// Renders pipeline events as progress lines on stderr, with tasks done/total.
+pub fn progress() -> Sink {
+    let counts = Arc::new(Mutex::new((0usize, 0usize)));
+    Arc::new(move |event: &Event| {
+        let Ok(mut counts) = counts.lock() else {
+            return;
+        };
+        let line = match event {
+            Event::RunStarted {
+                run_id,
+                spec,
+                nodes,
+                resumed,
+                ..
+            } => format!(
+                "[run] {} {run_id}: `{spec}` on {}",
+                if *resumed { "resuming" } else { "starting" },
+                nodes.join(", ")
+            ),
+            Event::Phase {
+                phase,
+                status,
+                reason,
+            } => format!("[{phase}] {status}: {reason}"),
+            Event::Node { node, ok, detail } => format!(
+                "[fleet] {node}: {}{detail}",
+                if *ok { "" } else { "DOWN, " }
+            ),
+            Event::NodeDown {
+                node,
+                reason,
+                cooldown_s,
+            } => format!("[fleet] {node} left out for {cooldown_s:.0}s: {reason}"),
+            Event::AcceptanceDerived { block } => {
+                format!("[acceptance] derived by the planner (check them):\n{block}")
+            }
+            Event::Scout {
+                lens,
+                node,
+                ok,
+                notes,
+            } => format!(
+                "[scout] {lens} on {node}: {}{}",
+                if *ok { "" } else { "no notes, " },
+                notes.chars().take(100).collect::<String>()
+            ),
+            Event::PlanDraft {
+                round,
+                draft,
+                node,
+                valid,
+                score,
+                problems,
+            } => match (valid, score) {
+                (true, Some(score)) => {
+                    format!("[plan] round {round} draft {draft} from {node}: valid, score {score}")
+                }
+                _ => format!(
+                    "[plan] round {round} draft {draft} from {node}: REJECTED: {}",
+                    problems.join("; ")
+                ),
+            },
+            Event::PlanChosen {
+                draft,
+                tasks,
+                reason,
+                ..
+            } => {
+                counts.1 = *tasks;
+                format!("[plan] chose draft {draft} ({tasks} tasks): {reason}")
+            }
+            Event::Contract {
+                status,
+                signatures,
+                problems,
+                ..
+            } => format!(
+                "[contract] {status}: {signatures} signature(s) frozen{}",
+                if problems.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", problems.join("; "))
+                }
+            ),
+            Event::Dispatch {
+                task,
+                node,
+                attempt,
+                reason,
+            } => format!("[build] {node} ← {task} (attempt {attempt}): {reason}"),
+            Event::Action {
+                task,
+                node,
+                tool,
+                target,
+                wrote,
+            } => format!(
+                "        {node} · {task} · {tool} {target}{}",
+                if *wrote { " (wrote)" } else { "" }
+            ),
+            Event::Judge {
+                task,
+                node,
+                decision,
+                reason,
+                ..
+            } => format!("[judge] {task} on {node}: {decision}: {reason}"),
+            Event::TaskEnded {
+                task,
+                node,
+                outcome,
+                actions,
+                ..
+            } => format!("[build] {task} on {node}: {outcome} after {actions} action(s)"),
+            Event::SentBack { task, reasons } => {
+                format!("[build] {task} SENT BACK: {}", reasons.join("; "))
+            }
+            Event::Rerouted { task, from, reason } => {
+                format!("[build] {task} leaves {from}: {reason}")
+            }
+            Event::Merged {
+                task,
+                stage,
+                commit,
+            } => {
+                if stage == "build" {
+                    counts.0 += 1;
+                }
+                format!(
+                    "[build] {task} merged ({stage}, {}) · {}/{} tasks done",
+                    commit.chars().take(8).collect::<String>(),
+                    counts.0,
+                    counts.1
+                )
+            }
+            Event::TaskFailed { task, reason } => format!("[build] {task} FAILED: {reason}"),
+            Event::Gate {
+                round,
+                gate,
+                verdict,
+                summary,
+            } => format!("[verify {round}] {gate}: {verdict} — {summary}"),
+            Event::Finding { finding, owner, .. } => format!(
+                "[verify] {}/{} {}{}: {}{}",
+                finding.gate,
+                finding.kind,
+                finding.file,
+                finding.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                finding.message.lines().next().unwrap_or(""),
+                owner
+                    .as_ref()
+                    .map(|o| format!(" → task {o}"))
+                    .unwrap_or_default()
+            ),
+            Event::FixRound { round, tasks } => {
+                format!("[fix] round {round}: {}", tasks.join(", "))
+            }
+            Event::Verdict { verdict, reason } => format!("[verdict] {verdict}: {reason}"),
+        };
+        eprintln!("{line}");
+    })
+}
+
+/// Prints the end of a run on stdout.
+pub fn print_outcome(outcome: &RunOutcome, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(outcome).unwrap_or_default()
+        );
+        return;
+    }
+    let stats = &outcome.stats;
+    println!(
+        "tasks: {}/{} merged, {} failed; {} dispatch(es), {} sent back, {} re-routed, {} judge intervention(s), {} fix round(s)",
+        stats.tasks_merged, stats.tasks_total, stats.tasks_failed, stats.dispatches, stats.sent_back, stats.rerouted, stats.judge_interventions, stats.fix_rounds
+    );
+    println!(
+        "tokens: {} in, {} out; wall {:.1}s",
+        stats.tokens_in,
+        stats.tokens_out,
+        outcome.wall_ms as f64 / 1000.0
+    );
+    println!("app: {}", outcome.out.display());
+    println!("events: {}", outcome.run_dir.join("events.jsonl").display());
+    println!(
+        "verdict file: {}",
+        outcome.run_dir.join("verdict.json").display()
+    );
+    println!(
+        "verdict: {} — {}",
+        outcome.verdict.to_string().to_uppercase(),
+        outcome.reason
+    );
+}
+
+/// `swarm run`.
+pub async fn run(args: RunArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.spec) {
+        Ok(text) => text,
+        Err(err) => return usage("run", format!("cannot read {}: {err}", args.spec.display())),
+    };
+    let spec = match parse_spec(
+        &text,
+        &args.spec.display().to_string(),
+        args.derive_acceptance,
+    ) {
+        Ok(spec) => spec,
+        Err(err) => return usage("run", err),
+    };
+    let mut flags = args.knobs.clone();
+    if let Some(rounds) = args.fix_rounds {
+        flags.push(format!("fix.rounds={rounds}"));
+    }
+    let knobs = match resolve_knobs(&flags) {
+        Ok(knobs) => knobs,
+        Err(err) => return usage("run", err),
+    };
+    let fleet = match fleet_or_discover(args.fleet.as_deref()).await {
+        Ok(fleet) => fleet,
+        Err(err) => return usage("run", err),
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .spec
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "app".into());
+        PathBuf::from("swarm-out").join(stem)
+    });
+    warn_sandbox();
+    let options = RunOptions {
+        spec,
+        fleet,
+        knobs,
+        out,
+        derive_acceptance: args.derive_acceptance,
+    };
+    finish("run", pipeline::run(options, progress()).await, args.json)
+}
+
+fn finish(
+    command: &str,
+    result: Result<RunOutcome, pipeline::PipelineError>,
+    json: bool,
+) -> ExitCode {
+    match result {
+        Ok(outcome) => {
+            print_outcome(&outcome, json);
+            exit_for(outcome.verdict)
+        }
+        Err(err) => usage(command, err),
+    }
+}
+
+/// `swarm resume`.
+pub async fn resume(args: ResumeArgs) -> ExitCode {
+    let fleet = match &args.fleet {
+        Some(path) => match Fleet::load(path) {
+            Ok(fleet) => Some(fleet),
+            Err(err) => return usage("resume", err),
+        },
+        None => None,
+    };
+    warn_sandbox();
+    finish(
+        "resume",
+        pipeline::resume(&args.dir, fleet, progress()).await,
+        args.json,
+    )
+}
+
+fn warn_sandbox() {
+    for layer in Sandbox::detect().missing_layers() {
+        eprintln!(
+            "WARNING: sandbox layer {} not applied: {}",
+            layer.layer, layer.reason
+        );
+    }
+}
+
+fn print_report(report: &VerifyReport) {
+    for gate in &report.gates {
+        println!(
+            "{:<11} {:<12} {}",
+            gate.gate,
+            gate.verdict.to_string(),
+            gate.summary
+        );
+    }
+    for finding in &report.findings {
+        println!(
+            "finding {}/{} {}{} [{:?}]: {}",
+            finding.gate,
+            finding.kind,
+            finding.file,
+            finding.line.map(|l| format!(":{l}")).unwrap_or_default(),
+            finding.severity,
+            finding.message.lines().next().unwrap_or("")
+        );
+    }
+    println!("verdict: {}", report.verdict.to_string().to_uppercase());
+}
+
+/// `swarm verify`.
+pub async fn verify_command(args: VerifyArgs) -> ExitCode {
+    if !args.dir.is_dir() {
+        return usage(
+            "verify",
+            format!("{} is not a directory", args.dir.display()),
+        );
+    }
+    let text = match std::fs::read_to_string(&args.spec) {
+        Ok(text) => text,
+        Err(err) => {
+            return usage(
+                "verify",
+                format!("cannot read {}: {err}", args.spec.display()),
+            )
+        }
+    };
+    let spec = match parse_spec(&text, &args.spec.display().to_string(), false) {
+        Ok(spec) => spec,
+        Err(err) => return usage("verify", err),
+    };
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => return usage("verify", err),
+    };
+    let options = VerifyOptions {
+        smoke: knobs.on("verify.smoke"),
+        review: knobs.on("verify.review"),
+        timeout: knobs.seconds("verify.command_timeout_s"),
+        entry: args.entry.clone(),
+    };
+    warn_sandbox();
+    match verify::verify(&args.dir, &spec, &options, Sandbox::detect()).await {
+        Ok(report) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print_report(&report);
+            }
+            exit_for(report.verdict)
+        }
+        Err(err) => usage("verify", err),
+    }
+}
+
+/// `swarm knobs`.
+pub fn knobs_command(json: bool) -> ExitCode {
+    let knobs = match resolve_knobs(&[]) {
+        Ok(knobs) => knobs,
+        Err(err) => return usage("knobs", err),
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = REGISTRY
+            .iter()
+            .map(|k| serde_json::json!({"name": k.name, "type": k.kind, "default": knobs::show(k, k.default), "value": knobs.as_map().get(k.name), "source": knobs.source(k.name), "min": knobs::show(k, k.min), "max": knobs::show(k, k.max), "tunable": k.tunable, "env": knobs::env_name(k.name), "doc": k.doc}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{:<26} {:<6} {:<8} {:<14} {:<7} doc",
+        "knob", "type", "value", "safe range", "tuner"
+    );
+    let values = knobs.as_map();
+    for knob in REGISTRY {
+        let value = values.get(knob.name).cloned().unwrap_or_default();
+        let marked = match knobs.source(knob.name) {
+            knobs::Source::Default => value,
+            source => format!("{value} ({source:?})").to_lowercase(),
+        };
+        println!(
+            "{:<26} {:<6} {:<8} {:<14} {:<7} {}",
+            knob.name,
+            format!("{:?}", knob.kind).to_lowercase(),
+            marked,
+            format!(
+                "{}..={}",
+                knobs::show(knob, knob.min),
+                knobs::show(knob, knob.max)
+            ),
+            if knob.tunable { "yes" } else { "no" },
+            knob.doc
+        );
+    }
+    println!(
+        "\nSet with --knob NAME=VALUE, SWARM_<NAME> (e.g. {}=5), or [knobs] in the config file.",
+        knobs::env_name("plan.drafts")
+    );
+    ExitCode::SUCCESS
+}
+
+/// `swarm demo`: the bundled spec on a simulated fleet of three nodes.
+pub async fn demo(out: Option<PathBuf>, json: bool) -> ExitCode {
+    let scenario = swarm::demo::scenario();
+    let sim = match swarm::sim::SimFleet::start(scenario.clone(), "127.0.0.1").await {
+        Ok(sim) => sim,
+        Err(err) => return usage("demo", format!("cannot start the simulated fleet: {err}")),
+    };
+    let fleet = swarm::demo::fleet_of(&sim, &scenario);
+    eprintln!("swarm demo: a SIMULATED fleet (swarm-sim, scripted replies; the files and commands are real):");
+    for node in &scenario.nodes {
+        eprintln!(
+            "  {} · {} tok/s · {} slot(s) · {}",
+            node.name,
+            node.tokens_per_second,
+            node.slots,
+            sim.url(&node.name).unwrap_or("?")
+        );
+    }
+    let spec = match parse_spec(swarm::demo::SPEC, "demo/gradebook/spec.md", false) {
+        Ok(spec) => spec,
+        Err(err) => return usage("demo", err),
+    };
+    eprintln!(
+        "spec `{}`; acceptance:\n{}",
+        spec.title,
+        render_acceptance(&spec.acceptance)
+    );
+    let out = match out {
+        Some(out) => out,
+        None => match tempfile::Builder::new().prefix("swarm-demo-").tempdir() {
+            Ok(dir) => dir.keep().join("gradebook"),
+            Err(err) => return usage("demo", err),
+        },
+    };
+    if out.join(".swarm").exists() {
+        return usage(
+            "demo",
+            format!("{} holds an earlier run; pass another --out", out.display()),
+        );
+    }
+    warn_sandbox();
+    let options = RunOptions {
+        spec,
+        fleet,
+        knobs: Knobs::default(),
+        out,
+        derive_acceptance: false,
+    };
+    let code = finish("demo", pipeline::run(options, progress()).await, json);
+    if !json {
+        println!("fleet: SIMULATED (swarm-sim, {} scripted requests served); the app and the verdict are real", sim.served().len());
+    }
+    code
+}
