@@ -103,7 +103,7 @@ pub const REGISTRY: &[KnobDef] = &[
     feature("sched.priority", "dispatch tasks that unblock the most downstream work first (off: plan order)"),
     feature("sched.fastest_for_hard", "give hard tasks to the fastest free node (off: least loaded)"),
     int("node.slots_cap", 0.0, 0.0, 64.0, true, "most parallel requests per node (0: the fleet file's slots)"),
-    seconds("node.stall_timeout_s", 120.0, 5.0, 1800.0, "silence between streamed chunks after which a node loses its task"),
+    seconds("node.stall_timeout_s", 120.0, 2.0, 1800.0, "silence between streamed chunks after which a node loses its task"),
     seconds("node.first_byte_timeout_s", 600.0, 5.0, 3600.0, "wait for the first byte of a reply (model load and prefill)"),
     seconds("node.connect_timeout_s", 10.0, 1.0, 120.0, "wait for a TCP connection to a node"),
     seconds("node.cooldown_s", 30.0, 0.0, 600.0, "how long a node that failed is left out before it rejoins"),

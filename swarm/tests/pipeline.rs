@@ -1,0 +1,452 @@
+//! The whole pipeline on swarm-sim fleets (scripted replies; real git, real Python, the real
+//! sandbox): the bundled demo, and the ways weak models and flaky fleets go wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use std::sync::Arc;
+use swarm::demo;
+use swarm::knobs::{Knobs, Source};
+use swarm::pipeline::{self, read_log, Event, Record, RunOptions, RunOutcome};
+use swarm::sim::{Fault, Reply, Rule, ScriptedCall, SimFleet};
+use swarm::spec::parse_spec;
+use swarm::verify::Verdict;
+
+struct Ran {
+    outcome: RunOutcome,
+    events: Vec<Event>,
+    _dir: tempfile::TempDir,
+}
+
+fn knobs(values: &[&str]) -> Knobs {
+    let mut knobs = Knobs::default();
+    for value in values {
+        let (name, text) = value.split_once('=').unwrap();
+        knobs.set(name, text, Source::Flag, "test").unwrap();
+    }
+    knobs
+}
+
+async fn run_demo(first_rules: Vec<Rule>, knob_values: &[&str]) -> Ran {
+    let mut scenario = demo::scenario();
+    let mut rules = first_rules;
+    rules.extend(scenario.rules);
+    scenario.rules = rules;
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        spec: parse_spec(demo::SPEC, "spec.md", false).unwrap(),
+        fleet: demo::fleet_of(&sim, &scenario),
+        knobs: knobs(knob_values),
+        out: dir.path().join("app"),
+        derive_acceptance: false,
+    };
+    let outcome = pipeline::run(options, Arc::new(|_| {})).await.unwrap();
+    let events = read_log(&outcome.run_dir.join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .map(|r: Record| r.event)
+        .collect();
+    Ran {
+        outcome,
+        events,
+        _dir: dir,
+    }
+}
+
+fn scripted(
+    name: &str,
+    marker: &str,
+    turn: Option<u32>,
+    tool: &str,
+    args: serde_json::Value,
+    times: Option<u32>,
+) -> Rule {
+    let mut rule = demo::rule(
+        name,
+        marker,
+        turn,
+        Reply {
+            action: Some(ScriptedCall {
+                tool: tool.into(),
+                args,
+            }),
+            ..Reply::default()
+        },
+    );
+    rule.times = times;
+    rule
+}
+
+fn merged(events: &[Event], stage: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Merged { task, stage: s, .. } if s == stage => Some(task.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn dispatches(events: &[Event], task: &str) -> Vec<(String, u32)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Dispatch {
+                task: t,
+                node,
+                attempt,
+                ..
+            } if t == task => Some((node.clone(), *attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn app_passes(ran: &Ran) {
+    // Not the pipeline's word for it: run the app here.
+    let out = &ran.outcome.out;
+    let dir = tempfile::tempdir().unwrap();
+    swarm::fsutil::copy_tree(out, dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join("scores.csv"),
+        "student,subject,points\nann,x,90\nbo,x,59\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new("python3")
+        .args(["cli.py", "report", "scores.csv"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "ann 90.0 A\nbo 59.0 F\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_goes_through_every_phase_and_its_drift_is_caught_and_fixed() {
+    let ran = run_demo(Vec::new(), &[]).await;
+    let events = &ran.events;
+    assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
+    // Three scouts on three different nodes.
+    let scouts: Vec<(String, bool)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Scout { node, ok, .. } => Some((node.clone(), *ok)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(scouts.len(), 3);
+    let nodes: std::collections::BTreeSet<&String> = scouts.iter().map(|s| &s.0).collect();
+    assert_eq!(nodes.len(), 3, "{scouts:?}");
+    // Three drafts: the cyclic one rejected with its cycle named, the widest chosen.
+    let rejected: Vec<&Vec<String>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlanDraft {
+                valid: false,
+                problems,
+                ..
+            } => Some(problems),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![&vec![
+            "the dependencies form a cycle: cli → loader → records → cli".to_string()
+        ]]
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::PlanChosen {
+            width: 2,
+            depth: 3,
+            tasks: 5,
+            ..
+        }
+    )));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Contract { status, signatures: 9, .. } if status == "committed")
+    ));
+    assert_eq!(merged(events, "build").len(), 5);
+    // The drifted call was found by two gates, both pointing at cli.py, owned by task cli.
+    let round0: Vec<(String, String, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finding {
+                round: 0,
+                finding,
+                owner,
+            } => Some((finding.kind.clone(), finding.file.clone(), owner.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        round0,
+        vec![
+            ("call_arity".into(), "cli.py".into(), Some("cli".into())),
+            ("exit_code".into(), "cli.py".into(), Some("cli".into())),
+        ]
+    );
+    assert_eq!(merged(events, "fix-1"), vec!["cli"]);
+    assert_eq!(ran.outcome.stats.fix_rounds, 1);
+    // Every frozen signature is still there, with its body implemented.
+    let contracts: pipeline::Contracts = serde_json::from_str(
+        &std::fs::read_to_string(ran.outcome.run_dir.join("contracts.json")).unwrap(),
+    )
+    .unwrap();
+    for signature in &contracts.signatures {
+        let source = std::fs::read_to_string(ran.outcome.out.join(&signature.file)).unwrap();
+        let now = swarm::pyast::signatures_of(&signature.file, &source).unwrap();
+        let found = now.iter().find(|s| s.name == signature.name).unwrap();
+        assert_eq!(found.text, signature.text);
+        assert!(!found.stub, "{} is still a stub", signature.name);
+    }
+    for file in ["plan.json", "scouts.json", "verdict.json", "run.json"] {
+        assert!(ran.outcome.run_dir.join(file).is_file(), "{file}");
+    }
+    app_passes(&ran);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_signature_change_is_sent_back_and_fixed() {
+    let drifted = "def average(values: list, digits: int) -> float:\n    return round(sum(values) / len(values), digits) if values else 0.0\n\n\ndef letter(avg: float) -> str:\n    return 'A' if avg >= 90 else 'B' if avg >= 80 else 'C' if avg >= 70 else 'D' if avg >= 60 else 'F'\n";
+    let ran = run_demo(
+        vec![scripted(
+            "stats drifts",
+            "TASK ID: stats",
+            Some(1),
+            "write_file",
+            json!({"path": "stats.py", "content": drifted}),
+            Some(1),
+        )],
+        &[],
+    )
+    .await;
+    let sent: Vec<&Vec<String>> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SentBack { task, reasons } if task == "stats" => Some(reasons),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0][0].contains("the frozen signature `def average(values: list) -> float` was changed to `def average(values: list, digits: int) -> float`"), "{sent:?}");
+    assert_eq!(dispatches(&ran.events, "stats").len(), 2);
+    assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
+    assert!(std::fs::read_to_string(ran.outcome.out.join("stats.py"))
+        .unwrap()
+        .contains("def average(values: list) -> float:"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fake_done_is_sent_back_by_the_check_and_refused_by_the_judge() {
+    let fake = || {
+        vec![scripted(
+            "loader claims done",
+            "TASK ID: loader",
+            Some(1),
+            "done",
+            json!({"summary": "all done and tested"}),
+            Some(1),
+        )]
+    };
+    // Judge gate off: the build check catches it after the worker ends.
+    let ran = run_demo(fake(), &["judge.reject_empty_done=false"]).await;
+    assert!(ran.events.iter().any(|e| matches!(e, Event::SentBack { task, reasons } if task == "loader" && reasons[0].starts_with("none of your files changed"))));
+    assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
+    // Judge gate on: the done is refused inside the run and the worker goes on to write.
+    let ran = run_demo(fake(), &[]).await;
+    assert!(ran.events.iter().any(|e| matches!(e, Event::Judge { task, rule, decision, .. } if task == "loader" && rule == "empty_done" && decision == "refused_done")));
+    assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
+    let judged = ran
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Judge { .. }))
+        .count();
+    assert_eq!(ran.outcome.stats.judge_interventions, judged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_looping_worker_is_stopped_and_its_task_dispatched_again() {
+    let ran = run_demo(
+        vec![scripted(
+            "records loops",
+            "TASK ID: records",
+            None,
+            "list_files",
+            json!({"path": "."}),
+            Some(3),
+        )],
+        &[],
+    )
+    .await;
+    assert!(ran.events.iter().any(|e| matches!(e, Event::Judge { task, rule, decision, .. } if task == "records" && rule == "repeat" && decision == "stopped")));
+    let sent = dispatches(&ran.events, "records");
+    assert_eq!(
+        sent.iter().map(|d| d.1).collect::<Vec<_>>(),
+        vec![1, 2],
+        "{sent:?}"
+    );
+    assert_ne!(
+        sent[0].0, sent[1].0,
+        "a stopped task goes to another node when one is free"
+    );
+    assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_valid_plan_ends_in_a_clear_failure_after_one_repair_round() {
+    let mut scenario = demo::scenario();
+    scenario
+        .rules
+        .retain(|r| r.when.schema.is_none() || r.name.as_deref() == Some("plan draft: cyclic"));
+    for rule in scenario.rules.iter_mut() {
+        rule.times = None;
+    }
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        spec: parse_spec(demo::SPEC, "spec.md", false).unwrap(),
+        fleet: demo::fleet_of(&sim, &scenario),
+        knobs: knobs(&["scout.enabled=false"]),
+        out: dir.path().join("app"),
+        derive_acceptance: false,
+    };
+    let outcome = pipeline::run(options, Arc::new(|_| {})).await.unwrap();
+    assert_eq!(outcome.verdict, Verdict::Fail);
+    assert!(
+        outcome.reason.starts_with("no valid plan after 2 round(s)"),
+        "{}",
+        outcome.reason
+    );
+    assert!(
+        outcome
+            .reason
+            .contains("cycle: cli → loader → records → cli"),
+        "{}",
+        outcome.reason
+    );
+    assert_eq!(outcome.stats.drafts, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_dies_mid_task_loses_it_and_nothing_is_lost() {
+    // The connection is cut mid-reply on the first try and on both of the client's retries:
+    // to the pipeline the node is dead.
+    let mut dying = scripted(
+        "report's node dies",
+        "TASK ID: report",
+        Some(1),
+        "write_file",
+        json!({"path": "report.py", "content": demo::FINAL[3].2}),
+        Some(3),
+    );
+    dying.fault = Fault {
+        drop_after_tokens: Some(3),
+        ..Fault::default()
+    };
+    let ran = run_demo(vec![dying], &[]).await;
+    let rerouted: Vec<&String> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rerouted { task, from, .. } if task == "report" => Some(from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rerouted.len(), 1);
+    assert!(ran
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::NodeDown { node, .. } if node == rerouted[0])));
+    let sent = dispatches(&ran.events, "report");
+    assert_eq!(sent.len(), 2);
+    assert_ne!(&sent[1].0, rerouted[0], "the task went to another node");
+    assert_eq!(merged(&ran.events, "build").len(), 5, "every task merged");
+    assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
+    assert_eq!(ran.outcome.stats.rerouted, 1);
+    app_passes(&ran);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_node_loses_its_task_but_a_slow_streaming_one_is_never_cut() {
+    // Planning on `fast`; two workers: `medium` and a `slow` one streaming 30 tokens/s.
+    let mut scenario = demo::scenario();
+    scenario.nodes[2].tokens_per_second = 30.0;
+    let mut stalling = scripted(
+        "records' node goes silent",
+        "TASK ID: records",
+        Some(1),
+        "write_file",
+        json!({"path": "records.py", "content": demo::FINAL[0].2}),
+        Some(1),
+    );
+    stalling.fault = Fault {
+        stall_after_tokens: Some(2),
+        ..Fault::default()
+    };
+    let mut rules = vec![stalling];
+    rules.extend(scenario.rules);
+    scenario.rules = rules;
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let mut fleet = demo::fleet_of(&sim, &scenario);
+    fleet.nodes[0].roles = vec![swarm::fleet::Role::Planner, swarm::fleet::Role::Scout];
+    fleet.nodes[1].roles = vec![swarm::fleet::Role::Worker];
+    fleet.nodes[2].roles = vec![swarm::fleet::Role::Worker];
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        spec: parse_spec(demo::SPEC, "spec.md", false).unwrap(),
+        fleet,
+        knobs: knobs(&[
+            "node.stall_timeout_s=2",
+            "scout.enabled=false",
+            "node.cooldown_s=1",
+        ]),
+        out: dir.path().join("app"),
+        derive_acceptance: false,
+    };
+    let outcome = pipeline::run(options, Arc::new(|_| {})).await.unwrap();
+    let events: Vec<Event> = read_log(&outcome.run_dir.join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event)
+        .collect();
+    let ended: Vec<(String, String, u64, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskEnded {
+                task,
+                node,
+                wall_ms,
+                error_kind,
+                ..
+            } => Some((task.clone(), node.clone(), *wall_ms, error_kind.clone())),
+            _ => None,
+        })
+        .collect();
+    let stalled: Vec<&(String, String, u64, Option<String>)> = ended
+        .iter()
+        .filter(|e| e.3.as_deref() == Some("stalled"))
+        .collect();
+    assert_eq!(stalled.len(), 1, "{ended:?}");
+    assert_eq!(stalled[0].0, "records");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Rerouted { task, .. } if task == "records")));
+    // Work on `slow` streamed for longer than the 2 s stall limit and was never cut.
+    let slow_runs: Vec<&(String, String, u64, Option<String>)> =
+        ended.iter().filter(|e| e.1 == "slow").collect();
+    assert!(slow_runs.iter().any(|e| e.2 > 2000), "{ended:?}");
+    assert!(slow_runs.iter().all(|e| e.3.is_none()), "{ended:?}");
+    assert_eq!(outcome.verdict, Verdict::Pass, "{}", outcome.reason);
+    assert_eq!(outcome.stats.stalls, 1);
+}
