@@ -1,0 +1,352 @@
+//! The pipeline's commands as a user runs them: `swarm demo`, `run` killed mid-BUILD and
+//! `resume`d, `verify` and its exit codes, `knobs`, and the errors for a spec without
+//! acceptance commands and a machine without servers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use swarm::demo;
+use swarm::pipeline::{read_log, Event};
+use swarm::sim::SimFleet;
+
+fn swarm() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_swarm"));
+    command.env("SWARM_CONFIG", "/dev/null");
+    command
+}
+
+fn text(output: &Output) -> (i32, String, String) {
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn write_app(dir: &Path, cli: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (_, path, content) in demo::FINAL {
+        std::fs::write(dir.join(path), content).unwrap();
+    }
+    std::fs::write(dir.join("cli.py"), cli).unwrap();
+}
+
+#[test]
+fn swarm_demo_builds_the_example_and_says_the_fleet_is_simulated() {
+    let out = tempfile::tempdir().unwrap();
+    let app = out.path().join("gradebook");
+    let output = swarm().args(["demo", "--out"]).arg(&app).output().unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("SIMULATED fleet"), "{stderr}");
+    assert!(stderr.contains("[plan] round 0 draft"), "{stderr}");
+    assert!(stderr.contains("tasks done"), "{stderr}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("app: {}", app.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fleet: SIMULATED"), "{stdout}");
+    let log = Command::new("git")
+        .arg("-C")
+        .arg(&app)
+        .args(["log", "--oneline"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&log.stdout).contains("merge fix-1 cli"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_mid_build_resumes_without_redoing_finished_tasks() {
+    let mut scenario = demo::scenario();
+    // Slow enough that the kill lands inside BUILD.
+    for node in scenario.nodes.iter_mut() {
+        node.tokens_per_second = 150.0;
+    }
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let fleet = demo::fleet_of(&sim, &scenario);
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_file = dir.path().join("fleet.yaml");
+    std::fs::write(&fleet_file, serde_yaml_ng::to_string(&fleet).unwrap()).unwrap();
+    let spec = dir.path().join("gradebook.md");
+    std::fs::write(&spec, demo::SPEC).unwrap();
+    let app = dir.path().join("app");
+    let mut child = swarm()
+        .arg("run")
+        .arg(&spec)
+        .arg("--fleet")
+        .arg(&fleet_file)
+        .arg("--out")
+        .arg(&app)
+        .args(["--knob", "scout.enabled=false"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no cleanup) as soon as the first task is merged.
+    let started = Instant::now();
+    let events_file = loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no task merged in 120 s"
+        );
+        let found = std::fs::read_dir(app.join(".swarm/runs"))
+            .ok()
+            .and_then(|mut dirs| dirs.next())
+            .and_then(|d| d.ok())
+            .map(|d| d.path().join("events.jsonl"));
+        if let Some(file) = found.filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .contains("\"event\":\"merged\"")
+        }) {
+            break file;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run_dir = events_file.parent().unwrap().to_path_buf();
+    assert!(!run_dir.join("verdict.json").exists());
+    let before: Vec<String> = read_log(&events_file)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Merged { task, .. } => Some(task),
+            _ => None,
+        })
+        .collect();
+    assert!(!before.is_empty() && before.len() < 5, "{before:?}");
+
+    let output = tokio::task::spawn_blocking(move || {
+        swarm()
+            .arg("resume")
+            .arg(&app)
+            .arg("--fleet")
+            .arg(&fleet_file)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+    assert!(stderr.contains("[run] resuming"), "{stderr}");
+    let events: Vec<Event> = read_log(&events_file)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event)
+        .collect();
+    let resumed_at = events
+        .iter()
+        .position(|e| matches!(e, Event::RunStarted { resumed: true, .. }))
+        .unwrap();
+    let after = &events[resumed_at..];
+    assert!(after.iter().any(|e| matches!(e, Event::Phase { phase, status, .. } if phase == "plan" && status == "skipped")));
+    assert!(after.iter().any(|e| matches!(e, Event::Phase { phase, status, .. } if phase == "contract" && status == "skipped")));
+    for task in &before {
+        assert!(
+            !after
+                .iter()
+                .any(|e| matches!(e, Event::Dispatch { task: t, .. } if t == task)),
+            "{task} was merged before the kill and dispatched again"
+        );
+    }
+    let merged_after: Vec<&String> = after
+        .iter()
+        .filter_map(|e| match e {
+            Event::Merged { task, stage, .. } if stage == "build" => Some(task),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        before.len() + merged_after.len(),
+        5,
+        "{before:?} + {merged_after:?}"
+    );
+    assert!(run_dir.join("verdict.json").is_file());
+}
+
+#[test]
+fn swarm_verify_answers_pass_fail_inconclusive_and_usage_by_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.md");
+    std::fs::write(&spec, demo::SPEC).unwrap();
+    let good = dir.path().join("good");
+    write_app(&good, demo::FINAL[4].2);
+    let (code, stdout, _) = text(
+        &swarm()
+            .arg("verify")
+            .arg(&good)
+            .arg("--spec")
+            .arg(&spec)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+
+    let drifted = dir.path().join("drifted");
+    let cli = demo::FINAL[4].2.replace(
+        "student_averages(scores)\n",
+        "student_averages(scores, \"points\")\n",
+    );
+    write_app(&drifted, &cli);
+    let output = swarm()
+        .arg("verify")
+        .arg(&drifted)
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let (code, stdout, _) = text(&output);
+    assert_eq!(code, 1, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "call_arity")
+        .unwrap();
+    for field in ["gate", "kind", "file", "line", "message", "evidence"] {
+        assert!(!finding[field].is_null(), "{field} in {finding}");
+    }
+    assert_eq!(
+        (finding["gate"].as_str(), finding["file"].as_str()),
+        (Some("review"), Some("cli.py"))
+    );
+    assert_eq!(
+        finding["evidence"],
+        "averages = student_averages(scores, \"points\")"
+    );
+
+    let missing_tool = dir.path().join("tool.md");
+    std::fs::write(
+        &missing_tool,
+        "# t\n\n## Acceptance\n\n```console\n$ no-such-tool-swarm-test report x\nok\n```\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = text(
+        &swarm()
+            .arg("verify")
+            .arg(&good)
+            .arg("--spec")
+            .arg(&missing_tool)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        code, 3,
+        "a missing tool is inconclusive, never red: {stdout}"
+    );
+    assert!(stdout.contains("not installed on this machine"), "{stdout}");
+
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("verify")
+            .arg(dir.path().join("nope"))
+            .arg("--spec")
+            .arg(&spec)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, _) = text(&swarm().arg("verify").arg(&good).output().unwrap());
+    assert_eq!(code, 2, "--spec is required");
+}
+
+#[test]
+fn a_spec_without_acceptance_is_refused_with_how_to_write_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("app.md");
+    std::fs::write(&spec, "# app\n\nA todo list.\n").unwrap();
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("run")
+            .arg(&spec)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no acceptance commands")
+            && stderr.contains("## Acceptance")
+            && stderr.contains("--derive-acceptance"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_a_fleet_and_without_servers_it_says_how_to_start_one() {
+    let busy: Vec<&str> = swarm::settings::DISCOVERY_URLS
+        .iter()
+        .copied()
+        .filter(|url| std::net::TcpStream::connect(url.trim_start_matches("http://")).is_ok())
+        .collect();
+    if !busy.is_empty() {
+        eprintln!("SKIPPED: something listens on {busy:?}, so discovery would find it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("gradebook.md");
+    std::fs::write(&spec, demo::SPEC).unwrap();
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("run")
+            .arg(&spec)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no model server reachable")
+            && stderr.contains("llama-server")
+            && stderr.contains("--fleet FILE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn swarm_knobs_lists_the_registry_with_values_and_sources() {
+    let (code, stdout, _) = text(
+        &swarm()
+            .arg("knobs")
+            .env("SWARM_PLAN_DRAFTS", "5")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0);
+    for knob in swarm::knobs::REGISTRY {
+        assert!(stdout.contains(knob.name), "{} missing", knob.name);
+    }
+    let drafts = stdout
+        .lines()
+        .find(|l| l.starts_with("plan.drafts"))
+        .unwrap();
+    assert!(
+        drafts.contains("5 (env)") && drafts.contains("1..=8"),
+        "{drafts}"
+    );
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("knobs")
+            .env("SWARM_FIX_ROUNDS", "99")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("outside its safe range 0..=10"), "{stderr}");
+}
