@@ -125,6 +125,8 @@ fn path_problem(path: &str) -> Option<&'static str> {
         Some("is absolute")
     } else if path.split('/').any(|part| part == "..") {
         Some("leaves the project")
+    } else if path.chars().any(char::is_whitespace) {
+        Some("holds whitespace")
     } else if path
         .split('/')
         .any(|part| part.starts_with('.') && part != ".")
@@ -255,7 +257,143 @@ pub fn validate(plan: &Plan, context: &PlanContext) -> Vec<String> {
             ));
         }
     }
-    problems
+    let mut unique = Vec::new();
+    for problem in problems {
+        if !unique.contains(&problem) {
+            unique.push(problem);
+        }
+    }
+    unique
+}
+
+/// Repairs the mechanical mistakes weak planners make, before validation, and says what it
+/// changed: a repeated id gets a suffix, a dependency on a task that does not exist is
+/// dropped, a file owned twice stays with its first owner (a task left without files is
+/// removed), an empty entry command becomes the first acceptance command's program, an entry
+/// that runs a file nobody owns becomes one the acceptance commands run, and a file the
+/// commands run that nobody owns goes to the task that wires the app together (the last task
+/// nothing depends on, with the most dependencies). Cycles are design errors and are left for
+/// validation to reject.
+pub fn normalize(plan: &Plan, context: &PlanContext) -> (Plan, Vec<String>) {
+    let mut plan = plan.clone();
+    let mut notes = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for task in plan.tasks.iter_mut() {
+        task.id = task.id.trim().to_string();
+        if task.id.is_empty() {
+            task.id = "task".into();
+        }
+        if !seen.insert(task.id.clone()) {
+            let mut n = 2;
+            while seen.contains(&format!("{}-{n}", task.id)) {
+                n += 1;
+            }
+            let renamed = format!("{}-{n}", task.id);
+            notes.push(format!(
+                "renamed a repeated id `{}` to `{renamed}`",
+                task.id
+            ));
+            task.id = renamed.clone();
+            seen.insert(renamed);
+        }
+    }
+    let mut owned: BTreeSet<String> = BTreeSet::new();
+    for task in plan.tasks.iter_mut() {
+        let before = task.files.len();
+        let mut kept = Vec::new();
+        for file in &task.files {
+            let file = file.trim().trim_start_matches("./").to_string();
+            if owned.insert(file.clone()) {
+                kept.push(file);
+            } else {
+                notes.push(format!(
+                    "`{file}` stays with its first owner, not `{}`",
+                    task.id
+                ));
+            }
+        }
+        task.files = kept;
+        if before > 0 && task.files.is_empty() {
+            notes.push(format!(
+                "removed `{}`: all its files belong to other tasks",
+                task.id
+            ));
+        }
+    }
+    plan.tasks.retain(|t| !t.files.is_empty());
+    let ids: BTreeSet<String> = plan.tasks.iter().map(|t| t.id.clone()).collect();
+    for task in plan.tasks.iter_mut() {
+        let id = task.id.clone();
+        let mut kept: Vec<String> = Vec::new();
+        for dep in &task.depends_on {
+            if !ids.contains(dep) || *dep == id {
+                notes.push(format!(
+                    "dropped `{id}`'s dependency on `{dep}`, which is not another task"
+                ));
+            } else if !kept.contains(dep) {
+                kept.push(dep.clone());
+            }
+        }
+        task.depends_on = kept;
+    }
+    if plan.entry.trim().is_empty() {
+        if let Some(first) = context.commands.first() {
+            let words: Vec<&str> = first.split_whitespace().collect();
+            let end = words
+                .iter()
+                .position(|w| w.ends_with(".py"))
+                .map_or(1, |i| i + 1);
+            plan.entry = words[..end.min(words.len())].join(" ");
+            notes.push(format!(
+                "the entry command was empty; using `{}` from the acceptance commands",
+                plan.entry
+            ));
+        }
+    }
+    let entry_files = files_run_by(&plan.entry);
+    if entry_files
+        .iter()
+        .all(|f| !owned.contains(f) && !context.existing.contains(f))
+    {
+        if let Some(first) = context.commands.iter().flat_map(|c| files_run_by(c)).next() {
+            if let Some(program) = plan.entry.split_whitespace().next() {
+                let program = if entry_files.is_empty() {
+                    "python3"
+                } else {
+                    program
+                };
+                let entry = format!("{program} {first}");
+                notes.push(format!("the entry `{}` runs a file no task owns; using `{entry}`, which the acceptance commands run", plan.entry));
+                plan.entry = entry;
+            }
+        }
+    }
+    let mut run: Vec<String> = files_run_by(&plan.entry);
+    run.extend(context.commands.iter().flat_map(|c| files_run_by(c)));
+    for file in run {
+        if owned.contains(&file)
+            || context.existing.contains(&file)
+            || path_problem(&file).is_some()
+        {
+            continue;
+        }
+        let target = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !plan.tasks.iter().any(|o| o.depends_on.contains(&t.id)))
+            .max_by_key(|(i, t)| (t.depends_on.len(), *i))
+            .map(|(i, _)| i);
+        if let Some(index) = target {
+            notes.push(format!(
+                "`{file}` is run but was not owned; it goes to `{}`",
+                plan.tasks[index].id
+            ));
+            plan.tasks[index].files.push(file.clone());
+            owned.insert(file);
+        }
+    }
+    (plan, notes)
 }
 
 /// Level of each task (1 for tasks without dependencies); `None` when cyclic.
@@ -419,6 +557,59 @@ mod tests {
                 "the entry command runs `app.py`, but no task owns it: ownership is incomplete",
             ]
         );
+    }
+
+    #[test]
+    fn normalizing_repairs_mechanical_mistakes_and_leaves_cycles() {
+        let sloppy = Plan {
+            entry: "python3 app.py".into(),
+            stores_data: false,
+            tasks: vec![
+                task("short-id", &["util.py"], &["other-id"]),
+                task(
+                    "short-id",
+                    &["main.py", "util.py"],
+                    &["short-id", "short-id"],
+                ),
+                task("x", &["util.py"], &[]),
+            ],
+        };
+        let context = PlanContext {
+            commands: vec!["python3 hello.py Ada".into()],
+            existing: BTreeSet::new(),
+        };
+        let (fixed, notes) = normalize(&sloppy, &context);
+        assert_eq!(
+            validate(&fixed, &context),
+            Vec::<String>::new(),
+            "{notes:#?}"
+        );
+        assert_eq!(fixed.entry, "python3 hello.py");
+        let view: Vec<(&str, Vec<&str>, Vec<&str>)> = fixed
+            .tasks
+            .iter()
+            .map(|t| {
+                (
+                    t.id.as_str(),
+                    t.files.iter().map(String::as_str).collect(),
+                    t.depends_on.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                ("short-id", vec!["util.py"], vec![]),
+                ("short-id-2", vec!["main.py", "hello.py"], vec!["short-id"]),
+            ]
+        );
+        assert_eq!(notes.len(), 7, "{notes:#?}");
+        let cyclic = plan(vec![
+            task("a", &["app.py"], &["b"]),
+            task("b", &["b.py"], &["a"]),
+        ]);
+        let (still, _) = normalize(&cyclic, &PlanContext::default());
+        assert!(validate(&still, &PlanContext::default())[0].contains("cycle"));
     }
 
     #[test]

@@ -188,15 +188,18 @@ pub fn progress() -> Sink {
                 valid,
                 score,
                 problems,
-            } => match (valid, score) {
-                (true, Some(score)) => {
-                    format!("[plan] round {round} draft {draft} from {node}: valid, score {score}")
+                repairs,
+            } => {
+                let repaired = if repairs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (repaired: {})", repairs.join("; "))
+                };
+                match (valid, score) {
+                    (true, Some(score)) => format!("[plan] round {round} draft {draft} from {node}: valid, score {score}{repaired}"),
+                    _ => format!("[plan] round {round} draft {draft} from {node}: REJECTED: {}{repaired}", problems.join("; ")),
                 }
-                _ => format!(
-                    "[plan] round {round} draft {draft} from {node}: REJECTED: {}",
-                    problems.join("; ")
-                ),
-            },
+            }
             Event::PlanChosen {
                 draft,
                 tasks,

@@ -84,6 +84,9 @@ pub enum Event {
         score: Option<i64>,
         /// Why it is invalid.
         problems: Vec<String>,
+        /// Mechanical mistakes repaired before validation.
+        #[serde(default)]
+        repairs: Vec<String>,
     },
     /// The scorer chose a plan.
     PlanChosen {

@@ -33,15 +33,30 @@ pub fn plan(
     existing: &[String],
     repair: Option<(&str, &[String])>,
 ) -> String {
+    let run: Vec<String> = spec
+        .acceptance
+        .iter()
+        .flat_map(|s| crate::plan::files_run_by(&s.command))
+        .fold(Vec::new(), |mut all, f| {
+            if !all.contains(&f) {
+                all.push(f);
+            }
+            all
+        });
     let mut text = String::from(
-        "Plan the build of the app below as a task DAG for a team of workers, as one JSON object:\n\
-         {\"entry\": \"the command that starts the app, e.g. python3 app.py\", \"stores_data\": false,\n\
-          \"tasks\": [{\"id\": \"short-id\", \"title\": \"...\", \"files\": [\"owned/file.py\"], \"depends_on\": [\"other-id\"],\n\
-                       \"difficulty\": \"easy|medium|hard\", \"description\": \"what to build, which functions, who calls them\"}]}\n\
-         Rules: each task owns whole files and only it writes them; no file is owned twice; every file the entry and the acceptance commands run is owned; \
-         depends_on lists the tasks whose code this one calls; no cycles; prefer several independent modules (a wide, flat DAG) and one small task that wires them together; \
-         use only the Python standard library unless the notes say otherwise; set stores_data when the app keeps data in SQLite.\n",
+        "Plan the build of the app below as a task DAG for a team of workers. Answer with one JSON object with these fields:\n\
+         - entry: the command that starts the app;\n\
+         - stores_data: true when the app keeps data in SQLite;\n\
+         - tasks: a list; each task has id (a short name of your choice, unique), title, files (the files it owns and alone writes), depends_on (ids of the tasks whose code it calls), difficulty (easy, medium or hard) and description (what to build: the functions, and who calls them).\n\
+         Rules: no file is owned twice; every file the entry and the acceptance commands run is owned by a task; no cycles; prefer several independent modules (a wide, flat DAG) and one small task that wires them together; \
+         use only the Python standard library unless the notes say otherwise.\n",
     );
+    if !run.is_empty() {
+        text.push_str(&format!(
+            "The acceptance commands run {}: some task must own each.\n",
+            run.join(", ")
+        ));
+    }
     if !existing.is_empty() {
         text.push_str(&format!(
             "\nThis continues an existing project. Its files: {}. Plan only the changes the request needs; a task may own an existing file to change it.\n",
