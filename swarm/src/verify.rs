@@ -445,7 +445,8 @@ async fn smoke(
     }
     let verdict = if failed > 0 {
         Verdict::Fail
-    } else if tests_verdict == Some(Verdict::Inconclusive) && args.is_empty() {
+    } else if args.is_empty() && tests_verdict != Some(Verdict::Pass) {
+        // Nothing was imported and no test passed: nothing was shown either way.
         Verdict::Inconclusive
     } else {
         Verdict::Pass
@@ -521,10 +522,13 @@ fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut Ver
             severity,
         });
     }
+    let reviewed = pyast::python_files(project).len();
     report.gates.push(GateResult {
         gate: "review".into(),
         verdict: if failed > 0 {
             Verdict::Fail
+        } else if reviewed == 0 {
+            Verdict::Inconclusive
         } else {
             Verdict::Pass
         },

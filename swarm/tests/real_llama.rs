@@ -152,8 +152,9 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         }
     };
     // One llama.cpp thread each: two servers on two cores.
-    let first = LlamaServer::start(&server, &model, 2, 8192, 1).expect("llama-server starts");
-    let second = LlamaServer::start(&server, &model, 2, 8192, 1).expect("llama-server starts");
+    // 8192 tokens per slot: the worker prompt (spec, contracts, task) fits.
+    let first = LlamaServer::start(&server, &model, 2, 16384, 1).expect("llama-server starts");
+    let second = LlamaServer::start(&server, &model, 2, 16384, 1).expect("llama-server starts");
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.yaml");
     std::fs::write(
@@ -243,6 +244,15 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         .collect();
     eprintln!("phases started: {phases:?}");
     assert_eq!(&phases[..2], ["scout", "plan"]);
+    // Once a plan is chosen the run goes on to build and verify, whatever the model does.
+    if events.iter().any(|e| e["event"] == "plan_chosen") {
+        for phase in ["contract", "build", "verify"] {
+            assert!(
+                phases.iter().any(|p| p == phase),
+                "{phase} did not run: {phases:?}"
+            );
+        }
+    }
     assert!(
         events.iter().any(|e| e["event"] == "plan_draft"),
         "drafts were requested"
