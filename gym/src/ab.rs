@@ -35,6 +35,8 @@ pub enum Setting {
     Sut(Sut),
     /// Another fleet file.
     Fleet(std::path::PathBuf),
+    /// A pipeline knob (`knob:NAME=VALUE`), e.g. a feature switched off.
+    Knob(String, String),
 }
 
 /// Parses `KEY=VALUE`.
@@ -54,9 +56,17 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
             "swarm" => Ok(Setting::Sut(Sut::Swarm)),
             other => Err(format!("sut=`{other}`: expected single or swarm")),
         },
-        "fleet" if !value.is_empty() => Ok(Setting::Fleet(value.into())),
+                "fleet" if !value.is_empty() => Ok(Setting::Fleet(value.into())),
+        knob if knob.starts_with("knob:") => {
+            let name = knob.trim_start_matches("knob:").to_string();
+            // Checked now, so a typo fails before any run.
+            swarm::knobs::Knobs::default()
+                .set(&name, value, swarm::knobs::Source::Flag, text)
+                .map_err(|err| err.to_string())?;
+            Ok(Setting::Knob(name, value.to_string()))
+        }
         other => Err(format!(
-            "unknown setting `{other}`; the settings an arm can change are model, judge_model, brain_model, action_mode, max_actions, sut, fleet"
+            "unknown setting `{other}`; the settings an arm can change are model, judge_model, brain_model, action_mode, max_actions, sut, fleet, knob:NAME (`swarm knobs` lists the knobs)"
         )),
     }
 }
@@ -72,6 +82,10 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
             }
             Setting::MaxActions(n) => config.max_actions = *n,
             Setting::Sut(sut) => config.sut = *sut,
+            Setting::Knob(name, value) => config
+                .knobs
+                .set(name, value, swarm::knobs::Source::Flag, "arm")
+                .map_err(|err| err.to_string())?,
             Setting::ActionMode(_) | Setting::Model(..) => {}
         }
     }
@@ -142,6 +156,7 @@ pub fn describe(settings: &[Setting]) -> String {
             Setting::MaxActions(n) => format!("max_actions={n}"),
             Setting::Sut(s) => format!("sut={s}"),
             Setting::Fleet(p) => format!("fleet={}", p.display()),
+            Setting::Knob(name, value) => format!("knob:{name}={value}"),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -479,6 +494,7 @@ mod tests {
             first_replicate: 1,
             experiment: String::new(),
             simulate_user: false,
+            knobs: swarm::knobs::Knobs::default(),
         };
         let arm = arm_config(&base, &[Setting::Model(Role::Worker, "sloppy".into())]).unwrap();
         let workers: Vec<&str> = arm

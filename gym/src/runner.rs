@@ -79,6 +79,8 @@ pub struct RunConfig {
     pub experiment: String,
     /// Later turns' requests come from the brain playing the user (else the scripted ones).
     pub simulate_user: bool,
+    /// The pipeline's knobs (SUT `swarm`).
+    pub knobs: swarm::knobs::Knobs,
 }
 
 /// Progress, for whoever renders it.
@@ -342,11 +344,6 @@ pub async fn run_suite(
     config: RunConfig,
     on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
 ) -> Result<RunSummary, RunError> {
-    if config.sut == Sut::Swarm {
-        return Err(RunError::Unavailable(
-            "the swarm SUT is not available yet (it lands with issue 4); use --sut single".into(),
-        ));
-    }
     let store = ResultsStore::open(&config.results)?;
     let (existing, _) = store.read()?;
     let done: BTreeMap<(String, u32), ResultRow> = if config.resume {
@@ -442,12 +439,21 @@ struct Shared {
 
 /// The knobs that shaped a row, as JSON.
 fn knobs_json(config: &RunConfig, mode: ActionMode) -> String {
-    serde_json::json!({
-        "max_actions": config.max_actions,
-        "action_mode": mode.to_string(),
-        "sut": config.sut.to_string(),
-        "simulate_user": config.simulate_user,
-    })
+    match config.sut {
+        Sut::Single => serde_json::json!({
+            "max_actions": config.max_actions,
+            "action_mode": mode.to_string(),
+            "sut": config.sut.to_string(),
+            "simulate_user": config.simulate_user,
+        }),
+        // The pipeline's knobs that differ from their defaults (every other knob is at its
+        // registry default, so equal JSON means equal settings).
+        Sut::Swarm => serde_json::json!({
+            "sut": config.sut.to_string(),
+            "simulate_user": config.simulate_user,
+            "knobs": config.knobs.changed(),
+        }),
+    }
     .to_string()
 }
 
@@ -470,7 +476,10 @@ fn row_template(
         turn: 0,
         replicate,
         sut: shared.config.sut.to_string(),
-        builder_model: builder.node.model.clone(),
+        builder_model: match shared.config.sut {
+            Sut::Single => builder.node.model.clone(),
+            Sut::Swarm => worker_models(&shared.config.fleet),
+        },
         brain_model: String::new(),
         judge_model: String::new(),
         fleet: shared.config.fleet_name.clone(),
@@ -497,6 +506,73 @@ fn row_template(
         errors: 0,
         transcript: String::new(),
         events: String::new(),
+    }
+}
+
+/// The distinct models of the fleet's workers, `;`-separated.
+fn worker_models(fleet: &Fleet) -> String {
+    let mut models: Vec<String> = fleet
+        .with_role(Role::Worker)
+        .iter()
+        .map(|n| n.model.clone())
+        .collect();
+    models.sort();
+    models.dedup();
+    models.join(";")
+}
+
+/// What a system under test did in one turn, whichever it was.
+struct Built {
+    /// Its own claim: the agent's outcome, or the pipeline's verdict.
+    claimed: String,
+    /// A one-line summary.
+    summary: String,
+    /// The facts the swarm and cluster graders score.
+    facts: RunFacts,
+    wall_ms: u64,
+    tokens_in: u64,
+    tokens_out: u64,
+    malformed_replies: u32,
+    tool_errors: u32,
+    context_overflows: u32,
+    /// The conversation(s).
+    transcript: Vec<serde_json::Value>,
+    /// Timestamped events.
+    events: Vec<serde_json::Value>,
+    /// The fleet failed before any work: retry the turn.
+    infrastructure: bool,
+}
+
+fn built_from_agent(report: &AgentReport, events: &[Stamped]) -> Built {
+    Built {
+        claimed: outcome_name(report.outcome).into(),
+        summary: report.summary.clone(),
+        facts: facts_of(report),
+        wall_ms: report.wall_ms,
+        tokens_in: report.tokens_in,
+        tokens_out: report.tokens_out,
+        malformed_replies: report.malformed_replies,
+        tool_errors: report.tool_errors,
+        context_overflows: report.context_overflows,
+        transcript: report
+            .transcript
+            .iter()
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .collect(),
+        events: events
+            .iter()
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect(),
+        infrastructure: is_infrastructure(report),
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::OutOfBudget => "out_of_budget",
+        Outcome::Failed => "failed",
+        Outcome::Stopped => "stopped",
     }
 }
 
@@ -561,40 +637,53 @@ async fn run_replicate(
         )
         .map_err(|err| format!("cannot write the request: {err}"))?;
         let mut attempt = 0;
-        let (report, events) = loop {
+        let built = loop {
             restore(&project, previous_snapshot.as_deref())?;
             (shared.on_event)(&RunEvent::TurnStarted {
                 task: task.id.clone(),
                 replicate,
                 turn: number,
-                node: builder.node.name.clone(),
+                node: match shared.config.sut {
+                    Sut::Single => builder.node.name.clone(),
+                    Sut::Swarm => "the whole fleet".into(),
+                },
             });
-            let (report, events) =
-                build_turn(shared, builder, mode, &project, (turn.number, &request)).await?;
-            if is_infrastructure(&report) && attempt < INFRA_RETRIES {
+            let built = match shared.config.sut {
+                Sut::Single => {
+                    let (report, events) =
+                        build_turn(shared, builder, mode, &project, (turn.number, &request))
+                            .await?;
+                    built_from_agent(&report, &events)
+                }
+                Sut::Swarm => {
+                    build_turn_swarm(shared, task, &project, &turn_dir, (turn.number, &request))
+                        .await?
+                }
+            };
+            if built.infrastructure && attempt < INFRA_RETRIES {
                 attempt += 1;
                 (shared.on_event)(&RunEvent::Retrying {
                     task: task.id.clone(),
                     turn: number,
-                    reason: report.summary.clone(),
+                    reason: built.summary.clone(),
                 });
                 continue;
             }
-            if is_infrastructure(&report) {
+            if built.infrastructure {
                 return Err(format!(
-                    "turn {number}: the builder node failed {} times: {}",
+                    "turn {number}: the fleet failed {} times: {}",
                     attempt + 1,
-                    report.summary
+                    built.summary
                 ));
             }
-            break (report, events);
+            break built;
         };
         let snapshot = turn_dir.join("project");
         graders::fsutil::copy_tree(&project, &snapshot)
             .map_err(|err| format!("cannot snapshot the project: {err}"))?;
-        write_jsonl(&turn_dir.join("transcript.jsonl"), &report.transcript)
+        write_jsonl(&turn_dir.join("transcript.jsonl"), &built.transcript)
             .map_err(|err| format!("cannot write the transcript: {err}"))?;
-        write_jsonl(&turn_dir.join("events.jsonl"), &events)
+        write_jsonl(&turn_dir.join("events.jsonl"), &built.events)
             .map_err(|err| format!("cannot write the events: {err}"))?;
         let mut row = grade_turn(
             shared,
@@ -602,7 +691,7 @@ async fn run_replicate(
             (task, turn),
             builder,
             &project,
-            &report,
+            &built,
             &turn_dir,
         )
         .await?;
@@ -610,7 +699,7 @@ async fn run_replicate(
         seen.push(crate::user_sim::SeenTurn {
             request: request.clone(),
             claimed: row.claimed_verdict.clone(),
-            summary: report.summary.clone(),
+            summary: built.summary.clone(),
             files: crate::demo::files_of(&project)
                 .into_iter()
                 .map(|(path, _)| path)
@@ -745,14 +834,14 @@ async fn grade_turn(
     (task, turn): (&Task, &Turn),
     builder: &Builder,
     project: &Path,
-    report: &AgentReport,
+    built: &Built,
     turn_dir: &Path,
 ) -> Result<ResultRow, String> {
     let outcomes = run_checks(project, turn.check_set(), Sandbox::detect())
         .await
         .map_err(|err| err.to_string())?;
     let verdict = hidden_verdict(&outcomes);
-    let facts = facts_of(report);
+    let facts = built.facts.clone();
     let (diagnostics, _) = diagnostics_score(project, &entry_points(turn));
     let mut scores: Vec<DimensionScore> = vec![
         checks_score(&outcomes),
@@ -814,19 +903,13 @@ async fn grade_turn(
             .unwrap_or_default(),
         overall: overall(&scores),
         hidden_verdict: verdict.to_string(),
-        claimed_verdict: match report.outcome {
-            Outcome::Done => "done",
-            Outcome::OutOfBudget => "out_of_budget",
-            Outcome::Failed => "failed",
-            Outcome::Stopped => "stopped",
-        }
-        .into(),
-        wall_seconds: report.wall_ms as f64 / 1000.0,
-        tokens_in: report.tokens_in,
-        tokens_out: report.tokens_out,
-        malformed_replies: report.malformed_replies,
-        tool_errors: report.tool_errors,
-        context_overflows: report.context_overflows,
+        claimed_verdict: built.claimed.clone(),
+        wall_seconds: built.wall_ms as f64 / 1000.0,
+        tokens_in: built.tokens_in,
+        tokens_out: built.tokens_out,
+        malformed_replies: built.malformed_replies,
+        tool_errors: built.tool_errors,
+        context_overflows: built.context_overflows,
         occupancy: facts.occupancy,
         stalls: facts.stalls,
         errors: facts.server_errors,
@@ -861,4 +944,120 @@ fn facts_of(report: &AgentReport) -> RunFacts {
         occupancy: (report.wall_ms > 0)
             .then(|| (report.model_ms as f64 / report.wall_ms as f64).min(1.0)),
     }
+}
+
+/// The spec the pipeline builds a turn from: the task's spec on the first turn; later, the
+/// request, planned against the code that is there (the pipeline sees the existing files),
+/// with the original spec for context but not its acceptance commands (they may no longer
+/// hold), so the planner derives new ones.
+fn turn_spec(task: &Task, number: usize, request: &str) -> String {
+    if number == 1 {
+        return request.to_string();
+    }
+    let context = task
+        .spec
+        .split("\n## Acceptance")
+        .next()
+        .unwrap_or("")
+        .trim();
+    let context = context.trim_start_matches("# ").replace("\n# ", "\n### ");
+    format!(
+        "# {} — turn {number}\n\n{request}\n\n## What the app is (it exists; change it as the request says)\n\n{context}\n",
+        task.id
+    )
+}
+
+fn pipeline_error(why: String) -> Built {
+    Built {
+        claimed: "error".into(),
+        summary: why,
+        facts: RunFacts::default(),
+        wall_ms: 0,
+        tokens_in: 0,
+        tokens_out: 0,
+        malformed_replies: 0,
+        tool_errors: 0,
+        context_overflows: 0,
+        transcript: Vec::new(),
+        events: Vec::new(),
+        infrastructure: true,
+    }
+}
+
+/// One turn by the whole pipeline on the fleet, in `project`.
+async fn build_turn_swarm(
+    shared: &Shared,
+    task: &Task,
+    project: &Path,
+    turn_dir: &Path,
+    (number, given): (usize, &str),
+) -> Result<Built, String> {
+    let text = turn_spec(task, number, given);
+    let spec = swarm::spec::parse_spec(&text, &format!("{}/turn{number}", task.id), true)
+        .map_err(|err| err.to_string())?;
+    let options = swarm::pipeline::RunOptions {
+        spec,
+        fleet: shared.config.fleet.clone(),
+        knobs: shared.config.knobs.clone(),
+        out: project.to_path_buf(),
+        derive_acceptance: true,
+    };
+    let outcome = match swarm::pipeline::run(options, Arc::new(|_| {})).await {
+        Ok(outcome) => outcome,
+        Err(swarm::pipeline::PipelineError::Config(why)) => return Ok(pipeline_error(why)),
+        Err(err) => return Err(format!("turn {number}: the pipeline could not run: {err}")),
+    };
+    // Keep the run (events, plan, contracts, transcripts, verdict) beside the turn.
+    let kept = turn_dir.join("swarm-run");
+    graders::fsutil::copy_tree(&outcome.run_dir, &kept)
+        .map_err(|err| format!("cannot keep the swarm run: {err}"))?;
+    let events: Vec<serde_json::Value> =
+        swarm::pipeline::read_log(&outcome.run_dir.join("events.jsonl"))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|record| serde_json::to_value(record).ok())
+            .collect();
+    let mut transcript = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outcome.run_dir.join("transcripts"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    for file in files {
+        for line in std::fs::read_to_string(&file).unwrap_or_default().lines() {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(line) {
+                transcript.push(value);
+            }
+        }
+    }
+    let stats = &outcome.stats;
+    let slots = f64::from(stats.worker_slots.max(1));
+    let facts = RunFacts {
+        claimed_done: outcome.verdict == swarm::verify::Verdict::Pass,
+        tasks_finished: stats.tasks_merged as u32,
+        tasks_failed: stats.tasks_total.saturating_sub(stats.tasks_merged) as u32,
+        judge_interventions: stats.judge_interventions as u32,
+        fix_rounds: stats.fix_rounds,
+        requests: stats.requests as u32,
+        malformed_replies: stats.malformed_replies as u32,
+        server_errors: stats.server_errors as u32,
+        stalls: stats.stalls as u32,
+        context_overflows: stats.context_overflows as u32,
+        reroutes: stats.rerouted as u32,
+        occupancy: (outcome.wall_ms > 0)
+            .then(|| (stats.model_ms as f64 / (outcome.wall_ms as f64 * slots)).min(1.0)),
+    };
+    Ok(Built {
+        claimed: outcome.verdict.to_string(),
+        summary: outcome.reason.clone(),
+        facts,
+        wall_ms: outcome.wall_ms,
+        tokens_in: stats.tokens_in,
+        tokens_out: stats.tokens_out,
+        malformed_replies: stats.malformed_replies as u32,
+        tool_errors: stats.tool_errors as u32,
+        context_overflows: stats.context_overflows as u32,
+        transcript,
+        events,
+        infrastructure: false,
+    })
 }

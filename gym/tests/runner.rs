@@ -108,6 +108,7 @@ fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
         first_replicate: 1,
         experiment: String::new(),
         simulate_user: false,
+        knobs: swarm::knobs::Knobs::default(),
     }
 }
 

@@ -109,6 +109,9 @@ struct RunArgs {
     /// (it must keep every concrete requirement, or the scripted request is used).
     #[arg(long)]
     simulate_user: bool,
+    /// A pipeline knob for SUT swarm, NAME=VALUE (repeatable; `swarm knobs` lists them).
+    #[arg(long = "knob")]
+    knobs: Vec<String>,
 }
 
 #[derive(Args)]
@@ -143,6 +146,9 @@ struct AbArgs {
     /// Samples per judge node per turn.
     #[arg(long, default_value_t = 3)]
     judge_samples: u32,
+    /// A pipeline knob both arms share, NAME=VALUE (an arm changes one with knob:NAME=VALUE).
+    #[arg(long = "knob")]
+    knobs: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -366,7 +372,21 @@ fn prepare(
     Ok((fleet, runtime, tasks))
 }
 
+/// Knobs from the config file, `SWARM_*` variables and `--knob` flags.
+fn resolve_knobs(flags: &[String]) -> Result<swarm::knobs::Knobs, String> {
+    let env = |key: &str| std::env::var(key).ok();
+    let (file, _) = swarm::settings::read_file(&env).map_err(|e| e.to_string())?;
+    swarm::knobs::Knobs::resolve(file.knobs.as_ref(), &env, flags).map_err(|e| e.to_string())
+}
+
 fn run_command(args: RunArgs) -> ExitCode {
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => {
+            eprintln!("swarm-gym run: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
         Ok(prepared) => prepared,
         Err(err) => {
@@ -394,6 +414,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         first_replicate: 1,
         experiment: String::new(),
         simulate_user: args.simulate_user,
+        knobs,
     };
     let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = graded.clone();
@@ -690,6 +711,13 @@ fn ab_command(args: AbArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
         Ok(prepared) => prepared,
         Err(err) => {
@@ -718,6 +746,7 @@ fn ab_command(args: AbArgs) -> ExitCode {
         first_replicate: 1,
         experiment: String::new(),
         simulate_user: false,
+        knobs,
     };
     run_and_report(&runtime, base, (&arm_a, &arm_b))
 }
@@ -842,6 +871,7 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         first_replicate: 1,
         experiment: String::new(),
         simulate_user: false,
+        knobs: swarm::knobs::Knobs::default(),
     };
     let arm_a = [gym::ab::Setting::Model(
         swarm::fleet::Role::Worker,

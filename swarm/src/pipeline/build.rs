@@ -441,6 +441,10 @@ async fn run_jobs(
         if report.model_ms > 0 && report.tokens_out > 0 {
             live.observe_speed(report.tokens_out as f64 * 1000.0 / report.model_ms as f64);
         }
+        stats.requests += u64::from(report.requests);
+        stats.malformed_replies += u64::from(report.malformed_replies);
+        stats.tool_errors += u64::from(report.tool_errors);
+        save_transcript(ctx, &job, &ctx.nodes[node].node.name, &report);
         stats.tokens_in += report.tokens_in;
         stats.tokens_out += report.tokens_out;
         stats.model_ms += report.model_ms;
@@ -558,6 +562,29 @@ async fn run_jobs(
         merged.remove(id);
     }
     Ok((merged, failed))
+}
+
+/// Keeps a worker's whole conversation: `transcripts/<task>.<stage>.<attempt>.jsonl`.
+fn save_transcript(ctx: &Ctx, job: &Job, node: &str, report: &AgentReport) {
+    let dir = ctx.run_dir.join("transcripts");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let mut text = serde_json::json!({"task": job.task.id, "stage": job.stage, "attempt": job.attempts + 1 + job.reroutes, "node": node}).to_string();
+    text.push('\n');
+    for message in &report.transcript {
+        if let Ok(line) = serde_json::to_string(message) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    let name = format!(
+        "{}.{}.{}.jsonl",
+        job.task.id.replace('/', "-"),
+        job.stage,
+        job.attempts + 1 + job.reroutes
+    );
+    let _ = std::fs::write(dir.join(name), text);
 }
 
 fn placeholder() -> Job {

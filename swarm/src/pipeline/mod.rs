@@ -86,6 +86,15 @@ pub struct RunStats {
     pub model_ms: u64,
     /// Slots in the worker fleet.
     pub worker_slots: u32,
+    /// Model requests of workers.
+    #[serde(default)]
+    pub requests: u64,
+    /// Worker replies without a usable action.
+    #[serde(default)]
+    pub malformed_replies: u64,
+    /// Tool calls that failed.
+    #[serde(default)]
+    pub tool_errors: u64,
 }
 
 /// How a run ended.
