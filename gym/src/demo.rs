@@ -152,3 +152,253 @@ pub fn sim_node(name: &str, model: &str) -> NodeSpec {
         port: 0,
     }
 }
+
+/// What a scripted model writes in a turn: (task, turn, the files before it) → (path, content).
+pub type WrittenFiles =
+    dyn Fn(&Task, &crate::task::Turn, &[(String, String)]) -> Vec<(String, String)>;
+
+/// The file a turn's checks run (its entry), else the first Python file with a main guard.
+fn entry_file(turn: &crate::task::Turn, files: &[(String, String)]) -> Option<String> {
+    let from_checks = turn.checks.iter().find_map(|check| match check {
+        graders::checks::Check::Console(body) => swarm::console::parse_console(body)
+            .iter()
+            .flat_map(|step| swarm::plan::files_run_by(&step.command))
+            .next(),
+        graders::checks::Check::CommandSucceeds(command) => {
+            swarm::plan::files_run_by(command).into_iter().next()
+        }
+        _ => None,
+    });
+    from_checks.or_else(|| {
+        files
+            .iter()
+            .find(|(path, content)| path.ends_with(".py") && swarm::pyast::has_main_guard(content))
+            .or(files.first())
+            .map(|(path, _)| path.clone())
+    })
+}
+
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn on(node: Option<&str>, mut rule: Rule) -> Rule {
+    rule.node = node.map(String::from);
+    rule
+}
+
+fn schema_rule(
+    node: Option<&str>,
+    name: String,
+    schema: &str,
+    key: &str,
+    json: serde_json::Value,
+) -> Rule {
+    Rule {
+        name: Some(name),
+        node: node.map(String::from),
+        when: When {
+            schema: Some(schema.into()),
+            contains: Some(key.into()),
+            ..When::default()
+        },
+        reply: Reply {
+            json: Some(json),
+            ..Reply::default()
+        },
+        fault: Fault::default(),
+        times: None,
+    }
+}
+
+/// Scripted replies for every phase of the pipeline, for a model that writes `written` in
+/// each turn of each task: scouts give short notes; the derived acceptance is a compile check
+/// of the entry file (a weak self-check, as a weak model's would be: the gym's hidden checks
+/// are what grade); the plan has one task per written file, the entry's task depending on the
+/// others; the contract is the written code with its bodies stubbed; each build or fix task
+/// writes its file and calls done. `written(task, turn, previous files)` gives the files.
+pub fn swarm_rules(
+    tasks: &[Task],
+    node: Option<&str>,
+    label: &str,
+    written: &WrittenFiles,
+) -> Vec<Rule> {
+    let mut rules = vec![on(
+        node,
+        swarm::demo::rule(
+            &format!("{label} scout"),
+            "SCOUT LENS:",
+            None,
+            action(
+                "done",
+                json!({"summary": "python3 with the standard library; no extra packages"}),
+            ),
+        ),
+    )];
+    let mut per_turn: Vec<Vec<Rule>> = Vec::new();
+    for task in tasks {
+        let mut previous: Vec<(String, String)> =
+            task.start.as_deref().map(files_of).unwrap_or_default();
+        for turn in &task.turns {
+            let mut turn_rules = Vec::new();
+            let key = turn_key(&turn.request);
+            let files = written(task, turn, &previous);
+            let entry = entry_file(turn, &files).unwrap_or_else(|| "main.py".into());
+            let id = |path: &str| format!("{}-t{}-{}", task.id, turn.number, slug(path));
+            // Files to plan: what it writes, or (writing nothing) the entry it claims to build.
+            let planned: Vec<String> = if files.is_empty() {
+                vec![entry.clone()]
+            } else {
+                files.iter().map(|(path, _)| path.clone()).collect()
+            };
+            let entry_id = id(planned
+                .iter()
+                .find(|p| **p == entry)
+                .unwrap_or(&planned[planned.len() - 1]));
+            let plan_tasks: Vec<serde_json::Value> = planned
+                .iter()
+                .map(|path| {
+                    let this = id(path);
+                    let deps: Vec<String> = if this == entry_id {
+                        planned.iter().map(|p| id(p)).filter(|d| *d != this).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    json!({"id": this, "title": format!("write {path}"), "files": [path], "depends_on": deps, "difficulty": "medium", "description": format!("{path} as the request asks")})
+                })
+                .collect();
+            turn_rules.push(schema_rule(
+                node,
+                format!("{label} {} turn {} plan", task.id, turn.number),
+                swarm::plan::PLAN_SCHEMA_NAME,
+                &key,
+                json!({"entry": format!("python3 {entry}"), "stores_data": false, "tasks": plan_tasks}),
+            ));
+            turn_rules.push(schema_rule(
+                node,
+                format!("{label} {} turn {} acceptance", task.id, turn.number),
+                "acceptance",
+                &key,
+                json!({"commands": [{"command": format!("python3 -m py_compile {entry}"), "stdout": [], "exit_code": 0}]}),
+            ));
+            let existing: Vec<&String> = previous.iter().map(|(p, _)| p).collect();
+            let stubs: Vec<(String, String)> = files
+                .iter()
+                .filter(|(path, _)| path.ends_with(".py") && !existing.contains(&path))
+                .filter_map(|(path, content)| {
+                    Some((path.clone(), swarm::pyast::stub_source(content)?))
+                })
+                .collect();
+            let contract_key = format!("- {} owns", id(&planned[0]));
+            for (index, (path, stub)) in stubs.iter().enumerate() {
+                turn_rules.push(on(
+                    node,
+                    swarm::demo::write(
+                        &format!("{label} {} contract {path}", task.id),
+                        &contract_key,
+                        index as u32 + 1,
+                        path,
+                        stub,
+                    ),
+                ));
+            }
+            turn_rules.push(on(
+                node,
+                swarm::demo::done(
+                    &format!("{label} {} contract done", task.id),
+                    &contract_key,
+                    stubs.len() as u32 + 1,
+                    "stubs written",
+                ),
+            ));
+            for path in &planned {
+                let content = files
+                    .iter()
+                    .find(|(p, _)| p == path)
+                    .map(|(_, c)| c.clone());
+                for marker in [
+                    format!("TASK ID: {}", id(path)),
+                    format!("FIX TASK: {}", id(path)),
+                ] {
+                    match &content {
+                        Some(content) => {
+                            turn_rules.push(on(
+                                node,
+                                swarm::demo::write(
+                                    &format!("{label} {marker}"),
+                                    &marker,
+                                    1,
+                                    path,
+                                    content,
+                                ),
+                            ));
+                            turn_rules.push(on(
+                                node,
+                                swarm::demo::done(
+                                    &format!("{label} {marker} done"),
+                                    &marker,
+                                    2,
+                                    "built it and ran it",
+                                ),
+                            ));
+                        }
+                        None => {
+                            for number in 1..=2 {
+                                turn_rules.push(on(
+                                    node,
+                                    swarm::demo::done(
+                                        &format!("{label} {marker} claims done"),
+                                        &marker,
+                                        number,
+                                        "all done and tested, everything works",
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            per_turn.push(turn_rules);
+            previous = files_of(&turn.reference);
+        }
+    }
+    // Later turns first: their spec quotes the app's description, never a later request.
+    for turn_rules in per_turn.into_iter().rev() {
+        rules.extend(turn_rules);
+    }
+    rules
+}
+
+/// What the careful model writes in a turn: the files of the reference that changed.
+pub fn careful_files(
+    _: &Task,
+    turn: &crate::task::Turn,
+    previous: &[(String, String)],
+) -> Vec<(String, String)> {
+    files_of(&turn.reference)
+        .into_iter()
+        .filter(|f| !previous.contains(f))
+        .collect()
+}
+
+/// What the sloppy model writes in a turn (see [`sloppy_rules`]).
+pub fn sloppy_files(
+    task: &Task,
+    turn: &crate::task::Turn,
+    _: &[(String, String)],
+) -> Vec<(String, String)> {
+    sloppy_turn(&task.id, turn.number)
+        .into_iter()
+        .map(|(path, content)| (path.to_string(), content.to_string()))
+        .collect()
+}
+
+/// The reply of a scripted model past its script: it claims it is done.
+pub fn claims_done() -> Reply {
+    action(
+        "done",
+        json!({"summary": "all done and tested, everything works"}),
+    )
+}

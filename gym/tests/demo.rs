@@ -1,5 +1,7 @@
-//! `swarm-gym demo` end to end: on the simulated fleet the careful model must win on checks,
-//! and the graders must catch each of the sloppy model's behaviours.
+//! `swarm-gym demo` end to end: both arms run the whole pipeline (SUT swarm) on a simulated
+//! fleet; the careful model must win on checks, and the graders must catch each of the sloppy
+//! model's behaviours — including the pipeline's own false green, which its weak derived
+//! acceptance let through.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -34,7 +36,7 @@ fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
         .find(|l| l.starts_with("graders on the sloppy arm"))
         .unwrap();
     for expected in [
-        "(12 turns): 12 false green(s)",
+        "(12 turns): 2 false green(s)",
         "4 interface drift(s)",
         "4 crash(es)",
         "6 turn(s) with a module built but never imported",
@@ -43,4 +45,24 @@ fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
     }
     let (rows, bad) = gym::read_rows(&results).unwrap();
     assert_eq!((rows.len(), bad.len()), (24, 0));
+    for row in &rows {
+        assert_eq!(row.sut, "swarm");
+        assert!(
+            matches!(
+                row.claimed_verdict.as_str(),
+                "pass" | "fail" | "inconclusive"
+            ),
+            "{}",
+            row.claimed_verdict
+        );
+        // Each turn keeps the pipeline's run: events, plan, verdict.
+        let turn_dir = dir.path().join(Path::new(&row.events).parent().unwrap());
+        for file in ["events.jsonl", "plan.json", "verdict.json"] {
+            assert!(
+                turn_dir.join("swarm-run").join(file).is_file(),
+                "{file} for {}",
+                row.events
+            );
+        }
+    }
 }

@@ -103,12 +103,37 @@ pub struct PlanContext {
     pub existing: BTreeSet<String>,
 }
 
+/// Modules of Python's standard library (and pytest) that commands run with `-m`: they are
+/// tools, not project files.
+const TOOL_MODULES: [&str; 16] = [
+    "py_compile",
+    "compileall",
+    "unittest",
+    "pytest",
+    "doctest",
+    "json",
+    "http",
+    "venv",
+    "pip",
+    "timeit",
+    "cProfile",
+    "pdb",
+    "sqlite3",
+    "zipfile",
+    "tarfile",
+    "ensurepip",
+];
+
 /// Project files a shell command runs: `python3 x.py`, `python -m pkg.mod`, `./x.sh`.
 pub fn files_run_by(command: &str) -> Vec<String> {
     let words: Vec<&str> = command.split_whitespace().collect();
     let mut found = Vec::new();
     for (index, word) in words.iter().enumerate() {
         let word = word.trim_matches(|c| c == '"' || c == '\'');
+        let module_root = word.split('.').next().unwrap_or(word);
+        if index > 0 && words[index - 1] == "-m" && TOOL_MODULES.contains(&module_root) {
+            continue;
+        }
         if index > 0 && words[index - 1] == "-m" {
             found.push(format!("{}.py", word.replace('.', "/")));
         } else if word.ends_with(".py") || (word.starts_with("./") && word.len() > 2) {

@@ -829,15 +829,27 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut rules = gym::demo::careful_rules(&tasks, Some("careful"));
-    rules.extend(gym::demo::sloppy_rules(&tasks, Some("sloppy")));
+    // Both arms run the whole pipeline; every node of an arm's fleet serves that arm's model.
+    let mut rules = gym::demo::swarm_rules(
+        &tasks,
+        Some("careful"),
+        "careful",
+        &gym::demo::careful_files,
+    );
+    rules.extend(gym::demo::swarm_rules(
+        &tasks,
+        Some("sloppy"),
+        "sloppy",
+        &gym::demo::sloppy_files,
+    ));
     let scenario = swarm::sim::Scenario {
         nodes: vec![
             gym::demo::sim_node("careful", "sim-careful"),
             gym::demo::sim_node("sloppy", "sim-sloppy"),
         ],
         rules,
-        default_reply: None,
+        // Past its script a scripted model claims it is done, as weak models do.
+        default_reply: Some(gym::demo::claims_done()),
     };
     let sim = match runtime.block_on(swarm::sim::SimFleet::start(scenario, "127.0.0.1")) {
         Ok(sim) => sim,
@@ -846,11 +858,21 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let yaml = format!(
-        "nodes:\n  - {{name: careful, url: '{}', model: sim-careful, slots: 4, roles: [worker]}}\n  - {{name: sloppy, url: '{}', model: sim-sloppy, slots: 4, roles: [worker]}}\n",
-        sim.nodes[0].url, sim.nodes[1].url
-    );
-    let fleet = match Fleet::from_yaml(&yaml, "demo fleet") {
+    let dir = results.parent().unwrap_or(Path::new("."));
+    let mut arms = Vec::new();
+    for node in &sim.nodes {
+        let yaml = format!(
+            "# SIMULATED: a swarm-sim node of `swarm-gym demo` (its URL lives as long as the demo)\nnodes:\n  - {{name: {}, url: '{}', model: {}, slots: 4, roles: [planner, worker, scout, brain]}}\n",
+            node.name, node.url, node.model
+        );
+        let path = dir.join(format!("fleet-{}.yaml", node.name));
+        if let Err(err) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, yaml)) {
+            eprintln!("swarm-gym demo: cannot write {}: {err}", path.display());
+            return ExitCode::from(2);
+        }
+        arms.push(path);
+    }
+    let fleet = match Fleet::load(&arms[0]) {
         Ok(fleet) => fleet,
         Err(err) => {
             eprintln!("swarm-gym demo: {err}");
@@ -859,7 +881,7 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     };
     let base = RunConfig {
         tasks,
-        sut: Sut::Single,
+        sut: Sut::Swarm,
         fleet,
         fleet_name: "simulated demo fleet".into(),
         replicates,
@@ -873,14 +895,8 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         simulate_user: false,
         knobs: swarm::knobs::Knobs::default(),
     };
-    let arm_a = [gym::ab::Setting::Model(
-        swarm::fleet::Role::Worker,
-        "sim-careful".into(),
-    )];
-    let arm_b = [gym::ab::Setting::Model(
-        swarm::fleet::Role::Worker,
-        "sim-sloppy".into(),
-    )];
+    let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
+    let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
     println!("SIMULATED fleet: scripted models, real code, real grading. No judge node: requirements, code_quality and bugs stay empty.");
     let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
     print_sloppy_catches(results);
@@ -907,7 +923,7 @@ fn print_sloppy_catches(results: &Path) {
         .filter(|r| r.experiment == format!("{latest}:B"))
     {
         total += 1;
-        if row.claimed_verdict == "done" && row.hidden_verdict == "fail" {
+        if matches!(row.claimed_verdict.as_str(), "done" | "pass") && row.hidden_verdict == "fail" {
             false_greens += 1;
         }
         let grades = Path::new(&row.events)
@@ -920,5 +936,5 @@ fn print_sloppy_catches(results: &Path) {
         crashes += usize::from(text.contains("KeyError"));
         unwired += usize::from(text.contains("never imported"));
     }
-    println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never imported, found by diagnostics");
+    println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done or pass, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never imported, found by diagnostics");
 }

@@ -670,7 +670,7 @@ pub(crate) async fn run_fix(
     round: u32,
     by_owner: &BTreeMap<String, Vec<Finding>>,
     stats: &mut RunStats,
-) -> Result<(), PipelineError> {
+) -> Result<BTreeSet<String>, PipelineError> {
     let stage = format!("fix-{round}");
     let jobs: Vec<Job> = by_owner
         .iter()
@@ -683,6 +683,6 @@ pub(crate) async fn run_fix(
                 .map(|t| job(ctx, t, &stage, findings.clone()))
         })
         .collect();
-    run_jobs(ctx, shared, jobs, &BTreeSet::new(), false, stats).await?;
-    Ok(())
+    let (merged, _) = run_jobs(ctx, shared, jobs, &BTreeSet::new(), false, stats).await?;
+    Ok(merged)
 }

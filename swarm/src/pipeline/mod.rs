@@ -198,7 +198,10 @@ fn existing_files(out: &Path) -> Vec<String> {
 }
 
 /// Starts a new run.
-pub async fn run(options: RunOptions, sink: Sink) -> Result<RunOutcome, PipelineError> {
+pub async fn run(mut options: RunOptions, sink: Sink) -> Result<RunOutcome, PipelineError> {
+    // Worktrees and git commands need one unambiguous path.
+    options.out =
+        std::path::absolute(&options.out).map_err(io_err("cannot resolve the output directory"))?;
     git::init(&options.out).await.map_err(|err| {
         PipelineError::Config(format!(
             "cannot make {} a git repository: {err}",
@@ -245,7 +248,8 @@ pub async fn resume(
     let mut options: RunOptions = read_json(&run_dir.join("run.json")).ok_or_else(|| {
         PipelineError::Config(format!("{}/run.json cannot be read", run_dir.display()))
     })?;
-    options.out = out.to_path_buf();
+    options.out =
+        std::path::absolute(out).map_err(io_err("cannot resolve the output directory"))?;
     if let Some(fleet) = fleet {
         options.fleet = fleet;
     }
@@ -457,6 +461,9 @@ async fn phases(
         .count() as u32;
     let max_rounds = ctx.knobs.int("fix.rounds");
     let mut round = fix_rounds_before;
+    // Tasks that never merged: the app cannot pass while one is missing, whatever the
+    // acceptance commands say; FIX gets them back.
+    let mut unfinished: BTreeSet<String> = built.failed.clone();
     loop {
         ctx.phase("verify", "started", format!("round {round}"));
         let options = VerifyOptions {
@@ -465,9 +472,39 @@ async fn phases(
             timeout: ctx.knobs.seconds("verify.command_timeout_s"),
             entry: Some(plan.entry.clone()),
         };
-        let report = verify::verify(&ctx.out, &ctx.spec, &options, ctx.sandbox)
+        let mut report = verify::verify(&ctx.out, &ctx.spec, &options, ctx.sandbox)
             .await
             .map_err(|err| PipelineError::Io(err.to_string()))?;
+        stats.tasks_failed = unfinished.len();
+        if !unfinished.is_empty() {
+            for id in &unfinished {
+                let file = plan
+                    .tasks
+                    .iter()
+                    .find(|t| &t.id == id)
+                    .and_then(|t| t.files.first().cloned())
+                    .unwrap_or_default();
+                report.findings.push(verify::Finding {
+                    gate: "build".into(),
+                    kind: "task_unfinished".into(),
+                    file,
+                    line: None,
+                    message: format!("task `{id}` failed in BUILD and was never merged"),
+                    evidence: String::new(),
+                    severity: Severity::Fail,
+                });
+            }
+            report.gates.push(verify::GateResult {
+                gate: "build".into(),
+                verdict: Verdict::Fail,
+                summary: format!(
+                    "{} task(s) never merged: {}",
+                    unfinished.len(),
+                    unfinished.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
+            report.verdict = Verdict::Fail;
+        }
         for gate in &report.gates {
             ctx.emit(Event::Gate {
                 round,
@@ -531,7 +568,10 @@ async fn phases(
             "started",
             format!("round {round}: {} task(s)", by_owner.len()),
         );
-        build::run_fix(ctx, &shared, round, &by_owner, stats).await?;
+        let fixed = build::run_fix(ctx, &shared, round, &by_owner, stats).await?;
+        for id in fixed {
+            unfinished.remove(&id);
+        }
         ctx.phase("fix", "finished", format!("round {round}"));
     }
 }
