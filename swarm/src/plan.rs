@@ -74,17 +74,19 @@ pub fn plan_schema() -> JsonSchemaFormat {
         schema: json!({
             "type": "object",
             "properties": {
-                "entry": {"type": "string"},
+                                // Lengths bound what a rambling model can put in a field (servers that turn
+                // schemas into grammars enforce them), so the JSON stays whole.
+                "entry": {"type": "string", "maxLength": 120},
                 "stores_data": {"type": "boolean"},
-                "tasks": {"type": "array", "minItems": 1, "items": {
+                "tasks": {"type": "array", "minItems": 1, "maxItems": 16, "items": {
                     "type": "object",
                     "properties": {
-                        "id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "files": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                        "depends_on": {"type": "array", "items": {"type": "string"}},
+                        "id": {"type": "string", "maxLength": 40},
+                        "title": {"type": "string", "maxLength": 100},
+                        "files": {"type": "array", "minItems": 1, "maxItems": 8, "items": {"type": "string", "maxLength": 80}},
+                        "depends_on": {"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 40}},
                         "difficulty": {"type": "string", "enum": ["easy", "medium", "hard"]},
-                        "description": {"type": "string"}
+                        "description": {"type": "string", "maxLength": 600}
                     },
                     "required": ["id", "files", "depends_on", "difficulty", "description"]
                 }}

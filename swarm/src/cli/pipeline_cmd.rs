@@ -227,7 +227,10 @@ pub fn progress() -> Sink {
                 node,
                 attempt,
                 reason,
-            } => format!("[build] {node} ← {task} (attempt {attempt}): {reason}"),
+            } => match reason.strip_prefix("fix; ") {
+                Some(reason) => format!("[fix] {node} ← {task} (attempt {attempt}): {reason}"),
+                None => format!("[build] {node} ← {task} (attempt {attempt}): {reason}"),
+            },
             Event::Action {
                 task,
                 node,
@@ -266,12 +269,15 @@ pub fn progress() -> Sink {
                 if stage == "build" {
                     counts.0 += 1;
                 }
-                format!(
-                    "[build] {task} merged ({stage}, {}) · {}/{} tasks done",
-                    commit.chars().take(8).collect::<String>(),
-                    counts.0,
-                    counts.1
-                )
+                let commit: String = commit.chars().take(8).collect();
+                if stage == "build" {
+                    format!(
+                        "[build] {task} merged ({commit}) · {}/{} tasks done",
+                        counts.0, counts.1
+                    )
+                } else {
+                    format!("[fix] {task} merged ({stage}, {commit})")
+                }
             }
             Event::TaskFailed { task, reason } => format!("[build] {task} FAILED: {reason}"),
             Event::Gate {
