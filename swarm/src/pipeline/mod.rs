@@ -790,13 +790,14 @@ async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
                     &forward(ctx, &format!("scout:{lens}"), index),
                 )
                 .await;
-                            let notes = if report.outcome == Outcome::Done && !report.summary.trim().is_empty() {
-                Ok(report.summary.chars().take(2000).collect::<String>())
-            } else if report.summary.trim().is_empty() {
-                Err("it finished without notes".to_string())
-            } else {
-                Err(report.summary)
-            };
+                let notes = if report.outcome == Outcome::Done && !report.summary.trim().is_empty()
+                {
+                    Ok(report.summary.chars().take(2000).collect::<String>())
+                } else if report.summary.trim().is_empty() {
+                    Err("it finished without notes".to_string())
+                } else {
+                    Err(report.summary)
+                };
                 (lens.to_string(), index, notes)
             }
         });
