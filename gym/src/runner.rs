@@ -545,7 +545,7 @@ struct Built {
 
 fn built_from_agent(report: &AgentReport, events: &[Stamped]) -> Built {
     Built {
-        claimed: outcome_name(report.outcome).into(),
+        claimed: report.outcome.name().into(),
         summary: report.summary.clone(),
         facts: facts_of(report),
         wall_ms: report.wall_ms,
@@ -564,15 +564,6 @@ fn built_from_agent(report: &AgentReport, events: &[Stamped]) -> Built {
             .filter_map(|e| serde_json::to_value(e).ok())
             .collect(),
         infrastructure: is_infrastructure(report),
-    }
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Done => "done",
-        Outcome::OutOfBudget => "out_of_budget",
-        Outcome::Failed => "failed",
-        Outcome::Stopped => "stopped",
     }
 }
 

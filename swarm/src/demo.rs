@@ -15,7 +15,6 @@ pub const SPEC: &str = include_str!("../demo/gradebook/spec.md");
 const PLAN_WIDE: &str = include_str!("../demo/gradebook/plan-wide.json");
 const PLAN_CHAIN: &str = include_str!("../demo/gradebook/plan-chain.json");
 const PLAN_CYCLIC: &str = include_str!("../demo/gradebook/plan-cyclic.json");
-const CLI_DRIFTED: &str = include_str!("../demo/gradebook/cli_drifted.py");
 
 /// The contract stubs, by file.
 pub const STUBS: [(&str, &str); 5] = [
@@ -72,6 +71,15 @@ fn action(tool: &str, args: Value) -> Reply {
         }),
         ..Reply::default()
     }
+}
+
+/// `cli.py` as the demo's worker first writes it: it passes an extra argument to
+/// `student_averages`, whose frozen signature takes one (interface drift).
+pub fn drifted_cli() -> String {
+    FINAL[4].2.replace(
+        "averages = student_averages(scores)\n",
+        "averages = student_averages(scores, \"points\")\n",
+    )
 }
 
 /// A rule answering requests that contain `marker` at conversation turn `turn`.
@@ -161,13 +169,17 @@ pub fn rules() -> Vec<Rule> {
     ));
     for (task, path, content) in FINAL {
         let marker = format!("TASK ID: {task}");
-        let written = if task == "cli" { CLI_DRIFTED } else { content };
+        let written = if task == "cli" {
+            drifted_cli()
+        } else {
+            content.to_string()
+        };
         rules.push(write(
             &format!("build {task}: write {path}"),
             &marker,
             1,
             path,
-            written,
+            &written,
         ));
         rules.push(done(
             &format!("build {task}: done"),

@@ -347,15 +347,20 @@ async fn usage_errors_exit_2() {
 }
 
 #[tokio::test]
-async fn pipeline_commands_are_not_available_yet() {
-    for command in ["run", "resume", "verify", "knobs"] {
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_swarm"))
-            .arg(command)
-            .output()
-            .await
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{command}");
-        assert!(output.stdout.is_empty());
-        assert!(String::from_utf8_lossy(&output.stderr).contains("not available yet"));
-    }
+async fn the_agent_demo_checks_what_it_wrote_by_running_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_swarm"))
+        .args(["demo-agent", "--workdir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        stdout.matches("checked by running it: PASS").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SIMULATED fleet"));
 }

@@ -195,10 +195,7 @@ fn swarm_verify_answers_pass_fail_inconclusive_and_usage_by_exit_code() {
     assert!(stdout.contains("verdict: PASS"), "{stdout}");
 
     let drifted = dir.path().join("drifted");
-    let cli = demo::FINAL[4].2.replace(
-        "student_averages(scores)\n",
-        "student_averages(scores, \"points\")\n",
-    );
+    let cli = demo::drifted_cli();
     write_app(&drifted, &cli);
     let output = swarm()
         .arg("verify")

@@ -14,6 +14,33 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use swarm::testing::{locate_llama, LlamaServer, Unavailable};
 
+/// Waits for a command printing JSON on stdout: no hang past `deadline`, no panic, an exit
+/// code. Returns (exit code, stdout as JSON, stderr).
+fn finish(
+    mut child: std::process::Child,
+    started: Instant,
+    deadline: Duration,
+    what: &str,
+) -> (i32, Value, String) {
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not end within {deadline:?} on a real llama-server");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output
+        .status
+        .code()
+        .expect("exited, not killed by a signal");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let value: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}); stderr: {stderr}"));
+    (code, value, stderr)
+}
+
 #[test]
 fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
     let (server, model) = match locate_llama() {
@@ -46,7 +73,7 @@ fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
     let workdir = tempfile::tempdir().unwrap();
     let max_actions = 6;
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_swarm"))
+    let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
         .args([
             "agent",
             "--action-mode",
@@ -70,23 +97,7 @@ fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
         .spawn()
         .unwrap();
     // No hang: the agent must finish well within this.
-    let deadline = Duration::from_secs(300);
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            panic!("swarm agent hung for {deadline:?} against a real llama-server");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let code = output
-        .status
-        .code()
-        .expect("exited, not killed by a signal");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not JSON ({err}); stderr: {stderr}"));
+    let (code, report, stderr) = finish(child, started, Duration::from_secs(300), "swarm agent");
     eprintln!("real model run: exit {code}, outcome {}, {} actions, {} requests, {} tokens in, {} out, {:?} s\n{stderr}",
         report["outcome"], report["actions"].as_array().map_or(0, Vec::len), report["requests"], report["tokens_in"], report["tokens_out"], started.elapsed().as_secs());
     let outcome = report["outcome"].as_str().unwrap();
@@ -173,7 +184,7 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
     .unwrap();
     let out = dir.path().join("app");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_swarm"))
+    let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
         .arg("run")
         .arg(&spec)
         .arg("--fleet")
@@ -182,11 +193,12 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         .arg(&out)
         .args(["--json", "--fix-rounds", "1"])
         .args(["--knob", "scout.max_actions=2", "--knob", "plan.drafts=2"])
+        .args(["--knob", "node.max_reply_tokens=512"])
         .args([
             "--knob",
-            "contract.max_actions=6",
+            "contract.max_actions=4",
             "--knob",
-            "build.max_actions=6",
+            "build.max_actions=4",
         ])
         .args([
             "--knob",
@@ -199,23 +211,7 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Duration::from_secs(600);
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            panic!("swarm run did not end within {deadline:?} on real llama-servers");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let code = output
-        .status
-        .code()
-        .expect("exited, not killed by a signal");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let outcome: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not JSON ({err}); stderr: {stderr}"));
+    let (code, outcome, stderr) = finish(child, started, Duration::from_secs(600), "swarm run");
     let verdict = outcome["verdict"].as_str().unwrap().to_string();
     eprintln!(
         "real pipeline run: exit {code}, verdict {verdict} ({}), {:?} s, stats {}\n{stderr}",

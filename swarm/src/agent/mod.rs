@@ -115,6 +115,43 @@ pub enum Outcome {
     Stopped,
 }
 
+impl Outcome {
+    /// Its name in results and events: done, out_of_budget, failed, stopped.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::OutOfBudget => "out_of_budget",
+            Outcome::Failed => "failed",
+            Outcome::Stopped => "stopped",
+        }
+    }
+}
+
+impl AgentReport {
+    /// A report of a run that did nothing yet (or could not start).
+    pub fn empty(outcome: Outcome, summary: impl Into<String>) -> AgentReport {
+        AgentReport {
+            outcome,
+            summary: summary.into(),
+            actions: Vec::new(),
+            files_written: BTreeMap::new(),
+            requests: 0,
+            tokens_in: 0,
+            tokens_out: 0,
+            malformed_replies: 0,
+            tool_errors: 0,
+            context_overflows: 0,
+            context_shortenings: 0,
+            error_kind: None,
+            wall_ms: 0,
+            model_ms: 0,
+            server_retries: 0,
+            judge_interventions: 0,
+            transcript: Vec::new(),
+        }
+    }
+}
+
 /// One executed action, for the judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRecord {
@@ -341,25 +378,7 @@ pub async fn run_agent(
         max_actions: config.max_actions,
         context_length: config.context_length,
     });
-    let mut report = AgentReport {
-        outcome: Outcome::OutOfBudget,
-        summary: String::new(),
-        actions: Vec::new(),
-        files_written: BTreeMap::new(),
-        requests: 0,
-        tokens_in: 0,
-        tokens_out: 0,
-        malformed_replies: 0,
-        tool_errors: 0,
-        context_overflows: 0,
-        context_shortenings: 0,
-        error_kind: None,
-        wall_ms: 0,
-        model_ms: 0,
-        server_retries: 0,
-        judge_interventions: 0,
-        transcript: Vec::new(),
-    };
+    let mut report = AgentReport::empty(Outcome::OutOfBudget, "");
     let mut watch = JudgeWatch::default();
     // `messages` is what the model sees (old tool results get shortened); `transcript` keeps
     // every message as it was, for the gym and for humans.

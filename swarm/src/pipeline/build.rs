@@ -249,11 +249,10 @@ fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, 
                 let workspace = workspace.with_owned_files(job.task.files.clone());
                 run_agent(&client, &workspace, &config, &text, &events).await
             }
-            Err(err) => AgentReport {
-                outcome: Outcome::Failed,
-                summary: format!("the worktree cannot be used: {err}"),
-                ..empty_report()
-            },
+            Err(err) => AgentReport::empty(
+                Outcome::Failed,
+                format!("the worktree cannot be used: {err}"),
+            ),
         };
         Finished {
             job,
@@ -261,37 +260,6 @@ fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, 
             report,
         }
     });
-}
-
-fn empty_report() -> AgentReport {
-    AgentReport {
-        outcome: Outcome::Failed,
-        summary: String::new(),
-        actions: Vec::new(),
-        files_written: BTreeMap::new(),
-        requests: 0,
-        tokens_in: 0,
-        tokens_out: 0,
-        malformed_replies: 0,
-        tool_errors: 0,
-        context_overflows: 0,
-        context_shortenings: 0,
-        error_kind: None,
-        wall_ms: 0,
-        model_ms: 0,
-        server_retries: 0,
-        judge_interventions: 0,
-        transcript: Vec::new(),
-    }
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Done => "done",
-        Outcome::OutOfBudget => "out_of_budget",
-        Outcome::Failed => "failed",
-        Outcome::Stopped => "stopped",
-    }
 }
 
 /// Runs `jobs` to the end; `deps` gates build jobs on merged tasks. Returns merged and failed.
@@ -454,7 +422,7 @@ async fn run_jobs(
         ctx.emit(Event::TaskEnded {
             task: job.task.id.clone(),
             node: name.clone(),
-            outcome: outcome_name(report.outcome).into(),
+            outcome: report.outcome.name().into(),
             summary: report.summary.chars().take(300).collect(),
             actions: report.actions.len(),
             tokens_in: report.tokens_in,

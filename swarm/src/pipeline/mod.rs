@@ -626,7 +626,7 @@ async fn ask_counted(
     );
     request.response_format = Some(schema);
     request.temperature = Some(temperature);
-    request.max_tokens = Some(4096);
+    request.max_tokens = Some(ctx.knobs.int("node.max_reply_tokens"));
     let reply = node
         .client
         .chat(&request)
@@ -716,6 +716,7 @@ fn agent_config(ctx: &Ctx, index: usize, max_actions: u32) -> AgentConfig {
     let mut config = AgentConfig::new(node.node.model.clone(), node.mode);
     config.max_actions = max_actions;
     config.context_length = node.context_length;
+    config.max_reply_tokens = ctx.knobs.int("node.max_reply_tokens");
     config
 }
 
