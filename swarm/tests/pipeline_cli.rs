@@ -261,20 +261,25 @@ fn swarm_verify_answers_pass_fail_inconclusive_and_usage_by_exit_code() {
     assert_eq!(code, 2, "--spec is required");
 }
 
-#[test]
-fn a_spec_without_acceptance_is_refused_with_how_to_write_it() {
+/// `swarm run SPEC` with no fleet file: (exit code, stderr).
+fn run_without_fleet(spec_text: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("app.md");
-    std::fs::write(&spec, "# app\n\nA todo list.\n").unwrap();
-    let (code, _, stderr) = text(
-        &swarm()
-            .arg("run")
-            .arg(&spec)
-            .arg("--out")
-            .arg(dir.path().join("out"))
-            .output()
-            .unwrap(),
-    );
+    std::fs::write(&spec, spec_text).unwrap();
+    let output = swarm()
+        .arg("run")
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&output);
+    (code, stderr)
+}
+
+#[test]
+fn a_spec_without_acceptance_is_refused_with_how_to_write_it() {
+    let (code, stderr) = run_without_fleet("# app\n\nA todo list.\n");
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("no acceptance commands")
@@ -295,18 +300,7 @@ fn without_a_fleet_and_without_servers_it_says_how_to_start_one() {
         eprintln!("SKIPPED: something listens on {busy:?}, so discovery would find it");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("gradebook.md");
-    std::fs::write(&spec, demo::SPEC).unwrap();
-    let (code, _, stderr) = text(
-        &swarm()
-            .arg("run")
-            .arg(&spec)
-            .arg("--out")
-            .arg(dir.path().join("out"))
-            .output()
-            .unwrap(),
-    );
+    let (code, stderr) = run_without_fleet(demo::SPEC);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("no model server reachable")

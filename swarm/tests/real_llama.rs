@@ -14,6 +14,21 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use swarm::testing::{locate_llama, LlamaServer, Unavailable};
 
+/// llama-server and SmolLM2, or `None` after saying why the test is skipped (under CI a
+/// missing model fails unless the preparation recorded a reason).
+fn real_model() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    match locate_llama() {
+        Ok(found) => Some(found),
+        Err(Unavailable { reason, recorded }) => {
+            if std::env::var("CI").is_ok() && !recorded {
+                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
+            }
+            eprintln!("SKIPPED real-model test: {reason}");
+            None
+        }
+    }
+}
+
 /// Waits for a command printing JSON on stdout: no hang past `deadline`, no panic, an exit
 /// code. Returns (exit code, stdout as JSON, stderr).
 fn finish(
@@ -43,15 +58,8 @@ fn finish(
 
 #[test]
 fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
-    let (server, model) = match locate_llama() {
-        Ok(found) => found,
-        Err(Unavailable { reason, recorded }) => {
-            if std::env::var("CI").is_ok() && !recorded {
-                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
-            }
-            eprintln!("SKIPPED real-model test: {reason}");
-            return;
-        }
+    let Some((server, model)) = real_model() else {
+        return;
     };
     let running = LlamaServer::start(&server, &model, 2, 8192, 2).expect("llama-server starts");
     let url = running.url.clone();
@@ -152,15 +160,8 @@ fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
 /// the app does not confirm — within a bounded time and without a panic.
 #[test]
 fn swarm_run_on_two_real_llama_servers_ends_honestly() {
-    let (server, model) = match locate_llama() {
-        Ok(found) => found,
-        Err(Unavailable { reason, recorded }) => {
-            if std::env::var("CI").is_ok() && !recorded {
-                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
-            }
-            eprintln!("SKIPPED real-model test: {reason}");
-            return;
-        }
+    let Some((server, model)) = real_model() else {
+        return;
     };
     // One llama.cpp thread each: two servers on two cores.
     // 8192 tokens per slot: the worker prompt (spec, contracts, task) fits.
