@@ -471,6 +471,17 @@ mod tests {
             .unwrap_err()
             .contains("unknown setting `temperature`"));
         assert!(parse_setting("model").unwrap_err().contains("KEY=VALUE"));
+        // A knob arm is checked against the registry before any run.
+        assert_eq!(
+            parse_setting("knob:verify.review=false"),
+            Ok(Setting::Knob("verify.review".into(), "false".into()))
+        );
+        assert!(parse_setting("knob:verify.reviews=false")
+            .unwrap_err()
+            .contains("no knob is called `verify.reviews`"));
+        assert!(parse_setting("knob:fix.rounds=99")
+            .unwrap_err()
+            .contains("outside its safe range"));
     }
 
     #[test]
@@ -496,6 +507,15 @@ mod tests {
             simulate_user: false,
             knobs: swarm::knobs::Knobs::default(),
         };
+        // A knob arm changes that knob and nothing else.
+        let knobbed = arm_config(
+            &base,
+            &[Setting::Knob("judge.enabled".into(), "false".into())],
+        )
+        .unwrap();
+        assert!(!knobbed.knobs.on("judge.enabled"));
+        assert_eq!(knobbed.knobs.changed().len(), 1);
+        assert_eq!(knobbed.fleet, base.fleet);
         let arm = arm_config(&base, &[Setting::Model(Role::Worker, "sloppy".into())]).unwrap();
         let workers: Vec<&str> = arm
             .fleet
