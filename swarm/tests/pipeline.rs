@@ -450,3 +450,55 @@ async fn a_silent_node_loses_its_task_but_a_slow_streaming_one_is_never_cut() {
     assert_eq!(outcome.verdict, Verdict::Pass, "{}", outcome.reason);
     assert_eq!(outcome.stats.stalls, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_existing_repository_on_another_branch_keeps_its_files_and_branch() {
+    let scenario = demo::scenario();
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("app");
+    std::fs::create_dir_all(&out).unwrap();
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&out)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{:?}", output);
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "master"]);
+    std::fs::write(out.join("NOTES.md"), "the user's own file\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "mine"]);
+    std::fs::write(out.join("draft.txt"), "uncommitted work\n").unwrap();
+    let options = RunOptions {
+        spec: parse_spec(demo::SPEC, "spec.md", false).unwrap(),
+        fleet: demo::fleet_of(&sim, &scenario),
+        knobs: knobs(&["scout.enabled=false"]),
+        out: out.clone(),
+        derive_acceptance: false,
+    };
+    let outcome = pipeline::run(options, Arc::new(|_| {})).await.unwrap();
+    assert_eq!(outcome.verdict, Verdict::Pass, "{}", outcome.reason);
+    assert_eq!(git(&["rev-parse", "--abbrev-ref", "HEAD"]), "master");
+    let log = git(&["log", "--format=%s"]);
+    assert!(
+        log.contains("merge build cli")
+            && log.contains("swarm: project as found")
+            && log.ends_with("mine"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("draft.txt")).unwrap(),
+        "uncommitted work\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("NOTES.md")).unwrap(),
+        "the user's own file\n"
+    );
+}

@@ -203,7 +203,7 @@ async fn prepare(ctx: &Ctx, job: &mut Job) -> Result<(), PipelineError> {
         // A worktree left by a killed run: compare against main, where the task started.
         let mut base = BTreeMap::new();
         for file in &job.task.files {
-            let content = git::git(&ctx.out, &["show", &format!("main:{file}")])
+            let content = git::git(&ctx.out, &["show", &format!("HEAD:{file}")])
                 .await
                 .ok();
             base.insert(file.clone(), content.map(|c| format!("{c}\n")));

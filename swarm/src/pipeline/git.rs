@@ -94,17 +94,18 @@ pub async fn head(dir: &Path) -> Result<String, GitError> {
     git(dir, &["rev-parse", "HEAD"]).await
 }
 
-/// A worktree at `path` on a new branch `branch` from main's HEAD (reused if it exists).
+/// A worktree at `path` on a new branch `branch` from the current branch's HEAD, where merges
+/// land (reused if it exists).
 pub async fn worktree(repo: &Path, path: &Path, branch: &str) -> Result<(), GitError> {
     if path.join(".git").exists() {
         return Ok(());
     }
     let path_text = path.to_string_lossy().to_string();
-    // A branch left by a killed run is reset to main.
+    // A branch left by a killed run is reset to HEAD.
     git(repo, &["worktree", "prune"]).await?;
     git(
         repo,
-        &["worktree", "add", "-q", "-B", branch, &path_text, "main"],
+        &["worktree", "add", "-q", "-B", branch, &path_text, "HEAD"],
     )
     .await?;
     Ok(())
