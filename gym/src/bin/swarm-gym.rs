@@ -589,6 +589,15 @@ fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
             println!("--- line {} is not a message ---", number + 1);
             continue;
         };
+        // SUT swarm: each worker's conversation starts with a header line.
+        if let (Some(task), Some(stage)) = (message["task"].as_str(), message["stage"].as_str()) {
+            println!(
+                "\n══ task {task} ({stage}, attempt {}) on {} ══",
+                message["attempt"],
+                message["node"].as_str().unwrap_or("?")
+            );
+            continue;
+        }
         let role = message["role"].as_str().unwrap_or("?");
         println!("\n── {role} ──");
         let content = message["content"].as_str().unwrap_or("");
