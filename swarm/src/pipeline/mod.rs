@@ -1134,3 +1134,51 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
         signatures: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_checks_want_parsing_stubs_for_every_module_and_a_real_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| std::fs::write(dir.path().join(path), text).unwrap();
+        write(
+            "store.py",
+            "def add(item: str) -> int:\n    \"\"\"Add one.\"\"\"\n    ...\n",
+        );
+        write("report.py", "def total(rows):\n    return sum(rows)\n");
+        write("broken.py", "def f(:\n");
+        write("empty.py", "X = 1\n");
+        write("schema.sql", "-- tables come later\n");
+        let files: Vec<String> = [
+            "store.py",
+            "report.py",
+            "broken.py",
+            "empty.py",
+            "missing.py",
+            "schema.sql",
+        ]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+        let problems = contract_problems(dir.path(), &files);
+        assert_eq!(
+            problems,
+            vec![
+                "report.py:1 `total` has a body; contracts are signatures with `...` bodies",
+                "broken.py does not parse as Python",
+                "empty.py has no function or class signature",
+                "missing.py was not written",
+                "schema.sql has no CREATE TABLE statement",
+            ]
+        );
+        write(
+            "schema.sql",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n",
+        );
+        assert!(
+            contract_problems(dir.path(), &["store.py".into(), "schema.sql".into()]).is_empty()
+        );
+    }
+}
