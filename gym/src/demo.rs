@@ -153,6 +153,27 @@ pub fn sim_node(name: &str, model: &str) -> NodeSpec {
     }
 }
 
+/// The command that runs `entry`: `python3 -m pkg` for a package's `__main__.py`.
+fn entry_command(entry: &str) -> String {
+    match entry.strip_suffix("/__main__.py") {
+        Some(package) => format!("python3 -m {}", package.replace('/', ".")),
+        None => format!("python3 {entry}"),
+    }
+}
+
+/// Rules that answer only requests naming `model` (one server answering as several models),
+/// as a study's arms need: every node serves the arm's model.
+pub fn for_model(rules: Vec<Rule>, model: &str) -> Vec<Rule> {
+    rules
+        .into_iter()
+        .map(|mut rule| {
+            rule.node = None;
+            rule.when.model = Some(model.to_string());
+            rule
+        })
+        .collect()
+}
+
 /// What a scripted model writes in a turn: (task, turn, the files before it) → (path, content).
 pub type WrittenFiles =
     dyn Fn(&Task, &crate::task::Turn, &[(String, String)]) -> Vec<(String, String)>;
@@ -168,6 +189,15 @@ fn entry_file(turn: &crate::task::Turn, files: &[(String, String)]) -> Option<St
             swarm::plan::files_run_by(command).into_iter().next()
         }
         _ => None,
+    });
+    // `python3 -m pkg` runs pkg/__main__.py when pkg is a package.
+    let from_checks = from_checks.map(|file| {
+        let main = swarm::plan::package_main(&file);
+        if files.iter().any(|(p, _)| *p == main) && !files.iter().any(|(p, _)| *p == file) {
+            main
+        } else {
+            file
+        }
     });
     from_checks.or_else(|| {
         files
@@ -245,7 +275,10 @@ pub fn swarm_rules(
             let mut turn_rules = Vec::new();
             let key = turn_key(&turn.request);
             let files = written(task, turn, &previous);
-            let entry = entry_file(turn, &files).unwrap_or_else(|| "main.py".into());
+            // The entry is the app's, whichever files this turn changes.
+            let mut app_files = files_of(&turn.reference);
+            app_files.extend(files.iter().cloned());
+            let entry = entry_file(turn, &app_files).unwrap_or_else(|| "main.py".into());
             let id = |path: &str| format!("{}-t{}-{}", task.id, turn.number, slug(path));
             // Files to plan: what it writes, or (writing nothing) the entry it claims to build.
             let planned: Vec<String> = if files.is_empty() {
@@ -274,7 +307,7 @@ pub fn swarm_rules(
                 format!("{label} {} turn {} plan", task.id, turn.number),
                 swarm::plan::PLAN_SCHEMA_NAME,
                 &key,
-                json!({"entry": format!("python3 {entry}"), "stores_data": false, "tasks": plan_tasks}),
+                json!({"entry": entry_command(&entry), "stores_data": false, "tasks": plan_tasks}),
             ));
             turn_rules.push(schema_rule(
                 node,

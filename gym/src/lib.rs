@@ -6,6 +6,7 @@ pub mod demo;
 pub mod results;
 pub mod runner;
 pub mod stats;
+pub mod study;
 pub mod task;
 pub mod user_sim;
 pub mod validate;

@@ -4,7 +4,7 @@
 
 #[test]
 fn every_command_says_not_available_yet_and_exits_2() {
-    for command in ["study", "nightly", "generate", "tune"] {
+    for command in ["nightly", "generate", "tune"] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
             .arg(command)
             .output()

@@ -126,6 +126,11 @@ const TOOL_MODULES: [&str; 16] = [
     "ensurepip",
 ];
 
+/// `pkg/__main__.py` for `pkg.py`: what `python3 -m pkg` runs when `pkg` is a package.
+pub fn package_main(file: &str) -> String {
+    format!("{}/__main__.py", file.trim_end_matches(".py"))
+}
+
 /// Project files a shell command runs: `python3 x.py`, `python -m pkg.mod`, `./x.sh`.
 pub fn files_run_by(command: &str) -> Vec<String> {
     let words: Vec<&str> = command.split_whitespace().collect();
@@ -275,8 +280,11 @@ pub fn validate(plan: &Plan, context: &PlanContext) -> Vec<String> {
     }
     let mut reported = BTreeSet::new();
     for (file, by) in run {
+        let package_main = package_main(&file);
         if !owner.contains_key(file.as_str())
+            && !owner.contains_key(package_main.as_str())
             && !context.existing.contains(&file)
+            && !context.existing.contains(&package_main)
             && reported.insert(file.clone())
         {
             problems.push(format!(
@@ -378,10 +386,14 @@ pub fn normalize(plan: &Plan, context: &PlanContext) -> (Plan, Vec<String>) {
         }
     }
     let entry_files = files_run_by(&plan.entry);
-    if entry_files
-        .iter()
-        .all(|f| !owned.contains(f) && !context.existing.contains(f))
-    {
+    let known = |f: &String| {
+        let main = package_main(f);
+        owned.contains(f)
+            || context.existing.contains(f)
+            || owned.contains(&main)
+            || context.existing.contains(&main)
+    };
+    if !entry_files.iter().any(known) {
         if let Some(first) = context.commands.iter().flat_map(|c| files_run_by(c)).next() {
             if let Some(program) = plan.entry.split_whitespace().next() {
                 let program = if entry_files.is_empty() {
@@ -398,8 +410,11 @@ pub fn normalize(plan: &Plan, context: &PlanContext) -> (Plan, Vec<String>) {
     let mut run: Vec<String> = files_run_by(&plan.entry);
     run.extend(context.commands.iter().flat_map(|c| files_run_by(c)));
     for file in run {
+        let main = package_main(&file);
         if owned.contains(&file)
             || context.existing.contains(&file)
+            || owned.contains(&main)
+            || context.existing.contains(&main)
             || path_problem(&file).is_some()
         {
             continue;

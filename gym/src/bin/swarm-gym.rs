@@ -44,8 +44,8 @@ enum Command {
     },
     /// Compare two arms on the same tasks: exactly the stated settings changed.
     Ab(AbArgs),
-    /// Reproduce a published A/B study on your fleet (not available yet).
-    Study,
+    /// Reproduce a published A/B study on your fleet (qwopus-vs-vanilla).
+    Study(StudyArgs),
     /// Run a nightly matrix and report regressions (not available yet).
     Nightly,
     /// Print the A/B reports of stored rows.
@@ -151,6 +151,36 @@ struct AbArgs {
     knobs: Vec<String>,
 }
 
+#[derive(Args)]
+struct StudyArgs {
+    /// The study: qwopus-vs-vanilla.
+    study: String,
+    /// Fleet file; every node that is not only a judge serves the arm's model in turn.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Arm A's model id (as the servers list it), e.g. qwopus3.6-27b.
+    #[arg(long)]
+    a_model: String,
+    /// Arm B's model id, e.g. qwen3.6-27b.
+    #[arg(long)]
+    b_model: String,
+    /// Replicates per arm (the original study ran one).
+    #[arg(long, default_value_t = 3)]
+    replicates: u32,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Results CSV to append to; the arms' fleet files are written beside it.
+    #[arg(long, default_value = "results/results.csv")]
+    results: PathBuf,
+    /// Samples per judge node per turn.
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
+    /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
+    #[arg(long = "knob")]
+    knobs: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum TasksCommand {
     /// Prove each task: checks pass on the reference (3 runs) and fail without the work.
@@ -173,7 +203,7 @@ fn main() -> ExitCode {
             replicates,
             results,
         } => return demo_command(replicates, &results),
-        Command::Study => ("study", 5),
+        Command::Study(args) => return study_command(args),
         Command::Nightly => ("nightly", 5),
         Command::Report { files, experiment } => {
             return report_command(&files, experiment.as_deref())
@@ -946,4 +976,117 @@ fn print_sloppy_catches(results: &Path) {
         unwired += usize::from(text.contains("never imported"));
     }
     println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done or pass, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never imported, found by diagnostics");
+}
+
+fn study_command(args: StudyArgs) -> ExitCode {
+    let fail = |err: String| {
+        eprintln!("swarm-gym study: {err}");
+        ExitCode::from(2)
+    };
+    let design = match gym::study::design(&args.study) {
+        Ok(design) => design,
+        Err(err) => return fail(err),
+    };
+    if args.a_model.trim().is_empty()
+        || args.b_model.trim().is_empty()
+        || args.a_model == args.b_model
+    {
+        return fail("--a-model and --b-model must name two different models".into());
+    }
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => return fail(err),
+    };
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, design.suite, &[]) {
+        Ok(prepared) => prepared,
+        Err(err) => return fail(err),
+    };
+    // The arms' fleets are written down: what each arm ran on is part of the record.
+    let dir = args.results.parent().unwrap_or(Path::new("."));
+    let mut arms = Vec::new();
+    for (label, model) in [("a", &args.a_model), ("b", &args.b_model)] {
+        let arm = gym::study::arm_fleet(&fleet, model);
+        let path = dir.join(format!(
+            "study-{}-{label}-{}.yaml",
+            design.name,
+            model.replace(['/', ' '], "_")
+        ));
+        let written = serde_yaml_ng::to_string(&arm)
+            .map_err(|err| err.to_string())
+            .and_then(|yaml| {
+                std::fs::create_dir_all(dir)
+                    .and_then(|_| std::fs::write(&path, yaml))
+                    .map_err(|err| err.to_string())
+            });
+        if let Err(err) = written {
+            return fail(format!("cannot write {}: {err}", path.display()));
+        }
+        arms.push(path);
+    }
+    let turns: usize = tasks.iter().map(|t| t.turns.len()).sum();
+    eprintln!(
+        "swarm-gym study {}: {}; A = {}, B = {}; {} app(s), {turns} turn(s) each arm and replicate, {} replicate(s), interleaved",
+        design.name, design.about, args.a_model, args.b_model, tasks.len(), args.replicates
+    );
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Swarm,
+        fleet,
+        fleet_name: args.fleet.display().to_string(),
+        replicates: args.replicates,
+        concurrency: args.concurrency,
+        results: args.results.clone(),
+        resume: false,
+        max_actions: 40,
+        judge_samples: args.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: false,
+        knobs,
+    };
+    let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
+    let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
+    println!(
+        "study {}: A = {}, B = {} (SUT swarm; every non-judge node serves the arm's model)",
+        design.name, args.a_model, args.b_model
+    );
+    let started = experiment_id();
+    let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
+    print_study_cost(&args.results, &started, args.replicates);
+    code
+}
+
+/// What one replicate of each arm cost, from its rows: tokens and wall time summed over the
+/// arm's turns, divided by the replicates. (Experiment ids sort by time, so the study's is
+/// the newest at or after `since`.)
+fn print_study_cost(results: &Path, since: &str, replicates: u32) {
+    let Ok((rows, _)) = gym::read_rows(results) else {
+        return;
+    };
+    let Some(experiment) = rows
+        .iter()
+        .filter_map(|r| r.experiment.split(':').next())
+        .filter(|e| *e >= since)
+        .max()
+        .map(String::from)
+    else {
+        return;
+    };
+    for label in ["A", "B"] {
+        let arm: Vec<&gym::ResultRow> = rows
+            .iter()
+            .filter(|r| r.experiment == format!("{experiment}:{label}"))
+            .collect();
+        let n = f64::from(replicates.max(1));
+        let tokens_in: u64 = arm.iter().map(|r| r.tokens_in).sum();
+        let tokens_out: u64 = arm.iter().map(|r| r.tokens_out).sum();
+        let wall: f64 = arm.iter().map(|r| r.wall_seconds).sum();
+        println!(
+            "cost per replicate, arm {label}: {} turns, {:.0} prompt tokens, {:.0} generated tokens, {:.0} s of pipeline wall time",
+            arm.len() as f64 / n,
+            tokens_in as f64 / n,
+            tokens_out as f64 / n,
+            wall / n
+        );
+    }
 }

@@ -20,6 +20,7 @@
 //!       last_contains: "exit code 0"  # substring of the last message
 //!       turn: 2                   # 1 + assistant messages in the request
 //!       tools: true               # request offers native tools (true) or not (false)
+//!       model: qwen3.6-27b        # the request's `model` field
 //!     reply:                      # exactly one of action / content / json / tool_calls
 //!       action: {tool: write_file, args: {path: app.py, content: "print(1)\n"}}
 //!       reasoning: "thinking..."  # optional, sent as reasoning_content
@@ -146,6 +147,9 @@ pub struct When {
     /// Whether the request offers native tools.
     #[serde(default)]
     pub tools: Option<bool>,
+    /// The model the request names (one server answering as several models).
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// What to answer.

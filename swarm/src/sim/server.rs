@@ -252,6 +252,11 @@ async fn chat(State(state): State<NodeState>, body: Bytes) -> Response {
         let found = scenario.rules.iter().enumerate().find(|(index, rule)| {
             rule.node.as_deref().is_none_or(|n| n == state.spec.name)
                 && rule.times.is_none_or(|times| uses[*index] < times)
+                && rule
+                    .when
+                    .model
+                    .as_deref()
+                    .is_none_or(|want| body.get("model").and_then(Value::as_str) == Some(want))
                 && matches(&rule.when, schema.as_deref(), tools, turn, &texts)
         });
         found.map(|(index, rule)| {

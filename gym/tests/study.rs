@@ -1,0 +1,138 @@
+//! `swarm-gym study qwopus-vs-vanilla` end to end on a simulated fleet: one server answering
+//! as two scripted models (a careful one that replays the ab-study references through every
+//! phase of the pipeline, and a sloppy one that only claims to be done). Only the model
+//! changes between the arms; the report has the study's shape.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use swarm::sim::{NodeSpec, Scenario, SimFleet};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
+    let tasks: Vec<gym::task::Task> =
+        gym::task::suite_task_dirs(&repo_root().join("tasks/ab-study"))
+            .unwrap()
+            .iter()
+            .map(|d| gym::task::load_task(d).unwrap())
+            .collect();
+    assert_eq!(tasks.len(), 5);
+    let mut rules = gym::demo::for_model(
+        gym::demo::swarm_rules(&tasks, None, "careful", &gym::demo::careful_files),
+        "sim-careful",
+    );
+    rules.extend(gym::demo::for_model(
+        gym::demo::swarm_rules(&tasks, None, "sloppy", &gym::demo::sloppy_files),
+        "sim-sloppy",
+    ));
+    let scenario = Scenario {
+        nodes: vec![NodeSpec {
+            name: "box".into(),
+            model: "whatever-is-loaded".into(),
+            tokens_per_second: 20_000.0,
+            prefill_tokens_per_second: 500_000.0,
+            slots: 4,
+            context_length: 65_536,
+            supports_tools: true,
+            port: 0,
+        }],
+        rules,
+        default_reply: Some(gym::demo::claims_done()),
+    };
+    let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("lan.yaml");
+    std::fs::write(
+        &fleet,
+        format!("nodes:\n  - {{name: box, url: '{}', model: whatever-is-loaded, slots: 4, roles: [planner, worker, scout]}}\n", sim.nodes[0].url),
+    )
+    .unwrap();
+    let results = dir.path().join("results.csv");
+    let output = tokio::task::spawn_blocking({
+        let (fleet, results) = (fleet.clone(), results.clone());
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+                .args([
+                    "study",
+                    "qwopus-vs-vanilla",
+                    "--a-model",
+                    "sim-careful",
+                    "--b-model",
+                    "sim-sloppy",
+                ])
+                .args([
+                    "--replicates",
+                    "1",
+                    "--concurrency",
+                    "2",
+                    "--knob",
+                    "fix.rounds=1",
+                    "--knob",
+                    "scout.enabled=false",
+                ])
+                .arg("--fleet")
+                .arg(&fleet)
+                .arg("--results")
+                .arg(&results)
+                .env("SWARM_CONFIG", "/dev/null")
+                .current_dir(repo_root())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}\n{stdout}");
+    eprintln!("{stdout}");
+    assert!(stdout.contains("hidden checks passed: A 15/15"), "{stdout}");
+    for app in ["csvstat", "ledger", "notes", "stock", "timesheet"] {
+        let line = format!("  ab-study/{app}");
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_else(|| panic!("{app} in {stdout}"));
+        assert!(row.ends_with("1-0-0"), "{row}");
+    }
+    let checks = stdout.lines().find(|l| l.starts_with("checks ")).unwrap();
+    assert!(checks.contains("10.0"), "{checks}");
+    assert!(
+        stdout.contains("cost per replicate, arm A: 15 turns"),
+        "{stdout}"
+    );
+    // Each arm's fleet is written down: the same node, serving the arm's model.
+    for model in ["sim-careful", "sim-sloppy"] {
+        let arm = dir.path().join(format!(
+            "study-qwopus-vs-vanilla-{}-{model}.yaml",
+            if model == "sim-careful" { "a" } else { "b" }
+        ));
+        let fleet = swarm::fleet::Fleet::load(&arm).unwrap();
+        assert_eq!(fleet.nodes.len(), 1);
+        assert_eq!(
+            (fleet.nodes[0].url.as_str(), fleet.nodes[0].model.as_str()),
+            (sim.nodes[0].url.as_str(), model)
+        );
+    }
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    // The careful arm's pipeline verified its own work: it claimed pass on every turn.
+    let claims: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.experiment.ends_with(":A"))
+        .map(|r| r.claimed_verdict.as_str())
+        .collect();
+    assert_eq!(claims, vec!["pass"; 15]);
+
+    assert_eq!((rows.len(), bad.len()), (30, 0));
+    assert!(rows.iter().all(|r| r.sut == "swarm"));
+    // Same knobs in both arms: only the model changed.
+    let knobs: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.knobs_hash.as_str()).collect();
+    assert_eq!(knobs.len(), 1);
+}
