@@ -5,7 +5,7 @@ pub mod ab;
 pub mod demo;
 pub mod results;
 pub mod runner;
-pub mod stats;
+pub use notebooks::stats;
 pub mod study;
 pub mod task;
 pub mod user_sim;
