@@ -3,11 +3,13 @@
 
 pub mod ab;
 pub mod demo;
+pub mod nightly;
 pub mod results;
 pub mod runner;
 pub use notebooks::stats;
 pub mod study;
 pub mod task;
+pub mod tuner;
 pub mod user_sim;
 pub mod validate;
 

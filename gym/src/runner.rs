@@ -32,7 +32,7 @@ use swarm::llm::{probe, ClientConfig, LlmClient, ProbeReport};
 use swarm::sandbox::Sandbox;
 
 /// The system under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Sut {
     /// One agent on one node.
@@ -186,7 +186,8 @@ pub struct RunSummary {
 /// Times an infrastructure failure is retried.
 const INFRA_RETRIES: u32 = 2;
 
-fn now_rfc3339() -> String {
+/// The current time, RFC 3339 UTC (seconds).
+pub fn now_rfc3339() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

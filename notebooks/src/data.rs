@@ -112,14 +112,16 @@ pub fn load(files: &[PathBuf]) -> Result<Dataset, NotebookError> {
                 }
             }
             source.push(file.display().to_string());
-            // One independent sample: a replicate of an experiment, or of a plain run.
+            // One independent sample: a replicate of one configuration (model, suite, SUT)
+            // within an experiment, or within a plain run.
             let group = if experiment.is_empty() {
                 &texts[0]
             } else {
                 experiment
             };
             let replicate = values[NUMBER_COLUMNS.len() - 1].unwrap_or(0.0);
-            sample.push(format!("{group}#{replicate}"));
+            let (suite, sut, model) = (&texts[4], &texts[6], &texts[7]);
+            sample.push(format!("{group}|{model}|{suite}|{sut}#{replicate}"));
             for (column, value) in text.iter_mut().zip(texts) {
                 column.push(value);
             }
@@ -267,7 +269,7 @@ mod tests {
              2026-12-02T00:00:00Z,nightly-2026-12-01,t,m,4,6,1,2\n",
         )
         .unwrap();
-        let data = load(&[path.clone()]).unwrap();
+        let data = load(std::slice::from_ref(&path)).unwrap();
         assert_eq!(data.frame.height(), 2);
         assert_eq!(
             floats(&data.frame, "checks").unwrap(),

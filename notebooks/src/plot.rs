@@ -84,10 +84,17 @@ fn draw_both<T: Serialize>(
     draw_svg: impl Fn(DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
     draw_png: impl Fn(DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
 ) -> Result<Figure, NotebookError> {
+    // Appended, not `with_extension`: a stem may hold dots (`knob-node.stall_timeout_s`).
+    let with = |extension: &str| {
+        let mut name = stem.as_os_str().to_os_string();
+        name.push(".");
+        name.push(extension);
+        PathBuf::from(name)
+    };
     let figure = Figure {
-        svg: stem.with_extension("svg"),
-        png: stem.with_extension("png"),
-        data: stem.with_extension("json"),
+        svg: with("svg"),
+        png: with("png"),
+        data: with("json"),
     };
     let fail = |path: &Path, message: String| NotebookError::Plot {
         path: path.to_path_buf(),

@@ -46,9 +46,11 @@ enum Command {
     Ab(AbArgs),
     /// Reproduce a published A/B study on your fleet (qwopus-vs-vanilla).
     Study(StudyArgs),
-    /// Run a nightly matrix and report regressions (not available yet).
-    Nightly,
-    /// Print the A/B reports of stored rows.
+    /// Run a nightly matrix (models x suites x SUTs x replicates), append its rows, render the
+    /// trend report; exit 1 when a regression is found.
+    Nightly(NightlyArgs),
+    /// Print the A/B reports of stored rows; with --html, write the analyses (trends,
+    /// regressions, A/B charts, knob effects) as SVG/PNG figures, Markdown and one HTML page.
     Report {
         /// Result CSVs.
         #[arg(required = true)]
@@ -56,11 +58,21 @@ enum Command {
         /// Only this experiment id.
         #[arg(long)]
         experiment: Option<String>,
+        /// Write the full report (figures, report.md, report.html) into --out.
+        #[arg(long)]
+        html: bool,
+        /// Where --html writes.
+        #[arg(long, default_value = "results/report")]
+        out: PathBuf,
+        /// Earlier nights in a regression's rolling baseline.
+        #[arg(long, default_value_t = 7)]
+        baseline_nights: usize,
     },
     /// Have the brain model invent new tasks (not available yet).
     Generate,
-    /// Propose and confirm cluster-knob changes from stored results (not available yet).
-    Tune,
+    /// Diagnose stored results: one cluster-knob change proposed, confirmed by a short A/B
+    /// and kept only if checks hold and cluster improves; behavioural problems listed for a human.
+    Tune(TuneArgs),
     /// A/B of a careful and a sloppy scripted model over tasks/smoke on a SIMULATED fleet.
     Demo {
         /// Replicates per arm.
@@ -181,6 +193,41 @@ struct StudyArgs {
     knobs: Vec<String>,
 }
 
+#[derive(Args)]
+struct TuneArgs {
+    /// Result CSVs to diagnose.
+    #[arg(long, num_args = 1.., required = true)]
+    results: Vec<PathBuf>,
+    /// The fleet the confirming A/B runs on.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Write a kept change into the config file ([knobs] table); never otherwise.
+    #[arg(long)]
+    apply: bool,
+    /// The config file --apply writes (default: $SWARM_CONFIG, else ~/.config/swarm/config.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Replicates per arm of the confirming A/B.
+    #[arg(long, default_value_t = 2)]
+    replicates: u32,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Where the log, the trial rows and the review list go (default: beside the first results file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct NightlyArgs {
+    /// The nightly plan (YAML; examples/nightly/nightly.yaml documents every field).
+    #[arg(long)]
+    plan: PathBuf,
+    /// The night's date (YYYY-MM-DD); default: the unfinished night of this plan, else today (UTC).
+    #[arg(long)]
+    night: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum TasksCommand {
     /// Prove each task: checks pass on the reference (3 runs) and fail without the work.
@@ -204,12 +251,21 @@ fn main() -> ExitCode {
             results,
         } => return demo_command(replicates, &results),
         Command::Study(args) => return study_command(args),
-        Command::Nightly => ("nightly", 5),
-        Command::Report { files, experiment } => {
-            return report_command(&files, experiment.as_deref())
+        Command::Nightly(args) => return nightly_command(args),
+        Command::Report {
+            files,
+            experiment,
+            html,
+            out,
+            baseline_nights,
+        } => {
+            if html {
+                return html_report_command(&files, &out, baseline_nights);
+            }
+            return report_command(&files, experiment.as_deref());
         }
         Command::Generate => ("generate", 5),
-        Command::Tune => ("tune", 5),
+        Command::Tune(args) => return tune_command(args),
     };
     eprintln!("swarm-gym {name}: not available yet (it lands with issue {issue})");
     ExitCode::from(2)
@@ -1089,4 +1145,495 @@ fn print_study_cost(results: &Path, since: &str, replicates: u32) {
             wall / n
         );
     }
+}
+
+/// Writes the full report; prints its paths and any regression.
+fn html_report_command(files: &[PathBuf], out: &Path, window: usize) -> ExitCode {
+    let data = match notebooks::data::load(files) {
+        Ok(data) => data,
+        Err(err) => {
+            eprintln!("swarm-gym report: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    for skipped in &data.skipped {
+        eprintln!("warning: left out {skipped}");
+    }
+    let options = notebooks::report::ReportOptions {
+        window,
+        ..Default::default()
+    };
+    match notebooks::report::write(&data, out, &options) {
+        Ok(written) => {
+            print_written(&written);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("swarm-gym report: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_written(written: &notebooks::report::Written) {
+    for regression in &written.regressions {
+        let c = &regression.comparison;
+        println!(
+            "REGRESSION {} {} on {}: {:.2} vs baseline {:.2} over {} night(s) (drop {:.2} > threshold {:.2}; noise: {})",
+            regression.series, regression.dimension, c.night, c.newest, c.baseline, c.baseline_nights, c.drop, c.threshold, c.noise
+        );
+    }
+    for err in &written.figure_errors {
+        eprintln!("warning: {err}");
+    }
+    println!(
+        "report: {} ({} figure(s), SVG and PNG) and {}",
+        written.html.display(),
+        written.figures.len(),
+        written.markdown.display()
+    );
+}
+
+fn nightly_command(args: NightlyArgs) -> ExitCode {
+    let fail = |err: String| {
+        eprintln!("swarm-gym nightly: {err}");
+        ExitCode::from(2)
+    };
+    let plan = match gym::nightly::NightlyPlan::load(&args.plan) {
+        Ok(plan) => plan,
+        Err(err) => return fail(err),
+    };
+    if let Some(night) = &args.night {
+        if notebooks::data::night_of(&format!("nightly-{night}"), "") != *night {
+            return fail(format!("--night `{night}` is not a date YYYY-MM-DD"));
+        }
+    }
+    let knobs = match resolve_knobs(&plan.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => return fail(err),
+    };
+    let fleet = match Fleet::load(&plan.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => return fail(err.to_string()),
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let mut suites = Vec::new();
+    for suite in &plan.suites {
+        match usable_tasks(&runtime, suite, &plan.tasks) {
+            Ok(tasks) => suites.push((suite.clone(), tasks)),
+            Err(err) => return fail(err),
+        }
+    }
+    let base = RunConfig {
+        tasks: Vec::new(),
+        sut: Sut::Swarm,
+        fleet,
+        fleet_name: plan.fleet.display().to_string(),
+        replicates: 1,
+        concurrency: plan.concurrency,
+        results: plan.results.clone(),
+        resume: true,
+        max_actions: plan.max_actions,
+        judge_samples: plan.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: false,
+        knobs,
+    };
+    let cells = match gym::nightly::cells(&plan, &base, &suites) {
+        Ok(cells) => cells,
+        Err(err) => return fail(err),
+    };
+    let hash = plan.hash();
+    let now = gym::runner::now_rfc3339();
+    let today: String = now.chars().take(10).collect();
+    let recorded = gym::nightly::read_state(&plan.results);
+    let (night, resumed) =
+        gym::nightly::choose_night(args.night.as_deref(), recorded.as_ref(), &hash, &today);
+    let state = gym::nightly::NightState {
+        night: night.clone(),
+        plan_hash: hash,
+        started: recorded
+            .filter(|_| resumed)
+            .map(|s| s.started)
+            .unwrap_or(now),
+        finished: None,
+    };
+    if let Err(err) = gym::nightly::write_state(&plan.results, &state) {
+        return fail(err);
+    }
+    let turns_per_replicate: usize = cells
+        .iter()
+        .map(|c| c.config.tasks.iter().map(|t| t.turns.len()).sum::<usize>())
+        .sum();
+    let total = turns_per_replicate * plan.replicates as usize;
+    eprintln!(
+        "swarm-gym nightly {night}{}: {} cell(s) x {} replicate(s) = {total} turn(s), results {}",
+        if resumed {
+            " (resuming the interrupted night)"
+        } else {
+            ""
+        },
+        cells.len(),
+        plan.replicates,
+        plan.results.display()
+    );
+    for cell in &cells {
+        eprintln!("  cell: {}", cell.label);
+    }
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = done.clone();
+    let progress: gym::nightly::CellEvents = Arc::new(move |cell: &str, event: &RunEvent| {
+        match event {
+            RunEvent::TurnGraded {
+                task,
+                replicate,
+                turn,
+                hidden,
+                claimed,
+                checks,
+                ..
+            } => {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let checks = checks
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_else(|| "-".into());
+                eprintln!("  [{n}/{total}] {cell} | {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}");
+            }
+            RunEvent::TurnSkipped {
+                task,
+                replicate,
+                turn,
+            } => {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                eprintln!("  [{n}/{total}] {cell} | {task} r{replicate} turn {turn}: already recorded, skipped");
+            }
+            RunEvent::Abandoned {
+                task,
+                replicate,
+                reason,
+            } => eprintln!("  {cell} | {task} r{replicate}: ABANDONED: {reason}"),
+            RunEvent::Retrying { task, turn, reason } => {
+                eprintln!("  {cell} | {task} turn {turn}: retrying: {reason}")
+            }
+            RunEvent::UserFallback { .. } | RunEvent::TurnStarted { .. } => {}
+        }
+    });
+    let summary = match runtime.block_on(gym::nightly::run_night(
+        &cells,
+        &night,
+        plan.replicates,
+        progress,
+    )) {
+        Ok(summary) => summary,
+        Err(err) => return fail(err.to_string()),
+    };
+    if summary.abandoned.is_empty() {
+        let finished = gym::nightly::NightState {
+            finished: Some(gym::runner::now_rfc3339()),
+            ..state
+        };
+        if let Err(err) = gym::nightly::write_state(&plan.results, &finished) {
+            eprintln!("warning: {err}");
+        }
+    }
+    let data = match notebooks::data::load(std::slice::from_ref(&plan.results)) {
+        Ok(data) => data,
+        Err(err) => return fail(err.to_string()),
+    };
+    for skipped in &data.skipped {
+        eprintln!("warning: left out {skipped}");
+    }
+    let options = notebooks::report::ReportOptions {
+        window: plan.baseline_nights,
+        title: format!("swarm-gym nightly {night}"),
+    };
+    let written = match notebooks::report::write(&data, &plan.report, &options) {
+        Ok(written) => written,
+        Err(err) => return fail(err.to_string()),
+    };
+    print_written(&written);
+    let passed = summary
+        .rows
+        .iter()
+        .filter(|r| r.hidden_verdict == "pass")
+        .count();
+    println!(
+        "night {night}: {} turn(s) graded ({passed} passed the hidden checks), {} already recorded, {} abandoned; {:.0} s",
+        summary.rows.len(),
+        summary.skipped,
+        summary.abandoned.len(),
+        summary.wall_seconds
+    );
+    match summary.occupancy() {
+        Some(occupancy) => println!(
+            "fleet occupancy: {:.0}% ({:.0} model-busy slot-seconds over {:.0} s x {} worker slot(s))",
+            occupancy * 100.0,
+            summary.busy_seconds,
+            summary.wall_seconds,
+            summary.slots
+        ),
+        None => println!("fleet occupancy: unknown (nothing ran)"),
+    }
+    for line in &summary.abandoned {
+        println!("abandoned: {line}");
+    }
+    println!("results: {}", plan.results.display());
+    if !written.regressions.is_empty() {
+        println!("{} regression(s): exit 1", written.regressions.len());
+        ExitCode::from(1)
+    } else if !summary.abandoned.is_empty() {
+        println!("the night is incomplete; run the same command again to resume it: exit 3");
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn tune_command(args: TuneArgs) -> ExitCode {
+    use gym::tuner::{self, LogEntry};
+    let fail = |err: String| {
+        eprintln!("swarm-gym tune: {err}");
+        ExitCode::from(2)
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        args.results[0]
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    });
+    let log_path = out.join("tune-log.jsonl");
+    let mut rows = Vec::new();
+    for file in &args.results {
+        match gym::read_rows(file) {
+            Ok((read, bad)) => {
+                for problem in bad {
+                    eprintln!(
+                        "warning: line {} of {} is unreadable: {}",
+                        problem.line,
+                        file.display(),
+                        problem.message
+                    );
+                }
+                let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+                rows.extend(read.into_iter().map(|row| (base.clone(), row)));
+            }
+            Err(err) => return fail(err.to_string()),
+        }
+    }
+    let fleet = match Fleet::load(&args.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => return fail(err.to_string()),
+    };
+    let diagnosis = tuner::diagnose(&rows);
+    let now = gym::runner::now_rfc3339;
+    let logged = |entry: &LogEntry| {
+        if let Err(err) = tuner::log(&log_path, entry) {
+            eprintln!("warning: cannot write the tuner log: {err}");
+        }
+    };
+    logged(&LogEntry::Diagnosis {
+        time: now(),
+        files: args
+            .results
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        rows: diagnosis.rows,
+        cluster: diagnosis
+            .cluster
+            .iter()
+            .map(|(p, (r, n))| (p.knob().to_string() + " <- " + p.describe(), (r.len(), *n)))
+            .collect(),
+        review: diagnosis.review.len(),
+    });
+    println!(
+        "diagnosed {} row(s) from {} file(s)",
+        diagnosis.rows,
+        args.results.len()
+    );
+    if diagnosis.cluster.is_empty() {
+        println!("cluster problems: none");
+    }
+    for (problem, (indices, occurrences)) in &diagnosis.cluster {
+        println!(
+            "cluster problem: {} in {} row(s), {occurrences} occurrence(s) -> knob {}",
+            problem.describe(),
+            indices.len(),
+            problem.knob()
+        );
+    }
+    if diagnosis.untunable > 0 {
+        println!(
+            "{} row(s) of SUT single show cluster problems: not tunable with a pipeline knob",
+            diagnosis.untunable
+        );
+    }
+    let review_path = out.join("tune-review.md");
+    if diagnosis.review.is_empty() {
+        println!("behavioural problems: none");
+    } else {
+        if let Err(err) = std::fs::create_dir_all(&out)
+            .and_then(|_| std::fs::write(&review_path, tuner::review_markdown(&diagnosis.review)))
+        {
+            return fail(format!("cannot write {}: {err}", review_path.display()));
+        }
+        let mut kinds: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for item in &diagnosis.review {
+            *kinds.entry(item.kind.as_str()).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "behavioural problems: {} row(s) ({}), not a knob's to fix: listed for a human in {}",
+            diagnosis.review.len(),
+            kinds.join(", "),
+            review_path.display()
+        );
+    }
+    let slots = fleet.nodes.iter().map(|n| n.slots).max().unwrap_or(1);
+    let Some(proposal) = tuner::propose(&diagnosis, &rows, slots) else {
+        println!("no knob change to propose; log: {}", log_path.display());
+        return ExitCode::SUCCESS;
+    };
+    println!(
+        "proposal: {} = {} -> {} ({})",
+        proposal.knob, proposal.from, proposal.to, proposal.reason
+    );
+    logged(&LogEntry::Proposal {
+        time: now(),
+        proposal: proposal.clone(),
+    });
+
+    // The confirming A/B: the stored settings against the change, on the affected tasks.
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let mut knobs = swarm::knobs::Knobs::default();
+    for (name, value) in &proposal.baseline {
+        if let Err(err) = knobs.set(name, value, swarm::knobs::Source::File, "stored rows") {
+            return fail(err.to_string());
+        }
+    }
+    let mut tasks = Vec::new();
+    let suites: std::collections::BTreeSet<&String> =
+        proposal.tasks.iter().map(|(s, _)| s).collect();
+    for suite in suites {
+        let only: Vec<String> = proposal
+            .tasks
+            .iter()
+            .filter(|(s, _)| s == suite)
+            .map(|(_, t)| t.clone())
+            .collect();
+        match usable_tasks(&runtime, suite, &only) {
+            Ok(found) => tasks.extend(found),
+            Err(err) => return fail(err),
+        }
+    }
+    let trial_results = out.join("tune-trials.csv");
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Swarm,
+        fleet,
+        fleet_name: args.fleet.display().to_string(),
+        replicates: args.replicates,
+        concurrency: args.concurrency,
+        results: trial_results.clone(),
+        resume: false,
+        max_actions: 40,
+        judge_samples: 1,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: false,
+        knobs,
+    };
+    let change = [gym::ab::Setting::Knob(
+        proposal.knob.clone(),
+        proposal.to.clone(),
+    )];
+    let experiment = format!("tune{}", experiment_id().trim_start_matches("ab"));
+    eprintln!(
+        "confirming with an A/B on {} task(s) x {} replicate(s): A = stored settings, B = {}={}",
+        proposal.tasks.len(),
+        args.replicates,
+        proposal.knob,
+        proposal.to
+    );
+    let ran = runtime.block_on(gym::ab::run_ab(
+        &base,
+        (&[], &change),
+        &experiment,
+        ab_progress(),
+    ));
+    let (done_a, done_b) = match ran {
+        Ok(done) => done,
+        Err(err) => return fail(err.to_string()),
+    };
+    let rows_a: Vec<gym::ResultRow> = done_a.into_iter().flat_map(|s| s.rows).collect();
+    let rows_b: Vec<gym::ResultRow> = done_b.into_iter().flat_map(|s| s.rows).collect();
+    let report = gym::ab::analyse(&experiment, &rows_a, &rows_b);
+    let means = |name: &str| {
+        report
+            .dimensions
+            .iter()
+            .find(|d| d.dimension == name)
+            .and_then(|d| d.comparison.as_ref())
+            .map(|c| (c.mean_a, c.mean_b))
+    };
+    let trial = tuner::Trial {
+        experiment: experiment.clone(),
+        pairs: report.pairs,
+        checks: means("checks"),
+        cluster: means("cluster"),
+    };
+    let show = |v: Option<(f64, f64)>| {
+        v.map(|(a, b)| format!("{a:.2} -> {b:.2}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "trial {experiment}: {} paired turn(s); checks {}, cluster {} (rows in {})",
+        trial.pairs,
+        show(trial.checks),
+        show(trial.cluster),
+        trial_results.display()
+    );
+    logged(&LogEntry::Trial {
+        time: now(),
+        trial: trial.clone(),
+    });
+    let (kept, reason) = tuner::decide(&trial);
+    let mut applied_to = None;
+    if kept && args.apply {
+        let config = args
+            .config
+            .clone()
+            .or_else(|| swarm::settings::config_path(&|k: &str| std::env::var(k).ok()));
+        let Some(config) = config else {
+            return fail("--apply: no config file path (set --config or $SWARM_CONFIG)".into());
+        };
+        if let Err(err) = tuner::apply(&config, &proposal.knob, &proposal.to) {
+            return fail(err);
+        }
+        applied_to = Some(config.display().to_string());
+    }
+    println!("decision: {} = {}: {reason}", proposal.knob, proposal.to);
+    match (&applied_to, kept) {
+        (Some(path), _) => println!(
+            "applied: [knobs] \"{}\" = \"{}\" in {path}",
+            proposal.knob, proposal.to
+        ),
+        (None, true) => println!("not applied (run with --apply to write it to the config file)"),
+        (None, false) => {}
+    }
+    logged(&LogEntry::Decision {
+        time: now(),
+        knob: proposal.knob.clone(),
+        value: proposal.to.clone(),
+        kept,
+        reason,
+        applied_to,
+    });
+    println!("log: {}", log_path.display());
+    ExitCode::SUCCESS
 }

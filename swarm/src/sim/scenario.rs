@@ -36,7 +36,8 @@
 //!
 //! Faults: `http_500: true`; `context_overflow: true` (llama-server's 400);
 //! `stall_after_tokens: N` (stream N chunks, then silence); `drop_after_tokens: N` (stream
-//! N chunks, then cut the connection); `first_byte_delay_ms: N`; `keepalive_ms: N` (an SSE
+//! N chunks, then cut the connection); `pause_after_tokens: N` with `pause_ms: M` (stream N
+//! chunks, pause M ms, go on); `first_byte_delay_ms: N`; `keepalive_ms: N` (an SSE
 //! comment every N ms until the first token); `garbage: true` (bytes that
 //! are not SSE JSON); `text_tool_calls: hermes | qwen3_coder | lmstudio | mistral` (tool calls
 //! written as text in the content); `reasoning_tags: true` (reasoning as `<think>` in the
@@ -221,6 +222,13 @@ pub struct Fault {
     /// Wait before the first byte.
     #[serde(default)]
     pub first_byte_delay_ms: Option<u64>,
+    /// Stream this many chunks, pause for `pause_ms`, then go on: a node that is alive but
+    /// slow in bursts (swapping, a busy GPU), which a too-short stall timeout cuts.
+    #[serde(default)]
+    pub pause_after_tokens: Option<u32>,
+    /// How long the pause of `pause_after_tokens` lasts.
+    #[serde(default)]
+    pub pause_ms: Option<u64>,
     /// While waiting for the first token, send an SSE comment (`: keep-alive`) this often,
     /// as servers do during long prefills.
     #[serde(default)]

@@ -452,6 +452,13 @@ fn stream_reply(plan: StreamPlan) -> Response {
                     .await;
                 return;
             }
+            if plan.fault.pause_after_tokens == Some(number as u32) {
+                let pause = Duration::from_millis(plan.fault.pause_ms.unwrap_or(0));
+                tokio::select! {
+                    _ = sender.closed() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
             let due = started + interval.mul_f64(number as f64 + 1.0);
             tokio::time::sleep_until(due.into()).await;
             if send(format!("data: {chunk}\n\n")).await.is_err() {
@@ -483,6 +490,9 @@ async fn whole_reply(plan: StreamPlan) -> Response {
     if plan.fault.stall_after_tokens.is_some() || plan.fault.drop_after_tokens.is_some() {
         // Without streaming, a stall or a drop looks like a reply that never comes.
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if plan.fault.pause_after_tokens.is_some() {
+        tokio::time::sleep(Duration::from_millis(plan.fault.pause_ms.unwrap_or(0))).await;
     }
     if plan.fault.garbage {
         return (
