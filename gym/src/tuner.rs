@@ -101,12 +101,13 @@ fn count(text: &str, needle: &str) -> u32 {
     text.matches(needle).count() as u32
 }
 
-/// The text of every `events.jsonl` under a row's turn directory (the pipeline keeps its
-/// run's events beside the turn).
+/// The row's events; when that file is missing or empty, every `events.jsonl` under its turn
+/// directory (the pipeline keeps a copy of its run's events beside the turn, so reading both
+/// would count everything twice).
 fn events_text(base: &Path, row: &ResultRow) -> String {
     let events = base.join(&row.events);
     let mut text = std::fs::read_to_string(&events).unwrap_or_default();
-    let Some(turn_dir) = events.parent() else {
+    let Some(turn_dir) = events.parent().filter(|_| text.trim().is_empty()) else {
         return text;
     };
     let mut stack = vec![(turn_dir.to_path_buf(), 0)];

@@ -156,7 +156,19 @@ fn draw_trends<DB: DrawingBackend>(
     groups.sort();
     groups.dedup();
     let dimensions = crate::trends::trended_dimensions();
-    let panels = root.split_evenly((2, 4));
+    // The legend gets its own strip under the title: one colour per model / suite / SUT.
+    let (legend, body) = root.split_vertically(12 + 18 * groups.len() as u32);
+    for (index, group) in groups.iter().enumerate() {
+        let colour = COLOURS[index % COLOURS.len()];
+        let y = 4 + 18 * index as i32;
+        legend
+            .draw(&Rectangle::new([(10, y), (24, y + 12)], colour.filled()))
+            .map_err(text)?;
+        legend
+            .draw(&Text::new(group.clone(), (30, y), (FAMILY, 14)))
+            .map_err(text)?;
+    }
+    let panels = body.split_evenly((2, 4));
     for (panel, dimension) in panels.iter().zip(&dimensions) {
         let width = nights.len().max(1) as f64;
         let mut chart = ChartBuilder::on(panel)
@@ -184,10 +196,23 @@ fn draw_trends<DB: DrawingBackend>(
             .label_style((FAMILY, 12))
             .draw()
             .map_err(text)?;
+        if !series.iter().any(|s| s.dimension == *dimension) {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    "no values (not scored in these rows)",
+                    (-0.4, 5.0),
+                    (FAMILY, 14),
+                )))
+                .map_err(text)?;
+        }
         for one in series.iter().filter(|s| s.dimension == *dimension) {
             let index = groups.iter().position(|g| *g == one.label()).unwrap_or(0);
             let colour = COLOURS[index % COLOURS.len()];
-            let at = |night: &str| nights.iter().position(|n| *n == night).unwrap_or(0) as f64;
+            // Each group a little to the side, so equal values stay visible as separate marks.
+            let offset = (index as f64 - (groups.len() as f64 - 1.0) / 2.0) * 0.04;
+            let at = |night: &str| {
+                nights.iter().position(|n| *n == night).unwrap_or(0) as f64 + offset
+            };
             let line: Vec<(f64, f64)> = one.points.iter().map(|p| (at(&p.night), p.mean)).collect();
             chart
                 .draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))
@@ -202,15 +227,6 @@ fn draw_trends<DB: DrawingBackend>(
                 }))
                 .map_err(text)?;
         }
-    }
-    // The legend, under the title: one colour per model / suite / SUT.
-    for (index, group) in groups.iter().enumerate() {
-        let colour = COLOURS[index % COLOURS.len()];
-        let y = 8 + 18 * index as i32;
-        root.draw(&Rectangle::new([(10, y), (24, y + 12)], colour.filled()))
-            .map_err(text)?;
-        root.draw(&Text::new(group.clone(), (30, y), (FAMILY, 14)))
-            .map_err(text)?;
     }
     root.present().map_err(text)
 }
