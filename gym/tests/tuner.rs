@@ -39,7 +39,8 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
         .iter()
         .map(|d| gym::task::load_task(d).unwrap())
         .collect();
-    let mut rules = gym::demo::swarm_rules(&tasks, Some("busy"), "careful", &gym::demo::careful_files);
+    let mut rules =
+        gym::demo::swarm_rules(&tasks, Some("busy"), "careful", &gym::demo::careful_files);
     let mut paused = 0;
     for rule in &mut rules {
         if rule.name.as_deref().is_some_and(|n| n.ends_with(" done")) {
@@ -83,18 +84,41 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
     let config = dir.path().join("config.toml");
     let out = dir.path().join("tune").display().to_string();
     let fast = [
-        "--knob", "scout.enabled=false",
-        "--knob", "plan.drafts=1",
-        "--knob", "fix.rounds=0",
-        "--knob", "build.attempts=1",
-        "--knob", "node.cooldown_s=0",
+        "--knob",
+        "scout.enabled=false",
+        "--knob",
+        "plan.drafts=1",
+        "--knob",
+        "fix.rounds=0",
+        "--knob",
+        "build.attempts=1",
+        "--knob",
+        "node.cooldown_s=0",
     ];
     let outputs = tokio::task::spawn_blocking({
-        let (busy, sloppy, stored, wrong, out, config) =
-            (busy.clone(), sloppy.clone(), stored.clone(), wrong.clone(), out.clone(), config.clone());
+        let (busy, sloppy, stored, wrong, out, config) = (
+            busy.clone(),
+            sloppy.clone(),
+            stored.clone(),
+            wrong.clone(),
+            out.clone(),
+            config.clone(),
+        );
         move || {
             let run = |fleet: &str, results: &str, extra: &[&str]| {
-                let mut args = vec!["run", "--suite", "smoke", "--tasks", "todo", "--sut", "swarm", "--fleet", fleet, "--results", results];
+                let mut args = vec![
+                    "run",
+                    "--suite",
+                    "smoke",
+                    "--tasks",
+                    "todo",
+                    "--sut",
+                    "swarm",
+                    "--fleet",
+                    fleet,
+                    "--results",
+                    results,
+                ];
                 args.extend(fast);
                 args.extend(extra);
                 gym(&args)
@@ -102,12 +126,32 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
             let stored_run = run(&busy, &stored, &["--knob", "node.stall_timeout_s=2"]);
             let sloppy_run = run(&sloppy, &wrong, &[]);
             let tune = gym(&[
-                "tune", "--results", &stored, &wrong, "--fleet", &busy, "--replicates", "1",
-                "--out", &out, "--apply", "--config", config.to_str().unwrap(),
+                "tune",
+                "--results",
+                &stored,
+                &wrong,
+                "--fleet",
+                &busy,
+                "--replicates",
+                "1",
+                "--out",
+                &out,
+                "--apply",
+                "--config",
+                config.to_str().unwrap(),
             ]);
             let behaviour_only = gym(&[
-                "tune", "--results", &wrong, "--fleet", &sloppy, "--replicates", "1",
-                "--out", &format!("{out}-behaviour"), "--apply", "--config",
+                "tune",
+                "--results",
+                &wrong,
+                "--fleet",
+                &sloppy,
+                "--replicates",
+                "1",
+                "--out",
+                &format!("{out}-behaviour"),
+                "--apply",
+                "--config",
                 &format!("{}-untouched", config.display()),
             ]);
             vec![stored_run, sloppy_run, tune, behaviour_only]
@@ -121,7 +165,11 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
     }
     // The stored run really stalled.
     let (rows, _) = gym::read_rows(Path::new(&stored)).unwrap();
-    assert!(rows.iter().any(|r| r.stalls > 0 && r.cluster.unwrap() < 10.0), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.stalls > 0 && r.cluster.unwrap() < 10.0),
+        "{rows:?}"
+    );
 
     let (stdout, stderr) = text(&outputs[2]);
     eprintln!("{stdout}\n{stderr}");
@@ -134,8 +182,14 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
         stdout.contains("proposal: node.stall_timeout_s = 2 -> 120 ("),
         "{stdout}"
     );
-    assert!(stdout.contains("decision: node.stall_timeout_s = 120: kept: cluster "), "{stdout}");
-    assert!(stdout.contains("applied: [knobs] \"node.stall_timeout_s\" = \"120\""), "{stdout}");
+    assert!(
+        stdout.contains("decision: node.stall_timeout_s = 120: kept: cluster "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("applied: [knobs] \"node.stall_timeout_s\" = \"120\""),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("behavioural problems: 2 row(s) ("),
         "the sloppy rows go to a human: {stdout}"
@@ -143,16 +197,27 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
     let table: toml::Table = toml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(table["knobs"]["node.stall_timeout_s"].as_str(), Some("120"));
     let review = std::fs::read_to_string(Path::new(&out).join("tune-review.md")).unwrap();
-    assert!(review.contains("smoke/todo turn 1 replicate 1 | sim-sloppy"), "{review}");
+    assert!(
+        review.contains("smoke/todo turn 1 replicate 1 | sim-sloppy"),
+        "{review}"
+    );
     let log = std::fs::read_to_string(Path::new(&out).join("tune-log.jsonl")).unwrap();
     let steps: Vec<String> = log
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(steps, vec!["diagnosis", "proposal", "trial", "decision"]);
     let trial: serde_json::Value = serde_json::from_str(log.lines().nth(2).unwrap()).unwrap();
     let cluster = trial["trial"]["cluster"].as_array().unwrap();
-    assert!(cluster[1].as_f64().unwrap() > cluster[0].as_f64().unwrap(), "{trial}");
+    assert!(
+        cluster[1].as_f64().unwrap() > cluster[0].as_f64().unwrap(),
+        "{trial}"
+    );
 
     // Only behavioural problems: nothing proposed, nothing written.
     let (stdout, stderr) = text(&outputs[3]);

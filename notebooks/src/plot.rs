@@ -210,9 +210,8 @@ fn draw_trends<DB: DrawingBackend>(
             let colour = COLOURS[index % COLOURS.len()];
             // Each group a little to the side, so equal values stay visible as separate marks.
             let offset = (index as f64 - (groups.len() as f64 - 1.0) / 2.0) * 0.04;
-            let at = |night: &str| {
-                nights.iter().position(|n| *n == night).unwrap_or(0) as f64 + offset
-            };
+            let at =
+                |night: &str| nights.iter().position(|n| *n == night).unwrap_or(0) as f64 + offset;
             let line: Vec<(f64, f64)> = one.points.iter().map(|p| (at(&p.night), p.mean)).collect();
             chart
                 .draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))

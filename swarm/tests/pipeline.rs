@@ -502,3 +502,54 @@ async fn an_existing_repository_on_another_branch_keeps_its_files_and_branch() {
         "the user's own file\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unusable_acceptance_derivation_is_tried_twice_fails_clearly_and_its_tokens_count() {
+    let mut scenario = demo::scenario();
+    let mut garbage = demo::rule(
+        "acceptance: cut short",
+        "has no acceptance commands",
+        None,
+        Reply {
+            content: Some("{\"commands\": [{\"command\": \"python3 app.py".into()),
+            ..Reply::default()
+        },
+    );
+    garbage.times = None;
+    scenario.rules.insert(0, garbage);
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let without = demo::SPEC
+        .split("## Acceptance")
+        .next()
+        .unwrap()
+        .to_string();
+    let options = RunOptions {
+        spec: parse_spec(&without, "spec.md", true).unwrap(),
+        fleet: demo::fleet_of(&sim, &scenario),
+        knobs: knobs(&["scout.enabled=false"]),
+        out: dir.path().join("app"),
+        derive_acceptance: true,
+    };
+    let outcome = pipeline::run(options, Arc::new(|_| {})).await.unwrap();
+    assert_eq!(outcome.verdict, Verdict::Fail);
+    assert!(
+        outcome
+            .reason
+            .starts_with("no acceptance commands could be derived: "),
+        "{}",
+        outcome.reason
+    );
+    // Both tries cost tokens, and they are counted (the gym's rows report them).
+    assert!(
+        outcome.stats.tokens_in > 0 && outcome.stats.tokens_out > 0,
+        "{:?}",
+        outcome.stats
+    );
+    assert_eq!(
+        outcome.stats.tasks_total, 0,
+        "nothing was built without a way to prove it"
+    );
+}

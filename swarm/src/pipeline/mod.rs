@@ -357,7 +357,7 @@ async fn phases(
         if !options.derive_acceptance {
             return Err(PipelineError::Config(crate::spec::ACCEPTANCE_HELP.into()));
         }
-        match derive_acceptance(ctx).await {
+        match derive_acceptance(ctx, stats).await {
             Ok(steps) => {
                 ctx.spec.acceptance = steps;
                 ctx.emit(Event::AcceptanceDerived {
@@ -599,26 +599,15 @@ fn entry_owner(plan: &Plan) -> Option<&plan::PlanTask> {
 }
 
 /// The model's text reply to a one-shot structured request on node `index`.
-async fn ask(
-    ctx: &Ctx,
-    index: usize,
-    text: String,
-    schema: JsonSchemaFormat,
-    temperature: f32,
-) -> Result<serde_json::Value, String> {
-    ask_counted(ctx, index, text, schema, temperature)
-        .await
-        .map(|(value, _)| value)
-}
-
-/// [`ask`], also returning the tokens used (in, out).
+/// Asks one node for a JSON answer under `schema`; returns it with the tokens used (in, out)
+/// whether or not the answer was usable: a weak model's unusable reply still cost its tokens.
 async fn ask_counted(
     ctx: &Ctx,
     index: usize,
     text: String,
     schema: JsonSchemaFormat,
     temperature: f32,
-) -> Result<(serde_json::Value, (u64, u64)), String> {
+) -> (Result<serde_json::Value, String>, (u64, u64)) {
     let node = &ctx.nodes[index];
     let mut request = ChatRequest::new(
         node.node.model.clone(),
@@ -627,21 +616,19 @@ async fn ask_counted(
     request.response_format = Some(schema);
     request.temperature = Some(temperature);
     request.max_tokens = Some(ctx.knobs.int("node.max_reply_tokens"));
-    let reply = node
-        .client
-        .chat(&request)
-        .await
-        .map_err(|err| format!("{}: {err}", node.node.name))?;
+    let reply = match node.client.chat(&request).await {
+        Ok(reply) => reply,
+        Err(err) => return (Err(format!("{}: {err}", node.node.name)), (0, 0)),
+    };
     let tokens = (reply.usage.prompt_tokens, reply.usage.completion_tokens);
-    crate::agent::first_json_object(&reply.content)
-        .map(|value| (value, tokens))
-        .ok_or_else(|| {
-            let start: String = reply.content.chars().take(200).collect();
-            format!(
-                "{} answered without a JSON object: {start:?}",
-                node.node.name
-            )
-        })
+    let value = crate::agent::first_json_object(&reply.content).ok_or_else(|| {
+        let start: String = reply.content.chars().take(200).collect();
+        format!(
+            "{} answered without a JSON object: {start:?}",
+            node.node.name
+        )
+    });
+    (value, tokens)
 }
 
 /// Indices of live nodes with `role`, falling back to any live node.
@@ -659,21 +646,43 @@ fn role_nodes(ctx: &Ctx, role: Role) -> Vec<usize> {
     }
 }
 
-async fn derive_acceptance(ctx: &Ctx) -> Result<Vec<ConsoleStep>, String> {
+/// Tries to derive acceptance commands twice (on the next planner the second time, if there
+/// is one): a weak model's first answer is often cut short. Every try's tokens are counted.
+async fn derive_acceptance(ctx: &Ctx, stats: &mut RunStats) -> Result<Vec<ConsoleStep>, String> {
     let planners = role_nodes(ctx, Role::Planner);
-    let index = *planners.first().ok_or("no planner node is up")?;
-    let schema = JsonSchemaFormat {
+    if planners.is_empty() {
+        return Err("no planner node is up".into());
+    }
+    let mut why = String::new();
+    for attempt in 0..2 {
+        let index = planners[attempt % planners.len()];
+        let (answer, (tokens_in, tokens_out)) = ask_counted(
+            ctx,
+            index,
+            prompts::derive_acceptance(&ctx.spec),
+            acceptance_schema(),
+            0.2 + 0.3 * attempt as f32,
+        )
+        .await;
+        stats.tokens_in += tokens_in;
+        stats.tokens_out += tokens_out;
+        match answer.and_then(|value| acceptance_steps(&value)) {
+            Ok(steps) => return Ok(steps),
+            Err(err) => why = err,
+        }
+    }
+    Err(why)
+}
+
+fn acceptance_schema() -> JsonSchemaFormat {
+    JsonSchemaFormat {
         name: "acceptance".into(),
         schema: json!({"type": "object", "properties": {"commands": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {"command": {"type": "string"}, "stdout": {"type": "array", "items": {"type": "string"}}, "exit_code": {"type": "integer"}}, "required": ["command", "stdout", "exit_code"]}}}, "required": ["commands"]}),
-    };
-    let value = ask(
-        ctx,
-        index,
-        prompts::derive_acceptance(&ctx.spec),
-        schema,
-        0.2,
-    )
-    .await?;
+    }
+}
+
+/// The console steps of a derivation answer.
+fn acceptance_steps(value: &serde_json::Value) -> Result<Vec<ConsoleStep>, String> {
     let steps: Vec<ConsoleStep> = value
         .get("commands")
         .and_then(|c| c.as_array())
@@ -883,12 +892,11 @@ async fn plan_phase(
         for (draft, (index, answer)) in answers.into_iter().enumerate() {
             stats.drafts += 1;
             let node = ctx.nodes[index].node.name.clone();
-            if let Ok((_, (tokens_in, tokens_out))) = &answer {
-                stats.tokens_in += tokens_in;
-                stats.tokens_out += tokens_out;
-            }
+            let (answer, (tokens_in, tokens_out)) = answer;
+            stats.tokens_in += tokens_in;
+            stats.tokens_out += tokens_out;
             let mut repairs = Vec::new();
-            let (plan, problems) = match answer.map(|(value, _)| value) {
+            let (plan, problems) = match answer {
                 Err(why) => (None, vec![why]),
                 Ok(value) => match serde_json::from_value::<Plan>(value.clone()) {
                     Err(err) => (None, vec![format!("not a plan: {err}")]),
