@@ -3,6 +3,7 @@
 
 pub mod ab;
 pub mod demo;
+pub mod generate;
 pub mod nightly;
 pub mod results;
 pub mod runner;

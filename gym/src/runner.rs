@@ -764,7 +764,8 @@ async fn request_for(
 }
 
 /// The first reachable brain node.
-async fn probe_brain(fleet: &Fleet) -> Result<crate::user_sim::Brain, RunError> {
+/// The first reachable node with the brain role.
+pub async fn probe_brain(fleet: &Fleet) -> Result<crate::user_sim::Brain, RunError> {
     for node in fleet.with_role(Role::Brain) {
         if let Some((_, client)) = connect(node).await {
             return Ok(crate::user_sim::Brain {

@@ -1,18 +1,85 @@
-//! swarm-gym's command line: commands whose issue has not landed refuse with exit 2 and
-//! print no result; `tasks check` proves suites and rejects malformed tasks clearly.
+//! swarm-gym's command line: bad input to the research commands is refused with a clear
+//! error and exit 2, printing no result; help lists every command.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+fn gym(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .args(args)
+        .env("SWARM_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
 #[test]
-fn every_command_says_not_available_yet_and_exits_2() {
-    for command in ["nightly", "generate", "tune"] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
-            .arg(command)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{command}");
-        assert!(output.stdout.is_empty(), "{command} printed to stdout");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("not available yet"), "{command}: {stderr}");
+fn bad_input_to_the_research_commands_gets_a_clear_error_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(&plan, "fleet: f.yaml\nsuites: [smoke]\nreplicate: 2\n").unwrap();
+    let not_results = dir.path().join("other.csv");
+    std::fs::write(&not_results, "a,b\n1,2\n").unwrap();
+    let missing = dir.path().join("missing.csv");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["nightly", "--plan", "/nonexistent/plan.yaml"],
+            "cannot read the plan /nonexistent/plan.yaml",
+        ),
+        (
+            vec!["nightly", "--plan", plan.to_str().unwrap()],
+            "unknown field `replicate`",
+        ),
+        (
+            vec![
+                "nightly",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--night",
+                "yesterday",
+            ],
+            "--night `yesterday` is not a date",
+        ),
+        (
+            vec![
+                "report",
+                "--html",
+                "--out",
+                dir.path().to_str().unwrap(),
+                not_results.to_str().unwrap(),
+            ],
+            "not a swarm-gym results file",
+        ),
+        (
+            vec![
+                "tune",
+                "--results",
+                missing.to_str().unwrap(),
+                "--fleet",
+                "f.yaml",
+            ],
+            "missing.csv",
+        ),
+        (
+            vec![
+                "generate",
+                "--archetype",
+                "epic",
+                "--persona",
+                "p",
+                "--fleet",
+                "f.yaml",
+            ],
+            "expected heavy-spec, minimal-spec or continue-existing",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, stdout, stderr) = gym(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?} printed a result: {stdout}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
 

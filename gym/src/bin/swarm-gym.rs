@@ -1,6 +1,6 @@
-//! `swarm-gym`: the benchmark harness. `tasks check` works today; the other commands land
-//! with issues 3 and 5, and until then each says so and exits 2, rather than printing
-//! anything that could be mistaken for a result.
+//! `swarm-gym`: the benchmark harness — tasks, runs, A/B comparisons, the study, nightly
+//! runs, reports, the tuner and the task generator. The library does the work; this file
+//! parses flags, prints progress on stderr and results on stdout, and chooses exit codes.
 
 use clap::{Args, Parser, Subcommand};
 use gym::{
@@ -68,8 +68,9 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         baseline_nights: usize,
     },
-    /// Have the brain model invent new tasks (not available yet).
-    Generate,
+    /// Have the brain model invent tasks; keep only those `tasks check` proves, deduplicated
+    /// against the existing suites.
+    Generate(GenerateArgs),
     /// Diagnose stored results: one cluster-knob change proposed, confirmed by a short A/B
     /// and kept only if checks hold and cluster improves; behavioural problems listed for a human.
     Tune(TuneArgs),
@@ -198,6 +199,36 @@ struct StudyArgs {
 }
 
 #[derive(Args)]
+struct GenerateArgs {
+    /// The kind of task.
+    #[arg(long, value_parser = parse_archetype)]
+    archetype: gym::task::Archetype,
+    /// Who the user is, in a sentence.
+    #[arg(long)]
+    persona: String,
+    /// Tasks to keep.
+    #[arg(long, default_value_t = 1)]
+    n: usize,
+    /// Where kept tasks go (a suite directory).
+    #[arg(long, default_value = "tasks/generated")]
+    out: PathBuf,
+    /// The fleet; its `brain` node writes the drafts.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Most drafts to ask for (default: 3 per task wanted).
+    #[arg(long)]
+    max_drafts: Option<usize>,
+    /// The suites a new task must not duplicate (every suite under this directory, and --out).
+    #[arg(long, default_value = "tasks")]
+    existing: PathBuf,
+}
+
+fn parse_archetype(text: &str) -> Result<gym::task::Archetype, String> {
+    serde_yaml_ng::from_str(text)
+        .map_err(|_| format!("`{text}`: expected heavy-spec, minimal-spec or continue-existing"))
+}
+
+#[derive(Args)]
 struct TuneArgs {
     /// Result CSVs to diagnose.
     #[arg(long, num_args = 1.., required = true)]
@@ -245,17 +276,17 @@ enum TasksCommand {
 }
 
 fn main() -> ExitCode {
-    let (name, issue) = match Cli::parse().command {
-        Command::Tasks(TasksCommand::Check { suites, json }) => return tasks_check(&suites, json),
-        Command::Run(args) => return run_command(args),
-        Command::Show { row, results, full } => return show_command(row, &results, full),
-        Command::Ab(args) => return ab_command(args),
+    match Cli::parse().command {
+        Command::Tasks(TasksCommand::Check { suites, json }) => tasks_check(&suites, json),
+        Command::Run(args) => run_command(args),
+        Command::Show { row, results, full } => show_command(row, &results, full),
+        Command::Ab(args) => ab_command(args),
         Command::Demo {
             replicates,
             results,
-        } => return demo_command(replicates, &results),
-        Command::Study(args) => return study_command(args),
-        Command::Nightly(args) => return nightly_command(args),
+        } => demo_command(replicates, &results),
+        Command::Study(args) => study_command(args),
+        Command::Nightly(args) => nightly_command(args),
         Command::Report {
             files,
             experiment,
@@ -264,15 +295,14 @@ fn main() -> ExitCode {
             baseline_nights,
         } => {
             if html {
-                return html_report_command(&files, &out, baseline_nights);
+                html_report_command(&files, &out, baseline_nights)
+            } else {
+                report_command(&files, experiment.as_deref())
             }
-            return report_command(&files, experiment.as_deref());
         }
-        Command::Generate => ("generate", 5),
-        Command::Tune(args) => return tune_command(args),
-    };
-    eprintln!("swarm-gym {name}: not available yet (it lands with issue {issue})");
-    ExitCode::from(2)
+        Command::Generate(args) => generate_command(args),
+        Command::Tune(args) => tune_command(args),
+    }
 }
 
 /// Suite directories named on the command line, or every suite under `tasks/`.
@@ -1209,15 +1239,15 @@ fn nightly_command(args: NightlyArgs) -> ExitCode {
         eprintln!("swarm-gym nightly: {err}");
         ExitCode::from(2)
     };
-    let plan = match gym::nightly::NightlyPlan::load(&args.plan) {
-        Ok(plan) => plan,
-        Err(err) => return fail(err),
-    };
     if let Some(night) = &args.night {
         if notebooks::data::night_of(&format!("nightly-{night}"), "") != *night {
             return fail(format!("--night `{night}` is not a date YYYY-MM-DD"));
         }
     }
+    let plan = match gym::nightly::NightlyPlan::load(&args.plan) {
+        Ok(plan) => plan,
+        Err(err) => return fail(err),
+    };
     let knobs = match resolve_knobs(&plan.knobs) {
         Ok(knobs) => knobs,
         Err(err) => return fail(err),
@@ -1645,5 +1675,102 @@ fn tune_command(args: TuneArgs) -> ExitCode {
         applied_to,
     });
     println!("log: {}", log_path.display());
+    ExitCode::SUCCESS
+}
+
+fn generate_command(args: GenerateArgs) -> ExitCode {
+    use gym::generate::{self, DraftOutcome};
+    let fail = |err: String| {
+        eprintln!("swarm-gym generate: {err}");
+        ExitCode::from(2)
+    };
+    if args.n == 0 || args.persona.trim().is_empty() {
+        return fail("--n must be at least 1 and --persona must say who the user is".into());
+    }
+    let fleet = match Fleet::load(&args.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => return fail(err.to_string()),
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let brain = match runtime.block_on(gym::runner::probe_brain(&fleet)) {
+        Ok(brain) => brain,
+        Err(err) => return fail(err.to_string().replace("--simulate-user", "generate")),
+    };
+    let sandbox = Sandbox::detect();
+    for missing in sandbox.missing_layers() {
+        eprintln!(
+            "WARNING: sandbox layer {} not applied: {}",
+            missing.layer, missing.reason
+        );
+    }
+    if let Err(err) = std::fs::create_dir_all(&args.out) {
+        return fail(format!("{}: {err}", args.out.display()));
+    }
+    let mut known = generate::known_tasks(&args.existing);
+    for task in generate::known_in_suite(&args.out) {
+        if !known.iter().any(|k| k.name == task.name) {
+            known.push(task);
+        }
+    }
+    let max_drafts = args.max_drafts.unwrap_or(args.n * 3).max(args.n);
+    eprintln!(
+        "swarm-gym generate: {} {:?} task(s) by {} ({}), at most {max_drafts} draft(s); {} existing task(s) to avoid",
+        args.n, args.archetype, brain.model, args.persona, known.len()
+    );
+    let mut outcomes = Vec::new();
+    let mut kept = 0;
+    for attempt in 1..=max_drafts {
+        if kept == args.n {
+            break;
+        }
+        let avoid: Vec<String> = known.iter().map(|k| k.id.clone()).collect();
+        let text = generate::prompt(args.archetype, &args.persona, &avoid);
+        let outcome = match runtime.block_on(generate::ask_draft(&brain, text)) {
+            Ok(draft) => runtime.block_on(generate::judge_draft(
+                &draft,
+                args.archetype,
+                &args.persona,
+                &args.out,
+                attempt,
+                &mut known,
+                sandbox,
+            )),
+            Err(why) => DraftOutcome::Rejected(format!("unusable reply: {why}")),
+        };
+        match &outcome {
+            DraftOutcome::Kept(path) => {
+                kept += 1;
+                eprintln!(
+                    "  draft {attempt}: KEPT {} (proven by tasks check)",
+                    path.display()
+                );
+            }
+            DraftOutcome::Rejected(why) => eprintln!("  draft {attempt}: rejected: {why}"),
+        }
+        outcomes.push(outcome);
+    }
+    println!(
+        "kept {kept} of {} draft(s) into {}",
+        outcomes.len(),
+        args.out.display()
+    );
+    for outcome in &outcomes {
+        if let DraftOutcome::Kept(path) = outcome {
+            println!("  kept: {}", path.display());
+        }
+    }
+    for (kind, count) in generate::rejection_counts(&outcomes) {
+        println!("  rejected {count}: {kind}");
+    }
+    if kept < args.n {
+        println!(
+            "fewer tasks than asked ({kept} of {}); rejected drafts are under {}",
+            args.n,
+            args.out.join(".rejected").display()
+        );
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,154 @@
+//! `swarm-gym generate` on a scripted brain (swarm-sim): four drafts in turn — a reply that
+//! is not a task, a copy of `smoke/wordfreq`, a task whose reference fails its own checks,
+//! and a sound two-turn task. Only the last is kept; each rejection is counted with its
+//! reason; the kept task passes `tasks check` on its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use swarm::sim::{Reply, Rule, Scenario, SimFleet, When};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn draft_rule(name: &str, content: String) -> Rule {
+    Rule {
+        name: Some(name.into()),
+        node: None,
+        when: When {
+            schema: Some(gym::generate::DRAFT_SCHEMA_NAME.into()),
+            ..When::default()
+        },
+        reply: Reply {
+            content: Some(content),
+            ..Reply::default()
+        },
+        fault: Default::default(),
+        times: Some(1),
+    }
+}
+
+fn greet(shout: bool) -> String {
+    let mut code = String::from("import sys\n\nargs = sys.argv[1:]\n");
+    if shout {
+        code.push_str("loud = '--shout' in args\nargs = [a for a in args if a != '--shout']\n");
+    } else {
+        code.push_str("loud = False\n");
+    }
+    code.push_str("if len(args) != 1:\n    print('usage: greet.py [--shout] NAME', file=sys.stderr)\n    sys.exit(2)\ntext = f'Hello, {args[0]}!'\nprint(text.upper() if loud else text)\n");
+    code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
+    let wordfreq =
+        std::fs::read_to_string(repo_root().join("tasks/smoke/wordfreq/spec.md")).unwrap();
+    let copy = json!({
+        "id": "word-counter", "spec": wordfreq, "hidden_requirements": [],
+        "turns": [{"checks": [{"file_exists": "wordfreq.py"}], "reference_files": [{"path": "wordfreq.py", "content": "print(1)\n"}]}]
+    });
+    let unsound = json!({
+        "id": "hello", "spec": "Write hello.py that prints a greeting.", "hidden_requirements": ["The greeting is exact."],
+        "turns": [{"checks": [{"console": "$ python3 hello.py\nHello\n"}], "reference_files": [{"path": "hello.py", "content": "print('Hi')\n"}]}]
+    });
+    let sound = json!({
+        "id": "Greet", "spec": "# greet\n\nWrite `greet.py NAME`, which prints `Hello, NAME!`; without exactly one name it prints a usage line on stderr and exits 2.\n",
+        "hidden_requirements": ["The usage error goes to stderr, never stdout."],
+        "turns": [
+            {"checks": [
+                {"console": "$ python3 greet.py Ada\nHello, Ada!\n"},
+                {"console": "$ python3 greet.py\n? 2\n"}
+            ], "reference_files": [{"path": "greet.py", "content": greet(false)}]},
+            {"request": "Add `--shout`: `python3 greet.py --shout Ada` prints `HELLO, ADA!`.",
+             "checks": [
+                {"console": "$ python3 greet.py --shout Ada\nHELLO, ADA!\n"},
+                {"console": "$ python3 greet.py Ada\nHello, Ada!\n"}
+             ], "reference_files": [{"path": "greet.py", "content": greet(true)}]}
+        ]
+    });
+    let scenario = Scenario {
+        nodes: vec![gym::demo::sim_node("brain", "sim-brain")],
+        rules: vec![
+            draft_rule("not a task", "Here is a great idea for a task!".into()),
+            draft_rule("a copy", copy.to_string()),
+            draft_rule("unsound", unsound.to_string()),
+            draft_rule("sound", sound.to_string()),
+        ],
+        default_reply: None,
+    };
+    let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "nodes:\n  - {{name: brain, url: '{}', model: sim-brain, roles: [brain]}}\n",
+            sim.nodes[0].url
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("generated");
+    let existing = repo_root().join("tasks");
+    let output = tokio::task::spawn_blocking({
+        let (fleet, out) = (fleet.clone(), out.clone());
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+                .args([
+                    "generate",
+                    "--archetype",
+                    "heavy-spec",
+                    "--persona",
+                    "A teacher who wants exact output.",
+                    "--n",
+                    "1",
+                    "--max-drafts",
+                    "5",
+                ])
+                .arg("--fleet")
+                .arg(&fleet)
+                .arg("--out")
+                .arg(&out)
+                .arg("--existing")
+                .arg(&existing)
+                .env("SWARM_CONFIG", "/dev/null")
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}\n{stdout}");
+    assert!(stdout.starts_with("kept 1 of 4 draft(s)"), "{stdout}");
+    assert!(stdout.contains("rejected 1: duplicate"), "{stdout}");
+    assert!(
+        stdout.contains("rejected 1: its checks are not sound"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rejected 1: unusable reply"), "{stdout}");
+    assert!(stderr.contains("like smoke/wordfreq"), "{stderr}");
+    assert!(stderr.contains("fails on the reference"), "{stderr}");
+    assert!(out.join("greet/task.yaml").is_file());
+    assert!(out.join(".rejected/hello-3/REJECTED.txt").is_file());
+
+    // The kept task stands on its own: `tasks check` proves it again.
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .args(["tasks", "check"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let checked = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{checked}");
+    assert!(
+        checked.contains("1 task(s) valid, 0 invalid, 0 malformed"),
+        "{checked}"
+    );
+    let task = gym::load_task(&out.join("greet")).unwrap();
+    assert_eq!(task.turns.len(), 2);
+    assert_eq!(task.persona, "A teacher who wants exact output.");
+}
