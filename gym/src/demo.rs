@@ -6,7 +6,7 @@
 use crate::task::Task;
 use serde_json::json;
 use std::path::Path;
-use swarm::sim::{Fault, NodeSpec, Reply, Rule, ScriptedCall, When};
+use swarm::sim::{Fault, NodeSpec, Reply, Rule, Scenario, ScriptedCall, When};
 
 /// The files under `dir`, relative and sorted, as (path, content).
 pub fn files_of(dir: &Path) -> Vec<(String, String)> {
@@ -434,4 +434,26 @@ pub fn claims_done() -> Reply {
         "done",
         json!({"summary": "all done and tested, everything works"}),
     )
+}
+
+/// Every task of a suite directory, loaded (a task that does not load is an error).
+pub fn load_suite(dir: &Path) -> Result<Vec<Task>, crate::task::TaskError> {
+    crate::task::suite_task_dirs(dir)?
+        .iter()
+        .map(|task| crate::task::load_task(task))
+        .collect()
+}
+
+/// Two scripted nodes running the whole pipeline, told apart by node: `careful` = (node,
+/// model) replays the references, `sloppy` = (node, model) fails as weak models do. Both may
+/// serve the same model name (a model update gone wrong, as a nightly sees it).
+pub fn careful_and_sloppy(tasks: &[Task], careful: (&str, &str), sloppy: (&str, &str)) -> Scenario {
+    let mut rules = swarm_rules(tasks, Some(careful.0), "careful", &careful_files);
+    rules.extend(swarm_rules(tasks, Some(sloppy.0), "sloppy", &sloppy_files));
+    Scenario {
+        nodes: vec![sim_node(careful.0, careful.1), sim_node(sloppy.0, sloppy.1)],
+        rules,
+        // Past its script a scripted model claims it is done, as weak models do.
+        default_reply: Some(claims_done()),
+    }
 }

@@ -16,7 +16,7 @@ use crate::validate::validate_task;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use swarm::llm::{ChatRequest, JsonSchemaFormat, Message, Role};
+use swarm::llm::{JsonSchemaFormat, Message, Role};
 use swarm::sandbox::Sandbox;
 
 /// Name of the draft's JSON schema (swarm-sim scripts match on it).
@@ -302,16 +302,14 @@ pub enum DraftOutcome {
 
 /// Asks the brain for one draft.
 pub async fn ask_draft(brain: &Brain, text: String) -> Result<Draft, String> {
-    let mut request = ChatRequest::new(brain.model.clone(), vec![Message::text(Role::User, text)]);
-    request.response_format = Some(draft_schema());
-    request.temperature = Some(0.8);
-    let reply = brain
-        .client
-        .chat(&request)
-        .await
-        .map_err(|err| format!("the brain failed: {err}"))?;
-    let value = swarm::agent::first_json_object(&reply.content)
-        .ok_or("the brain's reply holds no JSON object")?;
+    let value = brain
+        .ask_json(
+            vec![Message::text(Role::User, text)],
+            draft_schema(),
+            None,
+            0.8,
+        )
+        .await?;
     serde_json::from_value(value)
         .map_err(|err| format!("the brain's reply is not a task draft: {err}"))
 }

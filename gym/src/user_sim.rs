@@ -23,6 +23,29 @@ pub struct Brain {
     pub client: LlmClient,
 }
 
+impl Brain {
+    /// Asks for one JSON object under `schema`; the error says what was wrong with the reply.
+    pub async fn ask_json(
+        &self,
+        messages: Vec<Message>,
+        schema: JsonSchemaFormat,
+        max_tokens: Option<u32>,
+        temperature: f32,
+    ) -> Result<serde_json::Value, String> {
+        let mut request = ChatRequest::new(self.model.clone(), messages);
+        request.response_format = Some(schema);
+        request.max_tokens = max_tokens;
+        request.temperature = Some(temperature);
+        let reply = self
+            .client
+            .chat(&request)
+            .await
+            .map_err(|err| format!("the brain failed: {err}"))?;
+        swarm::agent::first_json_object(&reply.content)
+            .ok_or_else(|| "the brain's reply holds no JSON object".to_string())
+    }
+}
+
 /// What the user saw of one turn.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeenTurn {
@@ -90,26 +113,20 @@ pub async fn next_request(
          name, flag, output text and exit status of the goal unchanged."
     );
     let user = format!("What happened so far:\n{history}\nYour next goal:\n{goal}\n\nAnswer with JSON: {{\"request\": \"...\"}}");
-    let mut request = ChatRequest::new(
-        brain.model.clone(),
-        vec![
-            Message::text(Role::System, system),
-            Message::text(Role::User, user),
-        ],
-    );
-    request.response_format = Some(JsonSchemaFormat {
-        name: USER_SCHEMA_NAME.into(),
-        schema: serde_json::json!({"type": "object", "properties": {"request": {"type": "string"}}, "required": ["request"]}),
-    });
-    request.max_tokens = Some(800);
-    request.temperature = Some(0.7);
-    let reply = brain
-        .client
-        .chat(&request)
-        .await
-        .map_err(|err| format!("the brain failed: {err}"))?;
-    let value = swarm::agent::first_json_object(&reply.content)
-        .ok_or("the brain's reply holds no JSON object")?;
+    let value = brain
+        .ask_json(
+            vec![
+                Message::text(Role::System, system),
+                Message::text(Role::User, user),
+            ],
+            JsonSchemaFormat {
+                name: USER_SCHEMA_NAME.into(),
+                schema: serde_json::json!({"type": "object", "properties": {"request": {"type": "string"}}, "required": ["request"]}),
+            },
+            Some(800),
+            0.7,
+        )
+        .await?;
     let turn: UserTurn = serde_json::from_value(value)
         .map_err(|err| format!("the brain's reply is not a request: {err}"))?;
     let text = turn.request.trim();

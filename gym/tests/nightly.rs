@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use swarm::sim::{Scenario, SimFleet};
+use swarm::sim::SimFleet;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,27 +47,9 @@ fn plan_file(dir: &Path, name: &str, fleet: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nights_build_a_baseline_a_worse_night_is_a_regression_and_an_interrupted_night_resumes() {
-    let tasks: Vec<gym::task::Task> = gym::task::suite_task_dirs(&repo_root().join("tasks/smoke"))
-        .unwrap()
-        .iter()
-        .map(|d| gym::task::load_task(d).unwrap())
-        .collect();
-    let mut rules =
-        gym::demo::swarm_rules(&tasks, Some("good"), "careful", &gym::demo::careful_files);
-    rules.extend(gym::demo::swarm_rules(
-        &tasks,
-        Some("bad"),
-        "sloppy",
-        &gym::demo::sloppy_files,
-    ));
-    let scenario = Scenario {
-        nodes: vec![
-            gym::demo::sim_node("good", "sim-nightly"),
-            gym::demo::sim_node("bad", "sim-nightly"),
-        ],
-        rules,
-        default_reply: Some(gym::demo::claims_done()),
-    };
+    let tasks = gym::demo::load_suite(&repo_root().join("tasks/smoke")).unwrap();
+    let scenario =
+        gym::demo::careful_and_sloppy(&tasks, ("good", "sim-nightly"), ("bad", "sim-nightly"));
     let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fleet = |node: usize, name: &str| {

@@ -7,19 +7,12 @@
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use swarm::testing::{locate_llama, LlamaServer, Unavailable};
+use swarm::testing::LlamaServer;
 
 #[test]
 fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
-    let (server, model) = match locate_llama() {
-        Ok(found) => found,
-        Err(Unavailable { reason, recorded }) => {
-            if std::env::var("CI").is_ok() && !recorded {
-                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
-            }
-            eprintln!("SKIPPED real-model gym test: {reason}");
-            return;
-        }
+    let Some((server, model)) = swarm::testing::real_model().unwrap() else {
+        return;
     };
     let first = LlamaServer::start(&server, &model, 2, 8192, 1).expect("first llama-server");
     let second = LlamaServer::start(&server, &model, 2, 8192, 1).expect("second llama-server");

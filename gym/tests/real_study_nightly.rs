@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use swarm::testing::{locate_llama, LlamaServer, Unavailable};
+use swarm::testing::LlamaServer;
 
 /// Runs swarm-gym with a time limit; returns (exit code, stdout, stderr).
 fn gym(args: &[&str], limit: Duration) -> (Option<i32>, String, String) {
@@ -66,15 +66,8 @@ fn honest(rows: &[gym::ResultRow]) {
 
 #[test]
 fn study_and_nightly_run_on_real_llama_servers_to_honest_figures() {
-    let (server, model) = match locate_llama() {
-        Ok(found) => found,
-        Err(Unavailable { reason, recorded }) => {
-            if std::env::var("CI").is_ok() && !recorded {
-                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
-            }
-            eprintln!("SKIPPED real-model study and nightly test: {reason}");
-            return;
-        }
+    let Some((server, model)) = swarm::testing::real_model().unwrap() else {
+        return;
     };
     let first = LlamaServer::start(&server, &model, 2, 8192, 1).expect("first llama-server");
     let second = LlamaServer::start(&server, &model, 2, 8192, 1).expect("second llama-server");

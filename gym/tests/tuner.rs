@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use swarm::sim::{Scenario, SimFleet};
+use swarm::sim::SimFleet;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,36 +34,20 @@ fn text(output: &std::process::Output) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() {
-    let tasks: Vec<gym::task::Task> = gym::task::suite_task_dirs(&repo_root().join("tasks/smoke"))
-        .unwrap()
-        .iter()
-        .map(|d| gym::task::load_task(d).unwrap())
-        .collect();
-    let mut rules =
-        gym::demo::swarm_rules(&tasks, Some("busy"), "careful", &gym::demo::careful_files);
+    let tasks = gym::demo::load_suite(&repo_root().join("tasks/smoke")).unwrap();
+    let mut scenario =
+        gym::demo::careful_and_sloppy(&tasks, ("busy", "sim-careful"), ("sloppy", "sim-sloppy"));
+    // The busy node pauses 2.5 s in the middle of every final reply of a worker.
     let mut paused = 0;
-    for rule in &mut rules {
-        if rule.name.as_deref().is_some_and(|n| n.ends_with(" done")) {
+    for rule in &mut scenario.rules {
+        let finishing = rule.name.as_deref().is_some_and(|n| n.ends_with(" done"));
+        if finishing && rule.node.as_deref() == Some("busy") {
             rule.fault.pause_after_tokens = Some(1);
             rule.fault.pause_ms = Some(2500);
             paused += 1;
         }
     }
     assert!(paused > 0);
-    rules.extend(gym::demo::swarm_rules(
-        &tasks,
-        Some("sloppy"),
-        "sloppy",
-        &gym::demo::sloppy_files,
-    ));
-    let scenario = Scenario {
-        nodes: vec![
-            gym::demo::sim_node("busy", "sim-careful"),
-            gym::demo::sim_node("sloppy", "sim-sloppy"),
-        ],
-        rules,
-        default_reply: Some(gym::demo::claims_done()),
-    };
     let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fleet = |node: usize| {

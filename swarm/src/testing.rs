@@ -149,3 +149,21 @@ impl Drop for LlamaServer {
         let _ = self.child.wait();
     }
 }
+
+/// llama-server and SmolLM2 for a real-model test: `Ok(None)` after saying on stderr why the
+/// test is skipped; `Err` under CI when the preparation never ran (CI must prepare the model,
+/// so a silent skip there would hide a broken setup).
+pub fn real_model() -> Result<Option<(PathBuf, PathBuf)>, String> {
+    match locate_llama() {
+        Ok(found) => Ok(Some(found)),
+        Err(Unavailable { reason, recorded }) => {
+            if std::env::var("CI").is_ok() && !recorded {
+                return Err(format!(
+                    "CI must prepare the real model first (.ci/prepare-model.sh): {reason}"
+                ));
+            }
+            eprintln!("SKIPPED real-model test: {reason}");
+            Ok(None)
+        }
+    }
+}

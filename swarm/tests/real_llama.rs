@@ -12,21 +12,11 @@
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use swarm::testing::{locate_llama, LlamaServer, Unavailable};
+use swarm::testing::LlamaServer;
 
-/// llama-server and SmolLM2, or `None` after saying why the test is skipped (under CI a
-/// missing model fails unless the preparation recorded a reason).
+/// llama-server and SmolLM2, or `None` after saying why the test is skipped.
 fn real_model() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    match locate_llama() {
-        Ok(found) => Some(found),
-        Err(Unavailable { reason, recorded }) => {
-            if std::env::var("CI").is_ok() && !recorded {
-                panic!("CI must prepare the real model first (.ci/prepare-model.sh): {reason}");
-            }
-            eprintln!("SKIPPED real-model test: {reason}");
-            None
-        }
-    }
+    swarm::testing::real_model().unwrap()
 }
 
 /// Waits for a command printing JSON on stdout: no hang past `deadline`, no panic, an exit

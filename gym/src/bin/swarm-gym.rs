@@ -743,35 +743,64 @@ fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn ab_progress() -> gym::ab::ArmEvents {
-    Arc::new(|arm: &str, event: &RunEvent| match event {
-        RunEvent::TurnGraded {
-            task,
-            replicate,
-            turn,
-            hidden,
-            claimed,
-            checks,
-            ..
-        } => {
-            let checks = checks
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| "-".into());
-            eprintln!("  [{arm}] {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}");
+/// Progress of labelled runs (an A/B arm, a nightly cell) on stderr; with `total`, graded
+/// and skipped turns are counted `[n/total]`.
+fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move |label: &str, event: &RunEvent| {
+        let counted = || match total {
+            Some(total) => {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                format!("[{n}/{total}] {label} |")
+            }
+            None => format!("[{label}]"),
+        };
+        let plain = || match total {
+            Some(_) => format!("{label} |"),
+            None => format!("[{label}]"),
+        };
+        match event {
+            RunEvent::TurnGraded {
+                task,
+                replicate,
+                turn,
+                hidden,
+                claimed,
+                checks,
+                ..
+            } => {
+                let checks = checks
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_else(|| "-".into());
+                eprintln!("  {} {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}", counted());
+            }
+            RunEvent::TurnSkipped {
+                task,
+                replicate,
+                turn,
+            } => eprintln!(
+                "  {} {task} r{replicate} turn {turn}: already recorded, skipped",
+                counted()
+            ),
+            RunEvent::Abandoned {
+                task,
+                replicate,
+                reason,
+            } => eprintln!("  {} {task} r{replicate}: ABANDONED: {reason}", plain()),
+            RunEvent::Retrying { task, turn, reason } => {
+                eprintln!("  {} {task} turn {turn}: retrying: {reason}", plain())
+            }
+            RunEvent::UserFallback { task, turn, reason } => eprintln!(
+                "  {} {task} turn {turn}: simulated user unusable ({reason}); scripted request used",
+                plain()
+            ),
+            RunEvent::TurnStarted { .. } => {}
         }
-        RunEvent::Abandoned {
-            task,
-            replicate,
-            reason,
-        } => eprintln!("  [{arm}] {task} r{replicate}: ABANDONED: {reason}"),
-        RunEvent::Retrying { task, turn, reason } => {
-            eprintln!("  [{arm}] {task} turn {turn}: retrying: {reason}")
-        }
-        RunEvent::UserFallback { task, turn, reason } => {
-            eprintln!("  [{arm}] {task} turn {turn}: simulated user unusable ({reason}); scripted request used")
-        }
-        RunEvent::TurnStarted { .. } | RunEvent::TurnSkipped { .. } => {}
     })
+}
+
+fn ab_progress() -> gym::ab::ArmEvents {
+    labelled_progress(None)
 }
 
 fn experiment_id() -> String {
@@ -1323,44 +1352,7 @@ fn nightly_command(args: NightlyArgs) -> ExitCode {
     for cell in &cells {
         eprintln!("  cell: {}", cell.label);
     }
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = done.clone();
-    let progress: gym::nightly::CellEvents = Arc::new(move |cell: &str, event: &RunEvent| {
-        match event {
-            RunEvent::TurnGraded {
-                task,
-                replicate,
-                turn,
-                hidden,
-                claimed,
-                checks,
-                ..
-            } => {
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                let checks = checks
-                    .map(|v| format!("{v:.1}"))
-                    .unwrap_or_else(|| "-".into());
-                eprintln!("  [{n}/{total}] {cell} | {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}");
-            }
-            RunEvent::TurnSkipped {
-                task,
-                replicate,
-                turn,
-            } => {
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                eprintln!("  [{n}/{total}] {cell} | {task} r{replicate} turn {turn}: already recorded, skipped");
-            }
-            RunEvent::Abandoned {
-                task,
-                replicate,
-                reason,
-            } => eprintln!("  {cell} | {task} r{replicate}: ABANDONED: {reason}"),
-            RunEvent::Retrying { task, turn, reason } => {
-                eprintln!("  {cell} | {task} turn {turn}: retrying: {reason}")
-            }
-            RunEvent::UserFallback { .. } | RunEvent::TurnStarted { .. } => {}
-        }
-    });
+    let progress: gym::nightly::CellEvents = labelled_progress(Some(total));
     let summary = match runtime.block_on(gym::nightly::run_night(
         &cells,
         &night,
