@@ -65,4 +65,34 @@ fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
             );
         }
     }
+    // The demo's rows as a report: the A/B chart's figures are the report's paired means.
+    assert!(stdout.contains("report: "), "{stdout}");
+    let chart: serde_json::Value = std::fs::read_dir(dir.path().join("report"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            name.starts_with("ab-") && name.ends_with(".json")
+        })
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .unwrap();
+    let checks = chart["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "checks")
+        .unwrap();
+    let mean = |label: &str| {
+        let arm: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.experiment.ends_with(label))
+            .map(|r| r.checks.unwrap())
+            .collect();
+        arm.iter().sum::<f64>() / arm.len() as f64
+    };
+    assert!((checks["mean_a"].as_f64().unwrap() - mean(":A")).abs() < 1e-9);
+    assert!((checks["mean_b"].as_f64().unwrap() - mean(":B")).abs() < 1e-9);
+    let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
+    assert!(html.contains("SIMULATED"), "the page says the fleet was simulated");
 }

@@ -123,6 +123,7 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}\n{stdout}");
     assert_eq!(output.status.code(), Some(0), "{stderr}\n{stdout}");
     assert!(stdout.starts_with("kept 1 of 4 draft(s)"), "{stdout}");
     assert!(stdout.contains("rejected 1: duplicate"), "{stdout}");

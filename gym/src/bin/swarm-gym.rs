@@ -909,27 +909,34 @@ fn ab_command(args: AbArgs) -> ExitCode {
     run_and_report(&runtime, base, (&arm_a, &arm_b))
 }
 
-fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
+/// Rows of result files, each with the directory its paths are relative to; unreadable
+/// lines are reported on stderr and left out.
+fn read_results(files: &[PathBuf]) -> Result<Vec<(PathBuf, gym::ResultRow)>, String> {
     let mut rows = Vec::new();
     for file in files {
-        match gym::read_rows(file) {
-            Ok((read, bad)) => {
-                for problem in bad {
-                    eprintln!(
-                        "warning: line {} of {} is unreadable: {}",
-                        problem.line,
-                        file.display(),
-                        problem.message
-                    );
-                }
-                rows.extend(read);
-            }
-            Err(err) => {
-                eprintln!("swarm-gym report: {err}");
-                return ExitCode::from(2);
-            }
+        let (read, bad) = gym::read_rows(file).map_err(|err| err.to_string())?;
+        for problem in bad {
+            eprintln!(
+                "warning: line {} of {} is unreadable: {}",
+                problem.line,
+                file.display(),
+                problem.message
+            );
         }
+        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        rows.extend(read.into_iter().map(|row| (base.clone(), row)));
     }
+    Ok(rows)
+}
+
+fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
+    let rows: Vec<gym::ResultRow> = match read_results(files) {
+        Ok(rows) => rows.into_iter().map(|(_, row)| row).collect(),
+        Err(err) => {
+            eprintln!("swarm-gym report: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let experiments: std::collections::BTreeSet<String> = rows
         .iter()
         .filter_map(|r| r.experiment.rsplit_once(':').map(|(id, _)| id.to_string()))
@@ -1059,6 +1066,14 @@ fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
     print_sloppy_catches(results);
     drop(sim);
+    // The same rows as figures and one page (every title says SIMULATED).
+    let report = dir.join("report");
+    match notebooks::data::load(&[results.to_path_buf()])
+        .and_then(|data| notebooks::report::write(&data, &report, &Default::default()))
+    {
+        Ok(written) => print_written(&written),
+        Err(err) => eprintln!("swarm-gym demo: the report could not be written: {err}"),
+    }
     code
 }
 
@@ -1437,24 +1452,10 @@ fn tune_command(args: TuneArgs) -> ExitCode {
             .to_path_buf()
     });
     let log_path = out.join("tune-log.jsonl");
-    let mut rows = Vec::new();
-    for file in &args.results {
-        match gym::read_rows(file) {
-            Ok((read, bad)) => {
-                for problem in bad {
-                    eprintln!(
-                        "warning: line {} of {} is unreadable: {}",
-                        problem.line,
-                        file.display(),
-                        problem.message
-                    );
-                }
-                let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-                rows.extend(read.into_iter().map(|row| (base.clone(), row)));
-            }
-            Err(err) => return fail(err.to_string()),
-        }
-    }
+    let rows = match read_results(&args.results) {
+        Ok(rows) => rows,
+        Err(err) => return fail(err),
+    };
     let fleet = match Fleet::load(&args.fleet) {
         Ok(fleet) => fleet,
         Err(err) => return fail(err.to_string()),
@@ -1708,8 +1709,15 @@ fn generate_command(args: GenerateArgs) -> ExitCode {
     }
     let max_drafts = args.max_drafts.unwrap_or(args.n * 3).max(args.n);
     eprintln!(
-        "swarm-gym generate: {} {:?} task(s) by {} ({}), at most {max_drafts} draft(s); {} existing task(s) to avoid",
-        args.n, args.archetype, brain.model, args.persona, known.len()
+        "swarm-gym generate: {} {} task(s) by {} ({}), at most {max_drafts} draft(s); {} existing task(s) to avoid",
+        args.n,
+        serde_json::to_value(args.archetype)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        brain.model,
+        args.persona,
+        known.len()
     );
     let mut outcomes = Vec::new();
     let mut kept = 0;
