@@ -94,5 +94,8 @@ fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
     assert!((checks["mean_a"].as_f64().unwrap() - mean(":A")).abs() < 1e-9);
     assert!((checks["mean_b"].as_f64().unwrap() - mean(":B")).abs() < 1e-9);
     let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
-    assert!(html.contains("SIMULATED"), "the page says the fleet was simulated");
+    assert!(
+        html.contains("SIMULATED"),
+        "the page says the fleet was simulated"
+    );
 }

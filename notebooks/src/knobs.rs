@@ -24,11 +24,14 @@ pub struct KnobPoint {
     pub samples: usize,
 }
 
-/// One knob's effect.
+/// One knob's effect within one system under test (the single agent's settings and the
+/// pipeline's knobs are different knobs; comparing across SUTs would measure the SUT).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KnobEffect {
     /// The knob.
     pub knob: String,
+    /// The system under test its rows ran.
+    pub sut: String,
     /// Its values in order (`default` first, then numerically or alphabetically).
     pub points: Vec<KnobPoint>,
 }
@@ -72,24 +75,33 @@ fn order(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-/// Every knob that varies in the data, alphabetically.
+/// Every knob that varies within a SUT's rows, by SUT then knob.
 pub fn effects(data: &Dataset) -> Result<Vec<KnobEffect>, NotebookError> {
     let json = crate::data::strings(&data.frame, "knobs")?;
+    let suts = crate::data::strings(&data.frame, "sut")?;
     let per_row: Vec<BTreeMap<String, String>> = json.iter().map(|j| knob_values(j)).collect();
-    let names: BTreeSet<&String> = per_row.iter().flat_map(|m| m.keys()).collect();
+    let mut pairs: BTreeSet<(&String, &String)> = BTreeSet::new();
+    for (knobs, sut) in per_row.iter().zip(&suts) {
+        pairs.extend(knobs.keys().map(|name| (sut, name)));
+    }
     let mut out = Vec::new();
-    for name in names {
-        let values: Vec<String> = per_row
+    for (sut, name) in pairs {
+        // Rows of other SUTs are left out (null), never counted as the default.
+        let values: Vec<Option<String>> = per_row
             .iter()
-            .map(|m| m.get(name).cloned().unwrap_or_else(|| "default".into()))
+            .zip(&suts)
+            .map(|(m, s)| {
+                (s == sut).then(|| m.get(name).cloned().unwrap_or_else(|| "default".into()))
+            })
             .collect();
-        if values.iter().collect::<BTreeSet<_>>().len() < 2 {
+        if values.iter().flatten().collect::<BTreeSet<_>>().len() < 2 {
             continue;
         }
         let mut frame = data.frame.clone();
         frame.with_column(Column::new("knob_value".into(), values))?;
         let summary = frame
             .lazy()
+            .filter(col("knob_value").is_not_null())
             .group_by([col("knob_value"), col("sample")])
             .agg([col("cluster").mean(), col("checks").mean()])
             .group_by([col("knob_value")])
@@ -126,6 +138,7 @@ pub fn effects(data: &Dataset) -> Result<Vec<KnobEffect>, NotebookError> {
         points.sort_by(|a, b| order(&a.value, &b.value));
         out.push(KnobEffect {
             knob: name.clone(),
+            sut: sut.clone(),
             points,
         });
     }

@@ -344,7 +344,10 @@ fn draw_knob<DB: DrawingBackend>(
             .unwrap_or_default()
     };
     let mut plot = ChartBuilder::on(&root)
-        .caption(format!("knob {}{note}", effect.knob), (FAMILY, 18))
+        .caption(
+            format!("knob {} (SUT {}){note}", effect.knob, effect.sut),
+            (FAMILY, 18),
+        )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(40)

@@ -18,6 +18,9 @@ pub struct ReportOptions {
     pub window: usize,
     /// The page's title.
     pub title: String,
+    /// Judge only series that ran on this night (a nightly run's report: a model dropped
+    /// from the plan weeks ago is not tonight's regression).
+    pub night: Option<String>,
 }
 
 impl Default for ReportOptions {
@@ -25,6 +28,7 @@ impl Default for ReportOptions {
         ReportOptions {
             window: 7,
             title: "swarm-gym report".into(),
+            night: None,
         }
     }
 }
@@ -136,7 +140,13 @@ pub fn write(
     let mut regressions = Vec::new();
     let mut judged: Vec<(&Series, Judgement)> = Vec::new();
     for one in &all_series {
-        let judgement = judge(one, options.window);
+        let newest = one.points.last().map(|p| p.night.as_str());
+        let judgement = match &options.night {
+            Some(night) if newest != Some(night.as_str()) => Judgement::Unjudged {
+                reason: format!("did not run on {night}"),
+            },
+            _ => judge(one, options.window),
+        };
         if let Judgement::Regression(comparison) = &judgement {
             regressions.push(Regression {
                 series: one.label(),
@@ -302,10 +312,13 @@ pub fn write(
         add_figure(
             crate::plot::knob(
                 effect,
-                &dir.join(format!("knob-{}", safe(&effect.knob))),
+                &dir.join(format!("knob-{}-{}", safe(&effect.sut), safe(&effect.knob))),
                 note,
             ),
-            &format!("cluster and checks against {}", effect.knob),
+            &format!(
+                "cluster and checks against {} (SUT {})",
+                effect.knob, effect.sut
+            ),
             &mut blocks,
         );
         let show = |v: Option<(f64, f64, f64)>| {

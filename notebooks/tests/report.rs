@@ -227,7 +227,8 @@ fn a_constructed_history_yields_the_regressions_it_holds_and_figures_that_match_
     // Knob effect: stall 30 → cluster 6 (5.5–6.5), 120 → 10 (9.5–10.5); the nightly rows,
     // which did not set it, are at the default.
     let knob: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out/knob-fleet.stall_seconds.json")).unwrap(),
+        &std::fs::read_to_string(dir.path().join("out/knob-swarm-fleet.stall_seconds.json"))
+            .unwrap(),
     )
     .unwrap();
     let values: Vec<(String, f64, f64, f64)> = knob["points"]
@@ -256,4 +257,22 @@ fn a_constructed_history_yields_the_regressions_it_holds_and_figures_that_match_
     assert!(html.contains("<img src=\"trends.svg\""), "{html}");
     assert!(html.find("Regressions").unwrap() < html.find("Score trends").unwrap());
     assert!(!html.contains("SIMULATED"), "no sim- model in this history");
+
+    // A nightly report judges only what ran that night.
+    let tonight = |night: &str| {
+        let options = notebooks::report::ReportOptions {
+            night: Some(night.into()),
+            ..Default::default()
+        };
+        notebooks::report::write(&data, &dir.path().join(night), &options)
+            .unwrap()
+            .regressions
+            .len()
+    };
+    assert_eq!(tonight("2026-11-30"), 2);
+    assert_eq!(
+        tonight("2026-12-05"),
+        0,
+        "a series that did not run is not tonight's regression"
+    );
 }

@@ -1396,6 +1396,7 @@ fn nightly_command(args: NightlyArgs) -> ExitCode {
     let options = notebooks::report::ReportOptions {
         window: plan.baseline_nights,
         title: format!("swarm-gym nightly {night}"),
+        night: Some(night.clone()),
     };
     let written = match notebooks::report::write(&data, &plan.report, &options) {
         Ok(written) => written,
