@@ -138,7 +138,21 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
                 "--config",
                 &format!("{}-untouched", config.display()),
             ]);
-            vec![stored_run, sloppy_run, tune, behaviour_only]
+            // Kept but without --apply: the config file is never written.
+            let unapplied = gym(&[
+                "tune",
+                "--results",
+                &stored,
+                "--fleet",
+                &busy,
+                "--replicates",
+                "1",
+                "--out",
+                &format!("{out}-unapplied"),
+                "--config",
+                &format!("{}-unapplied", config.display()),
+            ]);
+            vec![stored_run, sloppy_run, tune, behaviour_only, unapplied]
         }
     })
     .await
@@ -209,4 +223,13 @@ async fn a_stall_problem_gets_a_confirmed_knob_and_wrong_code_goes_to_a_human() 
     assert!(stdout.contains("cluster problems: none"), "{stdout}");
     assert!(stdout.contains("no knob change to propose"), "{stdout}");
     assert!(!Path::new(&format!("{}-untouched", config.display())).exists());
+
+    let (stdout, stderr) = text(&outputs[4]);
+    assert!(outputs[4].status.success(), "{stderr}\n{stdout}");
+    assert!(
+        stdout.contains("decision: node.stall_timeout_s = 120: kept"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not applied (run with --apply"), "{stdout}");
+    assert!(!Path::new(&format!("{}-unapplied", config.display())).exists());
 }
