@@ -300,13 +300,14 @@ pub enum DraftOutcome {
     Rejected(String),
 }
 
-/// Asks the brain for one draft.
-pub async fn ask_draft(brain: &Brain, text: String) -> Result<Draft, String> {
+/// Asks the brain for one draft of at most `max_tokens` (a rambling model is cut there, and
+/// its unfinished JSON is rejected as an unusable reply).
+pub async fn ask_draft(brain: &Brain, text: String, max_tokens: u32) -> Result<Draft, String> {
     let value = brain
         .ask_json(
             vec![Message::text(Role::User, text)],
             draft_schema(),
-            None,
+            Some(max_tokens),
             0.8,
         )
         .await?;

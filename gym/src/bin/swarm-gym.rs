@@ -221,6 +221,9 @@ struct GenerateArgs {
     /// The suites a new task must not duplicate (every suite under this directory, and --out).
     #[arg(long, default_value = "tasks")]
     existing: PathBuf,
+    /// Most tokens the brain may write for one draft (spec, checks and every reference file).
+    #[arg(long, default_value_t = 8192)]
+    max_reply_tokens: u32,
 }
 
 fn parse_archetype(text: &str) -> Result<gym::task::Archetype, String> {
@@ -1728,18 +1731,19 @@ fn generate_command(args: GenerateArgs) -> ExitCode {
         }
         let avoid: Vec<String> = known.iter().map(|k| k.id.clone()).collect();
         let text = generate::prompt(args.archetype, &args.persona, &avoid);
-        let outcome = match runtime.block_on(generate::ask_draft(&brain, text)) {
-            Ok(draft) => runtime.block_on(generate::judge_draft(
-                &draft,
-                args.archetype,
-                &args.persona,
-                &args.out,
-                attempt,
-                &mut known,
-                sandbox,
-            )),
-            Err(why) => DraftOutcome::Rejected(format!("unusable reply: {why}")),
-        };
+        let outcome =
+            match runtime.block_on(generate::ask_draft(&brain, text, args.max_reply_tokens)) {
+                Ok(draft) => runtime.block_on(generate::judge_draft(
+                    &draft,
+                    args.archetype,
+                    &args.persona,
+                    &args.out,
+                    attempt,
+                    &mut known,
+                    sandbox,
+                )),
+                Err(why) => DraftOutcome::Rejected(format!("unusable reply: {why}")),
+            };
         match &outcome {
             DraftOutcome::Kept(path) => {
                 kept += 1;
