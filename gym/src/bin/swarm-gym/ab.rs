@@ -1,0 +1,443 @@
+//! `swarm-gym ab`, `report`, `demo` and `study`: paired comparisons and their reports.
+
+use crate::*;
+
+pub(crate) fn ab_progress() -> gym::ab::ArmEvents {
+    labelled_progress(None)
+}
+
+pub(crate) fn experiment_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("ab{secs}")
+}
+
+/// Runs an A/B and prints its report; returns the exit code.
+pub(crate) fn run_and_report(
+    runtime: &tokio::runtime::Runtime,
+    base: RunConfig,
+    arms: (&[gym::ab::Setting], &[gym::ab::Setting]),
+) -> ExitCode {
+    let experiment = experiment_id();
+    let results = base.results.clone();
+    if let Err(err) = runtime.block_on(gym::ab::run_ab(&base, arms, &experiment, ab_progress())) {
+        eprintln!("swarm-gym ab: {err}");
+        return ExitCode::from(2);
+    }
+    let (rows, bad) = match gym::read_rows(&results) {
+        Ok(read) => read,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    for problem in bad {
+        eprintln!(
+            "warning: line {} of {} is unreadable: {}",
+            problem.line,
+            results.display(),
+            problem.message
+        );
+    }
+    let arm = |label: &str| {
+        rows.iter()
+            .filter(|r| r.experiment == format!("{experiment}:{label}"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let report = gym::ab::analyse(&experiment, &arm("A"), &arm("B"));
+    print!(
+        "{}",
+        gym::ab::render(
+            &report,
+            &gym::ab::describe(arms.0),
+            &gym::ab::describe(arms.1)
+        )
+    );
+    println!("rows: {} (experiment {experiment})", results.display());
+    ExitCode::SUCCESS
+}
+
+pub(crate) fn parse_arm(settings: &[String]) -> Result<Vec<gym::ab::Setting>, String> {
+    settings.iter().map(|s| gym::ab::parse_setting(s)).collect()
+}
+
+pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
+    let (arm_a, arm_b) = match (parse_arm(&args.arm_a), parse_arm(&args.arm_b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!(
+        "swarm-gym ab: A = {}; B = {}; {} task(s) x {} replicate(s), interleaved",
+        gym::ab::describe(&arm_a),
+        gym::ab::describe(&arm_b),
+        tasks.len(),
+        args.replicates
+    );
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Single,
+        fleet,
+        fleet_name: args.fleet.display().to_string(),
+        replicates: args.replicates,
+        concurrency: args.concurrency,
+        results: args.results,
+        resume: false,
+        max_actions: args.max_actions,
+        judge_samples: args.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: false,
+        knobs,
+    };
+    run_and_report(&runtime, base, (&arm_a, &arm_b))
+}
+
+pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
+    let rows: Vec<gym::ResultRow> = match read_results(files) {
+        Ok(rows) => rows.into_iter().map(|(_, row)| row).collect(),
+        Err(err) => {
+            eprintln!("swarm-gym report: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let experiments: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r.experiment.rsplit_once(':').map(|(id, _)| id.to_string()))
+        .filter(|id| only.is_none_or(|wanted| wanted == id))
+        .collect();
+    if experiments.is_empty() {
+        eprintln!(
+            "swarm-gym report: no A/B rows{} in the given files",
+            only.map(|id| format!(" for experiment {id}"))
+                .unwrap_or_default()
+        );
+        return ExitCode::from(1);
+    }
+    for experiment in experiments {
+        let arm = |label: &str| {
+            rows.iter()
+                .filter(|r| r.experiment == format!("{experiment}:{label}"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (arm("A"), arm("B"));
+        let label = |rows: &[gym::ResultRow]| {
+            let models: std::collections::BTreeSet<&str> =
+                rows.iter().map(|r| r.builder_model.as_str()).collect();
+            let knobs: std::collections::BTreeSet<&str> =
+                rows.iter().map(|r| r.knobs.as_str()).collect();
+            format!(
+                "builder {} with knobs {}",
+                models.into_iter().collect::<Vec<_>>().join("/"),
+                knobs.into_iter().collect::<Vec<_>>().join(" | ")
+            )
+        };
+        print!(
+            "{}",
+            gym::ab::render(
+                &gym::ab::analyse(&experiment, &a, &b),
+                &label(&a),
+                &label(&b)
+            )
+        );
+        println!();
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes the full report; prints its paths and any regression.
+pub(crate) fn html_report_command(files: &[PathBuf], out: &Path, window: usize) -> ExitCode {
+    let data = match notebooks::data::load(files) {
+        Ok(data) => data,
+        Err(err) => {
+            eprintln!("swarm-gym report: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    for skipped in &data.skipped {
+        eprintln!("warning: left out {skipped}");
+    }
+    let options = notebooks::report::ReportOptions {
+        window,
+        ..Default::default()
+    };
+    match notebooks::report::write(&data, out, &options) {
+        Ok(written) => {
+            print_written(&written);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("swarm-gym report: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    eprintln!("swarm-gym demo: a SIMULATED fleet (swarm-sim, scripted replies): `careful` replays the tasks' reference solutions; `sloppy` drifts from its own interfaces, leaves modules unwired, claims done without writing and crashes on realistic input. The code they write is real and is graded for real.");
+    let tasks = match usable_tasks(&runtime, "smoke", &[]) {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            eprintln!("swarm-gym demo: {err} (run it from the repository root)");
+            return ExitCode::from(2);
+        }
+    };
+    // Both arms run the whole pipeline; every node of an arm's fleet serves that arm's model.
+    let mut rules = gym::demo::swarm_rules(
+        &tasks,
+        Some("careful"),
+        "careful",
+        &gym::demo::careful_files,
+    );
+    rules.extend(gym::demo::swarm_rules(
+        &tasks,
+        Some("sloppy"),
+        "sloppy",
+        &gym::demo::sloppy_files,
+    ));
+    let scenario = swarm::sim::Scenario {
+        nodes: vec![
+            gym::demo::sim_node("careful", "sim-careful"),
+            gym::demo::sim_node("sloppy", "sim-sloppy"),
+        ],
+        rules,
+        // Past its script a scripted model claims it is done, as weak models do.
+        default_reply: Some(gym::demo::claims_done()),
+    };
+    let sim = match runtime.block_on(swarm::sim::SimFleet::start(scenario, "127.0.0.1")) {
+        Ok(sim) => sim,
+        Err(err) => {
+            eprintln!("swarm-gym demo: cannot start the simulated fleet: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let dir = results.parent().unwrap_or(Path::new("."));
+    let mut arms = Vec::new();
+    for node in &sim.nodes {
+        let yaml = format!(
+            "# SIMULATED: a swarm-sim node of `swarm-gym demo` (its URL lives as long as the demo)\nnodes:\n  - {{name: {}, url: '{}', model: {}, slots: 4, roles: [planner, worker, scout, brain]}}\n",
+            node.name, node.url, node.model
+        );
+        let path = dir.join(format!("fleet-{}.yaml", node.name));
+        if let Err(err) = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, yaml)) {
+            eprintln!("swarm-gym demo: cannot write {}: {err}", path.display());
+            return ExitCode::from(2);
+        }
+        arms.push(path);
+    }
+    let fleet = match Fleet::load(&arms[0]) {
+        Ok(fleet) => fleet,
+        Err(err) => {
+            eprintln!("swarm-gym demo: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Swarm,
+        fleet,
+        fleet_name: "simulated demo fleet".into(),
+        replicates,
+        concurrency: 4,
+        results: results.to_path_buf(),
+        resume: false,
+        max_actions: 10,
+        judge_samples: 1,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: false,
+        knobs: swarm::knobs::Knobs::default(),
+    };
+    let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
+    let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
+    println!("SIMULATED fleet: scripted models, real code, real grading. No judge node: requirements, code_quality and bugs stay empty.");
+    let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
+    print_sloppy_catches(results);
+    drop(sim);
+    // The same rows as figures and one page (every title says SIMULATED).
+    let report = dir.join("report");
+    match notebooks::data::load(&[results.to_path_buf()])
+        .and_then(|data| notebooks::report::write(&data, &report, &Default::default()))
+    {
+        Ok(written) => print_written(&written),
+        Err(err) => eprintln!("swarm-gym demo: the report could not be written: {err}"),
+    }
+    code
+}
+
+/// What the graders caught in the sloppy arm, read back from each row's grades.json.
+pub(crate) fn print_sloppy_catches(results: &Path) {
+    let Ok((rows, _)) = gym::read_rows(results) else {
+        return;
+    };
+    let Some(latest) = rows
+        .iter()
+        .rev()
+        .find_map(|r| r.experiment.strip_suffix(":B").map(String::from))
+    else {
+        return;
+    };
+    let base = results.parent().unwrap_or(Path::new("."));
+    let (mut false_greens, mut drift, mut crashes, mut unwired, mut total) = (0, 0, 0, 0, 0);
+    for row in rows
+        .iter()
+        .filter(|r| r.experiment == format!("{latest}:B"))
+    {
+        total += 1;
+        if matches!(row.claimed_verdict.as_str(), "done" | "pass") && row.hidden_verdict == "fail" {
+            false_greens += 1;
+        }
+        let grades = Path::new(&row.events)
+            .parent()
+            .map(|dir| base.join(dir).join("grades.json"));
+        let text = grades
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        drift += usize::from(text.contains("TypeError"));
+        crashes += usize::from(text.contains("KeyError"));
+        unwired += usize::from(text.contains("never imported"));
+    }
+    println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done or pass, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never imported, found by diagnostics");
+}
+
+pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
+    let fail = |err: String| {
+        eprintln!("swarm-gym study: {err}");
+        ExitCode::from(2)
+    };
+    let design = match gym::study::design(&args.study) {
+        Ok(design) => design,
+        Err(err) => return fail(err),
+    };
+    if args.a_model.trim().is_empty()
+        || args.b_model.trim().is_empty()
+        || args.a_model == args.b_model
+    {
+        return fail("--a-model and --b-model must name two different models".into());
+    }
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => return fail(err),
+    };
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, design.suite, &args.tasks) {
+        Ok(prepared) => prepared,
+        Err(err) => return fail(err),
+    };
+    // The arms' fleets are written down: what each arm ran on is part of the record.
+    let dir = args.results.parent().unwrap_or(Path::new("."));
+    let mut arms = Vec::new();
+    for (label, model) in [("a", &args.a_model), ("b", &args.b_model)] {
+        let arm = gym::study::arm_fleet(&fleet, model);
+        let path = dir.join(format!(
+            "study-{}-{label}-{}.yaml",
+            design.name,
+            model.replace(['/', ' '], "_")
+        ));
+        let written = serde_yaml_ng::to_string(&arm)
+            .map_err(|err| err.to_string())
+            .and_then(|yaml| {
+                std::fs::create_dir_all(dir)
+                    .and_then(|_| std::fs::write(&path, yaml))
+                    .map_err(|err| err.to_string())
+            });
+        if let Err(err) = written {
+            return fail(format!("cannot write {}: {err}", path.display()));
+        }
+        arms.push(path);
+    }
+    let turns: usize = tasks.iter().map(|t| t.turns.len()).sum();
+    eprintln!(
+        "swarm-gym study {}: {}; A = {}, B = {}; {} app(s), {turns} turn(s) each arm and replicate, {} replicate(s), interleaved",
+        design.name, design.about, args.a_model, args.b_model, tasks.len(), args.replicates
+    );
+    let base = RunConfig {
+        tasks,
+        sut: Sut::Swarm,
+        fleet,
+        fleet_name: args.fleet.display().to_string(),
+        replicates: args.replicates,
+        concurrency: args.concurrency,
+        results: args.results.clone(),
+        resume: false,
+        max_actions: 40,
+        judge_samples: args.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: false,
+        knobs,
+    };
+    let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
+    let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
+    println!(
+        "study {}: A = {}, B = {} (SUT swarm; every non-judge node serves the arm's model)",
+        design.name, args.a_model, args.b_model
+    );
+    if !args.tasks.is_empty() {
+        println!(
+            "PARTIAL: only {} of the study's apps ran (--tasks); the reproduction runs all of them",
+            args.tasks.join(", ")
+        );
+    }
+    let started = experiment_id();
+    let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
+    print_study_cost(&args.results, &started, args.replicates);
+    code
+}
+
+/// What one replicate of each arm cost, from its rows: tokens and wall time summed over the
+/// arm's turns, divided by the replicates. (Experiment ids sort by time, so the study's is
+/// the newest at or after `since`.)
+pub(crate) fn print_study_cost(results: &Path, since: &str, replicates: u32) {
+    let Ok((rows, _)) = gym::read_rows(results) else {
+        return;
+    };
+    let Some(experiment) = rows
+        .iter()
+        .filter_map(|r| r.experiment.split(':').next())
+        .filter(|e| *e >= since)
+        .max()
+        .map(String::from)
+    else {
+        return;
+    };
+    for label in ["A", "B"] {
+        let arm: Vec<&gym::ResultRow> = rows
+            .iter()
+            .filter(|r| r.experiment == format!("{experiment}:{label}"))
+            .collect();
+        let n = f64::from(replicates.max(1));
+        let tokens_in: u64 = arm.iter().map(|r| r.tokens_in).sum();
+        let tokens_out: u64 = arm.iter().map(|r| r.tokens_out).sum();
+        let wall: f64 = arm.iter().map(|r| r.wall_seconds).sum();
+        println!(
+            "cost per replicate, arm {label}: {} turns, {:.0} prompt tokens, {:.0} generated tokens, {:.0} s of pipeline wall time",
+            arm.len() as f64 / n,
+            tokens_in as f64 / n,
+            tokens_out as f64 / n,
+            wall / n
+        );
+    }
+}

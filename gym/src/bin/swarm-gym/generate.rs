@@ -1,0 +1,108 @@
+//! `swarm-gym generate`: the brain invents tasks; only proven, new ones are kept.
+
+use crate::*;
+
+pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
+    use gym::generate::{self, DraftOutcome};
+    let fail = |err: String| {
+        eprintln!("swarm-gym generate: {err}");
+        ExitCode::from(2)
+    };
+    if args.n == 0 || args.persona.trim().is_empty() {
+        return fail("--n must be at least 1 and --persona must say who the user is".into());
+    }
+    let fleet = match Fleet::load(&args.fleet) {
+        Ok(fleet) => fleet,
+        Err(err) => return fail(err.to_string()),
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(2);
+    };
+    let brain = match runtime.block_on(gym::runner::probe_brain(&fleet)) {
+        Ok(brain) => brain,
+        Err(err) => return fail(err.to_string().replace("--simulate-user", "generate")),
+    };
+    let sandbox = Sandbox::detect();
+    for missing in sandbox.missing_layers() {
+        eprintln!(
+            "WARNING: sandbox layer {} not applied: {}",
+            missing.layer, missing.reason
+        );
+    }
+    if let Err(err) = std::fs::create_dir_all(&args.out) {
+        return fail(format!("{}: {err}", args.out.display()));
+    }
+    let mut known = generate::known_tasks(&args.existing);
+    for task in generate::known_in_suite(&args.out) {
+        if !known.iter().any(|k| k.name == task.name) {
+            known.push(task);
+        }
+    }
+    let max_drafts = args.max_drafts.unwrap_or(args.n * 3).max(args.n);
+    eprintln!(
+        "swarm-gym generate: {} {} task(s) by {} ({}), at most {max_drafts} draft(s); {} existing task(s) to avoid",
+        args.n,
+        serde_json::to_value(args.archetype)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        brain.model,
+        args.persona,
+        known.len()
+    );
+    let mut outcomes = Vec::new();
+    let mut kept = 0;
+    for attempt in 1..=max_drafts {
+        if kept == args.n {
+            break;
+        }
+        let avoid: Vec<String> = known.iter().map(|k| k.id.clone()).collect();
+        let text = generate::prompt(args.archetype, &args.persona, &avoid);
+        let outcome =
+            match runtime.block_on(generate::ask_draft(&brain, text, args.max_reply_tokens)) {
+                Ok(draft) => runtime.block_on(generate::judge_draft(
+                    &draft,
+                    args.archetype,
+                    &args.persona,
+                    &args.out,
+                    attempt,
+                    &mut known,
+                    sandbox,
+                )),
+                Err(why) => DraftOutcome::Rejected(format!("unusable reply: {why}")),
+            };
+        match &outcome {
+            DraftOutcome::Kept(path) => {
+                kept += 1;
+                eprintln!(
+                    "  draft {attempt}: KEPT {} (proven by tasks check)",
+                    path.display()
+                );
+            }
+            DraftOutcome::Rejected(why) => eprintln!("  draft {attempt}: rejected: {why}"),
+        }
+        outcomes.push(outcome);
+    }
+    println!(
+        "kept {kept} of {} draft(s) into {}",
+        outcomes.len(),
+        args.out.display()
+    );
+    for outcome in &outcomes {
+        if let DraftOutcome::Kept(path) = outcome {
+            println!("  kept: {}", path.display());
+        }
+    }
+    for (kind, count) in generate::rejection_counts(&outcomes) {
+        println!("  rejected {count}: {kind}");
+    }
+    if kept < args.n {
+        println!(
+            "fewer tasks than asked ({kept} of {}); rejected drafts are under {}",
+            args.n,
+            args.out.join(".rejected").display()
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

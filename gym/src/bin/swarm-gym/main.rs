@@ -1,0 +1,529 @@
+//! `swarm-gym`: the benchmark harness — tasks, runs, A/B comparisons, the study, nightly
+//! runs, reports, the tuner and the task generator. The library does the work; this file
+//! parses flags, prints progress on stderr and results on stdout, and chooses exit codes.
+
+use clap::{Args, Parser, Subcommand};
+use gym::{
+    load_task, run_suite, suite_task_dirs, validate_task, RunConfig, RunEvent, Sut, Task,
+    TaskReport,
+};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use swarm::fleet::Fleet;
+use swarm::sandbox::Sandbox;
+
+mod ab;
+mod generate;
+mod nightly;
+mod run;
+mod tasks;
+mod tune;
+
+use ab::*;
+use generate::*;
+use nightly::*;
+use run::*;
+use tasks::*;
+use tune::*;
+
+#[derive(Parser)]
+#[command(
+    name = "swarm-gym",
+    version,
+    about = "Benchmark harness for local coding swarms"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Task suites: prove their checks.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// Run a suite against a system under test and grade every turn.
+    Run(RunArgs),
+    /// Print one result row and its transcript.
+    Show {
+        /// 1-based data row of the results file.
+        row: usize,
+        /// The results CSV.
+        #[arg(long, default_value = "results/results.csv")]
+        results: PathBuf,
+        /// Print every message whole (default: long ones are cut).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Compare two arms on the same tasks: exactly the stated settings changed.
+    Ab(AbArgs),
+    /// Reproduce a published A/B study on your fleet (qwopus-vs-vanilla).
+    Study(StudyArgs),
+    /// Run a nightly matrix (models x suites x SUTs x replicates), append its rows, render the
+    /// trend report; exit 1 when a regression is found.
+    Nightly(NightlyArgs),
+    /// Print the A/B reports of stored rows; with --html, write the analyses (trends,
+    /// regressions, A/B charts, knob effects) as SVG/PNG figures, Markdown and one HTML page.
+    Report {
+        /// Result CSVs.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only this experiment id.
+        #[arg(long)]
+        experiment: Option<String>,
+        /// Write the full report (figures, report.md, report.html) into --out.
+        #[arg(long)]
+        html: bool,
+        /// Where --html writes.
+        #[arg(long, default_value = "results/report")]
+        out: PathBuf,
+        /// Earlier nights in a regression's rolling baseline.
+        #[arg(long, default_value_t = 7)]
+        baseline_nights: usize,
+    },
+    /// Have the brain model invent tasks; keep only those `tasks check` proves, deduplicated
+    /// against the existing suites.
+    Generate(GenerateArgs),
+    /// Diagnose stored results: one cluster-knob change proposed, confirmed by a short A/B
+    /// and kept only if checks hold and cluster improves; behavioural problems listed for a human.
+    Tune(TuneArgs),
+    /// A/B of a careful and a sloppy scripted model over tasks/smoke on a SIMULATED fleet.
+    Demo {
+        /// Replicates per arm.
+        #[arg(long, default_value_t = 3)]
+        replicates: u32,
+        /// Results CSV.
+        #[arg(long, default_value = "results/demo/results.csv")]
+        results: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Suite, as a path (tasks/smoke) or a name (smoke).
+    #[arg(long)]
+    suite: String,
+    /// System under test.
+    #[arg(long, value_enum, default_value = "single")]
+    sut: Sut,
+    /// Fleet file (nodes with roles; builders are the `worker` nodes).
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Replicates per task.
+    #[arg(long, default_value_t = 1)]
+    replicates: u32,
+    /// Only these tasks (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Results CSV to append to.
+    #[arg(long, default_value = "results/results.csv")]
+    results: PathBuf,
+    /// Skip turns whose rows are already in the results file.
+    #[arg(long)]
+    resume: bool,
+    /// The single agent's action budget per turn.
+    #[arg(long, default_value_t = 40)]
+    max_actions: u32,
+    /// Samples per judge node per turn (the fleet's `judge` nodes grade requirements, code
+    /// quality and bugs).
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
+    /// Later turns' requests come from the fleet's `brain` node playing the task's persona
+    /// (it must keep every concrete requirement, or the scripted request is used).
+    #[arg(long)]
+    simulate_user: bool,
+    /// A pipeline knob for SUT swarm, NAME=VALUE (repeatable; `swarm knobs` lists them).
+    #[arg(long = "knob")]
+    knobs: Vec<String>,
+}
+
+#[derive(Args)]
+struct AbArgs {
+    /// Suite, as a path or a name.
+    #[arg(long)]
+    suite: String,
+    /// Fleet file.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Arm A's settings: model=, judge_model=, brain_model=, action_mode=, max_actions=, sut=, fleet=.
+    #[arg(long = "a", num_args = 1.., required = true)]
+    arm_a: Vec<String>,
+    /// Arm B's settings.
+    #[arg(long = "b", num_args = 1.., required = true)]
+    arm_b: Vec<String>,
+    /// Replicates per arm.
+    #[arg(long, default_value_t = 3)]
+    replicates: u32,
+    /// Only these tasks (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Results CSV to append to.
+    #[arg(long, default_value = "results/results.csv")]
+    results: PathBuf,
+    /// The single agent's action budget per turn (unless an arm sets it).
+    #[arg(long, default_value_t = 40)]
+    max_actions: u32,
+    /// Samples per judge node per turn.
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
+    /// A pipeline knob both arms share, NAME=VALUE (an arm changes one with knob:NAME=VALUE).
+    #[arg(long = "knob")]
+    knobs: Vec<String>,
+}
+
+#[derive(Args)]
+struct StudyArgs {
+    /// The study: qwopus-vs-vanilla.
+    study: String,
+    /// Fleet file; every node that is not only a judge serves the arm's model in turn.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Arm A's model id (as the servers list it), e.g. qwopus3.6-27b.
+    #[arg(long)]
+    a_model: String,
+    /// Arm B's model id, e.g. qwen3.6-27b.
+    #[arg(long)]
+    b_model: String,
+    /// Replicates per arm (the original study ran one).
+    #[arg(long, default_value_t = 3)]
+    replicates: u32,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Results CSV to append to; the arms' fleet files are written beside it.
+    #[arg(long, default_value = "results/results.csv")]
+    results: PathBuf,
+    /// Samples per judge node per turn.
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
+    /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
+    #[arg(long = "knob")]
+    knobs: Vec<String>,
+    /// Only these apps (comma-separated), for a quick check of a fleet; the reproduction is
+    /// all five, and the report says when it is not.
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// The kind of task.
+    #[arg(long, value_parser = parse_archetype)]
+    archetype: gym::task::Archetype,
+    /// Who the user is, in a sentence.
+    #[arg(long)]
+    persona: String,
+    /// Tasks to keep.
+    #[arg(long, default_value_t = 1)]
+    n: usize,
+    /// Where kept tasks go (a suite directory).
+    #[arg(long, default_value = "tasks/generated")]
+    out: PathBuf,
+    /// The fleet; its `brain` node writes the drafts.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Most drafts to ask for (default: 3 per task wanted).
+    #[arg(long)]
+    max_drafts: Option<usize>,
+    /// The suites a new task must not duplicate (every suite under this directory, and --out).
+    #[arg(long, default_value = "tasks")]
+    existing: PathBuf,
+    /// Most tokens the brain may write for one draft (spec, checks and every reference file).
+    #[arg(long, default_value_t = 8192)]
+    max_reply_tokens: u32,
+}
+
+pub(crate) fn parse_archetype(text: &str) -> Result<gym::task::Archetype, String> {
+    serde_yaml_ng::from_str(text)
+        .map_err(|_| format!("`{text}`: expected heavy-spec, minimal-spec or continue-existing"))
+}
+
+#[derive(Args)]
+struct TuneArgs {
+    /// Result CSVs to diagnose.
+    #[arg(long, num_args = 1.., required = true)]
+    results: Vec<PathBuf>,
+    /// The fleet the confirming A/B runs on.
+    #[arg(long)]
+    fleet: PathBuf,
+    /// Write a kept change into the config file ([knobs] table); never otherwise.
+    #[arg(long)]
+    apply: bool,
+    /// The config file --apply writes (default: $SWARM_CONFIG, else ~/.config/swarm/config.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Replicates per arm of the confirming A/B.
+    #[arg(long, default_value_t = 2)]
+    replicates: u32,
+    /// Task replicates run at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Where the log, the trial rows and the review list go (default: beside the first results file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct NightlyArgs {
+    /// The nightly plan (YAML; examples/nightly/nightly.yaml documents every field).
+    #[arg(long)]
+    plan: PathBuf,
+    /// The night's date (YYYY-MM-DD); default: the unfinished night of this plan, else today (UTC).
+    #[arg(long)]
+    night: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TasksCommand {
+    /// Prove each task: checks pass on the reference (3 runs) and fail without the work.
+    Check {
+        /// Suites, as paths (tasks/smoke) or names (smoke); default: every suite in tasks/.
+        suites: Vec<String>,
+        /// Print the reports as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Tasks(TasksCommand::Check { suites, json }) => tasks_check(&suites, json),
+        Command::Run(args) => run_command(args),
+        Command::Show { row, results, full } => show_command(row, &results, full),
+        Command::Ab(args) => ab_command(args),
+        Command::Demo {
+            replicates,
+            results,
+        } => demo_command(replicates, &results),
+        Command::Study(args) => study_command(args),
+        Command::Nightly(args) => nightly_command(args),
+        Command::Report {
+            files,
+            experiment,
+            html,
+            out,
+            baseline_nights,
+        } => {
+            if html {
+                html_report_command(&files, &out, baseline_nights)
+            } else {
+                report_command(&files, experiment.as_deref())
+            }
+        }
+        Command::Generate(args) => generate_command(args),
+        Command::Tune(args) => tune_command(args),
+    }
+}
+
+/// Suite directories named on the command line, or every suite under `tasks/`.
+pub(crate) fn suite_dirs(suites: &[String]) -> Result<Vec<PathBuf>, String> {
+    if suites.is_empty() {
+        let entries = std::fs::read_dir("tasks").map_err(|err| {
+            format!("cannot read tasks/ ({err}); run from the repository root or name a suite")
+        })?;
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        return Ok(dirs);
+    }
+    suites
+        .iter()
+        .map(|suite| {
+            let direct = PathBuf::from(suite);
+            let named = Path::new("tasks").join(suite);
+            if direct.is_dir() {
+                Ok(direct)
+            } else if named.is_dir() {
+                Ok(named)
+            } else {
+                Err(format!(
+                    "no suite `{suite}` (tried {} and {})",
+                    direct.display(),
+                    named.display()
+                ))
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => Some(runtime),
+        Err(err) => {
+            eprintln!("swarm-gym: cannot start the async runtime: {err}");
+            None
+        }
+    }
+}
+
+/// The usable tasks of a suite: loaded, filtered, and proven (an unsound task is skipped
+/// with its reason). A malformed task stops everything: its file must be fixed.
+pub(crate) fn usable_tasks(
+    runtime: &tokio::runtime::Runtime,
+    suite: &str,
+    only: &[String],
+) -> Result<Vec<Task>, String> {
+    let suite = suite_dirs(&[suite.to_string()])?.remove(0);
+    let sandbox = Sandbox::detect();
+    for missing in sandbox.missing_layers() {
+        eprintln!(
+            "WARNING: sandbox layer {} not applied: {}",
+            missing.layer, missing.reason
+        );
+    }
+    let mut tasks = Vec::new();
+    for dir in suite_task_dirs(&suite).map_err(|err| err.to_string())? {
+        let task = load_task(&dir).map_err(|err| err.to_string())?;
+        if !only.is_empty() && !only.contains(&task.id) {
+            continue;
+        }
+        // A task is used only once its checks are proven (pass on the reference, fail without the work).
+        match runtime.block_on(validate_task(&task, sandbox)) {
+            Ok(report) if report.valid => tasks.push(task),
+            Ok(report) => eprintln!(
+                "skipping {}: its checks are not sound: {}",
+                report.name,
+                report.problems.join("; ")
+            ),
+            Err(err) => eprintln!(
+                "skipping {}/{}: cannot check it: {err}",
+                task.suite, task.id
+            ),
+        }
+    }
+    if let Some(wanted) = only
+        .iter()
+        .find(|wanted| !tasks.iter().any(|t| &t.id == *wanted))
+    {
+        return Err(format!("no usable task `{wanted}` in {}", suite.display()));
+    }
+    if tasks.is_empty() {
+        return Err(format!("no usable task in {}", suite.display()));
+    }
+    Ok(tasks)
+}
+
+/// What `run` and `ab` need first: the fleet, a runtime, and the suite's proven tasks.
+pub(crate) fn prepare(
+    fleet: &Path,
+    suite: &str,
+    only: &[String],
+) -> Result<(Fleet, tokio::runtime::Runtime, Vec<Task>), String> {
+    let fleet = Fleet::load(fleet).map_err(|err| err.to_string())?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let tasks = usable_tasks(&runtime, suite, only)?;
+    Ok((fleet, runtime, tasks))
+}
+
+/// Knobs from the config file, `SWARM_*` variables and `--knob` flags.
+pub(crate) fn resolve_knobs(flags: &[String]) -> Result<swarm::knobs::Knobs, String> {
+    let env = |key: &str| std::env::var(key).ok();
+    let (file, _) = swarm::settings::read_file(&env).map_err(|e| e.to_string())?;
+    swarm::knobs::Knobs::resolve(file.knobs.as_ref(), &env, flags).map_err(|e| e.to_string())
+}
+
+/// Progress of labelled runs (an A/B arm, a nightly cell) on stderr; with `total`, graded
+/// and skipped turns are counted `[n/total]`.
+pub(crate) fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Arc::new(move |label: &str, event: &RunEvent| {
+        let counted = || match total {
+            Some(total) => {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                format!("[{n}/{total}] {label} |")
+            }
+            None => format!("[{label}]"),
+        };
+        let plain = || match total {
+            Some(_) => format!("{label} |"),
+            None => format!("[{label}]"),
+        };
+        match event {
+            RunEvent::TurnGraded {
+                task,
+                replicate,
+                turn,
+                hidden,
+                claimed,
+                checks,
+                ..
+            } => {
+                let checks = checks
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_else(|| "-".into());
+                eprintln!("  {} {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}", counted());
+            }
+            RunEvent::TurnSkipped {
+                task,
+                replicate,
+                turn,
+            } => eprintln!(
+                "  {} {task} r{replicate} turn {turn}: already recorded, skipped",
+                counted()
+            ),
+            RunEvent::Abandoned {
+                task,
+                replicate,
+                reason,
+            } => eprintln!("  {} {task} r{replicate}: ABANDONED: {reason}", plain()),
+            RunEvent::Retrying { task, turn, reason } => {
+                eprintln!("  {} {task} turn {turn}: retrying: {reason}", plain())
+            }
+            RunEvent::UserFallback { task, turn, reason } => eprintln!(
+                "  {} {task} turn {turn}: simulated user unusable ({reason}); scripted request used",
+                plain()
+            ),
+            RunEvent::TurnStarted { .. } => {}
+        }
+    })
+}
+
+/// Rows of result files, each with the directory its paths are relative to; unreadable
+/// lines are reported on stderr and left out.
+pub(crate) fn read_results(files: &[PathBuf]) -> Result<Vec<(PathBuf, gym::ResultRow)>, String> {
+    let mut rows = Vec::new();
+    for file in files {
+        let (read, bad) = gym::read_rows(file).map_err(|err| err.to_string())?;
+        for problem in bad {
+            eprintln!(
+                "warning: line {} of {} is unreadable: {}",
+                problem.line,
+                file.display(),
+                problem.message
+            );
+        }
+        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        rows.extend(read.into_iter().map(|row| (base.clone(), row)));
+    }
+    Ok(rows)
+}
+
+pub(crate) fn print_written(written: &notebooks::report::Written) {
+    for regression in &written.regressions {
+        let c = &regression.comparison;
+        println!(
+            "REGRESSION {} {} on {}: {:.2} vs baseline {:.2} over {} night(s) (drop {:.2} > threshold {:.2}; noise: {})",
+            regression.series, regression.dimension, c.night, c.newest, c.baseline, c.baseline_nights, c.drop, c.threshold, c.noise
+        );
+    }
+    for err in &written.figure_errors {
+        eprintln!("warning: {err}");
+    }
+    println!(
+        "report: {} ({} figure(s), SVG and PNG) and {}",
+        written.html.display(),
+        written.figures.len(),
+        written.markdown.display()
+    );
+}

@@ -1,0 +1,247 @@
+//! `swarm-gym run` and `show`: a suite against a system under test, and one stored row.
+
+use crate::*;
+
+pub(crate) fn run_command(args: RunArgs) -> ExitCode {
+    let knobs = match resolve_knobs(&args.knobs) {
+        Ok(knobs) => knobs,
+        Err(err) => {
+            eprintln!("swarm-gym run: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            eprintln!("swarm-gym run: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let total_turns: usize =
+        tasks.iter().map(|t| t.turns.len()).sum::<usize>() * args.replicates as usize;
+    eprintln!(
+        "swarm-gym run: {} task(s) x {} replicate(s) = {total_turns} turn(s), SUT {}, fleet {}, results {}",
+        tasks.len(), args.replicates, args.sut, args.fleet.display(), args.results.display()
+    );
+    let config = RunConfig {
+        tasks,
+        sut: args.sut,
+        fleet,
+        fleet_name: args.fleet.display().to_string(),
+        replicates: args.replicates,
+        concurrency: args.concurrency,
+        results: args.results.clone(),
+        resume: args.resume,
+        max_actions: args.max_actions,
+        judge_samples: args.judge_samples,
+        first_replicate: 1,
+        experiment: String::new(),
+        simulate_user: args.simulate_user,
+        knobs,
+    };
+    let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = graded.clone();
+    let progress = Arc::new(move |event: &RunEvent| match event {
+        RunEvent::TurnStarted {
+            task,
+            replicate,
+            turn,
+            node,
+        } => eprintln!("  {task} r{replicate} turn {turn}: building on {node}"),
+        RunEvent::TurnGraded {
+            task,
+            replicate,
+            turn,
+            hidden,
+            claimed,
+            checks,
+            overall,
+        } => {
+            let done = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let show = |v: &Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+            eprintln!("  [{done}/{total_turns}] {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {}, overall {}", show(checks), show(overall));
+        }
+        RunEvent::TurnSkipped {
+            task,
+            replicate,
+            turn,
+        } => eprintln!("  {task} r{replicate} turn {turn}: already in the results, skipped"),
+        RunEvent::Retrying { task, turn, reason } => {
+            eprintln!("  {task} turn {turn}: infrastructure failure, retrying: {reason}")
+        }
+        RunEvent::UserFallback { task, turn, reason } => {
+            eprintln!("  {task} turn {turn}: simulated user unusable ({reason}); the scripted request is used")
+        }
+        RunEvent::Abandoned {
+            task,
+            replicate,
+            reason,
+        } => eprintln!("  {task} r{replicate}: ABANDONED: {reason}"),
+    });
+    let summary = match runtime.block_on(run_suite(config, progress)) {
+        Ok(summary) => summary,
+        Err(err) => {
+            eprintln!("swarm-gym run: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    print_run_table(&summary);
+    println!(
+        "results: {} ({} row(s) appended, {} turn(s) skipped as already present)",
+        args.results.display(),
+        summary.rows.len(),
+        summary.skipped
+    );
+    if summary.abandoned.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        for line in &summary.abandoned {
+            println!("abandoned: {line}");
+        }
+        ExitCode::from(1)
+    }
+}
+
+pub(crate) fn print_run_table(summary: &gym::RunSummary) {
+    let mut by_task: std::collections::BTreeMap<(String, u32), Vec<&gym::ResultRow>> =
+        std::collections::BTreeMap::new();
+    for row in &summary.rows {
+        by_task
+            .entry((row.task.clone(), row.turn))
+            .or_default()
+            .push(row);
+    }
+    println!(
+        "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>11} {:>8}",
+        "task", "turn", "runs", "hidden ok", "checks", "swarm", "diagn.", "false green", "overall"
+    );
+    for ((task, turn), rows) in &by_task {
+        let mean = |pick: fn(&gym::ResultRow) -> Option<f64>| {
+            let values: Vec<f64> = rows.iter().filter_map(|r| pick(r)).collect();
+            if values.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.1}", values.iter().sum::<f64>() / values.len() as f64)
+            }
+        };
+        let passed = rows.iter().filter(|r| r.hidden_verdict == "pass").count();
+        let false_green = rows
+            .iter()
+            .filter(|r| r.claimed_verdict == "done" && r.hidden_verdict == "fail")
+            .count();
+        println!(
+            "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>11} {:>8}",
+            task,
+            turn,
+            rows.len(),
+            format!("{passed}/{}", rows.len()),
+            mean(|r| r.checks),
+            mean(|r| r.swarm),
+            mean(|r| r.diagnostics),
+            false_green,
+            mean(|r| r.overall)
+        );
+    }
+}
+
+pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
+    let (rows, bad) = match gym::read_rows(results) {
+        Ok(read) => read,
+        Err(err) => {
+            eprintln!("swarm-gym show: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    for problem in &bad {
+        eprintln!(
+            "warning: line {} of {} is unreadable: {}",
+            problem.line,
+            results.display(),
+            problem.message
+        );
+    }
+    let Some(found) = row.checked_sub(1).and_then(|index| rows.get(index)) else {
+        eprintln!(
+            "swarm-gym show: {} has {} readable row(s); row {row} is not one of them",
+            results.display(),
+            rows.len()
+        );
+        return ExitCode::from(2);
+    };
+    let show = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+    println!(
+        "row {row}: {}/{} turn {} replicate {} | SUT {} | builder {} | run {} | commit {}",
+        found.suite,
+        found.task,
+        found.turn,
+        found.replicate,
+        found.sut,
+        found.builder_model,
+        found.run_id,
+        found.commit
+    );
+    println!(
+        "hidden {} | claimed {} | checks {} swarm {} cluster {} diagnostics {} requirements {} code_quality {} bugs {} | overall {}",
+        found.hidden_verdict, found.claimed_verdict, show(found.checks), show(found.swarm), show(found.cluster), show(found.diagnostics),
+        show(found.requirements), show(found.code_quality), show(found.bugs), show(found.overall)
+    );
+    println!(
+        "wall {:.1}s | tokens {}/{} | malformed {} | tool errors {} | overflows {}",
+        found.wall_seconds,
+        found.tokens_in,
+        found.tokens_out,
+        found.malformed_replies,
+        found.tool_errors,
+        found.context_overflows
+    );
+    let base = results.parent().unwrap_or(Path::new("."));
+    let transcript = base.join(&found.transcript);
+    let text = match std::fs::read_to_string(&transcript) {
+        Ok(text) => text,
+        Err(err) => {
+            eprintln!(
+                "swarm-gym show: cannot read the transcript {}: {err}",
+                transcript.display()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let limit = if full { usize::MAX } else { 1500 };
+    for (number, line) in text.lines().enumerate() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            println!("--- line {} is not a message ---", number + 1);
+            continue;
+        };
+        // SUT swarm: each worker's conversation starts with a header line.
+        if let (Some(task), Some(stage)) = (message["task"].as_str(), message["stage"].as_str()) {
+            println!(
+                "\n══ task {task} ({stage}, attempt {}) on {} ══",
+                message["attempt"],
+                message["node"].as_str().unwrap_or("?")
+            );
+            continue;
+        }
+        let role = message["role"].as_str().unwrap_or("?");
+        println!("\n── {role} ──");
+        let content = message["content"].as_str().unwrap_or("");
+        if content.chars().count() > limit {
+            let cut: String = content.chars().take(limit).collect();
+            println!(
+                "{cut}\n[... {} more characters; --full shows everything]",
+                content.chars().count() - limit
+            );
+        } else if !content.is_empty() {
+            println!("{content}");
+        }
+        for call in message["tool_calls"].as_array().into_iter().flatten() {
+            let arguments = call["function"]["arguments"].as_str().unwrap_or("");
+            let shown: String = arguments.chars().take(limit).collect();
+            println!(
+                "→ {}({shown})",
+                call["function"]["name"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    println!("\nevents: {}", base.join(&found.events).display());
+    ExitCode::SUCCESS
+}

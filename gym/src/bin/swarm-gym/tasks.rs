@@ -1,0 +1,86 @@
+//! `swarm-gym tasks check`: proves suites (checks pass on the reference, fail without the work).
+
+use crate::*;
+
+pub(crate) fn tasks_check(suites: &[String], json: bool) -> ExitCode {
+    let dirs = match suite_dirs(suites) {
+        Ok(dirs) => dirs,
+        Err(err) => {
+            eprintln!("swarm-gym tasks check: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let sandbox = Sandbox::detect();
+    for missing in sandbox.missing_layers() {
+        eprintln!(
+            "WARNING: sandbox layer {} not applied: {}",
+            missing.layer, missing.reason
+        );
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("swarm-gym: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut reports: Vec<TaskReport> = Vec::new();
+    let mut malformed = 0;
+    for suite in dirs {
+        let task_dirs = match suite_task_dirs(&suite) {
+            Ok(task_dirs) => task_dirs,
+            Err(err) => {
+                eprintln!("{err}");
+                malformed += 1;
+                continue;
+            }
+        };
+        for dir in task_dirs {
+            let task = match load_task(&dir) {
+                Ok(task) => task,
+                Err(err) => {
+                    eprintln!("MALFORMED {err}");
+                    malformed += 1;
+                    continue;
+                }
+            };
+            eprint!("checking {}/{} ... ", task.suite, task.id);
+            match runtime.block_on(validate_task(&task, sandbox)) {
+                Ok(report) => {
+                    if report.valid {
+                        eprintln!("valid: {} turn(s), {} check(s); reference passed {}x, checks fail without the work", report.turns, report.checks, gym::validate::REFERENCE_RUNS);
+                    } else {
+                        eprintln!("INVALID, never used:");
+                        for problem in &report.problems {
+                            eprintln!("    {problem}");
+                        }
+                    }
+                    reports.push(report);
+                }
+                Err(err) => {
+                    eprintln!("could not check: {err}");
+                    malformed += 1;
+                }
+            }
+        }
+    }
+    let invalid = reports.iter().filter(|r| !r.valid).count();
+    if json {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("cannot render JSON: {err}"),
+        }
+    } else {
+        println!(
+            "{} task(s) valid, {invalid} invalid, {malformed} malformed",
+            reports.len() - invalid
+        );
+    }
+    if malformed > 0 {
+        ExitCode::from(2)
+    } else if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
