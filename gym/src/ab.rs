@@ -492,20 +492,8 @@ mod tests {
         )
         .unwrap();
         let base = RunConfig {
-            tasks: Vec::new(),
-            sut: Sut::Single,
-            fleet,
-            fleet_name: "f".into(),
             replicates: 3,
-            concurrency: 1,
-            results: "r.csv".into(),
-            resume: false,
-            max_actions: 40,
-            judge_samples: 3,
-            first_replicate: 1,
-            experiment: String::new(),
-            simulate_user: false,
-            knobs: swarm::knobs::Knobs::default(),
+            ..RunConfig::new(Vec::new(), Sut::Single, fleet, "f", "r.csv")
         };
         // A knob arm changes that knob and nothing else.
         let knobbed = arm_config(

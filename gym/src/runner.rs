@@ -83,6 +83,37 @@ pub struct RunConfig {
     pub knobs: swarm::knobs::Knobs,
 }
 
+impl RunConfig {
+    /// A run of `tasks` by `sut` on `fleet`, appending to `results`, with the defaults the
+    /// commands share: one replicate, one at a time, no resume, 40 actions, 3 judge samples,
+    /// replicates from 1, no experiment, scripted users, default knobs. Callers override
+    /// fields with struct update syntax.
+    pub fn new(
+        tasks: Vec<Task>,
+        sut: Sut,
+        fleet: Fleet,
+        fleet_name: impl Into<String>,
+        results: impl Into<PathBuf>,
+    ) -> Self {
+        RunConfig {
+            tasks,
+            sut,
+            fleet,
+            fleet_name: fleet_name.into(),
+            replicates: 1,
+            concurrency: 1,
+            results: results.into(),
+            resume: false,
+            max_actions: 40,
+            judge_samples: 3,
+            first_replicate: 1,
+            experiment: String::new(),
+            simulate_user: false,
+            knobs: swarm::knobs::Knobs::default(),
+        }
+    }
+}
+
 /// Progress, for whoever renders it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

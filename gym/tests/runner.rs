@@ -95,20 +95,10 @@ async fn start(rules: Vec<Rule>, default_reply: Option<Reply>) -> (SimFleet, Fle
 
 fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
     RunConfig {
-        tasks,
-        sut: Sut::Single,
-        fleet,
-        fleet_name: "test".into(),
-        replicates: 1,
         concurrency: 2,
-        results,
-        resume: false,
         max_actions: 10,
         judge_samples: 1,
-        first_replicate: 1,
-        experiment: String::new(),
-        simulate_user: false,
-        knobs: swarm::knobs::Knobs::default(),
+        ..RunConfig::new(tasks, Sut::Single, fleet, "test", results)
     }
 }
 

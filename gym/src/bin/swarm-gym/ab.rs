@@ -94,20 +94,18 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
         args.replicates
     );
     let base = RunConfig {
-        tasks,
-        sut: Sut::Single,
-        fleet,
-        fleet_name: args.fleet.display().to_string(),
         replicates: args.replicates,
         concurrency: args.concurrency,
-        results: args.results,
-        resume: false,
         max_actions: args.max_actions,
         judge_samples: args.judge_samples,
-        first_replicate: 1,
-        experiment: String::new(),
-        simulate_user: false,
         knobs,
+        ..RunConfig::new(
+            tasks,
+            Sut::Single,
+            fleet,
+            args.fleet.display().to_string(),
+            args.results,
+        )
     };
     run_and_report(&runtime, base, (&arm_a, &arm_b))
 }
@@ -256,20 +254,11 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         }
     };
     let base = RunConfig {
-        tasks,
-        sut: Sut::Swarm,
-        fleet,
-        fleet_name: "simulated demo fleet".into(),
         replicates,
         concurrency: 4,
-        results: results.to_path_buf(),
-        resume: false,
         max_actions: 10,
         judge_samples: 1,
-        first_replicate: 1,
-        experiment: String::new(),
-        simulate_user: false,
-        knobs: swarm::knobs::Knobs::default(),
+        ..RunConfig::new(tasks, Sut::Swarm, fleet, "simulated demo fleet", results)
     };
     let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
     let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
@@ -374,20 +363,17 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         design.name, design.about, args.a_model, args.b_model, tasks.len(), args.replicates
     );
     let base = RunConfig {
-        tasks,
-        sut: Sut::Swarm,
-        fleet,
-        fleet_name: args.fleet.display().to_string(),
         replicates: args.replicates,
         concurrency: args.concurrency,
-        results: args.results.clone(),
-        resume: false,
-        max_actions: 40,
         judge_samples: args.judge_samples,
-        first_replicate: 1,
-        experiment: String::new(),
-        simulate_user: false,
         knobs,
+        ..RunConfig::new(
+            tasks,
+            Sut::Swarm,
+            fleet,
+            args.fleet.display().to_string(),
+            args.results.clone(),
+        )
     };
     let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
     let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];

@@ -35,20 +35,18 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         }
     }
     let base = RunConfig {
-        tasks: Vec::new(),
-        sut: Sut::Swarm,
-        fleet,
-        fleet_name: plan.fleet.display().to_string(),
-        replicates: 1,
         concurrency: plan.concurrency,
-        results: plan.results.clone(),
         resume: true,
         max_actions: plan.max_actions,
         judge_samples: plan.judge_samples,
-        first_replicate: 1,
-        experiment: String::new(),
-        simulate_user: false,
         knobs,
+        ..RunConfig::new(
+            Vec::new(),
+            Sut::Swarm,
+            fleet,
+            plan.fleet.display().to_string(),
+            plan.results.clone(),
+        )
     };
     let cells = match gym::nightly::cells(&plan, &base, &suites) {
         Ok(cells) => cells,

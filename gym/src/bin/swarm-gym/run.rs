@@ -24,20 +24,20 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         tasks.len(), args.replicates, args.sut, args.fleet.display(), args.results.display()
     );
     let config = RunConfig {
-        tasks,
-        sut: args.sut,
-        fleet,
-        fleet_name: args.fleet.display().to_string(),
         replicates: args.replicates,
         concurrency: args.concurrency,
-        results: args.results.clone(),
         resume: args.resume,
         max_actions: args.max_actions,
         judge_samples: args.judge_samples,
-        first_replicate: 1,
-        experiment: String::new(),
         simulate_user: args.simulate_user,
         knobs,
+        ..RunConfig::new(
+            tasks,
+            args.sut,
+            fleet,
+            args.fleet.display().to_string(),
+            args.results.clone(),
+        )
     };
     let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = graded.clone();

@@ -129,20 +129,17 @@ pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
     }
     let trial_results = out.join("tune-trials.csv");
     let base = RunConfig {
-        tasks,
-        sut: Sut::Swarm,
-        fleet,
-        fleet_name: args.fleet.display().to_string(),
         replicates: args.replicates,
         concurrency: args.concurrency,
-        results: trial_results.clone(),
-        resume: false,
-        max_actions: 40,
         judge_samples: 1,
-        first_replicate: 1,
-        experiment: String::new(),
-        simulate_user: false,
         knobs,
+        ..RunConfig::new(
+            tasks,
+            Sut::Swarm,
+            fleet,
+            args.fleet.display().to_string(),
+            trial_results.clone(),
+        )
     };
     let change = [gym::ab::Setting::Knob(
         proposal.knob.clone(),
