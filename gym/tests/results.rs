@@ -114,3 +114,20 @@ fn a_file_from_another_schema_is_refused_not_appended_to() {
     assert!(err.to_string().contains("header does not match"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b,c\n1,2,3\n");
 }
+
+/// The notebooks read result CSVs without depending on the gym, so they keep their own
+/// column lists; these must name the gym's columns and dimensions exactly, or an analysis
+/// would silently read nothing.
+#[test]
+fn the_notebooks_read_the_columns_the_gym_writes() {
+    assert_eq!(notebooks::data::DIMENSIONS, graders::DIMENSIONS);
+    for column in notebooks::data::TEXT_COLUMNS
+        .iter()
+        .chain(notebooks::data::NUMBER_COLUMNS.iter())
+    {
+        assert!(
+            COLUMNS.contains(column),
+            "notebooks read `{column}`, which the gym does not write"
+        );
+    }
+}

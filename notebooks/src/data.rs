@@ -23,7 +23,7 @@ pub const DIMENSIONS: [&str; 7] = [
 ];
 
 /// Text columns kept from the CSV.
-const TEXT_COLUMNS: [&str; 12] = [
+pub const TEXT_COLUMNS: [&str; 12] = [
     "run_id",
     "experiment",
     "timestamp",
@@ -39,7 +39,7 @@ const TEXT_COLUMNS: [&str; 12] = [
 ];
 
 /// Number columns kept from the CSV (empty cells become null).
-const NUMBER_COLUMNS: [&str; 15] = [
+pub const NUMBER_COLUMNS: [&str; 15] = [
     "checks",
     "swarm",
     "cluster",
