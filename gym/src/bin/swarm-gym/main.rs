@@ -433,23 +433,31 @@ pub(crate) fn resolve_knobs(flags: &[String]) -> Result<swarm::knobs::Knobs, Str
     swarm::knobs::Knobs::resolve(file.knobs.as_ref(), &env, flags).map_err(|e| e.to_string())
 }
 
-/// Progress of labelled runs (an A/B arm, a nightly cell) on stderr; with `total`, graded
-/// and skipped turns are counted `[n/total]`.
+/// Progress of labelled runs (an A/B arm, a nightly cell; `swarm-gym run` has no label) on
+/// stderr; with `total`, graded and skipped turns are counted `[n/total]`.
 pub(crate) fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     Arc::new(move |label: &str, event: &RunEvent| {
+        let plain = match (label.is_empty(), total) {
+            (true, _) => String::new(),
+            (false, Some(_)) => format!("{label} | "),
+            (false, None) => format!("[{label}] "),
+        };
         let counted = || match total {
             Some(total) => {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                format!("[{n}/{total}] {label} |")
+                format!("[{n}/{total}] {plain}")
             }
-            None => format!("[{label}]"),
+            None => plain.clone(),
         };
-        let plain = || match total {
-            Some(_) => format!("{label} |"),
-            None => format!("[{label}]"),
-        };
+        let show = |v: &Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
         match event {
+            RunEvent::TurnStarted {
+                task,
+                replicate,
+                turn,
+                node,
+            } => eprintln!("  {plain}{task} r{replicate} turn {turn}: building on {node}"),
             RunEvent::TurnGraded {
                 task,
                 replicate,
@@ -457,34 +465,32 @@ pub(crate) fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
                 hidden,
                 claimed,
                 checks,
-                ..
-            } => {
-                let checks = checks
-                    .map(|v| format!("{v:.1}"))
-                    .unwrap_or_else(|| "-".into());
-                eprintln!("  {} {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {checks}", counted());
-            }
+                overall,
+            } => eprintln!(
+                "  {}{task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {}, overall {}",
+                counted(),
+                show(checks),
+                show(overall)
+            ),
             RunEvent::TurnSkipped {
                 task,
                 replicate,
                 turn,
             } => eprintln!(
-                "  {} {task} r{replicate} turn {turn}: already recorded, skipped",
+                "  {}{task} r{replicate} turn {turn}: already recorded, skipped",
                 counted()
             ),
             RunEvent::Abandoned {
                 task,
                 replicate,
                 reason,
-            } => eprintln!("  {} {task} r{replicate}: ABANDONED: {reason}", plain()),
+            } => eprintln!("  {plain}{task} r{replicate}: ABANDONED: {reason}"),
             RunEvent::Retrying { task, turn, reason } => {
-                eprintln!("  {} {task} turn {turn}: retrying: {reason}", plain())
+                eprintln!("  {plain}{task} turn {turn}: infrastructure failure, retrying: {reason}")
             }
             RunEvent::UserFallback { task, turn, reason } => eprintln!(
-                "  {} {task} turn {turn}: simulated user unusable ({reason}); scripted request used",
-                plain()
+                "  {plain}{task} turn {turn}: simulated user unusable ({reason}); the scripted request is used"
             ),
-            RunEvent::TurnStarted { .. } => {}
         }
     })
 }

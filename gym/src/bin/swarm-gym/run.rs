@@ -39,45 +39,8 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             args.results.clone(),
         )
     };
-    let graded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = graded.clone();
-    let progress = Arc::new(move |event: &RunEvent| match event {
-        RunEvent::TurnStarted {
-            task,
-            replicate,
-            turn,
-            node,
-        } => eprintln!("  {task} r{replicate} turn {turn}: building on {node}"),
-        RunEvent::TurnGraded {
-            task,
-            replicate,
-            turn,
-            hidden,
-            claimed,
-            checks,
-            overall,
-        } => {
-            let done = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            let show = |v: &Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
-            eprintln!("  [{done}/{total_turns}] {task} r{replicate} turn {turn}: hidden {hidden}, claimed {claimed}, checks {}, overall {}", show(checks), show(overall));
-        }
-        RunEvent::TurnSkipped {
-            task,
-            replicate,
-            turn,
-        } => eprintln!("  {task} r{replicate} turn {turn}: already in the results, skipped"),
-        RunEvent::Retrying { task, turn, reason } => {
-            eprintln!("  {task} turn {turn}: infrastructure failure, retrying: {reason}")
-        }
-        RunEvent::UserFallback { task, turn, reason } => {
-            eprintln!("  {task} turn {turn}: simulated user unusable ({reason}); the scripted request is used")
-        }
-        RunEvent::Abandoned {
-            task,
-            replicate,
-            reason,
-        } => eprintln!("  {task} r{replicate}: ABANDONED: {reason}"),
-    });
+    let print = labelled_progress(Some(total_turns));
+    let progress = Arc::new(move |event: &RunEvent| print("", event));
     let summary = match runtime.block_on(run_suite(config, progress)) {
         Ok(summary) => summary,
         Err(err) => {
