@@ -117,11 +117,7 @@ fn grading_copy(project: &Path, turn: CheckSet<'_>) -> Result<tempfile::TempDir,
         copy_tree(project, dir.path())?;
     }
     for (path, content) in turn.fixtures {
-        let target = dir.path().join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(target, content)?;
+        swarm::fsutil::write_inside(dir.path(), path, content.as_bytes())?;
     }
     Ok(dir)
 }

@@ -471,7 +471,7 @@ struct Shared {
 
 /// The knobs that shaped a row, as JSON.
 fn knobs_json(config: &RunConfig, mode: ActionMode) -> String {
-    match config.sut {
+    let mut knobs = match config.sut {
         Sut::Single => serde_json::json!({
             "max_actions": config.max_actions,
             "action_mode": mode.to_string(),
@@ -485,8 +485,13 @@ fn knobs_json(config: &RunConfig, mode: ActionMode) -> String {
             "simulate_user": config.simulate_user,
             "knobs": config.knobs.changed(),
         }),
+    };
+    // A turn whose generated code ran unsealed (accepted explicitly, or the run was refused)
+    // says so in its row; sealed rows keep the JSON, and so the hash, they always had.
+    if let (Some(note), Some(object)) = (Sandbox::detect().unsealed_note(), knobs.as_object_mut()) {
+        object.insert("sandbox".into(), serde_json::Value::String(note));
     }
-    .to_string()
+    knobs.to_string()
 }
 
 fn row_template(

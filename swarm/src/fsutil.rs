@@ -35,6 +35,59 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
     Ok(copied)
 }
 
+/// Why `relative` cannot name a file inside an app: it is empty, absolute, or climbs out with
+/// `..`. `None` when it is a plain relative path.
+pub fn outside_path_reason(relative: &str) -> Option<&'static str> {
+    let path = Path::new(relative);
+    if relative.trim().is_empty() {
+        Some("it is empty")
+    } else if relative.contains('\0') {
+        Some("it holds a NUL byte")
+    } else if path.is_absolute() {
+        Some("it is absolute")
+    } else if path
+        .components()
+        .any(|part| matches!(part, std::path::Component::ParentDir))
+    {
+        Some("it climbs out with `..`")
+    } else {
+        None
+    }
+}
+
+/// Writes `content` at `relative` under `root`, creating directories, but only if the path
+/// stays inside `root`: it must be relative without `..`, and no part of it that already
+/// exists may be a symbolic link (one could lead anywhere). Nothing is written otherwise.
+pub fn write_inside(root: &Path, relative: &str, content: &[u8]) -> std::io::Result<()> {
+    let refuse = |why: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{relative}` is not a path inside the app: {why}"),
+        )
+    };
+    if let Some(why) = outside_path_reason(relative) {
+        return Err(refuse(why));
+    }
+    let mut current = root.to_path_buf();
+    for part in Path::new(relative).components() {
+        current.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(refuse(&format!(
+                    "`{}` is a symbolic link",
+                    current.strip_prefix(root).unwrap_or(&current).display()
+                )))
+            }
+            _ => {}
+        }
+    }
+    let target = root.join(relative);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(target, content)
+}
+
 /// A hex digest of every file's relative path and bytes under `dir`, in sorted order
 /// (FNV-1a, 64 bits: for telling versions apart, not for security).
 pub fn hash_tree(dir: &Path) -> String {
@@ -97,4 +150,30 @@ pub fn text_files(dir: &Path, max_bytes: usize) -> Vec<(String, String)> {
             Some((relative, String::from_utf8(bytes).ok()?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod write_inside_tests {
+    use super::*;
+
+    #[test]
+    fn writes_only_inside_and_never_through_a_link() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        write_inside(root.path(), "data/in.txt", b"ok").unwrap();
+        assert_eq!(
+            std::fs::read(root.path().join("data/in.txt")).unwrap(),
+            b"ok"
+        );
+        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+        let err = write_inside(root.path(), "link/escaped.txt", b"boom").unwrap_err();
+        assert!(
+            err.to_string().contains("`link` is a symbolic link"),
+            "{err}"
+        );
+        for bad in ["../x", "/tmp/x", "a/../../x", ""] {
+            assert!(write_inside(root.path(), bad, b"boom").is_err(), "{bad}");
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
 }

@@ -117,6 +117,15 @@ pub const REGISTRY: &[KnobDef] = &[
     feature("verify.review", "the AST review: unwired modules, stubs left, calls that cannot bind"),
     seconds("verify.command_timeout_s", 30.0, 1.0, 600.0, "time limit of one verification command"),
     int("fix.rounds", 3.0, 0.0, 10.0, true, "rounds of targeted fixes after a failed verification"),
+    KnobDef {
+        name: "sandbox.allow_unsealed",
+        kind: KnobKind::Bool,
+        default: 0.0,
+        min: 0.0,
+        max: 1.0,
+        tunable: false,
+        doc: "run generated code even where bubblewrap is missing (host files, network and processes exposed); recorded in every row",
+    },
 ];
 
 /// The definition of `name`.

@@ -95,6 +95,20 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .or_else(|| dirs::config_dir().map(|dir| dir.join("swarm/config.toml")))
 }
 
+/// The knobs from the config file, `SWARM_*` variables and `--knob NAME=VALUE` flags (the
+/// first that sets a knob wins). When they accept unsealed runs (`sandbox.allow_unsealed`)
+/// the sandbox is told so for the whole process.
+pub fn resolve_knobs(flags: &[String]) -> Result<crate::knobs::Knobs, String> {
+    let env = |key: &str| std::env::var(key).ok();
+    let (file, _) = read_file(&env).map_err(|e| e.to_string())?;
+    let knobs = crate::knobs::Knobs::resolve(file.knobs.as_ref(), &env, flags)
+        .map_err(|e| e.to_string())?;
+    if knobs.on("sandbox.allow_unsealed") {
+        crate::sandbox::allow_unsealed();
+    }
+    Ok(knobs)
+}
+
 /// The config file's settings (defaults when there is none) and its path.
 pub fn read_file(
     env: &dyn Fn(&str) -> Option<String>,

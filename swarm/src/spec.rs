@@ -97,11 +97,23 @@ pub fn parse_spec(
             "{origin}: the spec has no acceptance commands, so nothing could prove the app works.\n{ACCEPTANCE_HELP}"
         )));
     }
+    let fixtures = fixtures(text);
+    // A fixture is written by this process, not in the sandbox: one that names a path
+    // outside the app is refused before anything is written anywhere.
+    if let Some((fixture, why)) = fixtures.iter().find_map(|fixture| {
+        crate::fsutil::outside_path_reason(&fixture.path).map(|why| (fixture, why))
+    }) {
+        return Err(SpecError(format!(
+            "{origin}: the fixture `file={}` is refused: {why}; a fixture's path must be \
+             relative to the app root, without `..` (e.g. `file=data/input.txt`)",
+            fixture.path
+        )));
+    }
     Ok(Spec {
         title,
         text: text.to_string(),
         acceptance,
-        fixtures: fixtures(text),
+        fixtures,
     })
 }
 
@@ -158,5 +170,29 @@ mod tests {
             .unwrap_err()
             .0
             .contains("empty"));
+    }
+
+    #[test]
+    fn a_fixture_outside_the_app_is_refused_naming_it() {
+        for (path, why) in [
+            ("../../x", "climbs out"),
+            ("/abs/x", "absolute"),
+            ("data/../../x", "climbs out"),
+            ("\"\"", "empty"),
+        ] {
+            let text = format!(
+                "# App\n\n## Acceptance\n\n```console\n$ cat x\n```\n\n```text file={path}\nboom\n```\n"
+            );
+            let err = parse_spec(&text, "spec.md", false).unwrap_err();
+            assert!(
+                err.0.starts_with("spec.md: the fixture `file=") && err.0.contains(why),
+                "{path}: {err}"
+            );
+        }
+        let fine = "# App\n\n## Acceptance\n\n```console\n$ cat data/x\n```\n\n```text file=data/x\nok\n```\n";
+        assert_eq!(
+            parse_spec(fine, "spec.md", false).unwrap().fixtures[0].path,
+            "data/x"
+        );
     }
 }

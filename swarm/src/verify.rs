@@ -254,11 +254,7 @@ fn fresh_copy(project: &Path, spec: &Spec) -> Result<tempfile::TempDir, std::io:
     let dir = tempfile::Builder::new().prefix("swarm-verify-").tempdir()?;
     copy_tree(project, dir.path())?;
     for fixture in &spec.fixtures {
-        let target = dir.path().join(&fixture.path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(target, &fixture.content)?;
+        crate::fsutil::write_inside(dir.path(), &fixture.path, fixture.content.as_bytes())?;
     }
     Ok(dir)
 }

@@ -341,3 +341,80 @@ fn swarm_knobs_lists_the_registry_with_values_and_sources() {
     assert_eq!(code, 2);
     assert!(stderr.contains("outside its safe range 0..=10"), "{stderr}");
 }
+
+#[test]
+fn without_bubblewrap_verify_refuses_unless_unsealed_runs_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.md");
+    std::fs::write(&spec, demo::SPEC).unwrap();
+    let good = dir.path().join("good");
+    write_app(&good, demo::FINAL[4].2);
+    let verify = || {
+        let mut command = swarm();
+        command
+            .env("SWARM_SANDBOX_NO_BWRAP", "1")
+            .env_remove("SWARM_SANDBOX_ALLOW_UNSEALED")
+            .arg("verify")
+            .arg(&good)
+            .arg("--spec")
+            .arg(&spec);
+        command
+    };
+    let (code, stdout, stderr) = text(&verify().output().unwrap());
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("refusing to run generated code unsealed")
+            && stderr.contains("host-files-hidden")
+            && stderr.contains("sandbox.allow_unsealed=true"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("verdict"), "nothing ran: {stdout}");
+    let (code, stdout, stderr) = text(
+        &verify()
+            .args(["--knob", "sandbox.allow_unsealed=true"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("runs UNSEALED"), "{stderr}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+}
+
+#[test]
+fn a_fixture_that_escapes_the_app_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    write_app(&app, demo::FINAL[4].2);
+    let escaped = dir.path().join("escaped.txt");
+    for (name, path) in [
+        ("relative", "../../escaped.txt".to_string()),
+        ("absolute", escaped.display().to_string()),
+    ] {
+        let spec = dir.path().join(format!("{name}.md"));
+        std::fs::write(
+            &spec,
+            format!("# t\n\n## Acceptance\n\n```console\n$ cat x\n```\n\n```text file={path}\nboom\n```\n"),
+        )
+        .unwrap();
+        for command in ["verify", "run"] {
+            let mut invocation = swarm();
+            invocation.arg(command);
+            if command == "verify" {
+                invocation.arg(&app).arg("--spec").arg(&spec);
+            } else {
+                invocation
+                    .arg(&spec)
+                    .arg("--out")
+                    .arg(dir.path().join("out"));
+            }
+            let (code, _, stderr) = text(&invocation.output().unwrap());
+            assert_eq!(code, 2, "{command} {name}: {stderr}");
+            assert!(
+                stderr.contains(&format!("the fixture `file={path}` is refused")),
+                "{command} {name}: {stderr}"
+            );
+        }
+    }
+    assert!(!escaped.exists());
+    assert!(!dir.path().join("out").exists(), "run started anyway");
+}

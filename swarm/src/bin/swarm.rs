@@ -134,18 +134,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Warns once, loudly, about sandbox layers this machine cannot apply.
-fn warn_missing_sandbox_layers() {
-    let missing = Sandbox::detect().missing_layers();
-    if missing.is_empty() {
-        return;
-    }
-    eprintln!("WARNING: the sandbox for generated code is weaker on this machine:");
-    for layer in missing {
-        eprintln!("WARNING:   {} not applied: {}", layer.layer, layer.reason);
-    }
-}
-
 /// Finds a reachable server: the given URL, or the first of the usual local ports.
 async fn reach(url: Option<&str>, api_key: Option<&str>) -> Result<ProbeReport, String> {
     let candidates: Vec<String> = match url {
@@ -339,7 +327,9 @@ async fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", args.workdir.display()))?;
     let workspace = Workspace::new(&args.workdir)
         .with_context(|| format!("cannot use {}", args.workdir.display()))?;
-    warn_missing_sandbox_layers();
+    if let Err(code) = pipeline_cmd::sandbox_gate("agent") {
+        return Ok(code);
+    }
     let report = match reach(settings.url.as_deref(), settings.api_key.as_deref()).await {
         Ok(report) => report,
         Err(help) => {
@@ -406,7 +396,9 @@ async fn demo(workdir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let scenario = Scenario::from_yaml(DEMO_SCENARIO, "swarm/scenarios/demo.yaml")?;
     let fleet = SimFleet::start(scenario, "127.0.0.1").await?;
     let node = &fleet.nodes[0];
-    warn_missing_sandbox_layers();
+    if let Err(code) = pipeline_cmd::sandbox_gate("demo-agent") {
+        return Ok(code);
+    }
     eprintln!(
         "swarm demo: SIMULATED fleet (swarm-sim, scripted replies): node {} serving {} at {}",
         node.name, node.model, node.url

@@ -84,11 +84,7 @@ fn usage(command: &str, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn resolve_knobs(flags: &[String]) -> Result<Knobs, String> {
-    let env = |key: &str| std::env::var(key).ok();
-    let (file, _) = settings::read_file(&env).map_err(|e| e.to_string())?;
-    Knobs::resolve(file.knobs.as_ref(), &env, flags).map_err(|e| e.to_string())
-}
+use settings::resolve_knobs;
 
 /// The fleet file, or the servers found on the usual local ports (said on stderr).
 async fn fleet_or_discover(path: Option<&Path>) -> Result<Fleet, String> {
@@ -374,7 +370,9 @@ pub async fn run(args: RunArgs) -> ExitCode {
             .unwrap_or_else(|| "app".into());
         PathBuf::from("swarm-out").join(stem)
     });
-    warn_sandbox();
+    if let Err(code) = sandbox_gate("run") {
+        return code;
+    }
     let options = RunOptions {
         spec,
         fleet,
@@ -408,7 +406,9 @@ pub async fn resume(args: ResumeArgs) -> ExitCode {
         },
         None => None,
     };
-    warn_sandbox();
+    if let Err(code) = sandbox_gate("resume") {
+        return code;
+    }
     finish(
         "resume",
         pipeline::resume(&args.dir, fleet, progress()).await,
@@ -416,12 +416,17 @@ pub async fn resume(args: ResumeArgs) -> ExitCode {
     )
 }
 
-fn warn_sandbox() {
-    for layer in Sandbox::detect().missing_layers() {
-        eprintln!(
-            "WARNING: sandbox layer {} not applied: {}",
-            layer.layer, layer.reason
-        );
+/// Before any generated code runs: the sandbox's warnings on stderr, or its refusal to run
+/// unsealed (exit 2).
+pub fn sandbox_gate(command: &str) -> Result<(), ExitCode> {
+    match Sandbox::detect().preflight() {
+        Ok(warnings) => {
+            for line in warnings {
+                eprintln!("{line}");
+            }
+            Ok(())
+        }
+        Err(refusal) => Err(usage(command, refusal)),
     }
 }
 
@@ -479,7 +484,9 @@ pub async fn verify_command(args: VerifyArgs) -> ExitCode {
         timeout: knobs.seconds("verify.command_timeout_s"),
         entry: args.entry.clone(),
     };
-    warn_sandbox();
+    if let Err(code) = sandbox_gate("verify") {
+        return code;
+    }
     match verify::verify(&args.dir, &spec, &options, Sandbox::detect()).await {
         Ok(report) => {
             if args.json {
@@ -585,7 +592,9 @@ pub async fn demo(out: Option<PathBuf>, json: bool) -> ExitCode {
             format!("{} holds an earlier run; pass another --out", out.display()),
         );
     }
-    warn_sandbox();
+    if let Err(code) = sandbox_gate("demo") {
+        return code;
+    }
     let options = RunOptions {
         spec,
         fleet,

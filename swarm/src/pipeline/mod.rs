@@ -271,6 +271,14 @@ async fn execute(
     resumed: bool,
 ) -> Result<RunOutcome, PipelineError> {
     let started = std::time::Instant::now();
+    // Generated code runs only sealed, unless the user accepted otherwise: refuse before
+    // anything is built rather than fail its checks one by one.
+    if options.knobs.on("sandbox.allow_unsealed") {
+        crate::sandbox::allow_unsealed();
+    }
+    Sandbox::detect()
+        .check_sealed()
+        .map_err(|refusal| PipelineError::Config(refusal.to_string()))?;
     let recorder = Recorder::open(&run_dir.join("events.jsonl"), sink)
         .map_err(io_err("cannot open events.jsonl"))?;
     let previous = read_log(recorder.path()).unwrap_or_default();

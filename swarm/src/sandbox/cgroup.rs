@@ -34,6 +34,7 @@ impl CgroupRoot {
             std::fs::create_dir_all(&dir).ok()?;
             let usable = dir.join("pids.max").exists();
             if usable {
+                sweep_stale(&dir);
                 Some(CgroupRoot { dir })
             } else {
                 let _ = std::fs::remove_dir(&dir);
@@ -86,6 +87,42 @@ impl Cgroup {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
+}
+
+/// Removes the cgroups a killed process left behind: a cgroup is named `OWNER-N` after the
+/// process that made it, and one whose owner is gone is emptied (its processes were that
+/// process's sandboxed commands) and removed. Returns how many were removed.
+pub fn sweep_stale(root: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(owner) = name
+            .split_once('-')
+            .and_then(|(owner, _)| owner.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if owner_alive(owner) {
+            continue;
+        }
+        let group = Cgroup { dir: entry.path() };
+        group.kill_all();
+        if std::fs::remove_dir(&group.dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether a process with this id exists (a reused id counts as alive: the group is then
+/// left for a later sweep, never taken from a stranger).
+fn owner_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 fn read_pids(path: &Path) -> Vec<i32> {

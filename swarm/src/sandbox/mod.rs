@@ -1,23 +1,74 @@
 //! Runs untrusted commands (code a model wrote, its tests, a spec's acceptance commands).
 //!
 //! Layers, each applied where the machine allows and reported where it does not:
-//! - **bubblewrap** (`bwrap`, Debian package `bubblewrap`): a read-only view of the host, a
-//!   private `/tmp`, the work directory the only writable host path, no network (a fresh
-//!   network namespace), a private PID namespace (nothing outlives the sandbox);
+//! - **bubblewrap** (`bwrap`, Debian package `bubblewrap`): the sealed view of [`seal`] (only
+//!   the toolchain, read-only; the work directory, read-write; a private `/tmp` holding an
+//!   empty `HOME`; no host home, no `/etc` secrets, no `/run` or `/var` with host sockets, no
+//!   `/sys`), no network (a fresh network namespace, which also hides the host's abstract
+//!   Unix sockets), a private PID namespace (no host processes in `/proc`; nothing outlives
+//!   the sandbox), and no capabilities even for root;
 //! - **pids cgroup**: a cap on processes that also holds for root, which `RLIMIT_NPROC`
 //!   does not (fork bombs), and a way to kill every process the command started;
 //! - **rlimits**: CPU seconds, address space, processes, file size;
 //! - **process group**: the command runs in a new session; on timeout or exit the whole
 //!   group is killed;
-//! - a **clean environment**: only `PATH`, `HOME` (the work directory) and locale pass in,
-//!   so API keys in the caller's environment never reach generated code.
+//! - a **clean environment**: only `PATH`, `HOME` and locale pass in, never a variable whose
+//!   name says it holds a secret, so API keys in the caller's environment never reach
+//!   generated code.
+//!
+//! After every command, links it left in the work directory that lead outside it are
+//! removed (and reported), so no host process that later reads the app follows one.
+//!
+//! Without bubblewrap the code would run **unsealed** (host files readable, network open,
+//! other processes' `/proc` visible): [`Sandbox::run`] then refuses with
+//! [`SandboxError::Unsealed`], naming every missing protection, unless the user accepted the
+//! risk explicitly (knob `sandbox.allow_unsealed`, i.e. `--knob sandbox.allow_unsealed=true`
+//! or [`ALLOW_UNSEALED_ENV`]`=1`).
 //!
 //! The wall timeout, the output caps and the process-group kill always apply.
 
 mod capture;
 mod cgroup;
+pub mod seal;
 
 pub use capture::{Capture, CapturedOutput};
+pub use seal::{READ_ONLY_ENV, SANDBOX_HOME};
+
+/// The environment variable that accepts running generated code unsealed (the knob
+/// `sandbox.allow_unsealed` read from the environment).
+pub const ALLOW_UNSEALED_ENV: &str = "SWARM_SANDBOX_ALLOW_UNSEALED";
+
+/// The environment variable that turns bubblewrap off (to see, or test, what happens
+/// without it).
+pub const NO_BWRAP_ENV: &str = "SWARM_SANDBOX_NO_BWRAP";
+
+/// Set once the user accepted unsealed runs for this process (see [`allow_unsealed`]).
+static UNSEALED_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records, for the whole process, that the user explicitly accepted running generated code
+/// without the seal (the knob `sandbox.allow_unsealed`). The CLIs call it after reading their
+/// knobs; nothing calls it on its own.
+pub fn allow_unsealed() {
+    UNSEALED_ALLOWED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether an environment variable of this name may pass into the sandbox: never one whose
+/// name says it holds a credential.
+pub fn may_pass_env(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ![
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "AUTH",
+        "COOKIE",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+}
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -38,6 +89,11 @@ pub enum Layer {
     ProcessLimit,
     /// CPU, memory and file-size rlimits.
     Rlimits,
+    /// Only the toolchain of the host is visible (no home, no `/etc/shadow`, no host sockets).
+    HostFiles,
+    /// Host processes are invisible (a PID namespace: no other `/proc/PID/environ`) and nothing
+    /// outlives the command (a daemon dies with the namespace).
+    HostProcesses,
 }
 
 impl std::fmt::Display for Layer {
@@ -47,6 +103,8 @@ impl std::fmt::Display for Layer {
             Layer::WriteConfinement => "write-confinement",
             Layer::ProcessLimit => "process-limit",
             Layer::Rlimits => "rlimits",
+            Layer::HostFiles => "host-files-hidden",
+            Layer::HostProcesses => "host-processes-hidden",
         })
     }
 }
@@ -147,6 +205,10 @@ pub struct SandboxOutcome {
     pub duration_ms: u64,
     /// Layers that were not applied.
     pub missing_layers: Vec<MissingLayer>,
+    /// Links the command left that led outside its directory, removed after it (relative
+    /// paths).
+    #[serde(default)]
+    pub removed_links: Vec<String>,
 }
 
 impl SandboxOutcome {
@@ -162,6 +224,12 @@ pub enum SandboxError {
     /// The work directory does not exist.
     #[error("work directory {0} does not exist")]
     MissingDir(PathBuf),
+    /// The seal is missing on this machine and the user did not accept running unsealed.
+    #[error("{}", unsealed_message(missing))]
+    Unsealed {
+        /// The protections that would be missing.
+        missing: Vec<MissingLayer>,
+    },
     /// The process could not be started.
     #[error("cannot start {program}: {source}")]
     Spawn {
@@ -172,12 +240,35 @@ pub enum SandboxError {
     },
 }
 
+/// The refusal to run unsealed: every missing protection, and the two ways on.
+pub fn unsealed_message(missing: &[MissingLayer]) -> String {
+    let mut text = String::from(
+        "refusing to run generated code unsealed: on this machine the sandbox would lack",
+    );
+    for layer in missing {
+        text.push_str(&format!("\n  - {}: {}", layer.layer, layer.reason));
+    }
+    text.push_str(&format!(
+        "\nInstall bubblewrap (apt-get install bubblewrap) to seal it, or accept the risk \
+         explicitly with --knob sandbox.allow_unsealed=true (or {ALLOW_UNSEALED_ENV}=1); the \
+         gym records that choice in every row it writes."
+    ));
+    text
+}
+
 /// The sandbox as this machine allows it; detect once with [`Sandbox::detect`].
 #[derive(Debug, Clone)]
 pub struct Sandbox {
+    /// bubblewrap, when it works here: without it nothing is sealed.
     bwrap: Option<PathBuf>,
+    /// What the sealed view mounts (toolchain roots, `PATH` inside).
+    view: seal::SealedView,
+    /// Where per-command pids cgroups are made, when one is writable.
     cgroups: Option<cgroup::CgroupRoot>,
+    /// Layers this machine cannot apply, with the reason.
     missing: Vec<MissingLayer>,
+    /// The user accepted running unsealed (this instance; see also [`allow_unsealed`]).
+    unsealed_accepted: bool,
 }
 
 impl Sandbox {
@@ -188,18 +279,60 @@ impl Sandbox {
     }
 
     fn probe() -> Sandbox {
+        Sandbox::probe_with(find_bwrap())
+    }
+
+    /// The sandbox this machine would give without bubblewrap: what the refusal says, and what
+    /// runs once unsealed runs are accepted ([`Sandbox::accepting_unsealed`]).
+    pub fn without_bubblewrap() -> Sandbox {
+        Sandbox::probe_with(Err(format!(
+            "bubblewrap left out ({NO_BWRAP_ENV}=1 or on request)"
+        )))
+    }
+
+    /// This sandbox, accepting to run unsealed (the user said so explicitly).
+    pub fn accepting_unsealed(mut self) -> Sandbox {
+        self.unsealed_accepted = true;
+        self
+    }
+
+    fn probe_with(bwrap: Result<PathBuf, String>) -> Sandbox {
         let mut missing = Vec::new();
-        let bwrap = find_bwrap();
+        let is_root = unsafe { libc::geteuid() } == 0;
         if let Err(reason) = &bwrap {
-            for layer in [Layer::NoNetwork, Layer::WriteConfinement] {
-                missing.push(MissingLayer {
-                    layer,
-                    reason: reason.clone(),
-                });
-            }
+            let without = |what: &str| format!("{what} ({reason})");
+            missing.push(MissingLayer {
+                layer: Layer::NoNetwork,
+                reason: without(
+                    "the code can reach the network, this host's services on 127.0.0.1, and \
+                     their Unix sockets (docker, dbus, anything under /run or /var)",
+                ),
+            });
+            missing.push(MissingLayer {
+                layer: Layer::WriteConfinement,
+                reason: without("the code can write wherever this user can"),
+            });
+            missing.push(MissingLayer {
+                layer: Layer::HostFiles,
+                reason: without(if is_root {
+                    "the code can read every host file: /etc/shadow, /root, ~/.ssh"
+                } else {
+                    "the code can read every file this user can: ~/.ssh, config files with tokens"
+                }),
+            });
+            missing.push(MissingLayer {
+                layer: Layer::HostProcesses,
+                reason: without(if is_root {
+                    "the code sees every host process: it can read the parent's \
+                     /proc/PID/environ (its API keys), and as root a daemon can move itself out \
+                     of the pids cgroup and outlive the run"
+                } else {
+                    "the code sees host processes (same-user ones' /proc/PID/environ unless they \
+                     are non-dumpable), and a setsid daemon can outlive the run"
+                }),
+            });
         }
         let cgroups = cgroup::CgroupRoot::detect();
-        let is_root = unsafe { libc::geteuid() } == 0;
         if cgroups.is_none() && is_root {
             missing.push(MissingLayer {
                 layer: Layer::ProcessLimit,
@@ -208,11 +341,73 @@ impl Sandbox {
                     .into(),
             });
         }
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let view = match &bwrap {
+            Ok(_) => {
+                seal::SealedView::discover(&host_path, std::env::var(READ_ONLY_ENV).ok().as_deref())
+            }
+            Err(_) => seal::SealedView {
+                path: host_path,
+                ..Default::default()
+            },
+        };
         Sandbox {
             bwrap: bwrap.ok(),
+            view,
             cgroups,
             missing,
+            unsealed_accepted: std::env::var(ALLOW_UNSEALED_ENV)
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "on" | "yes")),
         }
+    }
+
+    /// Whether generated code runs sealed (bubblewrap works here).
+    pub fn is_sealed(&self) -> bool {
+        self.bwrap.is_some()
+    }
+
+    /// Refuses, naming what is missing, when the code would run unsealed and nobody accepted
+    /// that. The CLIs call it before starting any work; [`Sandbox::run`] calls it every time.
+    pub fn check_sealed(&self) -> Result<(), SandboxError> {
+        let accepted =
+            self.unsealed_accepted || UNSEALED_ALLOWED.load(std::sync::atomic::Ordering::SeqCst);
+        if self.is_sealed() || accepted {
+            return Ok(());
+        }
+        Err(SandboxError::Unsealed {
+            missing: self.missing.clone(),
+        })
+    }
+
+    /// What a command says before it runs any generated code: the warnings to print (layers
+    /// missing here; a loud line when running unsealed was accepted), or the refusal.
+    pub fn preflight(&self) -> Result<Vec<String>, SandboxError> {
+        self.check_sealed()?;
+        let mut lines = Vec::new();
+        if !self.is_sealed() {
+            lines.push(
+                "WARNING: generated code runs UNSEALED, as accepted with sandbox.allow_unsealed:"
+                    .to_string(),
+            );
+        }
+        for layer in &self.missing {
+            lines.push(format!(
+                "WARNING:   sandbox layer {} not applied: {}",
+                layer.layer, layer.reason
+            ));
+        }
+        Ok(lines)
+    }
+
+    /// How rows should record the sandbox a command ran in: `None` when sealed, otherwise
+    /// `unsealed (missing: ...)`.
+    pub fn unsealed_note(&self) -> Option<String> {
+        if self.is_sealed() {
+            return None;
+        }
+        let layers: Vec<String> = self.missing.iter().map(|m| m.layer.to_string()).collect();
+        Some(format!("unsealed (missing: {})", layers.join(", ")))
     }
 
     /// Layers this machine cannot apply; the CLI warns about them once.
@@ -222,24 +417,41 @@ impl Sandbox {
 
     /// Runs the command under every available layer.
     pub async fn run(&self, command: &SandboxCommand) -> Result<SandboxOutcome, SandboxError> {
+        self.check_sealed()?;
         let dir = command
             .dir
             .canonicalize()
             .map_err(|_| SandboxError::MissingDir(command.dir.clone()))?;
         let (program, args) = self.wrap(command, &dir);
+        let home = if self.is_sealed() {
+            PathBuf::from(SANDBOX_HOME)
+        } else {
+            // Unsealed, this process at least stops same-user code from reading its
+            // /proc/PID/environ (the API keys); root code still can, as the refusal said.
+            // SAFETY: prctl with constant arguments.
+            unsafe {
+                libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            }
+            dir.clone()
+        };
         let mut process = tokio::process::Command::new(&program);
         process
             .args(&args)
             .current_dir(&dir)
             .env_clear()
-            .env(
-                "PATH",
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
-            )
-            .env("HOME", &dir)
+            .env("PATH", &self.view.path)
+            .env("HOME", &home)
+            .env("USER", "sandbox")
+            .env("LOGNAME", "sandbox")
             .env("LANG", "C.UTF-8")
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(
+                command
+                    .env
+                    .iter()
+                    .filter(|(name, _)| may_pass_env(name))
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -294,6 +506,7 @@ impl Sandbox {
         if let Some(group) = group {
             group.remove();
         }
+        let removed_links = seal::remove_escaping_links(&dir, 200_000);
         use std::os::unix::process::ExitStatusExt;
         Ok(SandboxOutcome {
             exit_code: status.and_then(|s| s.code()),
@@ -303,6 +516,7 @@ impl Sandbox {
             stderr,
             duration_ms: started.elapsed().as_millis() as u64,
             missing_layers: self.missing.clone(),
+            removed_links,
         })
     }
 
@@ -310,33 +524,7 @@ impl Sandbox {
         let Some(bwrap) = &self.bwrap else {
             return (command.program.clone(), command.args.clone());
         };
-        let dir = dir.to_string_lossy().into_owned();
-        let mut args: Vec<String> = [
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--bind",
-            &dir,
-            &dir,
-            "--unshare-net",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--die-with-parent",
-            "--new-session",
-            "--chdir",
-            &dir,
-            "--",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args = self.view.bwrap_args(&dir.to_string_lossy());
         args.push(command.program.clone());
         args.extend(command.args.iter().cloned());
         (bwrap.to_string_lossy().into_owned(), args)
@@ -462,8 +650,8 @@ async fn finish_capture(
 }
 
 fn find_bwrap() -> Result<PathBuf, String> {
-    if std::env::var("SWARM_SANDBOX_NO_BWRAP").is_ok_and(|v| v == "1") {
-        return Err("bubblewrap disabled by SWARM_SANDBOX_NO_BWRAP=1".into());
+    if std::env::var(NO_BWRAP_ENV).is_ok_and(|v| v == "1") {
+        return Err(format!("bubblewrap disabled by {NO_BWRAP_ENV}=1"));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let Some(bwrap) = std::env::split_paths(&path)
@@ -480,6 +668,8 @@ fn find_bwrap() -> Result<PathBuf, String> {
             "/",
             "--unshare-net",
             "--unshare-pid",
+            "--cap-drop",
+            "ALL",
             "--",
             "true",
         ])

@@ -22,13 +22,10 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
         Ok(brain) => brain,
         Err(err) => return fail(err.to_string().replace("--simulate-user", "generate")),
     };
-    let sandbox = Sandbox::detect();
-    for missing in sandbox.missing_layers() {
-        eprintln!(
-            "WARNING: sandbox layer {} not applied: {}",
-            missing.layer, missing.reason
-        );
-    }
+    let sandbox = match sandbox_gate() {
+        Ok(sandbox) => sandbox,
+        Err(refusal) => return fail(refusal),
+    };
     if let Err(err) = std::fs::create_dir_all(&args.out) {
         return fail(format!("{}: {err}", args.out.display()));
     }

@@ -374,13 +374,7 @@ pub(crate) fn usable_tasks(
     only: &[String],
 ) -> Result<Vec<Task>, String> {
     let suite = suite_dirs(&[suite.to_string()])?.remove(0);
-    let sandbox = Sandbox::detect();
-    for missing in sandbox.missing_layers() {
-        eprintln!(
-            "WARNING: sandbox layer {} not applied: {}",
-            missing.layer, missing.reason
-        );
-    }
+    let sandbox = sandbox_gate()?;
     let mut tasks = Vec::new();
     for dir in suite_task_dirs(&suite).map_err(|err| err.to_string())? {
         let task = load_task(&dir).map_err(|err| err.to_string())?;
@@ -428,9 +422,17 @@ pub(crate) fn prepare(
 
 /// Knobs from the config file, `SWARM_*` variables and `--knob` flags.
 pub(crate) fn resolve_knobs(flags: &[String]) -> Result<swarm::knobs::Knobs, String> {
-    let env = |key: &str| std::env::var(key).ok();
-    let (file, _) = swarm::settings::read_file(&env).map_err(|e| e.to_string())?;
-    swarm::knobs::Knobs::resolve(file.knobs.as_ref(), &env, flags).map_err(|e| e.to_string())
+    swarm::settings::resolve_knobs(flags)
+}
+
+/// Before any generated code runs: the sandbox's warnings on stderr, or its refusal to run
+/// unsealed (the caller exits 2 with it).
+pub(crate) fn sandbox_gate() -> Result<&'static Sandbox, String> {
+    let sandbox = Sandbox::detect();
+    for line in sandbox.preflight().map_err(|refusal| refusal.to_string())? {
+        eprintln!("{line}");
+    }
+    Ok(sandbox)
 }
 
 /// Progress of labelled runs (an A/B arm, a nightly cell; `swarm-gym run` has no label) on

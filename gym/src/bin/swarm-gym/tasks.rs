@@ -10,13 +10,13 @@ pub(crate) fn tasks_check(suites: &[String], json: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let sandbox = Sandbox::detect();
-    for missing in sandbox.missing_layers() {
-        eprintln!(
-            "WARNING: sandbox layer {} not applied: {}",
-            missing.layer, missing.reason
-        );
-    }
+    let sandbox = match sandbox_gate() {
+        Ok(sandbox) => sandbox,
+        Err(refusal) => {
+            eprintln!("swarm-gym tasks check: {refusal}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
