@@ -275,6 +275,21 @@ pub fn progress() -> Sink {
                     format!("[fix] {task} merged ({stage}, {commit})")
                 }
             }
+            Event::BuildPlanned {
+                tasks,
+                merged_before,
+            } => {
+                *counts = (*merged_before, *tasks);
+                format!("[build] {merged_before}/{tasks} tasks merged before this build")
+            }
+            Event::MergeRecovered {
+                task,
+                commit,
+                stage,
+            } => {
+                let commit: String = commit.chars().take(8).collect();
+                format!("[resume] {task} ({stage}) was merged ({commit}) before the run stopped; git says so, the log had lost it")
+            }
             Event::TaskFailed { task, reason } => format!("[build] {task} FAILED: {reason}"),
             Event::Gate {
                 round,

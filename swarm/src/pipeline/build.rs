@@ -478,9 +478,10 @@ async fn run_jobs(
         };
         if problems.is_empty() {
             let message = format!("{} {}: {}", job.stage, job.task.id, job.task.title);
+            let trailers = git::merge_trailers(&ctx.run_id(), &job.stage, &job.task.id);
             let merged_commit = async {
                 git::commit_files(&job.worktree, &job.task.files, &message).await?;
-                git::merge(&ctx.out, &job.branch, &format!("merge {message}")).await
+                git::merge(&ctx.out, &job.branch, &format!("merge {message}{trailers}")).await
             }
             .await;
             match merged_commit {

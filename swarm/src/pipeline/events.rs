@@ -199,6 +199,24 @@ pub enum Event {
         /// build or fix-N.
         stage: String,
     },
+    /// BUILD begins: how many tasks the plan has and how many were merged before (a resume:
+    /// as git records them, the truth for what merged).
+    BuildPlanned {
+        /// Tasks in the plan.
+        tasks: usize,
+        /// Of those, merged before this BUILD (skipped).
+        merged_before: usize,
+    },
+    /// A task git shows merged but the log had lost (a kill between the merge commit and its
+    /// event, or a cut or deleted log); written on resume so the log agrees with git.
+    MergeRecovered {
+        /// Task.
+        task: String,
+        /// The merge commit on main.
+        commit: String,
+        /// build or fix-N.
+        stage: String,
+    },
     /// A task gave up.
     TaskFailed {
         /// Task.
@@ -271,8 +289,11 @@ fn now_ms() -> u64 {
 }
 
 impl Recorder {
-    /// Opens `path` for appending (created if missing).
+    /// Opens `path` for appending (created if missing). A torn last line (the run was killed
+    /// mid-write) is first moved aside to `<path>.torn` and cut from the log, so nothing is
+    /// ever appended onto it.
     pub fn open(path: &Path, sink: Sink) -> std::io::Result<Recorder> {
+        set_torn_tail_aside(path)?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -303,17 +324,46 @@ impl Recorder {
     }
 }
 
-/// Reads a log; a torn last line (the run was killed mid-write) is skipped, as are lines of
-/// kinds this version does not know.
+/// Reads a log line by line; a line that is not a whole record (a torn last line, a torn
+/// UTF-8 character, a kind this version does not know) is skipped and never hides the
+/// others.
 pub fn read_log(path: &Path) -> std::io::Result<Vec<Record>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
+    let bytes = std::fs::read(path)?;
+    Ok(bytes
+        .split(|byte| *byte == b'\n')
         .filter_map(|line| {
-            let value: Value = serde_json::from_str(line).ok()?;
+            let value: Value = serde_json::from_slice(line).ok()?;
             serde_json::from_value(value).ok()
         })
         .collect())
+}
+
+/// Moves whatever follows the last newline of `path` to `<path>.torn` and cuts it off.
+fn set_torn_tail_aside(path: &Path) -> std::io::Result<()> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    if bytes.is_empty() || bytes.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    let cut = bytes
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |at| at + 1);
+    let mut torn_name = path.as_os_str().to_owned();
+    torn_name.push(".torn");
+    let mut aside = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(PathBuf::from(torn_name))?;
+    aside.write_all(&bytes[cut..])?;
+    aside.write_all(b"\n")?;
+    aside.sync_all()?;
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.set_len(cut as u64)?;
+    file.sync_all()
 }
 
 #[cfg(test)]
@@ -339,5 +389,52 @@ mod tests {
         let records = read_log(&path).unwrap();
         assert_eq!(records.len(), 1);
         assert!(matches!(&records[0].event, Event::Merged { task, .. } if task == "a"));
+    }
+
+    #[test]
+    fn a_torn_utf8_tail_hides_nothing_and_is_moved_aside_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let recorder = Recorder::open(&path, Arc::new(|_| {})).unwrap();
+        recorder.emit(Event::Merged {
+            task: "a".into(),
+            commit: "abc".into(),
+            stage: "build".into(),
+        });
+        drop(recorder);
+        // Killed in the middle of a three-byte character ("€" is e2 82 ac).
+        let mut torn =
+            b"{\"t\":1,\"event\":\"task_failed\",\"task\":\"b\",\"reason\":\"\xe2\x82".to_vec();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&torn)
+            .unwrap();
+        assert_eq!(
+            read_log(&path).unwrap().len(),
+            1,
+            "the whole lines still read"
+        );
+        let recorder = Recorder::open(&path, Arc::new(|_| {})).unwrap();
+        recorder.emit(Event::Merged {
+            task: "c".into(),
+            commit: "def".into(),
+            stage: "build".into(),
+        });
+        let tasks: Vec<String> = read_log(&path)
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r.event {
+                Event::Merged { task, .. } => Some(task),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tasks, vec!["a".to_string(), "c".to_string()]);
+        torn.push(b'\n');
+        assert_eq!(
+            std::fs::read(dir.path().join("events.jsonl.torn")).unwrap(),
+            torn
+        );
     }
 }

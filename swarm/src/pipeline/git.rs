@@ -147,6 +147,88 @@ pub async fn merge(repo: &Path, branch: &str, message: &str) -> Result<String, G
     head(repo).await
 }
 
+/// The trailer lines a merge commit carries so that git itself says which run, stage and task
+/// it merged (resume reads them back: git is the truth for what merged).
+pub fn merge_trailers(run_id: &str, stage: &str, task: &str) -> String {
+    format!("\n\nSwarm-Run: {run_id}\nSwarm-Stage: {stage}\nSwarm-Task: {task}")
+}
+
+/// One merge commit of a run, as git records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMerge {
+    /// build or fix-N.
+    pub stage: String,
+    /// The task merged.
+    pub task: String,
+    /// The merge commit.
+    pub commit: String,
+}
+
+/// The merges of run `run_id` on the current branch's first-parent history, oldest first
+/// (none when the repository has no commit yet).
+pub async fn merges_of_run(repo: &Path, run_id: &str) -> Result<Vec<RunMerge>, GitError> {
+    if git(repo, &["rev-parse", "-q", "--verify", "HEAD"])
+        .await
+        .is_err()
+    {
+        return Ok(Vec::new());
+    }
+    let log = git(
+        repo,
+        &[
+            "log",
+            "--first-parent",
+            "--merges",
+            "--reverse",
+            "--format=%H%x1f%B%x1e",
+            "HEAD",
+        ],
+    )
+    .await?;
+    Ok(log
+        .split('\x1e')
+        .filter_map(|entry| {
+            let (commit, body) = entry.trim().split_once('\x1f')?;
+            let trailer = |key: &str| {
+                body.lines()
+                    .find_map(|line| line.strip_prefix(key))
+                    .map(|value| value.trim().to_string())
+            };
+            (trailer("Swarm-Run:")? == run_id).then_some(())?;
+            Some(RunMerge {
+                stage: trailer("Swarm-Stage:")?,
+                task: trailer("Swarm-Task:")?,
+                commit: commit.trim().to_string(),
+            })
+        })
+        .collect())
+}
+
+/// Whether `commit` is in the history of HEAD.
+pub async fn is_ancestor(repo: &Path, commit: &str) -> bool {
+    !commit.is_empty()
+        && git(repo, &["merge-base", "--is-ancestor", commit, "HEAD"])
+            .await
+            .is_ok()
+}
+
+/// Undoes what a kill in the middle of a git command leaves: a stale `index.lock` (no other
+/// process uses the run's repository) and a merge that never finished.
+pub async fn recover_interrupted(repo: &Path) -> Result<(), GitError> {
+    let git_dir = repo.join(".git");
+    let lock = git_dir.join("index.lock");
+    if lock.exists() {
+        std::fs::remove_file(&lock).map_err(|err| GitError {
+            args: "remove index.lock".into(),
+            message: err.to_string(),
+        })?;
+    }
+    if git_dir.join("MERGE_HEAD").exists() {
+        git(repo, &["merge", "--abort"]).await?;
+    }
+    Ok(())
+}
+
 /// Removes a worktree (its branch stays for the record).
 pub async fn remove_worktree(repo: &Path, path: &Path) {
     let path_text = path.to_string_lossy().to_string();

@@ -173,6 +173,14 @@ impl Ctx {
         self.recorder.emit(event);
     }
 
+    /// The run's id (its directory's name), which its merge commits carry.
+    fn run_id(&self) -> String {
+        self.run_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     fn phase(&self, phase: &str, status: &str, reason: impl Into<String>) {
         self.emit(Event::Phase {
             phase: phase.into(),
@@ -282,6 +290,11 @@ async fn execute(
     let recorder = Recorder::open(&run_dir.join("events.jsonl"), sink)
         .map_err(io_err("cannot open events.jsonl"))?;
     let previous = read_log(recorder.path()).unwrap_or_default();
+    if resumed {
+        git::recover_interrupted(&options.out)
+            .await
+            .map_err(|err| PipelineError::Config(format!("cannot resume: {err}")))?;
+    }
     recorder.emit(Event::RunStarted {
         run_id: run_id.clone(),
         spec: options.spec.title.clone(),
@@ -353,6 +366,62 @@ async fn execute(
 }
 
 type Ended = (Verdict, String, Option<VerifyReport>);
+
+/// The build tasks merged before this BUILD: those the log records and those git records
+/// (merge commits carry the run, stage and task), which wins where they disagree. A merge git
+/// has and the log lost (killed between the commit and its event; a cut or deleted log) is
+/// written to the log as [`Event::MergeRecovered`].
+async fn reconcile_merges(
+    ctx: &Ctx,
+    previous: &[Record],
+) -> Result<BTreeSet<String>, PipelineError> {
+    let logged_events: Vec<(String, String, String)> = previous
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Merged {
+                task,
+                stage,
+                commit,
+            }
+            | Event::MergeRecovered {
+                task,
+                stage,
+                commit,
+            } => Some((stage.clone(), task.clone(), commit.clone())),
+            _ => None,
+        })
+        .collect();
+    let logged: BTreeSet<(String, String)> = logged_events
+        .iter()
+        .map(|(stage, task, _)| (stage.clone(), task.clone()))
+        .collect();
+    let in_git = git::merges_of_run(&ctx.out, &ctx.run_id())
+        .await
+        .map_err(|err| PipelineError::Config(format!("cannot read the run's merges: {err}")))?;
+    for merge in &in_git {
+        if !logged.contains(&(merge.stage.clone(), merge.task.clone())) {
+            ctx.emit(Event::MergeRecovered {
+                task: merge.task.clone(),
+                commit: merge.commit.clone(),
+                stage: merge.stage.clone(),
+            });
+        }
+    }
+    let mut merged: BTreeSet<String> = in_git
+        .into_iter()
+        .filter(|merge| merge.stage == "build")
+        .map(|merge| merge.task)
+        .collect();
+    // A logged merge counts only while its commit is still in main's history (a run from
+    // before merge commits carried trailers; never one whose branch was reset by hand).
+    for (stage, task, commit) in logged_events {
+        if stage == "build" && !merged.contains(&task) && git::is_ancestor(&ctx.out, &commit).await
+        {
+            merged.insert(task);
+        }
+    }
+    Ok(merged)
+}
 
 async fn phases(
     ctx: &mut Ctx,
@@ -427,14 +496,12 @@ async fn phases(
             Err(why) => return Ok((Verdict::Fail, why, None)),
         },
     };
-    // BUILD
-    let merged_before: BTreeSet<String> = previous
-        .iter()
-        .filter_map(|r| match &r.event {
-            Event::Merged { task, stage, .. } if stage == "build" => Some(task.clone()),
-            _ => None,
-        })
-        .collect();
+    // BUILD: what merged before is what git says merged; the log is brought to agree.
+    let merged_before = reconcile_merges(ctx, previous).await?;
+    ctx.emit(Event::BuildPlanned {
+        tasks: plan.tasks.len(),
+        merged_before: merged_before.len(),
+    });
     let preamble = Arc::new(prompts::preamble(&ctx.spec, &contracts.files));
     let shared = build::Shared {
         plan: plan.clone(),
