@@ -352,6 +352,9 @@ async fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
     let context_length = report.model(Some(&model)).and_then(|m| m.context_length);
     let mut client_config = ClientConfig::new(report.url.clone());
     client_config.api_key = settings.api_key.clone();
+    client_config.notices = Some(swarm::llm::Notices(std::sync::Arc::new(|line: &str| {
+        eprintln!("swarm agent: {line}")
+    })));
     let client = LlmClient::new(client_config)?;
     let mut config = AgentConfig::new(model.clone(), mode);
     config.max_actions = settings.max_actions;

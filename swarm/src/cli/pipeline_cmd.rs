@@ -159,6 +159,7 @@ pub fn progress() -> Sink {
                 "[fleet] {node}: {}{detail}",
                 if *ok { "" } else { "DOWN, " }
             ),
+            Event::NodeNotice { node, message } => format!("[fleet] {node}: {message}"),
             Event::NodeDown {
                 node,
                 reason,

@@ -69,6 +69,54 @@ pub enum LlmError {
     /// The reply could not be understood.
     #[error("malformed reply: {0}")]
     Malformed(String),
+    /// The stream went on sending only keep-alive pings, no tokens, past the limit (pings
+    /// say the server is up, never that the model is making progress).
+    #[error("stream from {url} sent only keep-alive pings ({pings}) for {after:?} after {tokens} tokens: no progress")]
+    OnlyPings {
+        /// The URL.
+        url: String,
+        /// The limit that ran out (first-token or silence).
+        after: Duration,
+        /// Pings received since the last token.
+        pings: u64,
+        /// Tokens received before.
+        tokens: u64,
+    },
+    /// The reply passed the largest reply allowed (knob `node.max_reply_tokens`, or the byte
+    /// bound derived from it); reading stopped there.
+    #[error("reply from {url} passed its bound ({limit}; knob node.max_reply_tokens) after {tokens} tokens and {bytes} bytes: stopped reading")]
+    ReplyTooLong {
+        /// The URL.
+        url: String,
+        /// Which bound: tokens or bytes, with its value.
+        limit: String,
+        /// Tokens read.
+        tokens: u64,
+        /// Bytes read.
+        bytes: u64,
+    },
+    /// The whole reply took longer than the client's overall limit.
+    #[error("reply from {url} still unfinished after {after:?} (the overall limit of one reply) with {tokens} tokens")]
+    TooSlow {
+        /// The URL.
+        url: String,
+        /// The limit that ran out.
+        after: Duration,
+        /// Tokens read.
+        tokens: u64,
+    },
+    /// The server is busy and asked to be retried later than this client waits.
+    #[error("server {url} is busy ({status}) and asked to retry after {retry_after:?}, longer than this client waits ({limit:?})")]
+    Busy {
+        /// The URL.
+        url: String,
+        /// HTTP status (429 or 503).
+        status: u16,
+        /// What its Retry-After said.
+        retry_after: Duration,
+        /// The longest wait this client accepts.
+        limit: Duration,
+    },
     /// The request itself is wrong (4xx other than overflow and 429). Not retryable.
     #[error("request rejected with {status}: {body}")]
     Rejected {
@@ -91,7 +139,13 @@ impl LlmError {
             LlmError::ContextOverflow { .. }
             | LlmError::ConnectionRefused { .. }
             | LlmError::Malformed(_)
-            | LlmError::Rejected { .. } => false,
+            | LlmError::Rejected { .. }
+            | LlmError::OnlyPings { .. }
+            | LlmError::TooSlow { .. }
+            // Asking again would bring the same flood.
+            | LlmError::ReplyTooLong { .. }
+            // The caller (the scheduler) may try another node now instead.
+            | LlmError::Busy { .. } => false,
         }
     }
 
@@ -107,12 +161,17 @@ impl LlmError {
             LlmError::Dropped { .. } => "dropped",
             LlmError::Malformed(_) => "malformed",
             LlmError::Rejected { .. } => "rejected",
+            // Silence with pings is still silence: counted with the stalls.
+            LlmError::OnlyPings { .. } => "stalled",
+            LlmError::ReplyTooLong { .. } => "reply_too_long",
+            LlmError::TooSlow { .. } => "too_slow",
+            LlmError::Busy { .. } => "server_error",
         }
     }
 }
 
 /// Longest body excerpt kept in an error.
-const BODY_EXCERPT: usize = 600;
+pub const BODY_EXCERPT: usize = 600;
 
 fn excerpt(body: &str) -> String {
     let mut end = body.len().min(BODY_EXCERPT);

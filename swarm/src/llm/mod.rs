@@ -23,7 +23,7 @@ mod text_calls;
 mod types;
 
 pub use assemble::{ChunkKind, ReplyAssembler};
-pub use client::{normalize_base_url, ClientConfig, LlmClient};
+pub use client::{normalize_base_url, ClientConfig, LlmClient, Notices};
 pub use error::{classify_http_error, detect_context_overflow, error_in_payload, LlmError};
 pub use probe::{
     parse_llama_props, parse_llama_slots, parse_lmstudio_models, parse_ollama, parse_openai_models,

@@ -45,6 +45,14 @@ pub enum Event {
         /// What was found, or why it failed.
         detail: String,
     },
+    /// Something a node's client did that a user would wonder about (waiting on a busy
+    /// server's Retry-After).
+    NodeNotice {
+        /// Name.
+        node: String,
+        /// What it is doing.
+        message: String,
+    },
     /// A node failed and is left out for a while.
     NodeDown {
         /// Name.

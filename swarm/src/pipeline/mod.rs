@@ -303,7 +303,19 @@ async fn execute(
         knobs: options.knobs.changed(),
         resumed,
     });
-    let (live, probes) = nodes::connect(&options.fleet, &options.knobs).await;
+    let (mut live, probes) = nodes::connect(&options.fleet, &options.knobs).await;
+    for node in &mut live {
+        let (recorder, name) = (recorder.clone(), node.node.name.clone());
+        node.client = node
+            .client
+            .clone()
+            .with_notices(crate::llm::Notices(Arc::new(move |line: &str| {
+                recorder.emit(Event::NodeNotice {
+                    node: name.clone(),
+                    message: line.to_string(),
+                })
+            })));
+    }
     for line in probes {
         recorder.emit(Event::Node {
             node: line.node,

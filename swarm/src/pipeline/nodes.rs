@@ -129,6 +129,7 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
         config.connect_timeout = knobs.seconds("node.connect_timeout_s");
         config.first_byte_timeout = knobs.seconds("node.first_byte_timeout_s");
         config.gap_timeout = knobs.seconds("node.stall_timeout_s");
+        config.max_reply_tokens = knobs.int("node.max_reply_tokens");
         let Ok(client) = LlmClient::new(config) else {
             lines.push(ProbeLine {
                 node: node.name.clone(),
