@@ -21,6 +21,20 @@ use std::sync::Arc;
 fn default_suts() -> Vec<Sut> {
     vec![Sut::Swarm]
 }
+/// A night as the user gives it: a real calendar date written `YYYY-MM-DD` (2026-13-45 and
+/// 2026-2-30 are refused, with the reason).
+pub fn parse_night(text: &str) -> Result<String, String> {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|err| format!("`{text}` is not a date YYYY-MM-DD ({err})"))?;
+    let canonical = date.format("%Y-%m-%d").to_string();
+    if canonical != text {
+        return Err(format!(
+            "`{text}` is not written YYYY-MM-DD (did you mean {canonical}?)"
+        ));
+    }
+    Ok(canonical)
+}
+
 fn default_replicates() -> u32 {
     2
 }
@@ -350,6 +364,10 @@ mod tests {
         .unwrap();
         assert_eq!(plan.suts, vec![Sut::Swarm]);
         assert_eq!((plan.replicates, plan.baseline_nights), (2, 7));
+        assert_eq!(parse_night("2026-12-01").unwrap(), "2026-12-01");
+        for bad in ["2026-13-45", "2026-02-30", "2026-2-03", "tomorrow", ""] {
+            assert!(parse_night(bad).is_err(), "{bad}");
+        }
         assert_eq!(plan.results, PathBuf::from("results/nightly.csv"));
         let bad = |yaml: &str| NightlyPlan::from_yaml(yaml, "n.yaml").unwrap_err();
         assert!(bad("fleet: f\nsuites: []\n").contains("`suites` is empty"));

@@ -258,39 +258,100 @@ impl ResultsStore {
     pub fn read(&self) -> Result<(Vec<ResultRow>, Vec<BadRow>), ResultsError> {
         read_rows(&self.path)
     }
+
+    /// Moves the rows on `lines` (1-based, never the header) out of the store into
+    /// `<file>.superseded` (a CSV with the same header), keeping every other line byte for
+    /// byte. The store is rewritten whole into a temporary file and renamed over the old one,
+    /// so a crash leaves either the old file or the new one, never a mix; the moved rows are
+    /// written (and synced) before. Returns how many lines moved.
+    pub fn set_aside(
+        &self,
+        lines: &std::collections::BTreeSet<u64>,
+    ) -> Result<usize, ResultsError> {
+        let lines: std::collections::BTreeSet<u64> =
+            lines.iter().copied().filter(|line| *line > 1).collect();
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        let bytes = std::fs::read(&self.path).map_err(io(&self.path))?;
+        let mut kept = Vec::with_capacity(bytes.len());
+        let mut moved = Vec::new();
+        for (index, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+            if lines.contains(&(index as u64 + 1)) {
+                moved.extend_from_slice(line);
+            } else {
+                kept.extend_from_slice(line);
+            }
+        }
+        let aside_path = self.path.with_extension("csv.superseded");
+        let mut aside = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&aside_path)
+            .map_err(io(&aside_path))?;
+        if aside.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+            aside
+                .write_all(format!("{}\n", header()).as_bytes())
+                .map_err(io(&aside_path))?;
+        }
+        aside.write_all(&moved).map_err(io(&aside_path))?;
+        aside.sync_all().map_err(io(&aside_path))?;
+        let temporary = self.path.with_extension("csv.rewrite");
+        let mut file = std::fs::File::create(&temporary).map_err(io(&temporary))?;
+        file.write_all(&kept).map_err(io(&temporary))?;
+        file.sync_all().map_err(io(&temporary))?;
+        std::fs::rename(&temporary, &self.path).map_err(io(&self.path))?;
+        Ok(lines.len())
+    }
+}
+
+/// A readable row and the lines of the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatedRow {
+    /// The row.
+    pub row: ResultRow,
+    /// Its first line (1-based; the header is line 1).
+    pub first_line: u64,
+    /// Its last line.
+    pub last_line: u64,
 }
 
 /// Reads any results CSV; bad rows are reported, never fatal.
 pub fn read_rows(path: &Path) -> Result<(Vec<ResultRow>, Vec<BadRow>), ResultsError> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|err| io(path)(std::io::Error::other(err.to_string())))?
-        .clone();
+    let (rows, bad) = read_located(path)?;
+    Ok((rows.into_iter().map(|located| located.row).collect(), bad))
+}
+
+/// Reads any results CSV with each row's lines. Every unreadable line is reported by its
+/// number and never hides a readable row after it (a row cut inside a quoted field included:
+/// see [`notebooks::records`]).
+pub fn read_located(path: &Path) -> Result<(Vec<LocatedRow>, Vec<BadRow>), ResultsError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let read = notebooks::records::read_records(&bytes)
+        .map_err(|message| io(path)(std::io::Error::other(message)))?;
+    let mut bad: Vec<BadRow> = read
+        .bad
+        .into_iter()
+        .map(|line| BadRow {
+            line: line.line,
+            message: line.message,
+        })
+        .collect();
     let mut rows = Vec::new();
-    let mut bad = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
-                match record.deserialize::<ResultRow>(Some(&headers)) {
-                    Ok(row) => rows.push(row),
-                    Err(err) => bad.push(BadRow {
-                        line,
-                        message: err.to_string(),
-                    }),
-                }
-            }
+    for located in read.records {
+        match located.record.deserialize::<ResultRow>(Some(&read.headers)) {
+            Ok(row) => rows.push(LocatedRow {
+                row,
+                first_line: located.first_line,
+                last_line: located.last_line,
+            }),
             Err(err) => bad.push(BadRow {
-                line: err.position().map_or(0, |p| p.line()),
+                line: located.first_line,
                 message: err.to_string(),
             }),
         }
     }
+    bad.sort_by_key(|b| b.line);
     Ok((rows, bad))
 }
 

@@ -44,6 +44,44 @@ fn bad_input_to_the_research_commands_gets_a_clear_error_and_exit_2() {
         ),
         (
             vec![
+                "nightly",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--night",
+                "2026-13-45",
+            ],
+            "--night `2026-13-45` is not a date",
+        ),
+        (
+            vec![
+                "run",
+                "--suite",
+                "smoke",
+                "--fleet",
+                "f.yaml",
+                "--replicates",
+                "0",
+            ],
+            "--replicates",
+        ),
+        (
+            vec![
+                "ab",
+                "--suite",
+                "smoke",
+                "--fleet",
+                "f.yaml",
+                "--a",
+                "model=x",
+                "--b",
+                "model=y",
+                "--replicates",
+                "0",
+            ],
+            "--replicates",
+        ),
+        (
+            vec![
                 "report",
                 "--html",
                 "--out",

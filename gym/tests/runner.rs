@@ -427,3 +427,120 @@ async fn the_simulated_user_rewords_requests_but_cannot_drop_requirements() {
         }
     }
 }
+
+#[tokio::test]
+async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn() {
+    let root = tempfile::tempdir().unwrap();
+    let task = load_task(&pair_task(root.path())).unwrap();
+    let (sim, fleet_config) = start(
+        gym::demo::careful_rules(std::slice::from_ref(&task), None),
+        None,
+    )
+    .await;
+    let fleet_file = root.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet_file,
+        format!(
+            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful}}\n",
+            sim.nodes[0].url
+        ),
+    )
+    .unwrap();
+    drop(fleet_config);
+    let results = root.path().join("out/results.csv");
+    let run = |extra: &'static [&'static str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
+        command
+            .args(["run", "--replicates", "2", "--suite"])
+            .arg(root.path().join("suite"))
+            .arg("--fleet")
+            .arg(&fleet_file)
+            .arg("--results")
+            .arg(&results)
+            .args(extra)
+            .current_dir(root.path());
+        async move {
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let first = run(&[]).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let complete = std::fs::read_to_string(&results).unwrap();
+    let lines: Vec<&str> = complete.lines().collect();
+    assert_eq!(lines.len(), 5, "header and four rows");
+    // Replicate 1's turn-1 row was cut inside its quoted knobs field, and the machine went on
+    // appending: a plain CSV reader lets that open quote swallow the rows after it.
+    let cut_at = lines[1].find("\"{").unwrap() + 8;
+    std::fs::write(
+        &results,
+        format!(
+            "{}\n{}\n{}\n{}\n{}\n",
+            lines[0],
+            &lines[1][..cut_at],
+            lines[2],
+            lines[3],
+            lines[4]
+        ),
+    )
+    .unwrap();
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!(rows.len(), 3, "no valid row is lost to the cut one");
+    assert_eq!(
+        bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+        vec![2],
+        "{bad:?}"
+    );
+
+    // Without --resume the same run would add duplicates: refused.
+    let again = run(&[]).await;
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds 3 row(s)") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+
+    let second = run(&["--resume"]).await;
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    // Replicate 1 lost turn 1: its turn 2 was built on it, so both are re-run; replicate 2
+    // is complete and skipped.
+    assert!(
+        stdout.contains("2 row(s) appended, 2 turn(s) skipped"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("turn(s) [2] moved to"), "{stderr}");
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![2]);
+    let mut turns: Vec<(u32, u32, String)> = rows
+        .iter()
+        .map(|r| (r.replicate, r.turn, r.hidden_verdict.clone()))
+        .collect();
+    turns.sort();
+    let pass = || "pass".to_string();
+    assert_eq!(
+        turns,
+        vec![
+            (1, 1, pass()),
+            (1, 2, pass()),
+            (2, 1, pass()),
+            (2, 2, pass())
+        ],
+        "each turn once, the re-run conversation whole"
+    );
+    let (aside, _) = gym::read_rows(&root.path().join("out/results.csv.superseded")).unwrap();
+    assert_eq!(
+        aside
+            .iter()
+            .map(|r| (r.replicate, r.turn))
+            .collect::<Vec<_>>(),
+        vec![(1, 2)]
+    );
+}

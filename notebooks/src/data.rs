@@ -154,15 +154,12 @@ fn read_file(file: &Path, skipped: &mut Vec<String>) -> Result<Vec<ParsedRow>, N
         path: file.to_path_buf(),
         source,
     };
-    let handle = std::fs::File::open(file).map_err(io)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(handle);
-    let headers = reader
-        .headers()
-        .map_err(|err| NotebookError::Format {
-            path: file.to_path_buf(),
-            message: format!("cannot read the header: {err}"),
-        })?
-        .clone();
+    let bytes = std::fs::read(file).map_err(io)?;
+    let read = crate::records::read_records(&bytes).map_err(|message| NotebookError::Format {
+        path: file.to_path_buf(),
+        message,
+    })?;
+    let headers = read.headers;
     let position = |name: &str| headers.iter().position(|h| h == name);
     for required in ["timestamp", "task", "builder_model"] {
         if position(required).is_none() {
@@ -175,25 +172,15 @@ fn read_file(file: &Path, skipped: &mut Vec<String>) -> Result<Vec<ParsedRow>, N
     let text_at: Vec<Option<usize>> = TEXT_COLUMNS.iter().map(|c| position(c)).collect();
     let number_at: Vec<Option<usize>> = NUMBER_COLUMNS.iter().map(|c| position(c)).collect();
     let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        // Line 1 is the header.
-        let line = index + 2;
-        let record = match record {
-            Ok(record) => record,
-            Err(err) => {
-                skipped.push(format!("{}:{line}: unreadable: {err}", file.display()));
-                continue;
-            }
-        };
-        if record.len() != headers.len() {
-            skipped.push(format!(
-                "{}:{line}: {} field(s) where the header has {}",
-                file.display(),
-                record.len(),
-                headers.len()
-            ));
-            continue;
-        }
+    // Every line left out, with its number, reported in file order.
+    let mut left_out: Vec<(u64, String)> = read
+        .bad
+        .iter()
+        .map(|bad| (bad.line, format!("unreadable: {}", bad.message)))
+        .collect();
+    for located in read.records {
+        let line = located.first_line;
+        let record = located.record;
         let texts: Vec<String> = text_at
             .iter()
             .map(|at| at.and_then(|i| record.get(i)).unwrap_or("").to_string())
@@ -215,11 +202,17 @@ fn read_file(file: &Path, skipped: &mut Vec<String>) -> Result<Vec<ParsedRow>, N
             }
         }
         if let Some(reason) = bad {
-            skipped.push(format!("{}:{line}: {reason}", file.display()));
+            left_out.push((line, reason));
             continue;
         }
         rows.push((texts, values));
     }
+    left_out.sort();
+    skipped.extend(
+        left_out
+            .into_iter()
+            .map(|(line, reason)| format!("{}:{line}: {reason}", file.display())),
+    );
     Ok(rows)
 }
 
@@ -284,7 +277,7 @@ mod tests {
         );
         assert_eq!(data.skipped.len(), 2, "{:?}", data.skipped);
         assert!(data.skipped[0].contains(":3: `checks` is `ten`"));
-        assert!(data.skipped[1].contains(":4: 5 field(s) where the header has 8"));
+        assert!(data.skipped[1].contains(":4: unreadable: 5 field(s) where the header has 8"));
         let not_results = dir.path().join("other.csv");
         std::fs::write(&not_results, "a,b\n1,2\n").unwrap();
         let err = load(&[not_results]).unwrap_err().to_string();

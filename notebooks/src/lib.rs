@@ -21,6 +21,7 @@ pub mod abchart;
 pub mod data;
 pub mod knobs;
 pub mod plot;
+pub mod records;
 pub mod report;
 pub mod stats;
 pub mod trends;

@@ -91,7 +91,7 @@ enum Command {
     /// A/B of a careful and a sloppy scripted model over tasks/smoke on a SIMULATED fleet.
     Demo {
         /// Replicates per arm.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
         replicates: u32,
         /// Results CSV.
         #[arg(long, default_value = "results/demo/results.csv")]
@@ -111,7 +111,7 @@ struct RunArgs {
     #[arg(long)]
     fleet: PathBuf,
     /// Replicates per task.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     replicates: u32,
     /// Only these tasks (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
@@ -125,6 +125,10 @@ struct RunArgs {
     /// Skip turns whose rows are already in the results file.
     #[arg(long)]
     resume: bool,
+    /// Add a new run beside rows of the same tasks already in the results file (without it,
+    /// such rows make the run refuse: pass --resume to continue them instead).
+    #[arg(long, conflicts_with = "resume")]
+    new_run: bool,
     /// The single agent's action budget per turn.
     #[arg(long, default_value_t = 40)]
     max_actions: u32,
@@ -156,7 +160,7 @@ struct AbArgs {
     #[arg(long = "b", num_args = 1.., required = true)]
     arm_b: Vec<String>,
     /// Replicates per arm.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     replicates: u32,
     /// Only these tasks (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
@@ -192,7 +196,7 @@ struct StudyArgs {
     #[arg(long)]
     b_model: String,
     /// Replicates per arm (the original study ran one).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     replicates: u32,
     /// Task replicates run at once.
     #[arg(long, default_value_t = 1)]
@@ -260,7 +264,7 @@ struct TuneArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Replicates per arm of the confirming A/B.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     replicates: u32,
     /// Task replicates run at once.
     #[arg(long, default_value_t = 1)]
@@ -487,6 +491,14 @@ pub(crate) fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
                 replicate,
                 reason,
             } => eprintln!("  {plain}{task} r{replicate}: ABANDONED: {reason}"),
+            RunEvent::SetAside {
+                task,
+                replicate,
+                turns,
+                file,
+            } => eprintln!(
+                "  {plain}{task} r{replicate}: turn(s) {turns:?} moved to {file}: an earlier turn's row is missing, so the conversation is re-run from there"
+            ),
             RunEvent::Retrying { task, turn, reason } => {
                 eprintln!("  {plain}{task} turn {turn}: infrastructure failure, retrying: {reason}")
             }

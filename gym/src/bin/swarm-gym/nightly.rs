@@ -8,8 +8,8 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         ExitCode::from(2)
     };
     if let Some(night) = &args.night {
-        if notebooks::data::night_of(&format!("nightly-{night}"), "") != *night {
-            return fail(format!("--night `{night}` is not a date YYYY-MM-DD"));
+        if let Err(why) = gym::nightly::parse_night(night) {
+            return fail(format!("--night {why}"));
         }
     }
     let plan = match gym::nightly::NightlyPlan::load(&args.plan) {

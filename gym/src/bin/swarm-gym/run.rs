@@ -17,6 +17,12 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !args.resume && !args.new_run {
+        if let Some(refusal) = earlier_rows_of(&args, &fleet, &tasks) {
+            eprintln!("swarm-gym run: {refusal}");
+            return ExitCode::from(2);
+        }
+    }
     let total_turns: usize =
         tasks.iter().map(|t| t.turns.len()).sum::<usize>() * args.replicates as usize;
     eprintln!(
@@ -63,6 +69,41 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         }
         ExitCode::from(1)
     }
+}
+
+/// Why this run would duplicate rows already in its results file: plain runs (no experiment)
+/// of the same suite, tasks, SUT and builder models. `None` when there are none.
+fn earlier_rows_of(args: &RunArgs, fleet: &Fleet, tasks: &[gym::Task]) -> Option<String> {
+    if !args.results.exists() {
+        return None;
+    }
+    let (rows, _) = gym::read_rows(&args.results).ok()?;
+    let models: Vec<&str> = fleet
+        .with_role(swarm::fleet::Role::Worker)
+        .into_iter()
+        .map(|node| node.model.as_str())
+        .collect();
+    let sut = args.sut.to_string();
+    let matching: Vec<&gym::ResultRow> = rows
+        .iter()
+        .filter(|row| {
+            row.experiment.is_empty()
+                && row.sut == sut
+                && models.contains(&row.builder_model.as_str())
+                && tasks
+                    .iter()
+                    .any(|task| task.suite == row.suite && task.id == row.task)
+        })
+        .collect();
+    let first = matching.first()?;
+    Some(format!(
+        "{} already holds {} row(s) of these tasks with this SUT and model (run {} first); \
+         pass --resume to continue that run, --new-run to add another beside it, or \
+         --results NEW.csv to write elsewhere",
+        args.results.display(),
+        matching.len(),
+        first.run_id
+    ))
 }
 
 pub(crate) fn print_run_table(summary: &gym::RunSummary) {
