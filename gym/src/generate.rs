@@ -315,6 +315,16 @@ pub async fn ask_draft(brain: &Brain, text: String, max_tokens: u32) -> Result<D
         .map_err(|err| format!("the brain's reply is not a task draft: {err}"))
 }
 
+/// A reply that held no usable draft, rejected like any draft: its reason is left under
+/// `OUT/.rejected/unusable-N/`, so every rejection has its folder.
+pub fn reject_unusable(out: &Path, attempt: usize, why: &str) -> DraftOutcome {
+    let why = format!("unusable reply: {why}");
+    let staging = out.join(".rejected").join(format!("unusable-{attempt}"));
+    let _ = std::fs::create_dir_all(&staging);
+    let _ = std::fs::write(staging.join("REJECTED.txt"), format!("{why}\n"));
+    DraftOutcome::Rejected(why)
+}
+
 /// Writes, deduplicates and proves one draft; `known` gains it when kept.
 pub async fn judge_draft(
     draft: &Draft,

@@ -134,3 +134,66 @@ fn help_lists_the_commands() {
         assert!(help.contains(command), "{help}");
     }
 }
+
+#[test]
+fn a_report_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.csv");
+    let numeric = [
+        "turn",
+        "replicate",
+        "wall_seconds",
+        "tokens_in",
+        "tokens_out",
+        "malformed_replies",
+        "tool_errors",
+        "context_overflows",
+        "stalls",
+        "errors",
+    ];
+    let row = |arm: &str, checks: &str, verdict: &str| {
+        gym::results::COLUMNS
+            .iter()
+            .map(|column| match *column {
+                "experiment" => format!("ab1:{arm}"),
+                "suite" => "s".into(),
+                "task" => "t".into(),
+                "checks" | "overall" => checks.into(),
+                "hidden_verdict" => verdict.into(),
+                "builder_model" => format!("model-{arm}"),
+                "turn" | "replicate" => "1".into(),
+                other if numeric.contains(&other) => "0".into(),
+                _ => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    std::fs::write(
+        &results,
+        format!(
+            "{}\n{}\n{}\n",
+            gym::results::COLUMNS.join(","),
+            row("A", "10", "pass"),
+            row("B", "5", "fail")
+        ),
+    )
+    .unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .arg("report")
+        .arg(&results)
+        .env("SWARM_CONFIG", "/dev/null")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        output.status
+    );
+}

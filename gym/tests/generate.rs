@@ -136,6 +136,18 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
     assert!(stderr.contains("fails on the reference"), "{stderr}");
     assert!(out.join("greet/task.yaml").is_file());
     assert!(out.join(".rejected/hello-3/REJECTED.txt").is_file());
+    // Every rejection, an unusable reply included, leaves its folder with its reason.
+    let rejected: Vec<String> = std::fs::read_dir(out.join(".rejected"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().join("REJECTED.txt").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert!(
+        rejected.iter().any(|name| name.starts_with("unusable-")),
+        "{rejected:?}"
+    );
 
     // The kept task stands on its own: `tasks check` proves it again.
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))

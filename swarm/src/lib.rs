@@ -3,6 +3,7 @@
 //! OpenAI-compatible fleet for tests and demos ([`sim`]).
 
 pub mod agent;
+pub mod cli_support;
 pub mod console;
 pub mod demo;
 pub mod fleet;

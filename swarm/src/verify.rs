@@ -17,7 +17,7 @@ use crate::pyast;
 use crate::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
 use crate::spec::Spec;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -229,6 +229,18 @@ pub async fn run_step(
     Ok(StepResult::Passed)
 }
 
+/// `candidate` as a file of the project under `root`: a relative path without `..` naming a
+/// regular file there (not a link). Anything else (a standard-library path, a package's
+/// dotted name, a file outside the app) is not a project file and no finding names it.
+fn project_file(root: &Path, candidate: &str) -> Option<String> {
+    let candidate = candidate.trim_start_matches("./");
+    if crate::fsutil::outside_path_reason(candidate).is_some() {
+        return None;
+    }
+    let meta = std::fs::symlink_metadata(root.join(candidate)).ok()?;
+    meta.is_file().then(|| candidate.to_string())
+}
+
 /// The deepest frame of a Python traceback inside the project: (relative file, line).
 pub fn traceback_site(stderr: &str, root: &Path) -> Option<(String, usize)> {
     let pattern = regex::Regex::new(r#"File "([^"]+)", line (\d+)"#).ok()?;
@@ -238,14 +250,8 @@ pub fn traceback_site(stderr: &str, root: &Path) -> Option<(String, usize)> {
         .filter_map(|caps| {
             let path = caps.get(1)?.as_str();
             let line = caps.get(2)?.as_str().parse().ok()?;
-            let relative = path
-                .strip_prefix(&format!("{root_text}/"))
-                .map(str::to_string)
-                .or_else(|| {
-                    (!path.starts_with('/') && !path.starts_with('<'))
-                        .then(|| path.trim_start_matches("./").to_string())
-                })?;
-            root.join(&relative).is_file().then_some((relative, line))
+            let relative = path.strip_prefix(&format!("{root_text}/")).unwrap_or(path);
+            project_file(root, relative).map(|file| (file, line))
         })
         .last()
 }
@@ -306,12 +312,17 @@ async fn smoke(
     let files = pyast::python_files(project);
     let entries = entry_files(spec, options);
     let mut args = Vec::new();
+    // Which file each smoke argument stands for: a failure with no traceback frame in the
+    // project is laid on that file (a package's `__init__.py`, never its dotted name).
+    let mut file_of: BTreeMap<String, String> = BTreeMap::new();
     for file in files.iter().filter(|f| !is_test_file(f)) {
-        if entries.contains(file) || file.ends_with("__main__.py") {
-            args.push(format!("compile:{file}"));
+        let arg = if entries.contains(file) || file.ends_with("__main__.py") {
+            format!("compile:{file}")
         } else {
-            args.push(format!("import:{}", pyast::module_name(file)));
-        }
+            format!("import:{}", pyast::module_name(file))
+        };
+        file_of.insert(arg.clone(), file.clone());
+        args.push(arg);
     }
     let limits = Limits {
         wall: options.timeout,
@@ -348,13 +359,11 @@ async fn smoke(
                 .to_string();
             let (kind, name) = what.split_once(':').unwrap_or(("import", what));
             let site = traceback_site(&trace, copy.path());
-            let file = site.as_ref().map(|s| s.0.clone()).unwrap_or_else(|| {
-                if kind == "compile" {
-                    name.to_string()
-                } else {
-                    format!("{}.py", name.replace('.', "/"))
-                }
-            });
+            let file = site
+                .as_ref()
+                .map(|s| s.0.clone())
+                .or_else(|| file_of.get(what.trim()).cloned())
+                .unwrap_or_default();
             failed += 1;
             report.findings.push(Finding {
                 gate: "smoke".into(),
@@ -468,11 +477,10 @@ fn pytest_failure_site(output: &str, root: &Path) -> Option<(String, usize)> {
         .captures_iter(output)
         .filter_map(|c| {
             Some((
-                c.get(1)?.as_str().to_string(),
+                project_file(root, c.get(1)?.as_str())?,
                 c.get(2)?.as_str().parse().ok()?,
             ))
         })
-        .filter(|(f, _)| root.join(f).is_file())
         .last()
 }
 
@@ -606,7 +614,17 @@ async fn acceptance(
                 spec.acceptance.len(),
                 excerpt(&message, 1)
             ),
-            evidence: format!("{message}\nstderr:\n{}", tail(&stderr, 15)),
+            // The first line is the message already; the evidence holds what follows it.
+            evidence: {
+                let rest: Vec<&str> = message.lines().skip(1).collect();
+                let stderr = tail(&stderr, 15);
+                match (rest.is_empty(), stderr.trim().is_empty()) {
+                    (true, true) => String::new(),
+                    (true, false) => format!("stderr:\n{stderr}"),
+                    (false, true) => rest.join("\n"),
+                    (false, false) => format!("{}\nstderr:\n{stderr}", rest.join("\n")),
+                }
+            },
             severity,
         });
         report.gates.push(GateResult {
@@ -694,5 +712,74 @@ mod tests {
             Some(("app.py".into(), 3))
         );
         assert_eq!(traceback_site("no trace", dir.path()), None);
+    }
+
+    #[test]
+    fn findings_name_project_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "x\n").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("lib.py"), "x\n").unwrap();
+        let stdlib = outside.path().join("lib.py").display().to_string();
+        // pytest prints a standard-library (absolute) path or one climbing out of the app.
+        let output = format!("{stdlib}:12: in loads\n../{}:3: boom\n", "x/lib.py");
+        assert_eq!(pytest_failure_site(&output, dir.path()), None);
+        let output = format!("app.py:5: AssertionError\n{stdlib}:12: in loads\n");
+        assert_eq!(
+            pytest_failure_site(&output, dir.path()),
+            Some(("app.py".into(), 5))
+        );
+        assert_eq!(
+            traceback_site("File \"../../etc/passwd\", line 1", dir.path()),
+            None
+        );
+        assert_eq!(project_file(dir.path(), "pkg.py"), None, "no such file");
+        assert_eq!(project_file(dir.path(), "./app.py"), Some("app.py".into()));
+    }
+
+    #[tokio::test]
+    async fn a_package_that_fails_to_import_is_named_by_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("pkg")).unwrap();
+        // A null byte fails the import inside the interpreter's own code: no traceback frame
+        // is in the project, so the finding must name the package's file (never `pkg.py`).
+        std::fs::write(dir.path().join("pkg/__init__.py"), "x = 1\0\n").unwrap();
+        std::fs::write(dir.path().join("app.py"), "import pkg\n").unwrap();
+        let spec = crate::spec::parse_spec(
+            "# t\n\n## Acceptance\n\n```console\n$ python3 app.py\n```\n",
+            "spec.md",
+            false,
+        )
+        .unwrap();
+        let options = VerifyOptions {
+            smoke: true,
+            review: false,
+            timeout: std::time::Duration::from_secs(20),
+            entry: None,
+        };
+        let report = verify(dir.path(), &spec, &options, Sandbox::detect())
+            .await
+            .unwrap();
+        let files: Vec<(&str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.kind.as_str(), f.file.as_str()))
+            .collect();
+        assert!(
+            files.contains(&("import_error", "pkg/__init__.py")),
+            "{files:?}"
+        );
+        for finding in &report.findings {
+            assert!(
+                finding.file.is_empty() || dir.path().join(&finding.file).is_file(),
+                "{finding:?}"
+            );
+            let first = finding.message.lines().next().unwrap_or_default();
+            let repeated = first.split_once(": ").map_or(first, |(_, rest)| rest);
+            assert!(
+                repeated.len() < 12 || !finding.evidence.contains(repeated),
+                "evidence repeats the message: {finding:?}"
+            );
+        }
     }
 }

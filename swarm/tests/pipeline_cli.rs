@@ -418,3 +418,29 @@ fn a_fixture_that_escapes_the_app_is_refused_before_anything_is_written() {
     assert!(!escaped.exists());
     assert!(!dir.path().join("out").exists(), "run started anyway");
 }
+
+/// Runs `command` with stdout on a pipe whose reader is already gone (`| head -1` once head
+/// has exited): (exit status, stderr).
+fn into_a_closed_pipe(mut command: Command) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = command
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut knobs = swarm();
+    knobs.arg("knobs");
+    let (status, stderr) = into_a_closed_pipe(knobs);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+}

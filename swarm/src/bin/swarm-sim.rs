@@ -41,6 +41,7 @@ fn load(path: &PathBuf) -> Result<Scenario, String> {
 }
 
 fn main() -> ExitCode {
+    swarm::cli_support::quiet_on_broken_pipe();
     let cli = Cli::parse();
     let path = match &cli.command {
         Command::Serve { scenario, .. } | Command::Check { scenario } => scenario.clone(),

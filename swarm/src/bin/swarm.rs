@@ -105,6 +105,7 @@ struct AgentArgs {
 }
 
 fn main() -> ExitCode {
+    swarm::cli_support::quiet_on_broken_pipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -132,3 +132,23 @@ fn read_pids(path: &Path) -> Vec<i32> {
         .filter_map(|line| line.trim().parse().ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_of_a_dead_owner_are_swept_and_live_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        // pid_max is at most 2^22: this owner cannot exist.
+        let dead = root.path().join("99999999-0");
+        let live = root.path().join(format!("{}-3", std::process::id()));
+        let foreign = root.path().join("not-ours");
+        for dir in [&dead, &live, &foreign] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        assert_eq!(sweep_stale(root.path()), 1);
+        assert!(!dead.exists());
+        assert!(live.exists() && foreign.exists());
+    }
+}

@@ -66,7 +66,7 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
                     &mut known,
                     sandbox,
                 )),
-                Err(why) => DraftOutcome::Rejected(format!("unusable reply: {why}")),
+                Err(why) => generate::reject_unusable(&args.out, attempt, &why),
             };
         match &outcome {
             DraftOutcome::Kept(path) => {
@@ -94,10 +94,17 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
         println!("  rejected {count}: {kind}");
     }
     if kept < args.n {
+        let rejected = args.out.join(".rejected");
+        let kept_aside =
+            std::fs::read_dir(&rejected).is_ok_and(|mut entries| entries.next().is_some());
         println!(
-            "fewer tasks than asked ({kept} of {}); rejected drafts are under {}",
+            "fewer tasks than asked ({kept} of {}); {}",
             args.n,
-            args.out.join(".rejected").display()
+            if kept_aside {
+                format!("rejected drafts are under {}", rejected.display())
+            } else {
+                "no rejected draft could be kept for inspection".to_string()
+            }
         );
         return ExitCode::from(1);
     }

@@ -297,6 +297,7 @@ enum TasksCommand {
 }
 
 fn main() -> ExitCode {
+    swarm::cli_support::quiet_on_broken_pipe();
     match Cli::parse().command {
         Command::Tasks(TasksCommand::Check { suites, json }) => tasks_check(&suites, json),
         Command::Run(args) => run_command(args),
