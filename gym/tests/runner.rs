@@ -544,3 +544,71 @@ async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn()
         vec![(1, 2)]
     );
 }
+
+#[tokio::test]
+async fn without_bubblewrap_a_run_is_refused_unless_accepted_and_the_rows_say_so() {
+    let root = tempfile::tempdir().unwrap();
+    let task = load_task(&pair_task(root.path())).unwrap();
+    let (sim, fleet_config) = start(
+        gym::demo::careful_rules(std::slice::from_ref(&task), None),
+        None,
+    )
+    .await;
+    let fleet_file = root.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet_file,
+        format!(
+            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful}}\n",
+            sim.nodes[0].url
+        ),
+    )
+    .unwrap();
+    drop(fleet_config);
+    let results = root.path().join("out/results.csv");
+    let run = |extra: &'static [&'static str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
+        command
+            .args(["run", "--suite"])
+            .arg(root.path().join("suite"))
+            .arg("--fleet")
+            .arg(&fleet_file)
+            .arg("--results")
+            .arg(&results)
+            .args(extra)
+            .env("SWARM_CONFIG", "/dev/null")
+            .env("SWARM_SANDBOX_NO_BWRAP", "1")
+            .env_remove("SWARM_SANDBOX_ALLOW_UNSEALED")
+            .current_dir(root.path());
+        async move {
+            tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let refused = run(&[]).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refusing to run generated code unsealed")
+            && stderr.contains("host-processes-hidden")
+            && stderr.contains("sandbox.allow_unsealed=true"),
+        "{stderr}"
+    );
+    assert!(!results.exists() || gym::read_rows(&results).unwrap().0.is_empty());
+
+    let accepted = run(&["--knob", "sandbox.allow_unsealed=true"]).await;
+    let stderr = String::from_utf8_lossy(&accepted.stderr);
+    assert!(accepted.status.success(), "{stderr}");
+    assert!(stderr.contains("runs UNSEALED"), "{stderr}");
+    let (rows, _) = gym::read_rows(&results).unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let knobs: serde_json::Value = serde_json::from_str(&row.knobs).unwrap();
+        assert!(
+            knobs["sandbox"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("unsealed (missing: no-network")),
+            "{knobs}"
+        );
+    }
+}

@@ -140,6 +140,9 @@ async fn a_run_killed_mid_build_resumes_without_redoing_finished_tasks() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("verdict: PASS"), "{stdout}");
     assert!(stderr.contains("[run] resuming"), "{stderr}");
+    // Progress counts the plan's tasks after a resume too (it once said "1/0 tasks done").
+    assert!(!stderr.contains("/0 tasks done"), "{stderr}");
+    assert!(stderr.contains("/5 tasks done"), "{stderr}");
     let events: Vec<Event> = read_log(&events_file)
         .unwrap()
         .into_iter()
