@@ -400,6 +400,9 @@ async fn demo(workdir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let scenario = Scenario::from_yaml(DEMO_SCENARIO, "swarm/scenarios/demo.yaml")?;
     let fleet = SimFleet::start(scenario, "127.0.0.1").await?;
     let node = &fleet.nodes[0];
+    if let Some(note) = swarm::sandbox::accept_unsealed_for_scripted_demo() {
+        eprintln!("{note}");
+    }
     if let Err(code) = pipeline_cmd::sandbox_gate("demo-agent") {
         return Ok(code);
     }

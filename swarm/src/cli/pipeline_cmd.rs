@@ -608,6 +608,9 @@ pub async fn demo(out: Option<PathBuf>, json: bool) -> ExitCode {
             format!("{} holds an earlier run; pass another --out", out.display()),
         );
     }
+    if let Some(note) = swarm::sandbox::accept_unsealed_for_scripted_demo() {
+        eprintln!("{note}");
+    }
     if let Err(code) = sandbox_gate("demo") {
         return code;
     }

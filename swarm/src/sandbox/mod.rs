@@ -52,6 +52,22 @@ pub fn allow_unsealed() {
     UNSEALED_ALLOWED.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// For the demos only: their "generated" code is this repository's own scripted replies, not
+/// a model's, so it may run where bubblewrap is missing. Returns the line the demo prints
+/// when that is the case (the code then runs unsealed), `None` when the sandbox is sealed.
+pub fn accept_unsealed_for_scripted_demo() -> Option<String> {
+    if Sandbox::detect().is_sealed() {
+        return None;
+    }
+    allow_unsealed();
+    Some(
+        "NOTE: bubblewrap is missing, so the demo runs its code unsealed: that code is this \
+         repository's scripted replies, not a model's. Real runs refuse until bubblewrap is \
+         installed (apt-get install bubblewrap) or sandbox.allow_unsealed is set."
+            .into(),
+    )
+}
+
 /// Whether an environment variable of this name may pass into the sandbox: never one whose
 /// name says it holds a credential.
 pub fn may_pass_env(name: &str) -> bool {
