@@ -257,16 +257,16 @@ fn pair_task(root: &Path) -> PathBuf {
     dir
 }
 
-#[tokio::test]
-async fn resume_after_a_crash_continues_from_the_last_graded_turn() {
-    let root = tempfile::tempdir().unwrap();
-    let task = load_task(&pair_task(root.path())).unwrap();
+/// The pair task under `root/suite`, served by one careful scripted node; the fleet file.
+async fn pair_fleet(root: &Path) -> (SimFleet, PathBuf) {
+    let task = load_task(&pair_task(root)).unwrap();
     let (sim, fleet_config) = start(
         gym::demo::careful_rules(std::slice::from_ref(&task), None),
         None,
     )
     .await;
-    let fleet_file = root.path().join("fleet.yaml");
+    drop(fleet_config);
+    let fleet_file = root.join("fleet.yaml");
     std::fs::write(
         &fleet_file,
         format!(
@@ -275,26 +275,41 @@ async fn resume_after_a_crash_continues_from_the_last_graded_turn() {
         ),
     )
     .unwrap();
-    drop(fleet_config);
+    (sim, fleet_file)
+}
+
+/// `swarm-gym run` of `root/suite` on `fleet_file` into `results`, with `extra` arguments.
+async fn gym_run(
+    root: &Path,
+    fleet_file: &Path,
+    results: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
+    command
+        .args(["run", "--suite"])
+        .arg(root.join("suite"))
+        .arg("--fleet")
+        .arg(fleet_file)
+        .arg("--results")
+        .arg(results)
+        .args(extra)
+        .envs(env.iter().copied())
+        .current_dir(root);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn resume_after_a_crash_continues_from_the_last_graded_turn() {
+    let root = tempfile::tempdir().unwrap();
+    let (_sim, fleet_file) = pair_fleet(root.path()).await;
     let results = root.path().join("out/results.csv");
     let run = |resume: bool| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
-        command
-            .args(["run", "--suite"])
-            .arg(root.path().join("suite"))
-            .arg("--fleet")
-            .arg(&fleet_file)
-            .arg("--results")
-            .arg(&results);
-        if resume {
-            command.arg("--resume");
-        }
-        command.current_dir(root.path());
-        async move {
-            tokio::task::spawn_blocking(move || command.output().unwrap())
-                .await
-                .unwrap()
-        }
+        let extra: &'static [&'static str] = if resume { &["--resume"] } else { &[] };
+        gym_run(root.path(), &fleet_file, &results, extra, &[])
     };
     let first = run(false).await;
     assert!(
@@ -431,39 +446,13 @@ async fn the_simulated_user_rewords_requests_but_cannot_drop_requirements() {
 #[tokio::test]
 async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn() {
     let root = tempfile::tempdir().unwrap();
-    let task = load_task(&pair_task(root.path())).unwrap();
-    let (sim, fleet_config) = start(
-        gym::demo::careful_rules(std::slice::from_ref(&task), None),
-        None,
-    )
-    .await;
-    let fleet_file = root.path().join("fleet.yaml");
-    std::fs::write(
-        &fleet_file,
-        format!(
-            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful}}\n",
-            sim.nodes[0].url
-        ),
-    )
-    .unwrap();
-    drop(fleet_config);
+    let (_sim, fleet_file) = pair_fleet(root.path()).await;
     let results = root.path().join("out/results.csv");
     let run = |extra: &'static [&'static str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
-        command
-            .args(["run", "--replicates", "2", "--suite"])
-            .arg(root.path().join("suite"))
-            .arg("--fleet")
-            .arg(&fleet_file)
-            .arg("--results")
-            .arg(&results)
-            .args(extra)
-            .current_dir(root.path());
-        async move {
-            tokio::task::spawn_blocking(move || command.output().unwrap())
-                .await
-                .unwrap()
-        }
+        let mut args = vec!["--replicates", "2"];
+        args.extend_from_slice(extra);
+        let (root, fleet_file, results) = (root.path(), fleet_file.clone(), results.clone());
+        async move { gym_run(root, &fleet_file, &results, &args, &[]).await }
     };
     let first = run(&[]).await;
     assert!(
@@ -548,43 +537,15 @@ async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn()
 #[tokio::test]
 async fn without_bubblewrap_a_run_is_refused_unless_accepted_and_the_rows_say_so() {
     let root = tempfile::tempdir().unwrap();
-    let task = load_task(&pair_task(root.path())).unwrap();
-    let (sim, fleet_config) = start(
-        gym::demo::careful_rules(std::slice::from_ref(&task), None),
-        None,
-    )
-    .await;
-    let fleet_file = root.path().join("fleet.yaml");
-    std::fs::write(
-        &fleet_file,
-        format!(
-            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful}}\n",
-            sim.nodes[0].url
-        ),
-    )
-    .unwrap();
-    drop(fleet_config);
+    let (_sim, fleet_file) = pair_fleet(root.path()).await;
     let results = root.path().join("out/results.csv");
-    let run = |extra: &'static [&'static str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
-        command
-            .args(["run", "--suite"])
-            .arg(root.path().join("suite"))
-            .arg("--fleet")
-            .arg(&fleet_file)
-            .arg("--results")
-            .arg(&results)
-            .args(extra)
-            .env("SWARM_CONFIG", "/dev/null")
-            .env("SWARM_SANDBOX_NO_BWRAP", "1")
-            .env_remove("SWARM_SANDBOX_ALLOW_UNSEALED")
-            .current_dir(root.path());
-        async move {
-            tokio::task::spawn_blocking(move || command.output().unwrap())
-                .await
-                .unwrap()
-        }
-    };
+    let env = [
+        ("SWARM_CONFIG", "/dev/null"),
+        ("SWARM_SANDBOX_NO_BWRAP", "1"),
+        ("SWARM_SANDBOX_ALLOW_UNSEALED", "0"),
+    ];
+    let run =
+        |extra: &'static [&'static str]| gym_run(root.path(), &fleet_file, &results, extra, &env);
     let refused = run(&[]).await;
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
