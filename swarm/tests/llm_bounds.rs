@@ -149,6 +149,21 @@ async fn floods_are_cut_and_memory_stays_bounded() {
     assert!(err.to_string().contains("node.max_reply_tokens"), "{err}");
     assert!(!err.is_retryable());
     assert!(grown < 64.0, "peak memory grew {grown:.1} MiB");
+    // A request that asks for more than the client's bound raises it (the server is trusted
+    // up to what was asked), and is still cut past that.
+    let mut config = client(&flood);
+    config.max_reply_tokens = 512;
+    let mut longer = ask();
+    longer.max_tokens = Some(2000);
+    let err = LlmClient::new(config)
+        .unwrap()
+        .chat(&longer)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LlmError::ReplyTooLong { tokens: 2001, .. }),
+        "{err}"
+    );
 
     // A 300 MB error body: only what is shown is read.
     let huge_error = serve(Arc::new(|_, mut socket| {

@@ -63,12 +63,17 @@ const ERROR_BODY_READ: usize = 64 << 10;
 /// Bytes allowed per token of the reply bound: an SSE chunk wraps each token in JSON.
 const BYTES_PER_TOKEN: usize = 1024;
 
+/// The byte bound of a reply of at most `tokens` tokens (at least 1 MiB).
+fn reply_bytes_for(tokens: u32) -> usize {
+    (tokens as usize)
+        .saturating_mul(BYTES_PER_TOKEN)
+        .max(1 << 20)
+}
+
 impl ClientConfig {
     /// The byte bound derived from the token bound (at least 1 MiB).
     pub fn max_reply_bytes(&self) -> usize {
-        (self.max_reply_tokens as usize)
-            .saturating_mul(BYTES_PER_TOKEN)
-            .max(1 << 20)
+        reply_bytes_for(self.max_reply_tokens)
     }
 
     /// Defaults suited to local servers running big models.
@@ -248,8 +253,14 @@ impl LlmClient {
         let mut done = false;
         // Until the first token the first-byte limit runs; after, the gap since the last one.
         let mut progress_deadline = deadline;
-        let max_bytes = self.config.max_reply_bytes();
-        let max_tokens = u64::from(self.config.max_reply_tokens);
+        // A request may ask for a longer reply than the client's bound: a server that obeys
+        // it stays within it, and only one that ignores it is cut.
+        let token_bound = self
+            .config
+            .max_reply_tokens
+            .max(request.max_tokens.unwrap_or(0));
+        let max_bytes = reply_bytes_for(token_bound);
+        let max_tokens = u64::from(token_bound);
         while !done {
             let limit = progress_deadline.min(overall);
             let chunk = match tokio::time::timeout_at(limit.into(), body.next()).await {
@@ -325,19 +336,19 @@ impl LlmClient {
                         tokens += 1;
                         pings_since_token = 0;
                         progress_deadline = Instant::now() + self.config.gap_timeout;
+                        if tokens > max_tokens {
+                            return Err(LlmError::ReplyTooLong {
+                                url,
+                                limit: format!("{max_tokens} tokens"),
+                                tokens,
+                                bytes: received,
+                            });
+                        }
                     }
                     SseStep::Alive => pings_since_token += 1,
                     SseStep::Malformed => malformed += 1,
                     SseStep::Done => done = true,
                 }
-            }
-            if tokens > max_tokens {
-                return Err(LlmError::ReplyTooLong {
-                    url,
-                    limit: format!("{max_tokens} tokens"),
-                    tokens,
-                    bytes: received,
-                });
             }
         }
         if status >= 400 {
