@@ -501,7 +501,7 @@ mod tests {
             &[Setting::Knob("judge.enabled".into(), "false".into())],
         )
         .unwrap();
-        assert!(!knobbed.knobs.on("judge.enabled"));
+        assert!(!knobbed.knobs.get(swarm::knobs::JUDGE_ENABLED));
         assert_eq!(knobbed.knobs.changed().len(), 1);
         assert_eq!(knobbed.fleet, base.fleet);
         let arm = arm_config(&base, &[Setting::Model(Role::Worker, "sloppy".into())]).unwrap();

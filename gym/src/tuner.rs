@@ -47,11 +47,11 @@ impl ClusterProblem {
     /// The knob it maps to.
     pub fn knob(self) -> &'static str {
         match self {
-            ClusterProblem::Stalls => "node.stall_timeout_s",
-            ClusterProblem::FirstByteTimeouts => "node.first_byte_timeout_s",
-            ClusterProblem::ContextOverflows => "node.max_reply_tokens",
-            ClusterProblem::Overloaded => "node.slots_cap",
-            ClusterProblem::OutOfActions => "build.max_actions",
+            ClusterProblem::Stalls => swarm::knobs::NODE_STALL_TIMEOUT_S.name(),
+            ClusterProblem::FirstByteTimeouts => swarm::knobs::NODE_FIRST_BYTE_TIMEOUT_S.name(),
+            ClusterProblem::ContextOverflows => swarm::knobs::NODE_MAX_REPLY_TOKENS.name(),
+            ClusterProblem::Overloaded => swarm::knobs::NODE_SLOTS_CAP.name(),
+            ClusterProblem::OutOfActions => swarm::knobs::BUILD_MAX_ACTIONS.name(),
         }
     }
 
@@ -549,6 +549,6 @@ mod tests {
         // The knobs read back through the registry.
         let knobs =
             swarm::knobs::Knobs::resolve(table["knobs"].as_table(), &|_| None, &[]).unwrap();
-        assert_eq!(knobs.seconds("node.stall_timeout_s").as_secs(), 120);
+        assert_eq!(knobs.get(swarm::knobs::NODE_STALL_TIMEOUT_S).as_secs(), 120);
     }
 }

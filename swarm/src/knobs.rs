@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::time::Duration;
 
 /// A knob's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +42,63 @@ pub struct KnobDef {
     pub doc: &'static str,
 }
 
-const fn feature(name: &'static str, doc: &'static str) -> KnobDef {
-    KnobDef {
+/// A typed handle on one registered knob: code reads a knob only through its handle, so a
+/// misspelt name cannot compile, and the handle says what the value is (`bool` for on/off,
+/// `u32` for counts, [`Duration`] for seconds).
+pub struct Knob<T> {
+    /// The knob's definition (the registry lists these).
+    pub def: KnobDef,
+    value: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Knob<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Knob<T> {}
+
+impl<T> Knob<T> {
+    const fn new(def: KnobDef) -> Self {
+        Knob {
+            def,
+            value: PhantomData,
+        }
+    }
+
+    /// The dotted name.
+    pub const fn name(&self) -> &'static str {
+        self.def.name
+    }
+}
+
+/// What a knob's stored number means to the code that reads it.
+pub trait KnobValue {
+    /// The value from the stored number (already checked against the knob's type and range).
+    fn from_number(value: f64) -> Self;
+}
+
+impl KnobValue for bool {
+    fn from_number(value: f64) -> Self {
+        value != 0.0
+    }
+}
+
+impl KnobValue for u32 {
+    fn from_number(value: f64) -> Self {
+        value.max(0.0) as u32
+    }
+}
+
+impl KnobValue for Duration {
+    fn from_number(value: f64) -> Self {
+        Duration::from_secs_f64(value.max(0.0))
+    }
+}
+
+const fn feature(name: &'static str, doc: &'static str) -> Knob<bool> {
+    Knob::new(KnobDef {
         name,
         kind: KnobKind::Bool,
         default: 1.0,
@@ -49,7 +106,7 @@ const fn feature(name: &'static str, doc: &'static str) -> KnobDef {
         max: 1.0,
         tunable: false,
         doc,
-    }
+    })
 }
 
 const fn int(
@@ -59,8 +116,8 @@ const fn int(
     max: f64,
     tunable: bool,
     doc: &'static str,
-) -> KnobDef {
-    KnobDef {
+) -> Knob<u32> {
+    Knob::new(KnobDef {
         name,
         kind: KnobKind::Int,
         default,
@@ -68,7 +125,7 @@ const fn int(
         max,
         tunable,
         doc,
-    }
+    })
 }
 
 const fn seconds(
@@ -77,8 +134,8 @@ const fn seconds(
     min: f64,
     max: f64,
     doc: &'static str,
-) -> KnobDef {
-    KnobDef {
+) -> Knob<Duration> {
+    Knob::new(KnobDef {
         name,
         kind: KnobKind::Float,
         default,
@@ -86,46 +143,243 @@ const fn seconds(
         max,
         tunable: true,
         doc,
-    }
+    })
 }
+
+/// `scout.enabled`.
+pub const SCOUT_ENABLED: Knob<bool> = feature(
+    "scout.enabled",
+    "run the three scouts (libraries, edge cases, module split) before planning",
+);
+/// `scout.max_actions`.
+pub const SCOUT_MAX_ACTIONS: Knob<u32> = int(
+    "scout.max_actions",
+    8.0,
+    1.0,
+    60.0,
+    true,
+    "action budget of each scout (read-only tools)",
+);
+/// `plan.drafts`.
+pub const PLAN_DRAFTS: Knob<u32> = int(
+    "plan.drafts",
+    3.0,
+    1.0,
+    8.0,
+    true,
+    "plan drafts requested in parallel; the scorer picks one",
+);
+/// `plan.repair_rounds`.
+pub const PLAN_REPAIR_ROUNDS: Knob<u32> = int(
+    "plan.repair_rounds",
+    1.0,
+    0.0,
+    3.0,
+    false,
+    "rounds of repair when no draft is valid",
+);
+/// `contract.attempts`.
+pub const CONTRACT_ATTEMPTS: Knob<u32> = int(
+    "contract.attempts",
+    2.0,
+    1.0,
+    5.0,
+    false,
+    "tries to get stubs that pass the contract checks",
+);
+/// `contract.max_actions`.
+pub const CONTRACT_MAX_ACTIONS: Knob<u32> = int(
+    "contract.max_actions",
+    30.0,
+    2.0,
+    200.0,
+    true,
+    "action budget of the contract task",
+);
+/// `build.max_actions`.
+pub const BUILD_MAX_ACTIONS: Knob<u32> = int(
+    "build.max_actions",
+    30.0,
+    2.0,
+    200.0,
+    true,
+    "action budget of one build or fix task",
+);
+/// `build.attempts`.
+pub const BUILD_ATTEMPTS: Knob<u32> = int(
+    "build.attempts",
+    3.0,
+    1.0,
+    10.0,
+    true,
+    "dispatches of one task (sent back, stopped or re-routed) before it fails",
+);
+/// `build.check_finished`.
+pub const BUILD_CHECK_FINISHED: Knob<bool> = feature("build.check_finished", "check a finished task (owned files changed, frozen signatures kept, no stub left) before merging");
+/// `sched.priority`.
+pub const SCHED_PRIORITY: Knob<bool> = feature(
+    "sched.priority",
+    "dispatch tasks that unblock the most downstream work first (off: plan order)",
+);
+/// `sched.fastest_for_hard`.
+pub const SCHED_FASTEST_FOR_HARD: Knob<bool> = feature(
+    "sched.fastest_for_hard",
+    "give hard tasks to the fastest free node (off: least loaded)",
+);
+/// `node.slots_cap`.
+pub const NODE_SLOTS_CAP: Knob<u32> = int(
+    "node.slots_cap",
+    0.0,
+    0.0,
+    64.0,
+    true,
+    "most parallel requests per node (0: the fleet file's slots)",
+);
+/// `node.stall_timeout_s`.
+pub const NODE_STALL_TIMEOUT_S: Knob<Duration> = seconds(
+    "node.stall_timeout_s",
+    120.0,
+    2.0,
+    1800.0,
+    "silence between streamed chunks after which a node loses its task",
+);
+/// `node.first_byte_timeout_s`.
+pub const NODE_FIRST_BYTE_TIMEOUT_S: Knob<Duration> = seconds(
+    "node.first_byte_timeout_s",
+    600.0,
+    5.0,
+    3600.0,
+    "wait for the first byte of a reply (model load and prefill)",
+);
+/// `node.max_reply_tokens`.
+pub const NODE_MAX_REPLY_TOKENS: Knob<u32> = int(
+    "node.max_reply_tokens",
+    4096.0,
+    128.0,
+    65536.0,
+    true,
+    "most tokens a node may generate in one reply (bounds a rambling model)",
+);
+/// `node.connect_timeout_s`.
+pub const NODE_CONNECT_TIMEOUT_S: Knob<Duration> = seconds(
+    "node.connect_timeout_s",
+    10.0,
+    1.0,
+    120.0,
+    "wait for a TCP connection to a node",
+);
+/// `node.cooldown_s`.
+pub const NODE_COOLDOWN_S: Knob<Duration> = seconds(
+    "node.cooldown_s",
+    30.0,
+    0.0,
+    600.0,
+    "how long a node that failed is left out before it rejoins",
+);
+/// `node.context_cap`.
+pub const NODE_CONTEXT_CAP: Knob<u32> = int(
+    "node.context_cap",
+    0.0,
+    0.0,
+    1048576.0,
+    true,
+    "context window to budget for, in tokens (0: what the server reports)",
+);
+/// `judge.enabled`.
+pub const JUDGE_ENABLED: Knob<bool> = feature(
+    "judge.enabled",
+    "the judge watches every worker's action log",
+);
+/// `judge.max_idle_actions`.
+pub const JUDGE_MAX_IDLE_ACTIONS: Knob<u32> = int(
+    "judge.max_idle_actions",
+    10.0,
+    2.0,
+    60.0,
+    true,
+    "consecutive actions that write nothing before the judge stops a worker",
+);
+/// `judge.max_repeats`.
+pub const JUDGE_MAX_REPEATS: Knob<u32> = int(
+    "judge.max_repeats",
+    3.0,
+    2.0,
+    20.0,
+    true,
+    "identical actions in a row before the judge stops a worker",
+);
+/// `judge.reject_empty_done`.
+pub const JUDGE_REJECT_EMPTY_DONE: Knob<bool> = feature(
+    "judge.reject_empty_done",
+    "refuse `done` while the worker's owned files are unchanged or still stubs",
+);
+/// `verify.smoke`.
+pub const VERIFY_SMOKE: Knob<bool> = feature(
+    "verify.smoke",
+    "import every module and run the generated tests",
+);
+/// `verify.review`.
+pub const VERIFY_REVIEW: Knob<bool> = feature(
+    "verify.review",
+    "the AST review: unwired modules, stubs left, calls that cannot bind",
+);
+/// `verify.command_timeout_s`.
+pub const VERIFY_COMMAND_TIMEOUT_S: Knob<Duration> = seconds(
+    "verify.command_timeout_s",
+    30.0,
+    1.0,
+    600.0,
+    "time limit of one verification command",
+);
+/// `fix.rounds`.
+pub const FIX_ROUNDS: Knob<u32> = int(
+    "fix.rounds",
+    3.0,
+    0.0,
+    10.0,
+    true,
+    "rounds of targeted fixes after a failed verification",
+);
+/// `sandbox.allow_unsealed`.
+pub const SANDBOX_ALLOW_UNSEALED: Knob<bool> = Knob::new(KnobDef {
+    name: "sandbox.allow_unsealed",
+    kind: KnobKind::Bool,
+    default: 0.0,
+    min: 0.0,
+    max: 1.0,
+    tunable: false,
+    doc: "run generated code even where bubblewrap is missing (host files, network and processes exposed); recorded in every row",
+});
 
 /// Every knob, in the order `swarm knobs` lists them.
 pub const REGISTRY: &[KnobDef] = &[
-    feature("scout.enabled", "run the three scouts (libraries, edge cases, module split) before planning"),
-    int("scout.max_actions", 8.0, 1.0, 60.0, true, "action budget of each scout (read-only tools)"),
-    int("plan.drafts", 3.0, 1.0, 8.0, true, "plan drafts requested in parallel; the scorer picks one"),
-    int("plan.repair_rounds", 1.0, 0.0, 3.0, false, "rounds of repair when no draft is valid"),
-    int("contract.attempts", 2.0, 1.0, 5.0, false, "tries to get stubs that pass the contract checks"),
-    int("contract.max_actions", 30.0, 2.0, 200.0, true, "action budget of the contract task"),
-    int("build.max_actions", 30.0, 2.0, 200.0, true, "action budget of one build or fix task"),
-    int("build.attempts", 3.0, 1.0, 10.0, true, "dispatches of one task (sent back, stopped or re-routed) before it fails"),
-    feature("build.check_finished", "check a finished task (owned files changed, frozen signatures kept, no stub left) before merging"),
-    feature("sched.priority", "dispatch tasks that unblock the most downstream work first (off: plan order)"),
-    feature("sched.fastest_for_hard", "give hard tasks to the fastest free node (off: least loaded)"),
-    int("node.slots_cap", 0.0, 0.0, 64.0, true, "most parallel requests per node (0: the fleet file's slots)"),
-    seconds("node.stall_timeout_s", 120.0, 2.0, 1800.0, "silence between streamed chunks after which a node loses its task"),
-    seconds("node.first_byte_timeout_s", 600.0, 5.0, 3600.0, "wait for the first byte of a reply (model load and prefill)"),
-        int("node.max_reply_tokens", 4096.0, 128.0, 65536.0, true, "most tokens a node may generate in one reply (bounds a rambling model)"),
-    seconds("node.connect_timeout_s", 10.0, 1.0, 120.0, "wait for a TCP connection to a node"),
-    seconds("node.cooldown_s", 30.0, 0.0, 600.0, "how long a node that failed is left out before it rejoins"),
-    int("node.context_cap", 0.0, 0.0, 1048576.0, true, "context window to budget for, in tokens (0: what the server reports)"),
-    feature("judge.enabled", "the judge watches every worker's action log"),
-    int("judge.max_idle_actions", 10.0, 2.0, 60.0, true, "consecutive actions that write nothing before the judge stops a worker"),
-    int("judge.max_repeats", 3.0, 2.0, 20.0, true, "identical actions in a row before the judge stops a worker"),
-    feature("judge.reject_empty_done", "refuse `done` while the worker's owned files are unchanged or still stubs"),
-    feature("verify.smoke", "import every module and run the generated tests"),
-    feature("verify.review", "the AST review: unwired modules, stubs left, calls that cannot bind"),
-    seconds("verify.command_timeout_s", 30.0, 1.0, 600.0, "time limit of one verification command"),
-    int("fix.rounds", 3.0, 0.0, 10.0, true, "rounds of targeted fixes after a failed verification"),
-    KnobDef {
-        name: "sandbox.allow_unsealed",
-        kind: KnobKind::Bool,
-        default: 0.0,
-        min: 0.0,
-        max: 1.0,
-        tunable: false,
-        doc: "run generated code even where bubblewrap is missing (host files, network and processes exposed); recorded in every row",
-    },
+    SCOUT_ENABLED.def,
+    SCOUT_MAX_ACTIONS.def,
+    PLAN_DRAFTS.def,
+    PLAN_REPAIR_ROUNDS.def,
+    CONTRACT_ATTEMPTS.def,
+    CONTRACT_MAX_ACTIONS.def,
+    BUILD_MAX_ACTIONS.def,
+    BUILD_ATTEMPTS.def,
+    BUILD_CHECK_FINISHED.def,
+    SCHED_PRIORITY.def,
+    SCHED_FASTEST_FOR_HARD.def,
+    NODE_SLOTS_CAP.def,
+    NODE_STALL_TIMEOUT_S.def,
+    NODE_FIRST_BYTE_TIMEOUT_S.def,
+    NODE_MAX_REPLY_TOKENS.def,
+    NODE_CONNECT_TIMEOUT_S.def,
+    NODE_COOLDOWN_S.def,
+    NODE_CONTEXT_CAP.def,
+    JUDGE_ENABLED.def,
+    JUDGE_MAX_IDLE_ACTIONS.def,
+    JUDGE_MAX_REPEATS.def,
+    JUDGE_REJECT_EMPTY_DONE.def,
+    VERIFY_SMOKE.def,
+    VERIFY_REVIEW.def,
+    VERIFY_COMMAND_TIMEOUT_S.def,
+    FIX_ROUNDS.def,
+    SANDBOX_ALLOW_UNSEALED.def,
 ];
 
 /// The definition of `name`.
@@ -289,19 +543,9 @@ impl Knobs {
             .unwrap_or(0.0)
     }
 
-    /// An on/off knob.
-    pub fn on(&self, name: &str) -> bool {
-        self.value(name) != 0.0
-    }
-
-    /// A whole-number knob.
-    pub fn int(&self, name: &str) -> u32 {
-        self.value(name).max(0.0) as u32
-    }
-
-    /// A seconds knob, as a duration.
-    pub fn seconds(&self, name: &str) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.value(name).max(0.0))
+    /// A knob's value, through its typed handle (`knobs.get(FIX_ROUNDS)`).
+    pub fn get<T: KnobValue>(&self, knob: Knob<T>) -> T {
+        T::from_number(self.value(knob.name()))
     }
 
     /// Where `name` got its value.
@@ -339,11 +583,12 @@ mod tests {
                 .unwrap();
         let env = |name: &str| (name == "SWARM_PLAN_DRAFTS").then(|| "4".to_string());
         let knobs = Knobs::resolve(Some(&file), &env, &["fix.rounds=0".into()]).unwrap();
-        assert_eq!(knobs.int("plan.drafts"), 4);
+        assert_eq!(knobs.get(PLAN_DRAFTS), 4);
         assert_eq!(knobs.source("plan.drafts"), Source::Env);
-        assert_eq!(knobs.int("fix.rounds"), 0);
-        assert!(!knobs.on("judge.enabled"));
-        assert!(knobs.on("scout.enabled"));
+        assert_eq!(knobs.get(FIX_ROUNDS), 0);
+        assert!(!knobs.get(JUDGE_ENABLED));
+        assert!(knobs.get(SCOUT_ENABLED));
+        assert_eq!(knobs.get(NODE_STALL_TIMEOUT_S), Duration::from_secs(120));
         assert_eq!(knobs.changed().len(), 3);
 
         let none = |_: &str| None;

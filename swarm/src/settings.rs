@@ -103,7 +103,7 @@ pub fn resolve_knobs(flags: &[String]) -> Result<crate::knobs::Knobs, String> {
     let (file, _) = read_file(&env).map_err(|e| e.to_string())?;
     let knobs = crate::knobs::Knobs::resolve(file.knobs.as_ref(), &env, flags)
         .map_err(|e| e.to_string())?;
-    if knobs.on("sandbox.allow_unsealed") {
+    if knobs.get(crate::knobs::SANDBOX_ALLOW_UNSEALED) {
         crate::sandbox::allow_unsealed();
     }
     Ok(knobs)

@@ -6,9 +6,19 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The environment variable naming the cache `.ci/prepare-model.sh` fills (default
+/// `~/.cache/swarm-gym`).
+pub const CACHE_ENV: &str = "SWARM_GYM_CACHE";
+/// The environment variable naming a llama-server binary to test with (overrides the cache).
+pub const LLAMA_SERVER_ENV: &str = "SWARM_LLAMA_SERVER";
+/// The environment variable naming the SmolLM2 GGUF to test with (overrides the cache).
+pub const SMOLLM2_GGUF_ENV: &str = "SWARM_SMOLLM2_GGUF";
+/// Set by CI: a real-model test that finds no recorded reason to skip fails instead.
+pub const CI_ENV: &str = "CI";
+
 /// Where `.ci/prepare-model.sh` caches the server and the model.
 pub fn cache_dir() -> PathBuf {
-    std::env::var_os("SWARM_GYM_CACHE")
+    std::env::var_os(CACHE_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             dirs::home_dir()
@@ -30,8 +40,8 @@ pub struct Unavailable {
 /// cache's `env` file.
 pub fn locate_llama() -> Result<(PathBuf, PathBuf), Unavailable> {
     if let (Ok(server), Ok(model)) = (
-        std::env::var("SWARM_LLAMA_SERVER"),
-        std::env::var("SWARM_SMOLLM2_GGUF"),
+        std::env::var(LLAMA_SERVER_ENV),
+        std::env::var(SMOLLM2_GGUF_ENV),
     ) {
         return Ok((server.into(), model.into()));
     }
@@ -157,7 +167,7 @@ pub fn real_model() -> Result<Option<(PathBuf, PathBuf)>, String> {
     match locate_llama() {
         Ok(found) => Ok(Some(found)),
         Err(Unavailable { reason, recorded }) => {
-            if std::env::var("CI").is_ok() && !recorded {
+            if std::env::var(CI_ENV).is_ok() && !recorded {
                 return Err(format!(
                     "CI must prepare the real model first (.ci/prepare-model.sh): {reason}"
                 ));

@@ -495,9 +495,9 @@ pub async fn verify_command(args: VerifyArgs) -> ExitCode {
         Err(err) => return usage("verify", err),
     };
     let options = VerifyOptions {
-        smoke: knobs.on("verify.smoke"),
-        review: knobs.on("verify.review"),
-        timeout: knobs.seconds("verify.command_timeout_s"),
+        smoke: knobs.get(swarm::knobs::VERIFY_SMOKE),
+        review: knobs.get(swarm::knobs::VERIFY_REVIEW),
+        timeout: knobs.get(swarm::knobs::VERIFY_COMMAND_TIMEOUT_S),
         entry: args.entry.clone(),
     };
     if let Err(code) = sandbox_gate("verify") {
@@ -563,7 +563,7 @@ pub fn knobs_command(json: bool) -> ExitCode {
     }
     println!(
         "\nSet with --knob NAME=VALUE, SWARM_<NAME> (e.g. {}=5), or [knobs] in the config file.",
-        knobs::env_name("plan.drafts")
+        knobs::env_name(knobs::PLAN_DRAFTS.name())
     );
     ExitCode::SUCCESS
 }

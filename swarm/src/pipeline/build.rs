@@ -217,15 +217,15 @@ fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, 
     let node = &ctx.nodes[index];
     node.acquire();
     let client = node.client.clone();
-    let mut config = agent_config(ctx, index, ctx.knobs.int("build.max_actions"));
+    let mut config = agent_config(ctx, index, ctx.knobs.get(crate::knobs::BUILD_MAX_ACTIONS));
     config.preamble = Some(shared.preamble.as_str().to_string());
-    if ctx.knobs.on("judge.enabled") {
+    if ctx.knobs.get(crate::knobs::JUDGE_ENABLED) {
         config.judge = Some(JudgeRules {
-            max_idle_actions: ctx.knobs.int("judge.max_idle_actions"),
-            max_repeats: ctx.knobs.int("judge.max_repeats"),
+            max_idle_actions: ctx.knobs.get(crate::knobs::JUDGE_MAX_IDLE_ACTIONS),
+            max_repeats: ctx.knobs.get(crate::knobs::JUDGE_MAX_REPEATS),
             done_gate: ctx
                 .knobs
-                .on("judge.reject_empty_done")
+                .get(crate::knobs::JUDGE_REJECT_EMPTY_DONE)
                 .then(|| done_gate(&job.task, &job.base)),
         });
     }
@@ -284,8 +284,8 @@ async fn run_jobs(
     let mut merged: BTreeSet<String> = already.clone();
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut running: JoinSet<Finished> = JoinSet::new();
-    let max_attempts = ctx.knobs.int("build.attempts").max(1);
-    let cooldown = ctx.knobs.seconds("node.cooldown_s");
+    let max_attempts = ctx.knobs.get(crate::knobs::BUILD_ATTEMPTS).max(1);
+    let cooldown = ctx.knobs.get(crate::knobs::NODE_COOLDOWN_S);
     loop {
         // Tasks whose dependencies failed can never run.
         if use_deps {
@@ -318,7 +318,7 @@ async fn run_jobs(
                         .all(|d| merged.contains(d))
             })
             .collect();
-        if ctx.knobs.on("sched.priority") {
+        if ctx.knobs.get(crate::knobs::SCHED_PRIORITY) {
             ready.sort_by_key(|i| {
                 let id = &pending[*i].task.id;
                 (
@@ -338,12 +338,12 @@ async fn run_jobs(
                 &ctx.nodes,
                 &workers,
                 hard,
-                ctx.knobs.on("sched.fastest_for_hard"),
+                ctx.knobs.get(crate::knobs::SCHED_FASTEST_FOR_HARD),
                 job.last_node,
             ) else {
                 break;
             };
-            let priority = if ctx.knobs.on("sched.priority") {
+            let priority = if ctx.knobs.get(crate::knobs::SCHED_PRIORITY) {
                 format!(
                     "unblocks {} task(s); ",
                     downstream.get(&job.task.id).copied().unwrap_or(0)
@@ -462,7 +462,7 @@ async fn run_jobs(
             continue;
         }
         let problems = match report.outcome {
-            Outcome::Done if ctx.knobs.on("build.check_finished") => task_problems(
+            Outcome::Done if ctx.knobs.get(crate::knobs::BUILD_CHECK_FINISHED) => task_problems(
                 &job.worktree,
                 &job.task,
                 &job.base,

@@ -281,7 +281,7 @@ async fn execute(
     let started = std::time::Instant::now();
     // Generated code runs only sealed, unless the user accepted otherwise: refuse before
     // anything is built rather than fail its checks one by one.
-    if options.knobs.on("sandbox.allow_unsealed") {
+    if options.knobs.get(crate::knobs::SANDBOX_ALLOW_UNSEALED) {
         crate::sandbox::allow_unsealed();
     }
     Sandbox::detect()
@@ -469,7 +469,7 @@ async fn phases(
             ctx.phase("scout", "skipped", "done before the resume");
             notes
         }
-        None if !ctx.knobs.on("scout.enabled") => {
+        None if !ctx.knobs.get(crate::knobs::SCOUT_ENABLED) => {
             ctx.phase("scout", "skipped", "knob scout.enabled is off");
             Vec::new()
         }
@@ -546,7 +546,7 @@ async fn phases(
         .iter()
         .filter(|r| matches!(r.event, Event::FixRound { .. }))
         .count() as u32;
-    let max_rounds = ctx.knobs.int("fix.rounds");
+    let max_rounds = ctx.knobs.get(crate::knobs::FIX_ROUNDS);
     let mut round = fix_rounds_before;
     // Tasks that never merged: the app cannot pass while one is missing, whatever the
     // acceptance commands say; FIX gets them back.
@@ -554,9 +554,9 @@ async fn phases(
     loop {
         ctx.phase("verify", "started", format!("round {round}"));
         let options = VerifyOptions {
-            smoke: ctx.knobs.on("verify.smoke"),
-            review: ctx.knobs.on("verify.review"),
-            timeout: ctx.knobs.seconds("verify.command_timeout_s"),
+            smoke: ctx.knobs.get(crate::knobs::VERIFY_SMOKE),
+            review: ctx.knobs.get(crate::knobs::VERIFY_REVIEW),
+            timeout: ctx.knobs.get(crate::knobs::VERIFY_COMMAND_TIMEOUT_S),
             entry: Some(plan.entry.clone()),
         };
         let mut report = verify::verify(&ctx.out, &ctx.spec, &options, ctx.sandbox)
@@ -702,7 +702,7 @@ async fn ask_counted(
     );
     request.response_format = Some(schema);
     request.temperature = Some(temperature);
-    request.max_tokens = Some(ctx.knobs.int("node.max_reply_tokens"));
+    request.max_tokens = Some(ctx.knobs.get(crate::knobs::NODE_MAX_REPLY_TOKENS));
     let reply = match node.client.chat(&request).await {
         Ok(reply) => reply,
         Err(err) => return (Err(format!("{}: {err}", node.node.name)), (0, 0)),
@@ -812,7 +812,7 @@ fn agent_config(ctx: &Ctx, index: usize, max_actions: u32) -> AgentConfig {
     let mut config = AgentConfig::new(node.node.model.clone(), node.mode);
     config.max_actions = max_actions;
     config.context_length = node.context_length;
-    config.max_reply_tokens = ctx.knobs.int("node.max_reply_tokens");
+    config.max_reply_tokens = ctx.knobs.get(crate::knobs::NODE_MAX_REPLY_TOKENS);
     config
 }
 
@@ -870,7 +870,8 @@ async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
             let index = scouts[i % scouts.len().max(1)];
             let scratch = scratch.path().to_path_buf();
             async move {
-                let mut config = agent_config(ctx, index, ctx.knobs.int("scout.max_actions"));
+                let mut config =
+                    agent_config(ctx, index, ctx.knobs.get(crate::knobs::SCOUT_MAX_ACTIONS));
                 let mut tools: Vec<String> =
                     READ_ONLY_TOOLS.iter().map(|t| t.to_string()).collect();
                 tools.push("run".into());
@@ -938,7 +939,7 @@ async fn plan_phase(
     stats: &mut RunStats,
 ) -> Result<Plan, String> {
     let planners = role_nodes(ctx, Role::Planner);
-    let drafts = ctx.knobs.int("plan.drafts").max(1) as usize;
+    let drafts = ctx.knobs.get(crate::knobs::PLAN_DRAFTS).max(1) as usize;
     ctx.phase(
         "plan",
         "started",
@@ -955,7 +956,7 @@ async fn plan_phase(
         existing: existing.iter().cloned().collect(),
     };
     let mut repair: Option<(String, Vec<String>)> = None;
-    let rounds = ctx.knobs.int("plan.repair_rounds") + 1;
+    let rounds = ctx.knobs.get(crate::knobs::PLAN_REPAIR_ROUNDS) + 1;
     let mut last_problems = Vec::new();
     for round in 0..rounds {
         let text = prompts::plan(
@@ -1123,7 +1124,7 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
         format!("stubs for {}", files.join(", ")),
     );
     let mut problems: Vec<String> = Vec::new();
-    let attempts = ctx.knobs.int("contract.attempts").max(1);
+    let attempts = ctx.knobs.get(crate::knobs::CONTRACT_ATTEMPTS).max(1);
     for attempt in 1..=attempts {
         let candidates = role_nodes(ctx, Role::Planner);
         let index = nodes::pick(&ctx.nodes, &candidates, true, true, None)
@@ -1139,7 +1140,11 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
         let workspace = Workspace::new(&ctx.out)
             .map_err(|e| e.to_string())?
             .with_owned_files(files.clone());
-        let mut config = agent_config(ctx, index, ctx.knobs.int("contract.max_actions"));
+        let mut config = agent_config(
+            ctx,
+            index,
+            ctx.knobs.get(crate::knobs::CONTRACT_MAX_ACTIONS),
+        );
         config.preamble = Some(format!("## The spec\n{}", ctx.spec.text));
         let report = run_agent(
             &ctx.nodes[index].client,

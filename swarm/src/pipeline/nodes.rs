@@ -119,17 +119,17 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
     let mut lines = Vec::new();
     let probes = futures::future::join_all(fleet.nodes.iter().map(|node| {
         let key = node.api_key();
-        let timeout = knobs.seconds("node.connect_timeout_s");
+        let timeout = knobs.get(crate::knobs::NODE_CONNECT_TIMEOUT_S);
         async move { probe(&node.url, key.as_deref(), timeout).await }
     }))
     .await;
     for (node, probed) in fleet.nodes.iter().zip(probes) {
         let mut config = ClientConfig::new(node.url.clone());
         config.api_key = node.api_key();
-        config.connect_timeout = knobs.seconds("node.connect_timeout_s");
-        config.first_byte_timeout = knobs.seconds("node.first_byte_timeout_s");
-        config.gap_timeout = knobs.seconds("node.stall_timeout_s");
-        config.max_reply_tokens = knobs.int("node.max_reply_tokens");
+        config.connect_timeout = knobs.get(crate::knobs::NODE_CONNECT_TIMEOUT_S);
+        config.first_byte_timeout = knobs.get(crate::knobs::NODE_FIRST_BYTE_TIMEOUT_S);
+        config.gap_timeout = knobs.get(crate::knobs::NODE_STALL_TIMEOUT_S);
+        config.max_reply_tokens = knobs.get(crate::knobs::NODE_MAX_REPLY_TOKENS);
         let Ok(client) = LlmClient::new(config) else {
             lines.push(ProbeLine {
                 node: node.name.clone(),
@@ -138,13 +138,13 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
             });
             continue;
         };
-        let cap = knobs.int("node.slots_cap");
+        let cap = knobs.get(crate::knobs::NODE_SLOTS_CAP);
         let slots = if cap > 0 {
             node.slots.min(cap)
         } else {
             node.slots
         };
-        let context_cap = knobs.int("node.context_cap");
+        let context_cap = knobs.get(crate::knobs::NODE_CONTEXT_CAP);
         let (mode, context_length, ok, detail) = match &probed {
             Ok(report) => {
                 let info = report.model(Some(&node.model));
@@ -185,7 +185,7 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
             state: Mutex::new(NodeState::default()),
         };
         if !ok {
-            live.mark_down(knobs.seconds("node.cooldown_s"));
+            live.mark_down(knobs.get(crate::knobs::NODE_COOLDOWN_S));
         }
         lines.push(ProbeLine {
             node: node.name.clone(),
