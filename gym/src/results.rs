@@ -201,27 +201,9 @@ impl ResultsStore {
                 expected: header(),
             });
         }
-        if existing.last() != Some(&b'\n') {
-            // A crash mid-write: keep the fragment beside the file, cut it from the store.
-            let cut = existing
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |at| at + 1);
-            let partial = path.with_extension("csv.partial");
-            let mut aside = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&partial)
-                .map_err(io(&partial))?;
-            aside.write_all(&existing[cut..]).map_err(io(&partial))?;
-            aside.write_all(b"\n").map_err(io(&partial))?;
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(io(path))?;
-            file.set_len(cut as u64).map_err(io(path))?;
-            file.sync_all().map_err(io(path))?;
-        }
+        // A crash mid-write: the fragment goes beside the file, cut from the store.
+        let partial = path.with_extension("csv.partial");
+        swarm::fsutil::set_torn_tail_aside(path, &partial).map_err(io(&partial))?;
         Ok(store)
     }
 

@@ -88,6 +88,37 @@ pub fn write_inside(root: &Path, relative: &str, content: &[u8]) -> std::io::Res
     std::fs::write(target, content)
 }
 
+/// A file written a whole line at a time, cut by a crash mid-line: moves whatever follows its
+/// last newline to the end of `aside` (with a newline) and cuts it from `path`, so the next
+/// append starts a line of its own and the fragment stays for inspection. Both files are
+/// synced. Returns whether anything was cut; a missing file is not an error.
+pub fn set_torn_tail_aside(path: &Path, aside: &Path) -> std::io::Result<bool> {
+    use std::io::Write;
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(err),
+    };
+    if bytes.is_empty() || bytes.last() == Some(&b'\n') {
+        return Ok(false);
+    }
+    let cut = bytes
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |at| at + 1);
+    let mut side = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(aside)?;
+    side.write_all(&bytes[cut..])?;
+    side.write_all(b"\n")?;
+    side.sync_all()?;
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.set_len(cut as u64)?;
+    file.sync_all()?;
+    Ok(true)
+}
+
 /// A hex digest of every file's relative path and bytes under `dir`, in sorted order
 /// (FNV-1a, 64 bits: for telling versions apart, not for security).
 pub fn hash_tree(dir: &Path) -> String {

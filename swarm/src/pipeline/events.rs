@@ -301,7 +301,9 @@ impl Recorder {
     /// mid-write) is first moved aside to `<path>.torn` and cut from the log, so nothing is
     /// ever appended onto it.
     pub fn open(path: &Path, sink: Sink) -> std::io::Result<Recorder> {
-        set_torn_tail_aside(path)?;
+        let mut torn = path.as_os_str().to_owned();
+        torn.push(".torn");
+        crate::fsutil::set_torn_tail_aside(path, Path::new(&torn))?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -344,34 +346,6 @@ pub fn read_log(path: &Path) -> std::io::Result<Vec<Record>> {
             serde_json::from_value(value).ok()
         })
         .collect())
-}
-
-/// Moves whatever follows the last newline of `path` to `<path>.torn` and cuts it off.
-fn set_torn_tail_aside(path: &Path) -> std::io::Result<()> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(err),
-    };
-    if bytes.is_empty() || bytes.last() == Some(&b'\n') {
-        return Ok(());
-    }
-    let cut = bytes
-        .iter()
-        .rposition(|byte| *byte == b'\n')
-        .map_or(0, |at| at + 1);
-    let mut torn_name = path.as_os_str().to_owned();
-    torn_name.push(".torn");
-    let mut aside = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(PathBuf::from(torn_name))?;
-    aside.write_all(&bytes[cut..])?;
-    aside.write_all(b"\n")?;
-    aside.sync_all()?;
-    let file = std::fs::OpenOptions::new().write(true).open(path)?;
-    file.set_len(cut as u64)?;
-    file.sync_all()
 }
 
 #[cfg(test)]
