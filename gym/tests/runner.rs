@@ -463,8 +463,12 @@ async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn()
     let complete = std::fs::read_to_string(&results).unwrap();
     let lines: Vec<&str> = complete.lines().collect();
     assert_eq!(lines.len(), 5, "header and four rows");
-    // Replicate 1's turn-1 row was cut inside its quoted knobs field, and the machine went on
-    // appending: a plain CSV reader lets that open quote swallow the rows after it.
+    // The first row (turn 1 of whichever replicate ran first: the two run in either order)
+    // was cut inside its quoted knobs field, and the machine went on appending: a plain CSV
+    // reader lets that open quote swallow the rows after it.
+    let (before, _) = gym::read_rows(&results).unwrap();
+    assert_eq!(before[0].turn, 1);
+    let cut_replicate = before[0].replicate;
     let cut_at = lines[1].find("\"{").unwrap() + 8;
     std::fs::write(
         &results,
@@ -499,8 +503,8 @@ async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn()
     let stdout = String::from_utf8_lossy(&second.stdout);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
-    // Replicate 1 lost turn 1: its turn 2 was built on it, so both are re-run; replicate 2
-    // is complete and skipped.
+    // The cut replicate lost turn 1: its turn 2 was built on it, so both are re-run; the
+    // other replicate is complete and skipped.
     assert!(
         stdout.contains("2 row(s) appended, 2 turn(s) skipped"),
         "{stdout}"
@@ -530,7 +534,7 @@ async fn resume_reruns_exactly_the_missing_turns_and_keeps_no_stale_later_turn()
             .iter()
             .map(|r| (r.replicate, r.turn))
             .collect::<Vec<_>>(),
-        vec![(1, 2)]
+        vec![(cut_replicate, 2)]
     );
 }
 
