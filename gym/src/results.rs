@@ -7,6 +7,7 @@
 //! complete row as it was. Rows are never rewritten.
 
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -241,6 +242,50 @@ impl ResultsStore {
         read_rows(&self.path)
     }
 
+    /// What `--resume` keeps: the rows by (replicate key, turn). A conversation continues from
+    /// its first missing turn, so rows of its later turns (built on the turn that is now
+    /// re-run) are moved to `<file>.superseded` by [`ResultsStore::set_aside`] and listed.
+    #[allow(clippy::type_complexity)]
+    pub fn prepare_resume(
+        &self,
+    ) -> Result<(BTreeMap<(String, u32), ResultRow>, Vec<Superseded>), ResultsError> {
+        let (located, _) = read_located(&self.path)?;
+        let mut by_key: BTreeMap<String, BTreeMap<u32, LocatedRow>> = BTreeMap::new();
+        for row in located {
+            by_key
+                .entry(replicate_key(&row.row))
+                .or_default()
+                .insert(row.row.turn, row);
+        }
+        let mut done = BTreeMap::new();
+        let mut lines = BTreeSet::new();
+        let mut superseded = Vec::new();
+        for (key, turns) in by_key {
+            let first_gap = (1..)
+                .find(|turn| !turns.contains_key(turn))
+                .unwrap_or(u32::MAX);
+            let mut moved: Option<Superseded> = None;
+            for (turn, located) in turns {
+                if turn < first_gap {
+                    done.insert((key.clone(), turn), located.row);
+                    continue;
+                }
+                lines.extend(located.first_line..=located.last_line);
+                moved
+                    .get_or_insert_with(|| Superseded {
+                        task: located.row.task.clone(),
+                        replicate: located.row.replicate,
+                        turns: Vec::new(),
+                    })
+                    .turns
+                    .push(turn);
+            }
+            superseded.extend(moved);
+        }
+        self.set_aside(&lines)?;
+        Ok((done, superseded))
+    }
+
     /// Moves the rows on `lines` (1-based, never the header) out of the store into
     /// `<file>.superseded` (a CSV with the same header), keeping every other line byte for
     /// byte. The store is rewritten whole into a temporary file and renamed over the old one,
@@ -285,6 +330,17 @@ impl ResultsStore {
         std::fs::rename(&temporary, &self.path).map_err(io(&self.path))?;
         Ok(lines.len())
     }
+}
+
+/// Rows of one conversation that `--resume` moved aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superseded {
+    /// Task.
+    pub task: String,
+    /// Replicate.
+    pub replicate: u32,
+    /// The turns moved.
+    pub turns: Vec<u32>,
 }
 
 /// A readable row and the lines of the file it came from.

@@ -384,53 +384,21 @@ fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// The rows `--resume` keeps, by (replicate key, turn). A conversation continues from its
-/// first missing turn: rows of later turns in it were built on the turn that is now re-run,
-/// so they are moved out of the store (into `<file>.superseded`) rather than left to stand
-/// beside the new ones.
+/// The rows `--resume` keeps (see [`ResultsStore::prepare_resume`]); each conversation
+/// whose later rows were moved aside is said as [`RunEvent::SetAside`].
 fn resumable_rows(
     store: &ResultsStore,
     on_event: &(dyn Fn(&RunEvent) + Send + Sync),
 ) -> Result<BTreeMap<(String, u32), ResultRow>, RunError> {
-    let (located, _) = crate::results::read_located(store.path())?;
-    let mut by_key: BTreeMap<String, BTreeMap<u32, crate::results::LocatedRow>> = BTreeMap::new();
-    for row in located {
-        by_key
-            .entry(replicate_key(&row.row))
-            .or_default()
-            .insert(row.row.turn, row);
-    }
-    let mut done = BTreeMap::new();
-    let mut stale_lines = BTreeSet::new();
-    let mut stale_events = Vec::new();
-    for (key, turns) in by_key {
-        let first_gap = (1..)
-            .find(|turn| !turns.contains_key(turn))
-            .unwrap_or(u32::MAX);
-        let mut stale = Vec::new();
-        for (turn, located) in turns {
-            if turn < first_gap {
-                done.insert((key.clone(), turn), located.row);
-            } else {
-                stale_lines.extend(located.first_line..=located.last_line);
-                stale.push((located.row.task.clone(), located.row.replicate, turn));
-            }
-        }
-        if let Some((task, replicate, _)) = stale.first().cloned() {
-            stale_events.push((task, replicate, stale.iter().map(|s| s.2).collect()));
-        }
-    }
-    if !stale_lines.is_empty() {
-        store.set_aside(&stale_lines)?;
-        let file = store.path().with_extension("csv.superseded");
-        for (task, replicate, turns) in stale_events {
-            on_event(&RunEvent::SetAside {
-                task,
-                replicate,
-                turns,
-                file: file.display().to_string(),
-            });
-        }
+    let (done, superseded) = store.prepare_resume()?;
+    let file = store.path().with_extension("csv.superseded");
+    for moved in superseded {
+        on_event(&RunEvent::SetAside {
+            task: moved.task,
+            replicate: moved.replicate,
+            turns: moved.turns,
+            file: file.display().to_string(),
+        });
     }
     Ok(done)
 }
