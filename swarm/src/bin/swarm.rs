@@ -4,6 +4,8 @@
 
 #[path = "../cli/pipeline_cmd.rs"]
 mod pipeline_cmd;
+#[path = "../cli/progress.rs"]
+mod progress;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -4,15 +4,17 @@
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+
 use swarm::fleet::{Fleet, Node};
 use swarm::knobs::{self, Knobs, REGISTRY};
 use swarm::llm::probe;
-use swarm::pipeline::{self, Event, RunOptions, RunOutcome, Sink};
+use swarm::pipeline::{self, RunOptions, RunOutcome};
 use swarm::sandbox::Sandbox;
 use swarm::settings::{self, DISCOVERY_URLS};
 use swarm::spec::{parse_spec, render_acceptance};
 use swarm::verify::{self, Verdict, VerifyOptions, VerifyReport};
+
+pub use crate::progress::progress;
 
 /// `swarm run`.
 #[derive(Args)]
@@ -129,194 +131,6 @@ async fn fleet_or_discover(path: Option<&Path>) -> Result<Fleet, String> {
         ));
     }
     Ok(Fleet { nodes })
-}
-
-/// Renders pipeline events as progress lines on stderr, with tasks done/total.
-pub fn progress() -> Sink {
-    let counts = Arc::new(Mutex::new((0usize, 0usize)));
-    Arc::new(move |event: &Event| {
-        let Ok(mut counts) = counts.lock() else {
-            return;
-        };
-        let line = match event {
-            Event::RunStarted {
-                run_id,
-                spec,
-                nodes,
-                resumed,
-                ..
-            } => format!(
-                "[run] {} {run_id}: `{spec}` on {}",
-                if *resumed { "resuming" } else { "starting" },
-                nodes.join(", ")
-            ),
-            Event::Phase {
-                phase,
-                status,
-                reason,
-            } => format!("[{phase}] {status}: {reason}"),
-            Event::Node { node, ok, detail } => format!(
-                "[fleet] {node}: {}{detail}",
-                if *ok { "" } else { "DOWN, " }
-            ),
-            Event::NodeNotice { node, message } => format!("[fleet] {node}: {message}"),
-            Event::NodeDown {
-                node,
-                reason,
-                cooldown_s,
-            } => format!("[fleet] {node} left out for {cooldown_s:.0}s: {reason}"),
-            Event::AcceptanceDerived { block } => {
-                format!("[acceptance] derived by the planner (check them):\n{block}")
-            }
-            Event::Scout {
-                lens,
-                node,
-                ok,
-                notes,
-            } => format!(
-                "[scout] {lens} on {node}: {}{}",
-                if *ok { "" } else { "no notes, " },
-                notes.chars().take(100).collect::<String>()
-            ),
-            Event::PlanDraft {
-                round,
-                draft,
-                node,
-                valid,
-                score,
-                problems,
-                repairs,
-            } => {
-                let repaired = if repairs.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (repaired: {})", repairs.join("; "))
-                };
-                match (valid, score) {
-                    (true, Some(score)) => format!("[plan] round {round} draft {draft} from {node}: valid, score {score}{repaired}"),
-                    _ => format!("[plan] round {round} draft {draft} from {node}: REJECTED: {}{repaired}", problems.join("; ")),
-                }
-            }
-            Event::PlanChosen {
-                draft,
-                tasks,
-                reason,
-                ..
-            } => {
-                counts.1 = *tasks;
-                format!("[plan] chose draft {draft} ({tasks} tasks): {reason}")
-            }
-            Event::Contract {
-                status,
-                signatures,
-                problems,
-                ..
-            } => format!(
-                "[contract] {status}: {signatures} signature(s) frozen{}",
-                if problems.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {}", problems.join("; "))
-                }
-            ),
-            Event::Dispatch {
-                task,
-                node,
-                attempt,
-                reason,
-            } => match reason.strip_prefix("fix; ") {
-                Some(reason) => format!("[fix] {node} ← {task} (attempt {attempt}): {reason}"),
-                None => format!("[build] {node} ← {task} (attempt {attempt}): {reason}"),
-            },
-            Event::Action {
-                task,
-                node,
-                tool,
-                target,
-                wrote,
-            } => format!(
-                "        {node} · {task} · {tool} {target}{}",
-                if *wrote { " (wrote)" } else { "" }
-            ),
-            Event::Judge {
-                task,
-                node,
-                decision,
-                reason,
-                ..
-            } => format!("[judge] {task} on {node}: {decision}: {reason}"),
-            Event::TaskEnded {
-                task,
-                node,
-                outcome,
-                actions,
-                ..
-            } => format!("[build] {task} on {node}: {outcome} after {actions} action(s)"),
-            Event::SentBack { task, reasons } => {
-                format!("[build] {task} SENT BACK: {}", reasons.join("; "))
-            }
-            Event::Rerouted { task, from, reason } => {
-                format!("[build] {task} leaves {from}: {reason}")
-            }
-            Event::Merged {
-                task,
-                stage,
-                commit,
-            } => {
-                if stage == "build" {
-                    counts.0 += 1;
-                }
-                let commit: String = commit.chars().take(8).collect();
-                if stage == "build" {
-                    format!(
-                        "[build] {task} merged ({commit}) · {}/{} tasks done",
-                        counts.0, counts.1
-                    )
-                } else {
-                    format!("[fix] {task} merged ({stage}, {commit})")
-                }
-            }
-            Event::BuildPlanned {
-                tasks,
-                merged_before,
-            } => {
-                *counts = (*merged_before, *tasks);
-                format!("[build] {merged_before}/{tasks} tasks merged before this build")
-            }
-            Event::MergeRecovered {
-                task,
-                commit,
-                stage,
-            } => {
-                let commit: String = commit.chars().take(8).collect();
-                format!("[resume] {task} ({stage}) was merged ({commit}) before the run stopped; git says so, the log had lost it")
-            }
-            Event::TaskFailed { task, reason } => format!("[build] {task} FAILED: {reason}"),
-            Event::Gate {
-                round,
-                gate,
-                verdict,
-                summary,
-            } => format!("[verify {round}] {gate}: {verdict} — {summary}"),
-            Event::Finding { finding, owner, .. } => format!(
-                "[verify] {}/{} {}{}: {}{}",
-                finding.gate,
-                finding.kind,
-                finding.file,
-                finding.line.map(|l| format!(":{l}")).unwrap_or_default(),
-                finding.message.lines().next().unwrap_or(""),
-                owner
-                    .as_ref()
-                    .map(|o| format!(" → task {o}"))
-                    .unwrap_or_default()
-            ),
-            Event::FixRound { round, tasks } => {
-                format!("[fix] round {round}: {}", tasks.join(", "))
-            }
-            Event::Verdict { verdict, reason } => format!("[verdict] {verdict}: {reason}"),
-        };
-        eprintln!("{line}");
-    })
 }
 
 /// Prints the end of a run on stdout.
