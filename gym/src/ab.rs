@@ -13,10 +13,11 @@
 //! mean overall score.
 
 use crate::results::ResultRow;
-use crate::runner::{run_suite, RunConfig, RunError, RunEvent, RunSummary, Sut};
+use crate::runner::{run_suite, RunConfig, RunError, RunEvent, RunSummary};
 use crate::stats::{
     compare, holm, mcnemar_exact, replicates_needed, wilson, Pair, PairedComparison,
 };
+use crate::sut::Sut;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use swarm::agent::ActionMode;
@@ -80,7 +81,16 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
                 config.fleet = Fleet::load(path).map_err(|err| err.to_string())?;
                 config.fleet_name = path.display().to_string();
             }
-            Setting::MaxActions(n) => config.max_actions = *n,
+            // The single agent's budget is the swarm's build budget: one knob for both.
+            Setting::MaxActions(n) => config
+                .knobs
+                .set(
+                    swarm::knobs::BUILD_MAX_ACTIONS.def.name,
+                    &n.to_string(),
+                    swarm::knobs::Source::Flag,
+                    "arm",
+                )
+                .map_err(|err| err.to_string())?,
             Setting::Sut(sut) => config.sut = *sut,
             Setting::Knob(name, value) => config
                 .knobs
@@ -517,9 +527,12 @@ mod tests {
             "node a still judges"
         );
         assert_eq!(
-            (arm.max_actions, arm.judge_samples, arm.sut),
-            (40, 3, Sut::Single)
+            (arm.knobs.changed().len(), arm.judge_samples, arm.sut),
+            (0, 3, Sut::Single)
         );
+        // `max_actions=` is the knob `build.max_actions`, for the single agent as for the swarm.
+        let budget = arm_config(&base, &[Setting::MaxActions(12)]).unwrap();
+        assert_eq!(budget.knobs.get(swarm::knobs::BUILD_MAX_ACTIONS), 12);
         let unknown = arm_config(&base, &[Setting::Model(Role::Worker, "gemma".into())]).unwrap();
         assert!(
             unknown

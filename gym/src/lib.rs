@@ -9,6 +9,7 @@ pub mod results;
 pub mod runner;
 pub use notebooks::stats;
 pub mod study;
+pub mod sut;
 pub mod task;
 pub mod tuner;
 pub mod user_sim;
@@ -20,6 +21,7 @@ pub use results::{
     harness_commit, read_rows, replicate_key, BadRow, ResultRow, ResultsError, ResultsStore,
     COLUMNS,
 };
-pub use runner::{entry_points, run_suite, RunConfig, RunError, RunEvent, RunSummary, Sut};
+pub use runner::{entry_points, run_suite, RunConfig, RunError, RunEvent, RunSummary};
+pub use sut::Sut;
 pub use task::{load_task, suite_task_dirs, Archetype, Task, TaskError, Turn};
 pub use validate::{validate_task, TaskReport};

@@ -12,7 +12,8 @@
 
 use crate::ab::{arm_config, parse_setting, Setting};
 use crate::results::ResultRow;
-use crate::runner::{run_suite, RunConfig, RunError, RunEvent, Sut};
+use crate::runner::{run_suite, RunConfig, RunError, RunEvent};
+use crate::sut::Sut;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,9 +44,6 @@ fn default_one() -> usize {
 }
 fn default_window() -> usize {
     7
-}
-fn default_max_actions() -> u32 {
-    40
 }
 fn default_judge_samples() -> u32 {
     3
@@ -81,15 +79,16 @@ pub struct NightlyPlan {
     /// Only these tasks (ids), in every suite.
     #[serde(default)]
     pub tasks: Vec<String>,
-    /// Pipeline knobs for every cell, `NAME=VALUE`.
+    /// Knobs for every cell, `NAME=VALUE`.
     #[serde(default)]
     pub knobs: Vec<String>,
     /// Earlier nights in the rolling baseline.
     #[serde(default = "default_window")]
     pub baseline_nights: usize,
-    /// The single agent's action budget per turn.
-    #[serde(default = "default_max_actions")]
-    pub max_actions: u32,
+    /// The action budget of a build task, the single agent's turn included: shorthand for
+    /// the knob `build.max_actions` (a `knobs` entry for it wins).
+    #[serde(default)]
+    pub max_actions: Option<u32>,
     /// Samples per judge node per turn.
     #[serde(default = "default_judge_samples")]
     pub judge_samples: u32,
@@ -102,6 +101,16 @@ pub struct NightlyPlan {
 }
 
 impl NightlyPlan {
+    /// The plan's knobs as `NAME=VALUE` flags: `max_actions` first, so a `knobs` entry for
+    /// `build.max_actions` wins.
+    pub fn knob_flags(&self) -> Vec<String> {
+        let budget = self.max_actions.map(|n| format!("build.max_actions={n}"));
+        budget
+            .into_iter()
+            .chain(self.knobs.iter().cloned())
+            .collect()
+    }
+
     /// Parses and checks a plan; errors name the file and what is wrong.
     pub fn from_yaml(text: &str, origin: &str) -> Result<NightlyPlan, String> {
         let plan: NightlyPlan =
@@ -116,7 +125,7 @@ impl NightlyPlan {
                 "{origin}: `suts` is empty: use [single], [swarm] or both"
             ));
         }
-        if plan.replicates == 0 || plan.concurrency == 0 || plan.max_actions == 0 {
+        if plan.replicates == 0 || plan.concurrency == 0 || plan.max_actions == Some(0) {
             return Err(format!(
                 "{origin}: replicates, concurrency and max_actions must be at least 1"
             ));

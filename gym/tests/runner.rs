@@ -94,10 +94,19 @@ async fn start(rules: Vec<Rule>, default_reply: Option<Reply>) -> (SimFleet, Fle
 }
 
 fn config(tasks: Vec<Task>, fleet: Fleet, results: PathBuf) -> RunConfig {
+    let mut knobs = swarm::knobs::Knobs::default();
+    knobs
+        .set(
+            "build.max_actions",
+            "10",
+            swarm::knobs::Source::Flag,
+            "test",
+        )
+        .unwrap();
     RunConfig {
         concurrency: 2,
-        max_actions: 10,
         judge_samples: 1,
+        knobs,
         ..RunConfig::new(tasks, Sut::Single, fleet, "test", results)
     }
 }

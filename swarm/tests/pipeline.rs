@@ -429,7 +429,12 @@ async fn a_silent_node_loses_its_task_but_a_slow_streaming_one_is_never_cut() {
                 wall_ms,
                 error_kind,
                 ..
-            } => Some((task.clone(), node.clone(), *wall_ms, error_kind.clone())),
+            } => Some((
+                task.clone(),
+                node.clone(),
+                *wall_ms,
+                error_kind.map(|k| k.name().to_string()),
+            )),
             _ => None,
         })
         .collect();

@@ -197,7 +197,7 @@ pub struct AgentReport {
     /// Tool results shortened to fit the window.
     pub context_shortenings: u32,
     /// Server error kind that ended the run, when one did.
-    pub error_kind: Option<String>,
+    pub error_kind: Option<crate::llm::ErrorKind>,
     /// Wall time.
     pub wall_ms: u64,
     /// Time spent waiting for the model's replies (the rest is tools and overhead).
@@ -433,7 +433,7 @@ pub async fn run_agent(
                     message: message.clone(),
                 });
                 if report.context_overflows > 3 {
-                    report.error_kind = Some("context_overflow".into());
+                    report.error_kind = Some(crate::llm::ErrorKind::ContextOverflow);
                     finished = Some((
                         Outcome::Failed,
                         format!("context overflow persisted after shortening: {message}"),
@@ -444,7 +444,7 @@ pub async fn run_agent(
                 continue;
             }
             Err(err) => {
-                report.error_kind = Some(err.kind().to_string());
+                report.error_kind = Some(err.kind());
                 finished = Some((Outcome::Failed, format!("model server failed: {err}")));
                 continue;
             }

@@ -150,7 +150,10 @@ async fn reach(url: Option<&str>, api_key: Option<&str>) -> Result<ProbeReport, 
     for candidate in &candidates {
         match probe(candidate, api_key, Duration::from_secs(5)).await {
             Ok(report) => return Ok(report),
-            Err(err) => reasons.push(format!("{candidate} ({})", err.kind().replace('_', " "))),
+            Err(err) => reasons.push(format!(
+                "{candidate} ({})",
+                err.kind().name().replace('_', " ")
+            )),
         }
     }
     Err(settings::no_server_help(&reasons))

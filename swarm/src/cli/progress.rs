@@ -1,12 +1,13 @@
 //! `swarm`'s live progress: each pipeline event as one line on stderr.
 
 use std::sync::{Arc, Mutex};
-use swarm::pipeline::{Event, Sink};
+use swarm::pipeline::{Event, Record, Sink};
 
 /// Renders pipeline events as progress lines on stderr, with tasks done/total.
 pub fn progress() -> Sink {
     let counts = Arc::new(Mutex::new((0usize, 0usize)));
-    Arc::new(move |event: &Event| {
+    Arc::new(move |record: &Record| {
+        let event = &record.event;
         let Ok(mut counts) = counts.lock() else {
             return;
         };

@@ -149,24 +149,114 @@ impl LlmError {
         }
     }
 
-    /// A short stable name, for events and CSV columns.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of failure it is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            LlmError::ContextOverflow { .. } => "context_overflow",
-            LlmError::Server { .. } => "server_error",
-            LlmError::ConnectionRefused { .. } => "connection_refused",
-            LlmError::ConnectTimeout { .. } => "connect_timeout",
-            LlmError::FirstByteTimeout { .. } => "first_byte_timeout",
-            LlmError::Stalled { .. } => "stalled",
-            LlmError::Dropped { .. } => "dropped",
-            LlmError::Malformed(_) => "malformed",
-            LlmError::Rejected { .. } => "rejected",
+            LlmError::ContextOverflow { .. } => ErrorKind::ContextOverflow,
+            LlmError::Server { .. } => ErrorKind::ServerError,
+            LlmError::ConnectionRefused { .. } => ErrorKind::ConnectionRefused,
+            LlmError::ConnectTimeout { .. } => ErrorKind::ConnectTimeout,
+            LlmError::FirstByteTimeout { .. } => ErrorKind::FirstByteTimeout,
+            LlmError::Stalled { .. } => ErrorKind::Stalled,
+            LlmError::Dropped { .. } => ErrorKind::Dropped,
+            LlmError::Malformed(_) => ErrorKind::Malformed,
+            LlmError::Rejected { .. } => ErrorKind::Rejected,
             // Silence with pings is still silence: counted with the stalls.
-            LlmError::OnlyPings { .. } => "stalled",
-            LlmError::ReplyTooLong { .. } => "reply_too_long",
-            LlmError::TooSlow { .. } => "too_slow",
-            LlmError::Busy { .. } => "server_error",
+            LlmError::OnlyPings { .. } => ErrorKind::Stalled,
+            LlmError::ReplyTooLong { .. } => ErrorKind::ReplyTooLong,
+            LlmError::TooSlow { .. } => ErrorKind::TooSlow,
+            LlmError::Busy { .. } => ErrorKind::ServerError,
         }
+    }
+}
+
+/// The kind of a model-server failure: the one classification the agent, the pipeline, the
+/// graders and the tuner share. Serialised as the stable snake_case names events and CSV
+/// columns carry (`first_byte_timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The prompt did not fit the context window.
+    ContextOverflow,
+    /// A 5xx, a 429, or a busy server.
+    ServerError,
+    /// Nothing listens at the address.
+    ConnectionRefused,
+    /// The connection could not be made in time.
+    ConnectTimeout,
+    /// No token arrived in time.
+    FirstByteTimeout,
+    /// The stream went silent (or sent only keep-alive pings).
+    Stalled,
+    /// The connection broke mid-reply.
+    Dropped,
+    /// The reply could not be read.
+    Malformed,
+    /// The server refused the request as wrong (4xx).
+    Rejected,
+    /// The reply passed its bound.
+    ReplyTooLong,
+    /// The reply came slower than the floor allows.
+    TooSlow,
+    /// A kind a newer version wrote (read from old or foreign logs).
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorKind {
+    /// Its stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::ContextOverflow => "context_overflow",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::ConnectionRefused => "connection_refused",
+            ErrorKind::ConnectTimeout => "connect_timeout",
+            ErrorKind::FirstByteTimeout => "first_byte_timeout",
+            ErrorKind::Stalled => "stalled",
+            ErrorKind::Dropped => "dropped",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::ReplyTooLong => "reply_too_long",
+            ErrorKind::TooSlow => "too_slow",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// A stall: the node was reached but did not answer in time (counted as `stalls`).
+    pub fn is_stall(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Stalled | ErrorKind::FirstByteTimeout | ErrorKind::ConnectTimeout
+        )
+    }
+
+    /// A server error: the node answered wrongly, broke off, or was not there (counted as
+    /// `server_errors`).
+    pub fn is_server_error(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ServerError | ErrorKind::Dropped | ErrorKind::ConnectionRefused
+        )
+    }
+
+    /// The node, not the task, is the problem: the task moves on and the node cools down.
+    /// Exactly the stalls and the server errors.
+    pub fn is_node_failure(self) -> bool {
+        self.is_stall() || self.is_server_error()
+    }
+
+    /// The node failed before any work could start, so running the turn again is fair.
+    pub fn before_any_work(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ConnectionRefused | ErrorKind::ConnectTimeout | ErrorKind::FirstByteTimeout
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

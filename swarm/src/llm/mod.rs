@@ -24,7 +24,9 @@ mod types;
 
 pub use assemble::{ChunkKind, ReplyAssembler};
 pub use client::{normalize_base_url, ClientConfig, LlmClient, Notices};
-pub use error::{classify_http_error, detect_context_overflow, error_in_payload, LlmError};
+pub use error::{
+    classify_http_error, detect_context_overflow, error_in_payload, ErrorKind, LlmError,
+};
 pub use probe::{
     parse_llama_props, parse_llama_slots, parse_lmstudio_models, parse_ollama, parse_openai_models,
     parse_vllm_metrics, probe, Backend, ModelInfo, ProbeReport,

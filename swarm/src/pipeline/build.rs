@@ -9,10 +9,9 @@
 //! node (`sched.fastest_for_hard`), others to the least loaded. Free slots pull from one
 //! queue, so an idle node always takes the next ready task.
 
-use super::{
-    agent_config, forward, git, nodes, prompts, Contracts, Ctx, Event, PipelineError, RunStats,
-};
+use super::{agent_config, forward, git, prompts, Contracts, Ctx, Event, PipelineError, RunStats};
 use crate::agent::{run_agent, AgentReport, DoneGate, JudgeRules, Outcome, Workspace};
+use crate::fleet::live as nodes;
 use crate::fleet::Role;
 use crate::plan::{downstream_counts, Difficulty, Plan, PlanTask};
 use crate::pyast;
@@ -168,18 +167,7 @@ fn snapshot(worktree: &Path, files: &[String]) -> BTreeMap<String, Option<String
 
 /// Server failures that mean the node, not the task, is the problem.
 fn node_failure(report: &AgentReport) -> bool {
-    report.outcome == Outcome::Failed
-        && matches!(
-            report.error_kind.as_deref(),
-            Some(
-                "stalled"
-                    | "first_byte_timeout"
-                    | "connection_refused"
-                    | "connect_timeout"
-                    | "dropped"
-                    | "server_error"
-            )
-        )
+    report.outcome == Outcome::Failed && report.error_kind.is_some_and(|k| k.is_node_failure())
 }
 
 struct Finished {
@@ -428,11 +416,11 @@ async fn run_jobs(
             tokens_in: report.tokens_in,
             tokens_out: report.tokens_out,
             wall_ms: report.wall_ms,
-            error_kind: report.error_kind.clone(),
+            error_kind: report.error_kind,
         });
         job.last_node = Some(node);
         if node_failure(&report) {
-            if report.error_kind.as_deref() == Some("stalled") {
+            if report.error_kind.is_some_and(|k| k.is_stall()) {
                 stats.stalls += 1;
             } else {
                 stats.server_errors += 1;

@@ -180,7 +180,7 @@ pub enum Event {
         /// Wall time.
         wall_ms: u64,
         /// Server error kind, when one ended it.
-        error_kind: Option<String>,
+        error_kind: Option<crate::llm::ErrorKind>,
     },
     /// A finished task failed its check and goes back.
     SentBack {
@@ -278,8 +278,9 @@ pub struct Record {
     pub event: Event,
 }
 
-/// Receives events for progress display; cheap to clone.
-pub type Sink = Arc<dyn Fn(&Event) + Send + Sync>;
+/// Receives the run's stream live, each event stamped exactly as events.jsonl records it:
+/// the progress printer, the gym, a live viewer. Cheap to clone.
+pub type Sink = Arc<dyn Fn(&Record) + Send + Sync>;
 
 /// Appends events to the log and passes them to the sink.
 #[derive(Clone)]
@@ -287,13 +288,6 @@ pub struct Recorder {
     file: Arc<Mutex<std::fs::File>>,
     path: PathBuf,
     sink: Sink,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl Recorder {
@@ -322,7 +316,10 @@ impl Recorder {
 
     /// Records one event: a whole line, flushed, then shown.
     pub fn emit(&self, event: Event) {
-        let record = Record { t: now_ms(), event };
+        let record = Record {
+            t: crate::clock::unix_ms(),
+            event,
+        };
         if let Ok(mut line) = serde_json::to_string(&record) {
             line.push('\n');
             if let Ok(mut file) = self.file.lock() {
@@ -330,7 +327,7 @@ impl Recorder {
                 let _ = file.write_all(line.as_bytes()).and_then(|_| file.flush());
             }
         }
-        (self.sink)(&record.event);
+        (self.sink)(&record);
     }
 }
 

@@ -10,7 +10,7 @@
 mod build;
 pub mod events;
 pub mod git;
-pub mod nodes;
+
 pub mod prompts;
 
 pub use events::{read_log, Event, Record, Recorder, Sink};
@@ -19,6 +19,8 @@ use crate::agent::{
     run_agent, AgentConfig, AgentEvent, EventSink, Outcome, Workspace, READ_ONLY_TOOLS,
 };
 use crate::console::ConsoleStep;
+use crate::fleet::live as nodes;
+use crate::fleet::LiveNode;
 use crate::fleet::{Fleet, Role};
 use crate::knobs::Knobs;
 use crate::llm::{ChatRequest, JsonSchemaFormat, Message};
@@ -27,7 +29,6 @@ use crate::pyast::{self, Signature};
 use crate::sandbox::Sandbox;
 use crate::spec::{render_acceptance, Spec};
 use crate::verify::{self, Severity, Verdict, VerifyOptions, VerifyReport};
-use nodes::LiveNode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -190,14 +191,6 @@ impl Ctx {
     }
 }
 
-fn new_run_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    format!("{now}-{}", std::process::id())
-}
-
 fn existing_files(out: &Path) -> Vec<String> {
     crate::fsutil::project_files(out)
         .into_iter()
@@ -216,7 +209,7 @@ pub async fn run(mut options: RunOptions, sink: Sink) -> Result<RunOutcome, Pipe
             options.out.display()
         ))
     })?;
-    let run_id = new_run_id();
+    let run_id = crate::clock::new_run_id();
     let run_dir = options.out.join(".swarm/runs").join(&run_id);
     std::fs::create_dir_all(&run_dir).map_err(io_err("cannot create the run directory"))?;
     write_json(&run_dir.join("run.json"), &options)?;

@@ -96,7 +96,6 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
     let base = RunConfig {
         replicates: args.replicates,
         concurrency: args.concurrency,
-        max_actions: args.max_actions,
         judge_samples: args.judge_samples,
         knobs,
         ..RunConfig::new(
@@ -259,7 +258,6 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     let base = RunConfig {
         replicates,
         concurrency: 4,
-        max_actions: 10,
         judge_samples: 1,
         ..RunConfig::new(tasks, Sut::Swarm, fleet, "simulated demo fleet", results)
     };

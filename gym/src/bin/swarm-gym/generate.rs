@@ -18,7 +18,7 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);
     };
-    let brain = match runtime.block_on(gym::runner::probe_brain(&fleet)) {
+    let brain = match runtime.block_on(gym::sut::probe_brain(&fleet, &swarm::Knobs::default())) {
         Ok(brain) => brain,
         Err(err) => return fail(err.to_string().replace("--simulate-user", "generate")),
     };

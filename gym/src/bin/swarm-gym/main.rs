@@ -129,9 +129,6 @@ struct RunArgs {
     /// such rows make the run refuse: pass --resume to continue them instead).
     #[arg(long, conflicts_with = "resume")]
     new_run: bool,
-    /// The single agent's action budget per turn.
-    #[arg(long, default_value_t = 40)]
-    max_actions: u32,
     /// Samples per judge node per turn (the fleet's `judge` nodes grade requirements, code
     /// quality and bugs).
     #[arg(long, default_value_t = 3)]
@@ -140,7 +137,9 @@ struct RunArgs {
     /// (it must keep every concrete requirement, or the scripted request is used).
     #[arg(long)]
     simulate_user: bool,
-    /// A pipeline knob for SUT swarm, NAME=VALUE (repeatable; `swarm knobs` lists them).
+    /// A knob, NAME=VALUE (repeatable; `swarm knobs` lists them): the pipeline's for SUT
+    /// swarm; `build.max_actions` is also the single agent's budget per turn; `node.*` the
+    /// fleet's clients for both.
     #[arg(long = "knob")]
     knobs: Vec<String>,
 }
@@ -171,9 +170,6 @@ struct AbArgs {
     /// Results CSV to append to.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
-    /// The single agent's action budget per turn (unless an arm sets it).
-    #[arg(long, default_value_t = 40)]
-    max_actions: u32,
     /// Samples per judge node per turn.
     #[arg(long, default_value_t = 3)]
     judge_samples: u32,

@@ -16,7 +16,7 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         Ok(plan) => plan,
         Err(err) => return fail(err),
     };
-    let knobs = match resolve_knobs(&plan.knobs) {
+    let knobs = match resolve_knobs(&plan.knob_flags()) {
         Ok(knobs) => knobs,
         Err(err) => return fail(err),
     };
@@ -37,7 +37,6 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
     let base = RunConfig {
         concurrency: plan.concurrency,
         resume: true,
-        max_actions: plan.max_actions,
         judge_samples: plan.judge_samples,
         knobs,
         ..RunConfig::new(
@@ -53,7 +52,7 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         Err(err) => return fail(err),
     };
     let hash = plan.hash();
-    let now = gym::runner::now_rfc3339();
+    let now = swarm::now_rfc3339();
     let today: String = now.chars().take(10).collect();
     let recorded = gym::nightly::read_state(&plan.results);
     let (night, resumed) =
@@ -101,7 +100,7 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
     };
     if summary.abandoned.is_empty() {
         let finished = gym::nightly::NightState {
-            finished: Some(gym::runner::now_rfc3339()),
+            finished: Some(swarm::now_rfc3339()),
             ..state
         };
         if let Err(err) = gym::nightly::write_state(&plan.results, &finished) {

@@ -33,7 +33,6 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         replicates: args.replicates,
         concurrency: args.concurrency,
         resume: args.resume,
-        max_actions: args.max_actions,
         judge_samples: args.judge_samples,
         simulate_user: args.simulate_user,
         knobs,

@@ -24,7 +24,7 @@ pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
         Err(err) => return fail(err.to_string()),
     };
     let diagnosis = tuner::diagnose(&rows);
-    let now = gym::runner::now_rfc3339;
+    let now = swarm::now_rfc3339;
     let logged = |entry: &LogEntry| {
         if let Err(err) = tuner::log(&log_path, entry) {
             eprintln!("warning: cannot write the tuner log: {err}");

@@ -11,6 +11,10 @@
 //!     action_mode: auto             # native | json | auto (default auto)
 //! ```
 
+pub mod live;
+
+pub use live::{connect, LiveNode, ProbeLine};
+
 use crate::agent::ActionMode;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

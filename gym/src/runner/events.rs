@@ -1,0 +1,100 @@
+//! What a run tells whoever watches it ([`RunEvent`]) and what it hands back ([`RunSummary`]).
+
+use crate::results::ResultRow;
+use serde::Serialize;
+
+/// Progress, for whoever renders it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// A turn started building.
+    TurnStarted {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+        /// Node building it.
+        node: String,
+    },
+    /// A turn was graded and its row appended.
+    TurnGraded {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+        /// Hidden verdict.
+        hidden: String,
+        /// What the SUT claimed.
+        claimed: String,
+        /// checks score.
+        checks: Option<f64>,
+        /// overall score.
+        overall: Option<f64>,
+    },
+    /// A turn was skipped because its row exists (`--resume`).
+    TurnSkipped {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+    },
+    /// An infrastructure failure; the turn is tried again.
+    Retrying {
+        /// Task.
+        task: String,
+        /// Turn.
+        turn: u32,
+        /// Why.
+        reason: String,
+    },
+    /// The simulated user's request was unusable; the scripted one is used.
+    UserFallback {
+        /// Task.
+        task: String,
+        /// Turn.
+        turn: u32,
+        /// Why.
+        reason: String,
+    },
+    /// `--resume`: rows of later turns whose earlier turn is missing were moved out of the
+    /// results (their conversation is re-run from the missing turn, so they no longer belong
+    /// to it).
+    SetAside {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// The turns moved.
+        turns: Vec<u32>,
+        /// Where they went.
+        file: String,
+    },
+    /// A task replicate could not go on.
+    Abandoned {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    /// The run id.
+    pub run_id: String,
+    /// Rows appended.
+    pub rows: Vec<ResultRow>,
+    /// Turns skipped by `--resume`.
+    pub skipped: u32,
+    /// Task replicates abandoned, with the reason.
+    pub abandoned: Vec<String>,
+}

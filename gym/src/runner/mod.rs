@@ -1,0 +1,497 @@
+//! The runner: schedules every turn of every task replicate of a suite on a system under test
+//! ([`crate::sut`]), has each graded ([`graders::grade`]) before the next starts, and appends
+//! one row per graded turn. It builds nothing and grades nothing itself.
+//!
+//! Flow of one task replicate: copy the task's starting project (if any) into a fresh project
+//! directory → for each turn: give the request (turn 1: the spec; later: the task's scripted
+//! turns, or the brain playing the user) to the system under test → keep its transcript and
+//! events as JSONL and snapshot the project → grade → append the row.
+//!
+//! Failures of the infrastructure (a node that refuses connections, a timeout before any
+//! token) are retried from the previous turn's snapshot; failures of the model are results.
+//! `--resume` skips turns whose rows exist and continues a conversation from the snapshot of
+//! its last graded turn.
+
+mod events;
+mod rows;
+
+pub use events::{RunEvent, RunSummary};
+pub use rows::entry_points;
+
+use crate::results::{harness_commit, replicate_key, ResultRow, ResultsError, ResultsStore};
+use crate::sut::{connect_fleet, connect_sut, Sut, SutError, SystemUnderTest, TurnRequest, Users};
+use crate::task::{Task, Turn};
+use crate::user_sim::{Brain, SeenTurn};
+use graders::{Judging, TurnOutcome};
+use rows::{RowContext, TurnFiles};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use swarm::{Fleet, Knobs};
+
+/// What one `run` does.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The tasks, loaded and validated.
+    pub tasks: Vec<Task>,
+    /// The system under test.
+    pub sut: Sut,
+    /// The fleet.
+    pub fleet: Fleet,
+    /// How the fleet file was named (recorded in rows).
+    pub fleet_name: String,
+    /// Replicates per task.
+    pub replicates: u32,
+    /// Task replicates run at once.
+    pub concurrency: usize,
+    /// The results CSV.
+    pub results: PathBuf,
+    /// Skip turns whose rows exist.
+    pub resume: bool,
+    /// Samples per judge node per turn.
+    pub judge_samples: u32,
+    /// The first replicate number (replicates run from here, `replicates` of them).
+    pub first_replicate: u32,
+    /// `AB_ID:ARM` for an arm of an A/B comparison; empty otherwise.
+    pub experiment: String,
+    /// Later turns' requests come from the brain playing the user (else the scripted ones).
+    pub simulate_user: bool,
+    /// The knobs of every system under test (the swarm's pipeline; the single agent's
+    /// `build.max_actions`) and of the fleet's clients (`node.*`).
+    pub knobs: Knobs,
+}
+
+impl RunConfig {
+    /// A run of `tasks` by `sut` on `fleet`, appending to `results`, with the defaults the
+    /// commands share: one replicate, one at a time, no resume, 3 judge samples, replicates
+    /// from 1, no experiment, scripted users, default knobs. Callers override fields with
+    /// struct update syntax.
+    pub fn new(
+        tasks: Vec<Task>,
+        sut: Sut,
+        fleet: Fleet,
+        fleet_name: impl Into<String>,
+        results: impl Into<PathBuf>,
+    ) -> Self {
+        RunConfig {
+            tasks,
+            sut,
+            fleet,
+            fleet_name: fleet_name.into(),
+            replicates: 1,
+            concurrency: 1,
+            results: results.into(),
+            resume: false,
+            judge_samples: 3,
+            first_replicate: 1,
+            experiment: String::new(),
+            simulate_user: false,
+            knobs: Knobs::default(),
+        }
+    }
+
+    fn users(&self) -> Users {
+        if self.simulate_user {
+            Users::Simulated
+        } else {
+            Users::Scripted
+        }
+    }
+}
+
+/// Why a run could not start, or a task replicate could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The results file.
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    /// The fleet cannot serve this run.
+    #[error("{0}")]
+    Fleet(String),
+    /// The SUT is not available yet.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Files could not be prepared.
+    #[error("{0}")]
+    Io(String),
+    /// The system under test could not run a turn.
+    #[error(transparent)]
+    Sut(#[from] SutError),
+    /// The hidden checks could not be run.
+    #[error(transparent)]
+    Grading(#[from] graders::checks::CheckError),
+}
+
+/// An I/O error as a [`RunError::Io`] that says what was being done.
+fn io_error(what: String) -> impl FnOnce(std::io::Error) -> RunError {
+    move |err| RunError::Io(format!("{what}: {err}"))
+}
+
+/// Times an infrastructure failure is retried.
+const INFRA_RETRIES: u32 = 2;
+
+/// Runs the suite.
+pub async fn run_suite(
+    config: RunConfig,
+    on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
+) -> Result<RunSummary, RunError> {
+    let store = ResultsStore::open(&config.results)?;
+    let done = if config.resume {
+        resumable_rows(&store, on_event.as_ref())?
+    } else {
+        BTreeMap::new()
+    };
+    let connected = connect_fleet(&config.fleet, &config.knobs)
+        .await
+        .map_err(RunError::Fleet)?;
+    let brain = match (config.simulate_user, connected.brain) {
+        (false, _) => None,
+        (true, Some(brain)) => Some(brain),
+        (true, None) => {
+            return Err(RunError::Fleet(
+                "--simulate-user needs a reachable node with the brain role in the fleet".into(),
+            ))
+        }
+    };
+    let lanes = connected.workers.len();
+    let sut = connect_sut(config.sut, &config.fleet, &config.knobs, connected.workers);
+    let run_id = swarm::new_run_id();
+    let shared = Arc::new(Shared {
+        results_dir: config
+            .results
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        commit: harness_commit(Path::new(".")),
+        judging: Judging {
+            judges: connected.judges,
+            samples: config.judge_samples,
+        },
+        config,
+        store,
+        done,
+        run_id: run_id.clone(),
+        on_event,
+        summary: Mutex::new(RunSummary {
+            run_id,
+            ..RunSummary::default()
+        }),
+        brain,
+        sut,
+    });
+    schedule(&shared, lanes).await;
+    let summary = shared.summary.lock().map(|s| s.clone()).unwrap_or_default();
+    Ok(summary)
+}
+
+/// Runs every task replicate, `concurrency` at a time, spread over the lanes round-robin;
+/// a replicate that cannot go on is said as [`RunEvent::Abandoned`] and counted.
+async fn schedule(shared: &Arc<Shared>, lanes: usize) {
+    let config = &shared.config;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+    let mut handles = Vec::new();
+    let first = config.first_replicate.max(1);
+    let replicates = config
+        .tasks
+        .iter()
+        .flat_map(|task| (first..first + config.replicates).map(move |r| (task.clone(), r)));
+    for (slot, (task, replicate)) in replicates.enumerate() {
+        let (shared, semaphore) = (shared.clone(), semaphore.clone());
+        handles.push(tokio::spawn(async move {
+            let Ok(_permit) = semaphore.acquire_owned().await else {
+                return;
+            };
+            let lane = slot % lanes.max(1);
+            if let Err(err) = run_replicate(&shared, &task, replicate, lane).await {
+                let reason = err.to_string();
+                (shared.on_event)(&RunEvent::Abandoned {
+                    task: task.id.clone(),
+                    replicate,
+                    reason: reason.clone(),
+                });
+                if let Ok(mut summary) = shared.summary.lock() {
+                    summary
+                        .abandoned
+                        .push(format!("{}/{} r{replicate}: {reason}", task.suite, task.id));
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+/// The rows `--resume` keeps (see [`ResultsStore::prepare_resume`]); each conversation
+/// whose later rows were moved aside is said as [`RunEvent::SetAside`].
+fn resumable_rows(
+    store: &ResultsStore,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<BTreeMap<(String, u32), ResultRow>, RunError> {
+    let (done, superseded) = store.prepare_resume()?;
+    let file = store.path().with_extension("csv.superseded");
+    for moved in superseded {
+        on_event(&RunEvent::SetAside {
+            task: moved.task,
+            replicate: moved.replicate,
+            turns: moved.turns,
+            file: file.display().to_string(),
+        });
+    }
+    Ok(done)
+}
+
+/// What every replicate of a run shares.
+struct Shared {
+    config: RunConfig,
+    store: ResultsStore,
+    done: BTreeMap<(String, u32), ResultRow>,
+    results_dir: PathBuf,
+    run_id: String,
+    commit: String,
+    on_event: Arc<dyn Fn(&RunEvent) + Send + Sync>,
+    summary: Mutex<RunSummary>,
+    judging: Judging,
+    brain: Option<Brain>,
+    sut: Arc<dyn SystemUnderTest>,
+}
+
+impl Shared {
+    fn emit(&self, event: RunEvent) {
+        (self.on_event)(&event);
+    }
+}
+
+/// One task replicate's state as its turns go by.
+struct Replicate<'a> {
+    task: &'a Task,
+    replicate: u32,
+    lane: usize,
+    template: ResultRow,
+    /// `runs/RUN/SUITE/TASK/rN`.
+    base: PathBuf,
+    /// Where the system under test works.
+    project: PathBuf,
+    /// The project as the last turn left it (or the task's start).
+    previous: Option<PathBuf>,
+    /// What the simulated user has seen.
+    seen: Vec<SeenTurn>,
+}
+
+async fn run_replicate(
+    shared: &Shared,
+    task: &Task,
+    replicate: u32,
+    lane: usize,
+) -> Result<(), RunError> {
+    let config = &shared.config;
+    let context = RowContext {
+        run_id: &shared.run_id,
+        experiment: &config.experiment,
+        commit: &shared.commit,
+        fleet: &config.fleet_name,
+        sut: shared.sut.kind().to_string(),
+    };
+    let template = rows::row_template(
+        &context,
+        task,
+        replicate,
+        &shared.sut.lane(lane, config.users()),
+    );
+    let base = shared.results_dir.join("runs").join(&shared.run_id);
+    let base = base
+        .join(&task.suite)
+        .join(&task.id)
+        .join(format!("r{replicate}"));
+    let project = base.join("project");
+    std::fs::create_dir_all(&project)
+        .map_err(io_error(format!("cannot create {}", project.display())))?;
+    let mut state = Replicate {
+        task,
+        replicate,
+        lane,
+        template,
+        base,
+        project,
+        previous: task.start.clone(),
+        seen: Vec::new(),
+    };
+    let key = replicate_key(&state.template);
+    for turn in &task.turns {
+        match shared.done.get(&(key.clone(), turn.number as u32)) {
+            Some(row) => skip_turn(shared, &mut state, turn, row),
+            None => run_turn(shared, &mut state, turn).await?,
+        }
+    }
+    Ok(())
+}
+
+/// `--resume`: the turn's row exists; the conversation goes on from its snapshot.
+fn skip_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn, row: &ResultRow) {
+    shared.emit(RunEvent::TurnSkipped {
+        task: state.task.id.clone(),
+        replicate: state.replicate,
+        turn: turn.number as u32,
+    });
+    if let Ok(mut summary) = shared.summary.lock() {
+        summary.skipped += 1;
+    }
+    // The snapshot of the turn that row graded sits beside its transcript.
+    state.previous = Path::new(&row.transcript)
+        .parent()
+        .map(|dir| shared.results_dir.join(dir).join("project"));
+}
+
+/// Builds, keeps, grades and stores one turn.
+async fn run_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn) -> Result<(), RunError> {
+    let number = turn.number as u32;
+    let turn_dir = state.base.join(format!("turn{number}"));
+    std::fs::create_dir_all(&turn_dir)
+        .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
+    let (request, brain_model) = request_for(shared, state.task, turn, &state.seen).await;
+    let record = serde_json::json!({"request": request, "simulated_by": brain_model, "scripted": turn.request});
+    std::fs::write(
+        turn_dir.join("request.json"),
+        serde_json::to_string_pretty(&record).unwrap_or_default(),
+    )
+    .map_err(io_error("cannot write the request".into()))?;
+    let outcome = build_with_retries(shared, state, turn, &request, &turn_dir).await?;
+    let snapshot = turn_dir.join("project");
+    graders::fsutil::copy_tree(&state.project, &snapshot)
+        .map_err(io_error("cannot snapshot the project".into()))?;
+    rows::write_jsonl(&turn_dir.join("transcript.jsonl"), &outcome.transcript)
+        .map_err(io_error("cannot write the transcript".into()))?;
+    rows::write_jsonl(&turn_dir.join("events.jsonl"), &outcome.events)
+        .map_err(io_error("cannot write the events".into()))?;
+    let task = state.task;
+    let graded = graders::Turn {
+        spec: &task.spec,
+        request: &turn.request,
+        hidden_requirements: &task.hidden_requirements,
+        checks: turn.check_set(),
+        entry_points: entry_points(turn),
+    };
+    let grades = graders::grade(&graded, &outcome, &shared.judging).await?;
+    std::fs::write(
+        turn_dir.join("grades.json"),
+        serde_json::to_string_pretty(&grades).unwrap_or_default(),
+    )
+    .map_err(io_error("cannot write grades".into()))?;
+    let files = TurnFiles {
+        results_dir: &shared.results_dir,
+        turn_dir: &turn_dir,
+    };
+    let mut row = rows::graded_row(&state.template, turn, &outcome, &grades, &files);
+    row.brain_model = brain_model.unwrap_or_default();
+    state.seen.push(SeenTurn {
+        request,
+        claimed: row.claimed_verdict.clone(),
+        summary: outcome.summary.clone(),
+        files: crate::demo::files_of(&state.project)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect(),
+    });
+    shared.store.append(&row)?;
+    shared.emit(RunEvent::TurnGraded {
+        task: task.id.clone(),
+        replicate: state.replicate,
+        turn: number,
+        hidden: row.hidden_verdict.clone(),
+        claimed: row.claimed_verdict.clone(),
+        checks: row.checks,
+        overall: row.overall,
+    });
+    if let Ok(mut summary) = shared.summary.lock() {
+        summary.rows.push(row);
+    }
+    state.previous = Some(snapshot);
+    Ok(())
+}
+
+/// Builds a turn from the previous turn's snapshot, again (up to [`INFRA_RETRIES`] times)
+/// when the fleet failed before any work.
+async fn build_with_retries(
+    shared: &Shared,
+    state: &Replicate<'_>,
+    turn: &Turn,
+    request: &str,
+    turn_dir: &Path,
+) -> Result<TurnOutcome, RunError> {
+    let number = turn.number as u32;
+    let mut attempt = 0;
+    loop {
+        restore(&state.project, state.previous.as_deref())?;
+        shared.emit(RunEvent::TurnStarted {
+            task: state.task.id.clone(),
+            replicate: state.replicate,
+            turn: number,
+            node: shared.sut.lane(state.lane, shared.config.users()).label,
+        });
+        let given = TurnRequest {
+            task: state.task,
+            number: turn.number,
+            request,
+            project: &state.project,
+            turn_dir,
+            lane: state.lane,
+        };
+        let outcome = shared.sut.build(given).await?;
+        if !outcome.infrastructure {
+            return Ok(outcome);
+        }
+        if attempt >= INFRA_RETRIES {
+            return Err(RunError::Fleet(format!(
+                "turn {number}: the fleet failed {} times: {}",
+                attempt + 1,
+                outcome.summary
+            )));
+        }
+        attempt += 1;
+        shared.emit(RunEvent::Retrying {
+            task: state.task.id.clone(),
+            turn: number,
+            reason: outcome.summary.clone(),
+        });
+    }
+}
+
+/// Makes `project` hold exactly `snapshot` (or nothing).
+fn restore(project: &Path, snapshot: Option<&Path>) -> Result<(), RunError> {
+    if project.exists() {
+        std::fs::remove_dir_all(project)
+            .map_err(io_error(format!("cannot reset {}", project.display())))?;
+    }
+    std::fs::create_dir_all(project)
+        .map_err(io_error(format!("cannot create {}", project.display())))?;
+    if let Some(snapshot) = snapshot {
+        graders::fsutil::copy_tree(snapshot, project)
+            .map_err(io_error(format!("cannot restore {}", snapshot.display())))?;
+    }
+    Ok(())
+}
+
+/// The request of a turn: the spec on turn 1; later, the brain's rewording of the scripted
+/// request when `--simulate-user` is on and it kept every concrete requirement, else the
+/// scripted request. Returns the brain's model when its request was used.
+async fn request_for(
+    shared: &Shared,
+    task: &Task,
+    turn: &Turn,
+    seen: &[SeenTurn],
+) -> (String, Option<String>) {
+    let Some(brain) = shared.brain.as_ref().filter(|_| turn.number > 1) else {
+        return (turn.request.clone(), None);
+    };
+    match crate::user_sim::next_request(brain, &task.persona, seen, &turn.request).await {
+        Ok(request) => (request, Some(brain.model.clone())),
+        Err(reason) => {
+            shared.emit(RunEvent::UserFallback {
+                task: task.id.clone(),
+                turn: turn.number as u32,
+                reason,
+            });
+            (turn.request.clone(), None)
+        }
+    }
+}

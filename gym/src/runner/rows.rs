@@ -1,0 +1,186 @@
+//! From a graded turn to its results row, and the files kept beside it.
+
+use crate::results::ResultRow;
+use crate::sut::Lane;
+use crate::task::{Task, Turn};
+use graders::checks::Check;
+use graders::{Grades, TurnOutcome};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// What every row of one task replicate shares.
+pub(super) struct RowContext<'a> {
+    /// The run id.
+    pub run_id: &'a str,
+    /// `AB_ID:ARM`, or empty.
+    pub experiment: &'a str,
+    /// The harness commit.
+    pub commit: &'a str,
+    /// The fleet file's name.
+    pub fleet: &'a str,
+    /// The system under test's name.
+    pub sut: String,
+}
+
+/// The row a replicate's turns fill in: identity, settings and empty scores.
+pub(super) fn row_template(
+    context: &RowContext<'_>,
+    task: &Task,
+    replicate: u32,
+    lane: &Lane,
+) -> ResultRow {
+    let knobs = knobs_json(lane.knobs.clone());
+    ResultRow {
+        run_id: context.run_id.to_string(),
+        experiment: context.experiment.to_string(),
+        timestamp: String::new(),
+        commit: context.commit.to_string(),
+        suite: task.suite.clone(),
+        task: task.id.clone(),
+        manifest_hash: task.manifest_hash.clone(),
+        turn: 0,
+        replicate,
+        sut: context.sut.clone(),
+        builder_model: lane.builder_model.clone(),
+        brain_model: String::new(),
+        judge_model: String::new(),
+        fleet: context.fleet.to_string(),
+        knobs_hash: short_hash(&knobs),
+        knobs,
+        checks: None,
+        swarm: None,
+        cluster: None,
+        diagnostics: None,
+        requirements: None,
+        code_quality: None,
+        bugs: None,
+        overall: None,
+        hidden_verdict: String::new(),
+        claimed_verdict: String::new(),
+        wall_seconds: 0.0,
+        tokens_in: 0,
+        tokens_out: 0,
+        malformed_replies: 0,
+        tool_errors: 0,
+        context_overflows: 0,
+        occupancy: None,
+        stalls: 0,
+        errors: 0,
+        transcript: String::new(),
+        events: String::new(),
+    }
+}
+
+/// The `knobs` column: the lane's settings, plus a note when generated code ran unsealed
+/// (sealed rows keep the JSON, and so the hash, they always had).
+fn knobs_json(mut knobs: serde_json::Value) -> String {
+    if let (Some(note), Some(object)) = (
+        swarm::Sandbox::detect().unsealed_note(),
+        knobs.as_object_mut(),
+    ) {
+        object.insert("sandbox".into(), serde_json::Value::String(note));
+    }
+    knobs.to_string()
+}
+
+/// A stable 64-bit FNV-1a hash, hex (the `knobs_hash` column).
+fn short_hash(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Where a turn's files are, as rows name them (relative to the results directory).
+pub(super) struct TurnFiles<'a> {
+    /// The results directory.
+    pub results_dir: &'a Path,
+    /// The turn's directory.
+    pub turn_dir: &'a Path,
+}
+
+impl TurnFiles<'_> {
+    fn relative(&self, name: &str) -> String {
+        let path = self.turn_dir.join(name);
+        path.strip_prefix(self.results_dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.to_string_lossy().into_owned())
+    }
+}
+
+/// The template filled with one graded turn.
+pub(super) fn graded_row(
+    template: &ResultRow,
+    turn: &Turn,
+    outcome: &TurnOutcome,
+    grades: &Grades,
+    files: &TurnFiles<'_>,
+) -> ResultRow {
+    let facts = &outcome.facts;
+    ResultRow {
+        timestamp: swarm::now_rfc3339(),
+        turn: turn.number as u32,
+        checks: grades.score("checks"),
+        swarm: grades.score("swarm"),
+        cluster: grades.score("cluster"),
+        diagnostics: grades.score("diagnostics"),
+        requirements: grades.score("requirements"),
+        code_quality: grades.score("code_quality"),
+        bugs: grades.score("bugs"),
+        judge_model: grades.judge_models(),
+        overall: grades.overall(),
+        hidden_verdict: grades.hidden.to_string(),
+        claimed_verdict: outcome.claim.map(|c| c.to_string()).unwrap_or_default(),
+        wall_seconds: outcome.wall_ms as f64 / 1000.0,
+        tokens_in: outcome.tokens_in,
+        tokens_out: outcome.tokens_out,
+        malformed_replies: outcome.malformed_replies,
+        tool_errors: outcome.tool_errors,
+        context_overflows: outcome.context_overflows,
+        occupancy: facts.occupancy,
+        stalls: facts.stalls,
+        errors: facts.server_errors,
+        transcript: files.relative("transcript.jsonl"),
+        events: files.relative("events.jsonl"),
+        ..template.clone()
+    }
+}
+
+/// Writes one JSON value per line.
+pub(super) fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for item in items {
+        text.push_str(&serde_json::to_string(item).map_err(std::io::Error::other)?);
+        text.push('\n');
+    }
+    std::fs::write(path, text)
+}
+
+/// Files a task's commands run directly (`python3 X.py`, `./x.sh`): the entry points that
+/// diagnostics must not call unwired.
+pub fn entry_points(turn: &Turn) -> BTreeSet<String> {
+    let mut commands: Vec<String> = Vec::new();
+    for check in &turn.checks {
+        match check {
+            Check::Console(body) => {
+                commands.extend(swarm::parse_console(body).into_iter().map(|s| s.command))
+            }
+            Check::CommandSucceeds(command) => commands.push(command.clone()),
+            _ => {}
+        }
+    }
+    commands
+        .iter()
+        .flat_map(|command| {
+            command
+                .split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|word| word.ends_with(".py") || word.starts_with("./"))
+        .map(|word| word.trim_start_matches("./").to_string())
+        .collect()
+}
