@@ -8,6 +8,7 @@ use crate::score::DimensionScore;
 use std::collections::BTreeSet;
 use std::path::Path;
 pub use swarm::pyast::{find_issues, python_files, Finding};
+use swarm::verify::FindingKind;
 
 /// The `diagnostics` dimension and its findings.
 pub fn diagnostics_score(
@@ -26,20 +27,20 @@ pub fn diagnostics_score(
             Vec::new(),
         );
     };
-    let count = |kind: &str| findings.iter().filter(|f| f.kind == kind).count() as f64;
+    let count = |kind: FindingKind| findings.iter().filter(|f| f.kind == kind).count() as f64;
     let score = 10.0
-        - 3.0 * count("syntax_error")
-        - 2.0 * count("unwired_module")
-        - 2.0 * count("call_arity")
-        - count("stub")
-        - count("duplicate_definition");
+        - 3.0 * count(FindingKind::SyntaxError)
+        - 2.0 * count(FindingKind::UnwiredModule)
+        - 2.0 * count(FindingKind::CallArity)
+        - count(FindingKind::Stub)
+        - count(FindingKind::DuplicateDefinition);
     let mut evidence = format!(
         "{} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} stub(s), {} duplicate definition(s)",
-        count("syntax_error"),
-        count("unwired_module"),
-        count("call_arity"),
-        count("stub"),
-        count("duplicate_definition")
+        count(FindingKind::SyntaxError),
+        count(FindingKind::UnwiredModule),
+        count(FindingKind::CallArity),
+        count(FindingKind::Stub),
+        count(FindingKind::DuplicateDefinition)
     );
     for finding in findings.iter().take(8) {
         evidence.push_str(&format!(

@@ -63,6 +63,22 @@ impl std::fmt::Display for HiddenVerdict {
     }
 }
 
+impl std::str::FromStr for HiddenVerdict {
+    type Err = String;
+
+    /// Reads the `hidden_verdict` column back.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "pass" => Ok(HiddenVerdict::Pass),
+            "fail" => Ok(HiddenVerdict::Fail),
+            "inconclusive" => Ok(HiddenVerdict::Inconclusive),
+            other => Err(format!(
+                "`{other}` is not a hidden verdict (pass, fail, inconclusive)"
+            )),
+        }
+    }
+}
+
 /// The verdict of a set of check outcomes.
 pub fn hidden_verdict(outcomes: &[CheckOutcome]) -> HiddenVerdict {
     if outcomes.iter().any(|o| o.verdict == Verdict::Fail) {

@@ -21,7 +21,7 @@ fn kinds(dir: &Path, entry: &[&str]) -> Vec<(String, String, usize)> {
     let (_, findings) = diagnostics_score(dir, &entries);
     findings
         .into_iter()
-        .map(|f| (f.kind, f.file, f.line))
+        .map(|f| (f.kind.name().to_string(), f.file, f.line))
         .collect()
 }
 

@@ -317,7 +317,7 @@ pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> 
             }
         })
         .collect();
-    let passed = |r: &ResultRow| r.hidden_verdict == "pass";
+    let passed = |r: &ResultRow| r.hidden_pass();
     let passed_a = pairs.iter().filter(|(a, _)| passed(a)).count() as u64;
     let passed_b = pairs.iter().filter(|(_, b)| passed(b)).count() as u64;
     let only_a = pairs

@@ -170,6 +170,29 @@ pub struct ResultsStore {
     path: PathBuf,
 }
 
+impl ResultRow {
+    /// The `hidden_verdict` column as a verdict (`None` when it holds something else).
+    pub fn hidden(&self) -> Option<graders::HiddenVerdict> {
+        self.hidden_verdict.parse().ok()
+    }
+
+    /// Whether the hidden checks passed.
+    pub fn hidden_pass(&self) -> bool {
+        self.hidden() == Some(graders::HiddenVerdict::Pass)
+    }
+
+    /// Whether the system under test claimed the work done: the single agent's `done`, the
+    /// pipeline's `pass` (the texts [`graders::Claim`] writes).
+    pub fn claimed_done(&self) -> bool {
+        matches!(self.claimed_verdict.as_str(), "done" | "pass")
+    }
+
+    /// A false green: claimed done while the hidden checks fail (the worst outcome).
+    pub fn false_green(&self) -> bool {
+        self.claimed_done() && self.hidden() == Some(graders::HiddenVerdict::Fail)
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
     move |source| ResultsError::Io {
         path: path.to_path_buf(),

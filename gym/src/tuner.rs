@@ -26,6 +26,7 @@ use crate::results::ResultRow;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use swarm::ErrorKind;
 
 /// A cluster problem kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -97,10 +98,6 @@ pub struct Diagnosis {
     pub untunable: usize,
 }
 
-fn count(text: &str, needle: &str) -> u32 {
-    text.matches(needle).count() as u32
-}
-
 /// The row's events; when that file is missing or empty, every `events.jsonl` under its turn
 /// directory (the pipeline keeps a copy of its run's events beside the turn, so reading both
 /// would count everything twice).
@@ -127,6 +124,15 @@ fn events_text(base: &Path, row: &ResultRow) -> String {
     text
 }
 
+/// The error kinds the events name, one per event that carries one (`error_kind`).
+fn error_kinds(events: &str) -> Vec<ErrorKind> {
+    events
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| serde_json::from_value(event.get("error_kind")?.clone()).ok())
+        .collect()
+}
+
 /// Diagnoses rows read from a results file in `base` (paths in rows are relative to it).
 pub fn diagnose(rows: &[(PathBuf, ResultRow)]) -> Diagnosis {
     let mut diagnosis = Diagnosis {
@@ -136,10 +142,13 @@ pub fn diagnose(rows: &[(PathBuf, ResultRow)]) -> Diagnosis {
     for (index, (base, row)) in rows.iter().enumerate() {
         let events = events_text(base, row);
         let mut found: Vec<(ClusterProblem, u32)> = Vec::new();
-        let stalled = count(&events, "\"error_kind\":\"stalled\"");
-        let first_byte = count(&events, "\"error_kind\":\"first_byte_timeout\"");
-        let server = count(&events, "\"error_kind\":\"server_error\"")
-            + count(&events, "\"error_kind\":\"dropped\"");
+        let kinds = error_kinds(&events);
+        let of = |wanted: &[ErrorKind]| kinds.iter().filter(|k| wanted.contains(k)).count() as u32;
+        let stalled = of(&[ErrorKind::Stalled]);
+        let first_byte = of(&[ErrorKind::FirstByteTimeout]);
+        // An overloaded node answers with errors or breaks off; a refused connection is a
+        // node that is down, which no knob of the cluster fixes.
+        let server = of(&[ErrorKind::ServerError, ErrorKind::Dropped]);
         let out_of_actions = events
             .lines()
             .filter(|l| {
@@ -172,7 +181,7 @@ pub fn diagnose(rows: &[(PathBuf, ResultRow)]) -> Diagnosis {
             entry.0.push(index);
             entry.1 += n;
         }
-        if found.is_empty() && row.hidden_verdict == "fail" {
+        if found.is_empty() && row.hidden() == Some(graders::HiddenVerdict::Fail) {
             let grades = std::fs::read_to_string(
                 base.join(&row.events)
                     .parent()

@@ -10,6 +10,8 @@
 //! A pipeline run is `run(RunOptions, sink)`; one agent on one node is `run_agent`; a fleet
 //! is connected once with `connect` (probing every node under the `node.*` knobs).
 
+mod names;
+
 pub mod agent;
 pub mod cli_support;
 pub mod clock;
@@ -36,7 +38,7 @@ pub use clock::{new_run_id, now_rfc3339};
 pub use console::parse_console;
 pub use fleet::{connect, Fleet, FleetError, LiveNode, Node, ProbeLine, Role};
 pub use knobs::Knobs;
-pub use llm::{LlmClient, LlmError};
+pub use llm::{ErrorKind, LlmClient, LlmError};
 pub use pipeline::{run, Event, PipelineError, Record, RunOptions, RunOutcome, Sink};
 pub use sandbox::Sandbox;
 pub use spec::{parse_spec, Spec};

@@ -15,6 +15,7 @@
 //! Signatures ([`signatures`]) are what CONTRACT freezes: every top-level `def` and `class`,
 //! and the methods of each class, as normalised text.
 
+use crate::verify::FindingKind;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,8 +23,8 @@ use std::path::Path;
 /// One static finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// syntax_error, unwired_module, stub, duplicate_definition, call_arity.
-    pub kind: String,
+    /// What kind of problem it is.
+    pub kind: FindingKind,
     /// Relative path.
     pub file: String,
     /// 1-based line.
@@ -222,7 +223,7 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
         let root = tree.root_node();
         if root.has_error() {
             findings.push(Finding {
-                kind: "syntax_error".into(),
+                kind: FindingKind::SyntaxError,
                 file: module.file.clone(),
                 line: first_error_line(root),
                 message: "the file does not parse as Python".into(),
@@ -237,7 +238,7 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
             || application_modules.len() <= 1;
         if !wired {
             findings.push(Finding {
-                kind: "unwired_module".into(),
+                kind: FindingKind::UnwiredModule,
                 file: module.file.clone(),
                 line: 1,
                 message: format!(
@@ -264,7 +265,7 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
                     let line = definition.start_position().row + 1;
                     if let Some(first) = top_level.insert(name.clone(), line) {
                         findings.push(Finding {
-                            kind: "duplicate_definition".into(),
+                            kind: FindingKind::DuplicateDefinition,
                             file: module.file.clone(),
                             line,
                             message: format!("`{name}` is defined again (first on line {first}); the later one wins"),
@@ -283,7 +284,7 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
                 ) {
                     if is_stub(body, &module.source) {
                         findings.push(Finding {
-                            kind: "stub".into(),
+                            kind: FindingKind::Stub,
                             file: module.file.clone(),
                             line: node.start_position().row + 1,
                             message: format!(
@@ -715,7 +716,7 @@ fn call_arity(modules: &[Module]) -> Vec<Finding> {
                     .map(|m| m.file.clone())
                     .unwrap_or_default();
                 findings.push(Finding {
-                    kind: "call_arity".into(),
+                    kind: FindingKind::CallArity,
                     file: module.file.clone(),
                     line: node.start_position().row + 1,
                     message: format!(
@@ -755,7 +756,7 @@ mod tests {
         let findings = find_issues(dir.path(), &BTreeSet::new()).unwrap();
         let arity: Vec<(usize, &str)> = findings
             .iter()
-            .filter(|f| f.kind == "call_arity")
+            .filter(|f| f.kind == FindingKind::CallArity)
             .map(|f| (f.line, f.message.as_str()))
             .collect();
         let lines: Vec<usize> = arity.iter().map(|a| a.0).collect();

@@ -43,14 +43,74 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// The gates of VERIFY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// BUILD itself (a planned task that never merged).
+    Build,
+    /// Imports, compiles and the app's own tests.
+    Smoke,
+    /// The static review of the code (tree-sitter).
+    Review,
+    /// The spec's exact commands.
+    Acceptance,
+}
+
+crate::named!(Gate { Build => "build", Smoke => "smoke", Review => "review", Acceptance => "acceptance" });
+
+/// What kind of problem a finding is (of the gates, of the review, of the pipeline itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A module does not import or compile.
+    ImportError,
+    /// The app's own tests fail.
+    TestFailure,
+    /// A module nothing imports or runs.
+    UnwiredModule,
+    /// A body that still holds a placeholder.
+    Stub,
+    /// A call whose arguments cannot bind to the definition.
+    CallArity,
+    /// Code that does not parse.
+    SyntaxError,
+    /// The same name defined twice at the top of a module.
+    DuplicateDefinition,
+    /// An acceptance command printed something else.
+    AcceptanceMismatch,
+    /// An acceptance command exited with another code.
+    ExitCode,
+    /// A command ran out of time.
+    Timeout,
+    /// A tool the command needs is not on this machine (inconclusive, never red).
+    ToolMissing,
+    /// A planned task never merged.
+    TaskUnfinished,
+}
+
+crate::named!(FindingKind {
+    ImportError => "import_error",
+    TestFailure => "test_failure",
+    UnwiredModule => "unwired_module",
+    Stub => "stub",
+    CallArity => "call_arity",
+    SyntaxError => "syntax_error",
+    DuplicateDefinition => "duplicate_definition",
+    AcceptanceMismatch => "acceptance_mismatch",
+    ExitCode => "exit_code",
+    Timeout => "timeout",
+    ToolMissing => "tool_missing",
+    TaskUnfinished => "task_unfinished",
+});
+
 /// One thing a gate found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// smoke, review, acceptance.
-    pub gate: String,
-    /// import_error, test_failure, unwired_module, stub, call_arity, syntax_error,
-    /// duplicate_definition, acceptance_mismatch, exit_code, timeout, tool_missing.
-    pub kind: String,
+    /// The gate that found it.
+    pub gate: Gate,
+    /// What kind of problem it is.
+    pub kind: FindingKind,
     /// Relative path of the file it is about (empty when none is known).
     pub file: String,
     /// 1-based line, when known.
@@ -79,7 +139,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateResult {
     /// Name.
-    pub gate: String,
+    pub gate: Gate,
     /// Its answer.
     pub verdict: Verdict,
     /// One line on what it did.
@@ -342,7 +402,7 @@ async fn smoke(
         let outcome = sandbox.run(&command).await?;
         if outcome.exit_code == Some(127) {
             report.gates.push(GateResult {
-                gate: "smoke".into(),
+                gate: Gate::Smoke,
                 verdict: Verdict::Inconclusive,
                 summary: "python3 is not installed on this machine".into(),
             });
@@ -366,8 +426,8 @@ async fn smoke(
                 .unwrap_or_default();
             failed += 1;
             report.findings.push(Finding {
-                gate: "smoke".into(),
-                kind: "import_error".into(),
+                gate: Gate::Smoke,
+                kind: FindingKind::ImportError,
                 file,
                 line: site.map(|s| s.1),
                 message: format!(
@@ -385,8 +445,8 @@ async fn smoke(
         if outcome.timed_out {
             failed += 1;
             report.findings.push(Finding {
-                gate: "smoke".into(),
-                kind: "timeout".into(),
+                gate: Gate::Smoke,
+                kind: FindingKind::Timeout,
                 file: String::new(),
                 line: None,
                 message: format!(
@@ -416,8 +476,8 @@ async fn smoke(
         tests_verdict = Some(match outcome.exit_code {
             Some(99) | Some(127) => {
                 report.findings.push(Finding {
-                    gate: "smoke".into(),
-                    kind: "tool_missing".into(),
+                    gate: Gate::Smoke,
+                    kind: FindingKind::ToolMissing,
                     file: String::new(),
                     line: None,
                     message:
@@ -436,8 +496,8 @@ async fn smoke(
                     .or_else(|| pytest_failure_site(&output, tests_copy.path()));
                 failed += 1;
                 report.findings.push(Finding {
-                    gate: "smoke".into(),
-                    kind: "test_failure".into(),
+                    gate: Gate::Smoke,
+                    kind: FindingKind::TestFailure,
                     file: site.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
                     line: site.map(|s| s.1),
                     message: "the generated tests fail".into(),
@@ -457,7 +517,7 @@ async fn smoke(
         Verdict::Pass
     };
     report.gates.push(GateResult {
-        gate: "smoke".into(),
+        gate: Gate::Smoke,
         verdict,
         summary: format!(
             "{} module(s) imported or compiled, {failed} failure(s); tests: {}",
@@ -493,7 +553,7 @@ fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut Ver
     let entries = entry_files(spec, options);
     let Some(issues) = pyast::find_issues(project, &entries) else {
         report.gates.push(GateResult {
-            gate: "review".into(),
+            gate: Gate::Review,
             verdict: Verdict::Inconclusive,
             summary: "the Python grammar could not be loaded".into(),
         });
@@ -501,7 +561,7 @@ fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut Ver
     };
     let mut failed = 0;
     for issue in issues {
-        let severity = if issue.kind == "duplicate_definition" {
+        let severity = if issue.kind == FindingKind::DuplicateDefinition {
             Severity::Warning
         } else {
             failed += 1;
@@ -517,7 +577,7 @@ fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut Ver
             })
             .unwrap_or_default();
         report.findings.push(Finding {
-            gate: "review".into(),
+            gate: Gate::Review,
             kind: issue.kind,
             file: issue.file,
             line: Some(issue.line),
@@ -528,7 +588,7 @@ fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut Ver
     }
     let reviewed = pyast::python_files(project).len();
     report.gates.push(GateResult {
-        gate: "review".into(),
+        gate: Gate::Review,
         verdict: if failed > 0 {
             Verdict::Fail
         } else if reviewed == 0 {
@@ -552,7 +612,7 @@ async fn acceptance(
 ) -> Result<(), VerifyError> {
     if spec.acceptance.is_empty() {
         report.gates.push(GateResult {
-            gate: "acceptance".into(),
+            gate: Gate::Acceptance,
             verdict: Verdict::Inconclusive,
             summary: "the spec has no acceptance commands".into(),
         });
@@ -568,21 +628,24 @@ async fn acceptance(
         let number = index + 1;
         let (kind, message, outcome, severity) = match result {
             StepResult::Passed => continue,
-            StepResult::ToolMissing(missing) => {
-                ("tool_missing", missing, None, Severity::Inconclusive)
-            }
+            StepResult::ToolMissing(missing) => (
+                FindingKind::ToolMissing,
+                missing,
+                None,
+                Severity::Inconclusive,
+            ),
             StepResult::WrongExit(outcome) => (
                 if outcome.timed_out {
-                    "timeout"
+                    FindingKind::Timeout
                 } else {
-                    "exit_code"
+                    FindingKind::ExitCode
                 },
                 describe_exit(&step.command, &outcome, step.exit_code, options.timeout),
                 Some(outcome),
                 Severity::Fail,
             ),
             StepResult::WrongOutput(why, outcome) => (
-                "acceptance_mismatch",
+                FindingKind::AcceptanceMismatch,
                 format!("`{}`: {why}", step.command),
                 Some(outcome),
                 Severity::Fail,
@@ -605,8 +668,8 @@ async fn acceptance(
             Verdict::Inconclusive
         };
         report.findings.push(Finding {
-            gate: "acceptance".into(),
-            kind: kind.into(),
+            gate: Gate::Acceptance,
+            kind,
             file,
             line: site.map(|s| s.1),
             message: format!(
@@ -628,7 +691,7 @@ async fn acceptance(
             severity,
         });
         report.gates.push(GateResult {
-            gate: "acceptance".into(),
+            gate: Gate::Acceptance,
             verdict,
             summary: format!(
                 "command {number} of {} did not pass: `{}`",
@@ -639,7 +702,7 @@ async fn acceptance(
         return Ok(());
     }
     report.gates.push(GateResult {
-        gate: "acceptance".into(),
+        gate: Gate::Acceptance,
         verdict: Verdict::Pass,
         summary: format!(
             "all {} acceptance command(s) printed what the spec says",
@@ -763,7 +826,7 @@ mod tests {
         let files: Vec<(&str, &str)> = report
             .findings
             .iter()
-            .map(|f| (f.kind.as_str(), f.file.as_str()))
+            .map(|f| (f.kind.name(), f.file.as_str()))
             .collect();
         assert!(
             files.contains(&("import_error", "pkg/__init__.py")),

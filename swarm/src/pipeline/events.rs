@@ -8,6 +8,39 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// The phases of a run, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Read-only lenses on the spec and the existing code.
+    Scout,
+    /// Best-of-N plans, validated and scored.
+    Plan,
+    /// Frozen stubs and schemas.
+    Contract,
+    /// The plan's tasks on the fleet.
+    Build,
+    /// Smoke, review, acceptance.
+    Verify,
+    /// Targeted fix tasks.
+    Fix,
+}
+
+/// What happened to a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseStatus {
+    /// It began.
+    Started,
+    /// It ended (its reason says how).
+    Finished,
+    /// It did not run (its reason says why).
+    Skipped,
+}
+
+crate::named!(Phase { Scout => "scout", Plan => "plan", Contract => "contract", Build => "build", Verify => "verify", Fix => "fix" });
+crate::named!(PhaseStatus { Started => "started", Finished => "finished", Skipped => "skipped" });
+
 /// One pipeline event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -29,10 +62,10 @@ pub enum Event {
     },
     /// A phase started, finished or was skipped.
     Phase {
-        /// scout, plan, contract, build, verify, fix.
-        phase: String,
-        /// started, finished, skipped.
-        status: String,
+        /// Which phase.
+        phase: Phase,
+        /// What happened to it.
+        status: PhaseStatus,
         /// Why, or what it produced.
         reason: String,
     },
@@ -237,7 +270,7 @@ pub enum Event {
         /// Verification round (0: first).
         round: u32,
         /// Gate.
-        gate: String,
+        gate: crate::verify::Gate,
         /// Verdict.
         verdict: Verdict,
         /// Summary.

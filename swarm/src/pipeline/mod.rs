@@ -13,7 +13,7 @@ pub mod git;
 
 pub mod prompts;
 
-pub use events::{read_log, Event, Record, Recorder, Sink};
+pub use events::{read_log, Event, Phase, PhaseStatus, Record, Recorder, Sink};
 
 use crate::agent::{
     run_agent, AgentConfig, AgentEvent, EventSink, Outcome, Workspace, READ_ONLY_TOOLS,
@@ -182,10 +182,10 @@ impl Ctx {
             .unwrap_or_default()
     }
 
-    fn phase(&self, phase: &str, status: &str, reason: impl Into<String>) {
+    fn phase(&self, phase: Phase, status: PhaseStatus, reason: impl Into<String>) {
         self.emit(Event::Phase {
-            phase: phase.into(),
-            status: status.into(),
+            phase,
+            status,
             reason: reason.into(),
         });
     }
@@ -459,11 +459,15 @@ async fn phases(
     // SCOUT
     let notes: Vec<(String, String)> = match read_json(&ctx.run_dir.join("scouts.json")) {
         Some(notes) => {
-            ctx.phase("scout", "skipped", "done before the resume");
+            ctx.phase(Phase::Scout, PhaseStatus::Skipped, "done before the resume");
             notes
         }
         None if !ctx.knobs.get(crate::knobs::SCOUT_ENABLED) => {
-            ctx.phase("scout", "skipped", "knob scout.enabled is off");
+            ctx.phase(
+                Phase::Scout,
+                PhaseStatus::Skipped,
+                "knob scout.enabled is off",
+            );
             Vec::new()
         }
         None => {
@@ -475,7 +479,11 @@ async fn phases(
     // PLAN
     let plan: Plan = match read_json(&ctx.run_dir.join("plan.json")) {
         Some(plan) => {
-            ctx.phase("plan", "skipped", "chosen before the resume");
+            ctx.phase(
+                Phase::Plan,
+                PhaseStatus::Skipped,
+                "chosen before the resume",
+            );
             plan
         }
         None => match plan_phase(ctx, &notes, stats).await {
@@ -490,7 +498,11 @@ async fn phases(
     // CONTRACT
     let contracts: Contracts = match read_json(&ctx.run_dir.join("contracts.json")) {
         Some(contracts) => {
-            ctx.phase("contract", "skipped", "committed before the resume");
+            ctx.phase(
+                Phase::Contract,
+                PhaseStatus::Skipped,
+                "committed before the resume",
+            );
             contracts
         }
         None => match contract_phase(ctx, &plan).await {
@@ -514,8 +526,8 @@ async fn phases(
         preamble,
     };
     ctx.phase(
-        "build",
-        "started",
+        Phase::Build,
+        PhaseStatus::Started,
         format!(
             "{} task(s), {} merged before",
             plan.tasks.len(),
@@ -526,8 +538,8 @@ async fn phases(
     stats.tasks_merged = built.merged.len();
     stats.tasks_failed = built.failed.len();
     ctx.phase(
-        "build",
-        "finished",
+        Phase::Build,
+        PhaseStatus::Finished,
         format!(
             "{} merged, {} failed",
             built.merged.len(),
@@ -545,7 +557,11 @@ async fn phases(
     // acceptance commands say; FIX gets them back.
     let mut unfinished: BTreeSet<String> = built.failed.clone();
     loop {
-        ctx.phase("verify", "started", format!("round {round}"));
+        ctx.phase(
+            Phase::Verify,
+            PhaseStatus::Started,
+            format!("round {round}"),
+        );
         let options = VerifyOptions {
             smoke: ctx.knobs.get(crate::knobs::VERIFY_SMOKE),
             review: ctx.knobs.get(crate::knobs::VERIFY_REVIEW),
@@ -565,8 +581,8 @@ async fn phases(
                     .and_then(|t| t.files.first().cloned())
                     .unwrap_or_default();
                 report.findings.push(verify::Finding {
-                    gate: "build".into(),
-                    kind: "task_unfinished".into(),
+                    gate: crate::verify::Gate::Build,
+                    kind: crate::verify::FindingKind::TaskUnfinished,
                     file,
                     line: None,
                     message: format!("task `{id}` failed in BUILD and was never merged"),
@@ -575,7 +591,7 @@ async fn phases(
                 });
             }
             report.gates.push(verify::GateResult {
-                gate: "build".into(),
+                gate: crate::verify::Gate::Build,
                 verdict: Verdict::Fail,
                 summary: format!(
                     "{} task(s) never merged: {}",
@@ -588,7 +604,7 @@ async fn phases(
         for gate in &report.gates {
             ctx.emit(Event::Gate {
                 round,
-                gate: gate.gate.clone(),
+                gate: gate.gate,
                 verdict: gate.verdict,
                 summary: gate.summary.clone(),
             });
@@ -601,8 +617,8 @@ async fn phases(
             });
         }
         ctx.phase(
-            "verify",
-            "finished",
+            Phase::Verify,
+            PhaseStatus::Finished,
             format!("round {round}: {}", report.verdict),
         );
         stats.fix_rounds = round;
@@ -644,15 +660,15 @@ async fn phases(
             tasks: by_owner.keys().cloned().collect(),
         });
         ctx.phase(
-            "fix",
-            "started",
+            Phase::Fix,
+            PhaseStatus::Started,
             format!("round {round}: {} task(s)", by_owner.len()),
         );
         let fixed = build::run_fix(ctx, &shared, round, &by_owner, stats).await?;
         for id in fixed {
             unfinished.remove(&id);
         }
-        ctx.phase("fix", "finished", format!("round {round}"));
+        ctx.phase(Phase::Fix, PhaseStatus::Finished, format!("round {round}"));
     }
 }
 
@@ -839,8 +855,8 @@ fn forward(ctx: &Ctx, task: &str, index: usize) -> EventSink {
 async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
     let scouts = role_nodes(ctx, Role::Scout);
     ctx.phase(
-        "scout",
-        "started",
+        Phase::Scout,
+        PhaseStatus::Started,
         format!(
             "{} lens(es) on {} node(s)",
             prompts::LENSES.len(),
@@ -849,8 +865,8 @@ async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
     );
     let Ok(scratch) = tempfile::Builder::new().prefix("swarm-scout-").tempdir() else {
         ctx.phase(
-            "scout",
-            "finished",
+            Phase::Scout,
+            PhaseStatus::Finished,
             "no scratch directory; planning without notes",
         );
         return Vec::new();
@@ -915,8 +931,8 @@ async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
         }
     }
     ctx.phase(
-        "scout",
-        "finished",
+        Phase::Scout,
+        PhaseStatus::Finished,
         format!(
             "{} of {} scouts gave notes",
             notes.len(),
@@ -934,8 +950,8 @@ async fn plan_phase(
     let planners = role_nodes(ctx, Role::Planner);
     let drafts = ctx.knobs.get(crate::knobs::PLAN_DRAFTS).max(1) as usize;
     ctx.phase(
-        "plan",
-        "started",
+        Phase::Plan,
+        PhaseStatus::Started,
         format!("{drafts} draft(s) on {} planner node(s)", planners.len()),
     );
     let existing = existing_files(&ctx.out);
@@ -1033,8 +1049,8 @@ async fn plan_phase(
                 reason: format!("highest score of {valid} valid draft(s): 100×width {} − 10×depth {} − largest task {} file(s)", score.width, score.depth, score.largest),
             });
             ctx.phase(
-                "plan",
-                "finished",
+                Phase::Plan,
+                PhaseStatus::Finished,
                 format!("{} task(s), entry `{}`", plan.tasks.len(), plan.entry),
             );
             return Ok(plan);
@@ -1043,7 +1059,7 @@ async fn plan_phase(
             repair = Some((String::from("(no parsable draft)"), last_problems.clone()));
         }
     }
-    ctx.phase("plan", "finished", "no valid plan");
+    ctx.phase(Phase::Plan, PhaseStatus::Finished, "no valid plan");
     Err(format!(
         "no valid plan after {rounds} round(s); last problems: {}",
         last_problems.join("; ")
@@ -1100,8 +1116,8 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
     }
     if files.is_empty() {
         ctx.phase(
-            "contract",
-            "skipped",
+            Phase::Contract,
+            PhaseStatus::Skipped,
             "every planned file exists already; its code is the contract",
         );
         let commit = git::head(&ctx.out).await.map_err(|e| e.to_string())?;
@@ -1112,8 +1128,8 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
         });
     }
     ctx.phase(
-        "contract",
-        "started",
+        Phase::Contract,
+        PhaseStatus::Started,
         format!("stubs for {}", files.join(", ")),
     );
     let mut problems: Vec<String> = Vec::new();
@@ -1184,8 +1200,8 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
                 commit: Some(commit),
             });
             ctx.phase(
-                "contract",
-                "finished",
+                Phase::Contract,
+                PhaseStatus::Finished,
                 format!(
                     "{} signature(s) frozen in {} file(s)",
                     contracts.signatures.len(),
@@ -1213,8 +1229,8 @@ async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
         commit: None,
     });
     ctx.phase(
-        "contract",
-        "finished",
+        Phase::Contract,
+        PhaseStatus::Finished,
         format!(
             "rejected {attempts} time(s); building without frozen contracts: {}",
             problems.join("; ")

@@ -124,11 +124,7 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         Err(err) => return fail(err.to_string()),
     };
     print_written(&written);
-    let passed = summary
-        .rows
-        .iter()
-        .filter(|r| r.hidden_verdict == "pass")
-        .count();
+    let passed = summary.rows.iter().filter(|r| r.hidden_pass()).count();
     println!(
         "night {night}: {} turn(s) graded ({passed} passed the hidden checks), {} already recorded, {} abandoned; {:.0} s",
         summary.rows.len(),

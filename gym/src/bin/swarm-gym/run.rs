@@ -127,11 +127,8 @@ pub(crate) fn print_run_table(summary: &gym::RunSummary) {
                 format!("{:.1}", values.iter().sum::<f64>() / values.len() as f64)
             }
         };
-        let passed = rows.iter().filter(|r| r.hidden_verdict == "pass").count();
-        let false_green = rows
-            .iter()
-            .filter(|r| r.claimed_verdict == "done" && r.hidden_verdict == "fail")
-            .count();
+        let passed = rows.iter().filter(|r| r.hidden_pass()).count();
+        let false_green = rows.iter().filter(|r| r.false_green()).count();
         println!(
             "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>11} {:>8}",
             task,
