@@ -180,7 +180,11 @@ async fn the_demo_goes_through_every_phase_and_its_drift_is_caught_and_fixed() {
                 round: 0,
                 finding,
                 owner,
-            } => Some((finding.kind.name().to_string(), finding.file.clone(), owner.clone())),
+            } => Some((
+                finding.kind.name().to_string(),
+                finding.file.clone(),
+                owner.clone(),
+            )),
             _ => None,
         })
         .collect();

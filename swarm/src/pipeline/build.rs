@@ -9,7 +9,8 @@
 //! node (`sched.fastest_for_hard`), others to the least loaded. Free slots pull from one
 //! queue, so an idle node always takes the next ready task.
 
-use super::{agent_config, forward, git, prompts, Contracts, Ctx, Event, PipelineError, RunStats};
+use super::context::{agent_config, forward, Ctx};
+use super::{git, prompts, Contracts, Event, Phase, PhaseStatus, PipelineError, Record, RunStats};
 use crate::agent::{run_agent, AgentReport, DoneGate, JudgeRules, Outcome, Workspace};
 use crate::fleet::live as nodes;
 use crate::fleet::Role;
@@ -595,6 +596,45 @@ fn job(ctx: &Ctx, task: &PlanTask, stage: &str, findings: Vec<Finding>) -> Job {
         sent_back: Vec::new(),
         base: BTreeMap::new(),
     }
+}
+
+/// The BUILD phase: what merged before is what git says merged (the log is brought to
+/// agree), then every other task of the plan. Returns what FIX shares with it and the tasks
+/// that never merged.
+pub(crate) async fn build_phase(
+    ctx: &Ctx,
+    plan: Plan,
+    contracts: Contracts,
+    previous: &[Record],
+    stats: &mut RunStats,
+) -> Result<(Shared, BTreeSet<String>), PipelineError> {
+    let merged_before = super::merges::reconcile_merges(ctx, previous).await?;
+    ctx.emit(Event::BuildPlanned {
+        tasks: plan.tasks.len(),
+        merged_before: merged_before.len(),
+    });
+    let preamble = Arc::new(prompts::preamble(&ctx.spec, &contracts.files));
+    let shared = Shared {
+        plan,
+        contracts,
+        preamble,
+    };
+    let planned = format!(
+        "{} task(s), {} merged before",
+        shared.plan.tasks.len(),
+        merged_before.len()
+    );
+    ctx.phase(Phase::Build, PhaseStatus::Started, planned);
+    let built = run_build(ctx, &shared, &merged_before, stats).await?;
+    stats.tasks_merged = built.merged.len();
+    stats.tasks_failed = built.failed.len();
+    let summary = format!(
+        "{} merged, {} failed",
+        built.merged.len(),
+        built.failed.len()
+    );
+    ctx.phase(Phase::Build, PhaseStatus::Finished, summary);
+    Ok((shared, built.failed))
 }
 
 /// BUILD: every task not merged before.

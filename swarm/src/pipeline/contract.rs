@@ -1,0 +1,239 @@
+//! CONTRACT: one task writes signature-only stubs for every planned module and their shared
+//! schemas; they are checked (they parse, every module has one, no body is real), committed on
+//! main and frozen: BUILD may not change a frozen signature.
+
+use super::context::{agent_config, forward, role_nodes, Ctx};
+use super::{existing_files, git, prompts, Contracts, Event, Phase, PhaseStatus};
+use crate::agent::{run_agent, Outcome, Workspace};
+use crate::fleet::live as nodes;
+use crate::fleet::Role;
+use crate::plan::Plan;
+use crate::pyast::{self};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Problems with the contract stubs.
+fn contract_problems(out: &Path, files: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for file in files {
+        let Ok(source) = std::fs::read_to_string(out.join(file)) else {
+            problems.push(format!("{file} was not written"));
+            continue;
+        };
+        if file.ends_with(".sql") {
+            if !source.to_ascii_uppercase().contains("CREATE TABLE") {
+                problems.push(format!("{file} has no CREATE TABLE statement"));
+            }
+            continue;
+        }
+        if pyast::parses(&source) == Some(false) {
+            problems.push(format!("{file} does not parse as Python"));
+            continue;
+        }
+        let signatures = pyast::signatures_of(file, &source).unwrap_or_default();
+        if signatures.is_empty() && !file.ends_with("__init__.py") {
+            problems.push(format!("{file} has no function or class signature"));
+        }
+        for signature in signatures
+            .iter()
+            .filter(|s| s.text.starts_with("def ") || s.text.starts_with("async def "))
+        {
+            if !signature.stub {
+                problems.push(format!(
+                    "{file}:{} `{}` has a body; contracts are signatures with `...` bodies",
+                    signature.line, signature.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
+    let existing: BTreeSet<String> = existing_files(&ctx.out).into_iter().collect();
+    let mut files: Vec<String> = plan
+        .tasks
+        .iter()
+        .flat_map(|t| t.files.iter().cloned())
+        .filter(|f| f.ends_with(".py") && !existing.contains(f))
+        .collect();
+    if plan.stores_data && !existing.contains("schema.sql") {
+        files.push("schema.sql".into());
+    }
+    if files.is_empty() {
+        ctx.phase(
+            Phase::Contract,
+            PhaseStatus::Skipped,
+            "every planned file exists already; its code is the contract",
+        );
+        let commit = git::head(&ctx.out).await.map_err(|e| e.to_string())?;
+        return Ok(Contracts {
+            commit,
+            files: Vec::new(),
+            signatures: Vec::new(),
+        });
+    }
+    ctx.phase(
+        Phase::Contract,
+        PhaseStatus::Started,
+        format!("stubs for {}", files.join(", ")),
+    );
+    let mut problems: Vec<String> = Vec::new();
+    let attempts = ctx.knobs.get(crate::knobs::CONTRACT_ATTEMPTS).max(1);
+    for attempt in 1..=attempts {
+        let candidates = role_nodes(ctx, Role::Planner);
+        let index = nodes::pick(&ctx.nodes, &candidates, true, true, None)
+            .map(|p| p.0)
+            .or(candidates.first().copied())
+            .ok_or("no planner node is up")?;
+        ctx.emit(Event::Dispatch {
+            task: "contract".into(),
+            node: ctx.nodes[index].node.name.clone(),
+            attempt,
+            reason: "the contract goes to a planner node".into(),
+        });
+        let workspace = Workspace::new(&ctx.out)
+            .map_err(|e| e.to_string())?
+            .with_owned_files(files.clone());
+        let mut config = agent_config(
+            ctx,
+            index,
+            ctx.knobs.get(crate::knobs::CONTRACT_MAX_ACTIONS),
+        );
+        config.preamble = Some(format!("## The spec\n{}", ctx.spec.text));
+        let report = run_agent(
+            &ctx.nodes[index].client,
+            &workspace,
+            &config,
+            &prompts::contract(plan, &files, &problems),
+            &forward(ctx, "contract", index),
+        )
+        .await;
+        problems = contract_problems(&ctx.out, &files);
+        if report.outcome != Outcome::Done && problems.is_empty() {
+            problems.push(format!(
+                "the contract task did not finish: {}",
+                report.summary
+            ));
+        }
+        if problems.is_empty() {
+            let commit = git::commit_all(&ctx.out, "swarm: frozen contracts")
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut contracts = Contracts {
+                commit: commit.clone(),
+                ..Contracts::default()
+            };
+            let dir = ctx.run_dir.join("contracts");
+            for file in &files {
+                let content = std::fs::read_to_string(ctx.out.join(file)).unwrap_or_default();
+                let copy = dir.join(file);
+                if let Some(parent) = copy.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                let _ = std::fs::write(copy, &content);
+                if file.ends_with(".py") {
+                    contracts
+                        .signatures
+                        .extend(pyast::signatures_of(file, &content).unwrap_or_default());
+                }
+                contracts.files.push((file.clone(), content));
+            }
+            ctx.emit(Event::Contract {
+                status: "committed".into(),
+                signatures: contracts.signatures.len(),
+                problems: Vec::new(),
+                commit: Some(commit),
+            });
+            ctx.phase(
+                Phase::Contract,
+                PhaseStatus::Finished,
+                format!(
+                    "{} signature(s) frozen in {} file(s)",
+                    contracts.signatures.len(),
+                    files.len()
+                ),
+            );
+            return Ok(contracts);
+        }
+        ctx.emit(Event::Contract {
+            status: "rejected".into(),
+            signatures: 0,
+            problems: problems.clone(),
+            commit: None,
+        });
+        // The next attempt (or the build) starts from the project as it was.
+        let _ = git::git(&ctx.out, &["checkout", "--", "."]).await;
+        let _ = git::git(&ctx.out, &["clean", "-fdq"]).await;
+    }
+    // Without contracts the workers still build, against nothing frozen: a weaker run, but
+    // VERIFY still judges what they make.
+    ctx.emit(Event::Contract {
+        status: "abandoned".into(),
+        signatures: 0,
+        problems: problems.clone(),
+        commit: None,
+    });
+    ctx.phase(
+        Phase::Contract,
+        PhaseStatus::Finished,
+        format!(
+            "rejected {attempts} time(s); building without frozen contracts: {}",
+            problems.join("; ")
+        ),
+    );
+    let commit = git::head(&ctx.out).await.map_err(|e| e.to_string())?;
+    Ok(Contracts {
+        commit,
+        files: Vec::new(),
+        signatures: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_checks_want_parsing_stubs_for_every_module_and_a_real_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| std::fs::write(dir.path().join(path), text).unwrap();
+        write(
+            "store.py",
+            "def add(item: str) -> int:\n    \"\"\"Add one.\"\"\"\n    ...\n",
+        );
+        write("report.py", "def total(rows):\n    return sum(rows)\n");
+        write("broken.py", "def f(:\n");
+        write("empty.py", "X = 1\n");
+        write("schema.sql", "-- tables come later\n");
+        let files: Vec<String> = [
+            "store.py",
+            "report.py",
+            "broken.py",
+            "empty.py",
+            "missing.py",
+            "schema.sql",
+        ]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+        let problems = contract_problems(dir.path(), &files);
+        assert_eq!(
+            problems,
+            vec![
+                "report.py:1 `total` has a body; contracts are signatures with `...` bodies",
+                "broken.py does not parse as Python",
+                "empty.py has no function or class signature",
+                "missing.py was not written",
+                "schema.sql has no CREATE TABLE statement",
+            ]
+        );
+        write(
+            "schema.sql",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n",
+        );
+        assert!(
+            contract_problems(dir.path(), &["store.py".into(), "schema.sql".into()]).is_empty()
+        );
+    }
+}
