@@ -50,111 +50,20 @@ fn contract_problems(out: &Path, files: &[String]) -> Vec<String> {
 }
 
 pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
-    let existing: BTreeSet<String> = existing_files(&ctx.out).into_iter().collect();
-    let mut files: Vec<String> = plan
-        .tasks
-        .iter()
-        .flat_map(|t| t.files.iter().cloned())
-        .filter(|f| f.ends_with(".py") && !existing.contains(f))
-        .collect();
-    if plan.stores_data && !existing.contains("schema.sql") {
-        files.push("schema.sql".into());
-    }
+    let files = contract_files(ctx, plan);
     if files.is_empty() {
-        ctx.phase(
-            Phase::Contract,
-            PhaseStatus::Skipped,
-            "every planned file exists already; its code is the contract",
-        );
-        let commit = git::head(&ctx.out).await.map_err(|e| e.to_string())?;
-        return Ok(Contracts {
-            commit,
-            files: Vec::new(),
-            signatures: Vec::new(),
-        });
+        let why = "every planned file exists already; its code is the contract";
+        ctx.phase(Phase::Contract, PhaseStatus::Skipped, why);
+        return nothing_frozen(ctx).await;
     }
-    ctx.phase(
-        Phase::Contract,
-        PhaseStatus::Started,
-        format!("stubs for {}", files.join(", ")),
-    );
+    let stubs = format!("stubs for {}", files.join(", "));
+    ctx.phase(Phase::Contract, PhaseStatus::Started, stubs);
     let mut problems: Vec<String> = Vec::new();
     let attempts = ctx.knobs.get(crate::knobs::CONTRACT_ATTEMPTS).max(1);
     for attempt in 1..=attempts {
-        let candidates = role_nodes(ctx, Role::Planner);
-        let index = nodes::pick(&ctx.nodes, &candidates, true, true, None)
-            .map(|p| p.0)
-            .or(candidates.first().copied())
-            .ok_or("no planner node is up")?;
-        ctx.emit(Event::Dispatch {
-            task: "contract".into(),
-            node: ctx.nodes[index].node.name.clone(),
-            attempt,
-            reason: "the contract goes to a planner node".into(),
-        });
-        let workspace = Workspace::new(&ctx.out)
-            .map_err(|e| e.to_string())?
-            .with_owned_files(files.clone());
-        let mut config = agent_config(
-            ctx,
-            index,
-            ctx.knobs.get(crate::knobs::CONTRACT_MAX_ACTIONS),
-        );
-        config.preamble = Some(format!("## The spec\n{}", ctx.spec.text));
-        let report = run_agent(
-            &ctx.nodes[index].client,
-            &workspace,
-            &config,
-            &prompts::contract(plan, &files, &problems),
-            &forward(ctx, "contract", index),
-        )
-        .await;
-        problems = contract_problems(&ctx.out, &files);
-        if report.outcome != Outcome::Done && problems.is_empty() {
-            problems.push(format!(
-                "the contract task did not finish: {}",
-                report.summary
-            ));
-        }
+        problems = attempt_contract(ctx, plan, &files, attempt, &problems).await?;
         if problems.is_empty() {
-            let commit = git::commit_all(&ctx.out, "swarm: frozen contracts")
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut contracts = Contracts {
-                commit: commit.clone(),
-                ..Contracts::default()
-            };
-            let dir = ctx.run_dir.join("contracts");
-            for file in &files {
-                let content = std::fs::read_to_string(ctx.out.join(file)).unwrap_or_default();
-                let copy = dir.join(file);
-                if let Some(parent) = copy.parent() {
-                    let _ = std::fs::create_dir_all(parent);
-                }
-                let _ = std::fs::write(copy, &content);
-                if file.ends_with(".py") {
-                    contracts
-                        .signatures
-                        .extend(pyast::signatures_of(file, &content).unwrap_or_default());
-                }
-                contracts.files.push((file.clone(), content));
-            }
-            ctx.emit(Event::Contract {
-                status: "committed".into(),
-                signatures: contracts.signatures.len(),
-                problems: Vec::new(),
-                commit: Some(commit),
-            });
-            ctx.phase(
-                Phase::Contract,
-                PhaseStatus::Finished,
-                format!(
-                    "{} signature(s) frozen in {} file(s)",
-                    contracts.signatures.len(),
-                    files.len()
-                ),
-            );
-            return Ok(contracts);
+            return freeze(ctx, &files).await;
         }
         ctx.emit(Event::Contract {
             status: "rejected".into(),
@@ -174,20 +83,123 @@ pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, 
         problems: problems.clone(),
         commit: None,
     });
-    ctx.phase(
-        Phase::Contract,
-        PhaseStatus::Finished,
-        format!(
-            "rejected {attempts} time(s); building without frozen contracts: {}",
-            problems.join("; ")
-        ),
+    let why = format!(
+        "rejected {attempts} time(s); building without frozen contracts: {}",
+        problems.join("; ")
     );
+    ctx.phase(Phase::Contract, PhaseStatus::Finished, why);
+    nothing_frozen(ctx).await
+}
+
+/// The files the contract stubs: planned Python modules that do not exist yet, and the
+/// schema when the app stores data.
+fn contract_files(ctx: &Ctx, plan: &Plan) -> Vec<String> {
+    let existing: BTreeSet<String> = existing_files(&ctx.out).into_iter().collect();
+    let mut files: Vec<String> = plan
+        .tasks
+        .iter()
+        .flat_map(|t| t.files.iter().cloned())
+        .filter(|f| f.ends_with(".py") && !existing.contains(f))
+        .collect();
+    if plan.stores_data && !existing.contains("schema.sql") {
+        files.push("schema.sql".into());
+    }
+    files
+}
+
+/// Contracts that freeze nothing, at main's head.
+async fn nothing_frozen(ctx: &Ctx) -> Result<Contracts, String> {
     let commit = git::head(&ctx.out).await.map_err(|e| e.to_string())?;
     Ok(Contracts {
         commit,
         files: Vec::new(),
         signatures: Vec::new(),
     })
+}
+
+/// One contract task on a planner node (the fastest free one); returns what is wrong with
+/// the stubs it left (nothing: they can be frozen). `earlier` are the last attempt's
+/// problems, for its prompt.
+async fn attempt_contract(
+    ctx: &Ctx,
+    plan: &Plan,
+    files: &[String],
+    attempt: u32,
+    earlier: &[String],
+) -> Result<Vec<String>, String> {
+    let candidates = role_nodes(ctx, Role::Planner);
+    let index = nodes::pick(&ctx.nodes, &candidates, true, true, None)
+        .map(|p| p.0)
+        .or(candidates.first().copied())
+        .ok_or("no planner node is up")?;
+    ctx.emit(Event::Dispatch {
+        task: "contract".into(),
+        node: ctx.nodes[index].node.name.clone(),
+        attempt,
+        reason: "the contract goes to a planner node".into(),
+    });
+    let workspace = Workspace::new(&ctx.out)
+        .map_err(|e| e.to_string())?
+        .with_owned_files(files.to_vec());
+    let budget = ctx.knobs.get(crate::knobs::CONTRACT_MAX_ACTIONS);
+    let mut config = agent_config(ctx, index, budget);
+    config.preamble = Some(format!("## The spec\n{}", ctx.spec.text));
+    let report = run_agent(
+        &ctx.nodes[index].client,
+        &workspace,
+        &config,
+        &prompts::contract(plan, files, earlier),
+        &forward(ctx, "contract", index),
+    )
+    .await;
+    let mut problems = contract_problems(&ctx.out, files);
+    if report.outcome != Outcome::Done && problems.is_empty() {
+        problems.push(format!(
+            "the contract task did not finish: {}",
+            report.summary
+        ));
+    }
+    Ok(problems)
+}
+
+/// Commits the stubs on main, keeps a copy in the run directory and freezes their
+/// signatures.
+async fn freeze(ctx: &Ctx, files: &[String]) -> Result<Contracts, String> {
+    let commit = git::commit_all(&ctx.out, "swarm: frozen contracts")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut contracts = Contracts {
+        commit: commit.clone(),
+        ..Contracts::default()
+    };
+    let dir = ctx.run_dir.join("contracts");
+    for file in files {
+        let content = std::fs::read_to_string(ctx.out.join(file)).unwrap_or_default();
+        let copy = dir.join(file);
+        if let Some(parent) = copy.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(copy, &content);
+        if file.ends_with(".py") {
+            contracts
+                .signatures
+                .extend(pyast::signatures_of(file, &content).unwrap_or_default());
+        }
+        contracts.files.push((file.clone(), content));
+    }
+    ctx.emit(Event::Contract {
+        status: "committed".into(),
+        signatures: contracts.signatures.len(),
+        problems: Vec::new(),
+        commit: Some(commit),
+    });
+    let frozen = format!(
+        "{} signature(s) frozen in {} file(s)",
+        contracts.signatures.len(),
+        files.len()
+    );
+    ctx.phase(Phase::Contract, PhaseStatus::Finished, frozen);
+    Ok(contracts)
 }
 
 #[cfg(test)]

@@ -12,12 +12,12 @@ pub(super) async fn plan_phase(
     stats: &mut RunStats,
 ) -> Result<Plan, String> {
     let planners = role_nodes(ctx, Role::Planner);
+    if planners.is_empty() {
+        return Err("no planner node is up".into());
+    }
     let drafts = ctx.knobs.get(crate::knobs::PLAN_DRAFTS).max(1) as usize;
-    ctx.phase(
-        Phase::Plan,
-        PhaseStatus::Started,
-        format!("{drafts} draft(s) on {} planner node(s)", planners.len()),
-    );
+    let started = format!("{drafts} draft(s) on {} planner node(s)", planners.len());
+    ctx.phase(Phase::Plan, PhaseStatus::Started, started);
     let existing = existing_files(&ctx.out);
     let context = PlanContext {
         commands: ctx
@@ -28,95 +28,31 @@ pub(super) async fn plan_phase(
             .collect(),
         existing: existing.iter().cloned().collect(),
     };
+    // The draft (as JSON) and the problems the next round's prompt asks to repair.
     let mut repair: Option<(String, Vec<String>)> = None;
     let rounds = ctx.knobs.get(crate::knobs::PLAN_REPAIR_ROUNDS) + 1;
     let mut last_problems = Vec::new();
     for round in 0..rounds {
-        let text = prompts::plan(
-            &ctx.spec,
-            notes,
-            &existing,
-            repair.as_ref().map(|(d, p)| (d.as_str(), p.as_slice())),
-        );
-        let requests = (0..drafts).map(|i| {
-            let index = planners[i % planners.len()];
-            let text = text.clone();
-            async move {
-                (
-                    index,
-                    ask_counted(ctx, index, text, plan::plan_schema(), 0.2 + 0.3 * i as f32).await,
-                )
-            }
-        });
-        let answers = futures::future::join_all(requests).await;
+        let to_repair = repair.as_ref().map(|(d, p)| (d.as_str(), p.as_slice()));
+        let text = prompts::plan(&ctx.spec, notes, &existing, to_repair);
+        let answers = ask_drafts(ctx, &planners, drafts, &text).await;
         let mut parsed: Vec<Option<Plan>> = Vec::new();
         for (draft, (index, answer)) in answers.into_iter().enumerate() {
-            stats.drafts += 1;
-            let node = ctx.nodes[index].node.name.clone();
-            let (answer, (tokens_in, tokens_out)) = answer;
-            stats.tokens_in += tokens_in;
-            stats.tokens_out += tokens_out;
-            let mut repairs = Vec::new();
-            let (plan, problems) = match answer {
-                Err(why) => (None, vec![why]),
-                Ok(value) => match serde_json::from_value::<Plan>(value.clone()) {
-                    Err(err) => (None, vec![format!("not a plan: {err}")]),
-                    Ok(plan) => {
-                        let (plan, notes) = plan::normalize(&plan, &context);
-                        repairs = notes;
-                        let problems = plan::validate(&plan, &context);
-                        (Some(plan), problems)
+            match check_draft(ctx, &context, (round, draft, index), answer, stats) {
+                Ok(plan) => parsed.push(Some(plan)),
+                Err((plan, problems)) => {
+                    if repair.is_none() || round > 0 {
+                        if let Some(plan) = &plan {
+                            let json = serde_json::to_string(plan).unwrap_or_default();
+                            repair = Some((json, problems.clone()));
+                        }
                     }
-                },
-            };
-            let valid = plan.is_some() && problems.is_empty();
-            let score = valid
-                .then(|| plan.as_ref().and_then(plan::score).map(|s| s.score))
-                .flatten();
-            ctx.emit(Event::PlanDraft {
-                round,
-                draft,
-                node,
-                valid,
-                score,
-                problems: problems.clone(),
-                repairs,
-            });
-            if valid {
-                stats.drafts_valid += 1;
-                parsed.push(plan);
-            } else {
-                if repair.is_none() || round > 0 {
-                    if let Some(plan) = &plan {
-                        repair = Some((
-                            serde_json::to_string(plan).unwrap_or_default(),
-                            problems.clone(),
-                        ));
-                    }
+                    last_problems = problems;
+                    parsed.push(None);
                 }
-                last_problems = problems;
-                parsed.push(None);
             }
         }
-        let refs: Vec<Option<&Plan>> = parsed.iter().map(|p| p.as_ref()).collect();
-        if let Some(best) = plan::choose(&refs) {
-            let plan = parsed[best].clone().ok_or("the chosen draft vanished")?;
-            let score = plan::score(&plan).ok_or("the chosen draft is cyclic")?;
-            let valid = parsed.iter().filter(|p| p.is_some()).count();
-            ctx.emit(Event::PlanChosen {
-                round,
-                draft: best,
-                score: score.score,
-                width: score.width,
-                depth: score.depth,
-                tasks: plan.tasks.len(),
-                reason: format!("highest score of {valid} valid draft(s): 100×width {} − 10×depth {} − largest task {} file(s)", score.width, score.depth, score.largest),
-            });
-            ctx.phase(
-                Phase::Plan,
-                PhaseStatus::Finished,
-                format!("{} task(s), entry `{}`", plan.tasks.len(), plan.entry),
-            );
+        if let Some(plan) = choose_best(ctx, round, &parsed)? {
             return Ok(plan);
         }
         if repair.is_none() {
@@ -128,4 +64,97 @@ pub(super) async fn plan_phase(
         "no valid plan after {rounds} round(s); last problems: {}",
         last_problems.join("; ")
     ))
+}
+
+/// What one planner answered, with the tokens it cost.
+type Answer = (Result<serde_json::Value, String>, (u64, u64));
+
+/// `drafts` drafts at once, spread over the planners, each warmer than the last.
+async fn ask_drafts(
+    ctx: &Ctx,
+    planners: &[usize],
+    drafts: usize,
+    text: &str,
+) -> Vec<(usize, Answer)> {
+    let requests = (0..drafts).map(|i| {
+        let index = planners[i % planners.len()];
+        let text = text.to_string();
+        async move {
+            let temperature = 0.2 + 0.3 * i as f32;
+            let answer = ask_counted(ctx, index, text, plan::plan_schema(), temperature).await;
+            (index, answer)
+        }
+    });
+    futures::future::join_all(requests).await
+}
+
+/// Parses, normalises and validates one draft and logs it; the valid plan, or what was
+/// parsed (if anything) with its problems.
+fn check_draft(
+    ctx: &Ctx,
+    context: &PlanContext,
+    (round, draft, index): (u32, usize, usize),
+    (answer, (tokens_in, tokens_out)): Answer,
+    stats: &mut RunStats,
+) -> Result<Plan, (Option<Plan>, Vec<String>)> {
+    stats.drafts += 1;
+    stats.tokens_in += tokens_in;
+    stats.tokens_out += tokens_out;
+    let mut repairs = Vec::new();
+    let (plan, problems) = match answer {
+        Err(why) => (None, vec![why]),
+        Ok(value) => match serde_json::from_value::<Plan>(value) {
+            Err(err) => (None, vec![format!("not a plan: {err}")]),
+            Ok(plan) => {
+                let (plan, notes) = plan::normalize(&plan, context);
+                repairs = notes;
+                let problems = plan::validate(&plan, context);
+                (Some(plan), problems)
+            }
+        },
+    };
+    let valid = plan.is_some() && problems.is_empty();
+    let score = valid
+        .then(|| plan.as_ref().and_then(plan::score).map(|s| s.score))
+        .flatten();
+    ctx.emit(Event::PlanDraft {
+        round,
+        draft,
+        node: ctx.nodes[index].node.name.clone(),
+        valid,
+        score,
+        problems: problems.clone(),
+        repairs,
+    });
+    match plan {
+        Some(plan) if valid => {
+            stats.drafts_valid += 1;
+            Ok(plan)
+        }
+        plan => Err((plan, problems)),
+    }
+}
+
+/// The deterministic scorer's choice among a round's valid drafts, logged; `None` when no
+/// draft was valid.
+fn choose_best(ctx: &Ctx, round: u32, parsed: &[Option<Plan>]) -> Result<Option<Plan>, String> {
+    let refs: Vec<Option<&Plan>> = parsed.iter().map(|p| p.as_ref()).collect();
+    let Some(best) = plan::choose(&refs) else {
+        return Ok(None);
+    };
+    let plan = parsed[best].clone().ok_or("the chosen draft vanished")?;
+    let score = plan::score(&plan).ok_or("the chosen draft is cyclic")?;
+    let valid = parsed.iter().filter(|p| p.is_some()).count();
+    ctx.emit(Event::PlanChosen {
+        round,
+        draft: best,
+        score: score.score,
+        width: score.width,
+        depth: score.depth,
+        tasks: plan.tasks.len(),
+        reason: format!("highest score of {valid} valid draft(s): 100×width {} − 10×depth {} − largest task {} file(s)", score.width, score.depth, score.largest),
+    });
+    let chosen = format!("{} task(s), entry `{}`", plan.tasks.len(), plan.entry);
+    ctx.phase(Phase::Plan, PhaseStatus::Finished, chosen);
+    Ok(Some(plan))
 }

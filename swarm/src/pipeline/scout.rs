@@ -8,90 +8,69 @@ use crate::fleet::Role;
 
 pub(super) async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
     let scouts = role_nodes(ctx, Role::Scout);
-    ctx.phase(
-        Phase::Scout,
-        PhaseStatus::Started,
-        format!(
-            "{} lens(es) on {} node(s)",
-            prompts::LENSES.len(),
-            scouts.len()
-        ),
-    );
-    let Ok(scratch) = tempfile::Builder::new().prefix("swarm-scout-").tempdir() else {
-        ctx.phase(
-            Phase::Scout,
-            PhaseStatus::Finished,
-            "no scratch directory; planning without notes",
-        );
+    let lenses = prompts::LENSES.len();
+    let started = format!("{lenses} lens(es) on {} node(s)", scouts.len());
+    ctx.phase(Phase::Scout, PhaseStatus::Started, started);
+    let scratch = tempfile::Builder::new().prefix("swarm-scout-").tempdir();
+    let (Ok(scratch), false) = (scratch, scouts.is_empty()) else {
+        let why = "no scratch directory or no node up; planning without notes";
+        ctx.phase(Phase::Scout, PhaseStatus::Finished, why);
         return Vec::new();
     };
     let _ = crate::fsutil::copy_tree(&ctx.out, scratch.path());
-    let runs = prompts::LENSES
-        .iter()
-        .enumerate()
-        .map(|(i, (lens, instruction))| {
-            let index = scouts[i % scouts.len().max(1)];
-            let scratch = scratch.path().to_path_buf();
-            async move {
-                let mut config =
-                    agent_config(ctx, index, ctx.knobs.get(crate::knobs::SCOUT_MAX_ACTIONS));
-                let mut tools: Vec<String> =
-                    READ_ONLY_TOOLS.iter().map(|t| t.to_string()).collect();
-                tools.push("run".into());
-                config.allowed_tools = Some(tools);
-                let workspace = match Workspace::new(&scratch) {
-                    Ok(w) => w.with_owned_files(Vec::<String>::new()),
-                    Err(err) => return (lens.to_string(), index, Err(err.to_string())),
-                };
-                let report = run_agent(
-                    &ctx.nodes[index].client,
-                    &workspace,
-                    &config,
-                    &prompts::scout(lens, instruction, &ctx.spec),
-                    &forward(ctx, &format!("scout:{lens}"), index),
-                )
-                .await;
-                let notes = if report.outcome == Outcome::Done && !report.summary.trim().is_empty()
-                {
-                    Ok(report.summary.chars().take(2000).collect::<String>())
-                } else if report.summary.trim().is_empty() {
-                    Err("it finished without notes".to_string())
-                } else {
-                    Err(report.summary)
-                };
-                (lens.to_string(), index, notes)
-            }
-        });
-    let results = futures::future::join_all(runs).await;
+    let dir = scratch.path();
+    let runs = prompts::LENSES.iter().enumerate().map(|(i, lens)| {
+        let index = scouts[i % scouts.len()];
+        async move { (lens.0, index, one_scout(ctx, index, *lens, dir).await) }
+    });
     let mut notes = Vec::new();
-    for (lens, index, result) in results {
+    for (lens, index, result) in futures::future::join_all(runs).await {
         let node = ctx.nodes[index].node.name.clone();
-        match result {
-            Ok(text) => {
-                ctx.emit(Event::Scout {
-                    lens: lens.clone(),
-                    node,
-                    ok: true,
-                    notes: text.clone(),
-                });
-                notes.push((lens, text));
-            }
-            Err(why) => ctx.emit(Event::Scout {
-                lens,
-                node,
-                ok: false,
-                notes: why,
-            }),
+        let ok = result.is_ok();
+        let text = result.unwrap_or_else(|why| why);
+        ctx.emit(Event::Scout {
+            lens: lens.to_string(),
+            node,
+            ok,
+            notes: text.clone(),
+        });
+        if ok {
+            notes.push((lens.to_string(), text));
         }
     }
-    ctx.phase(
-        Phase::Scout,
-        PhaseStatus::Finished,
-        format!(
-            "{} of {} scouts gave notes",
-            notes.len(),
-            prompts::LENSES.len()
-        ),
-    );
+    let finished = format!("{} of {lenses} scouts gave notes", notes.len());
+    ctx.phase(Phase::Scout, PhaseStatus::Finished, finished);
     notes
+}
+
+/// One lens: a read-only agent (it may run commands) on a scratch copy of the project; its
+/// notes are its `done` summary.
+async fn one_scout(
+    ctx: &Ctx,
+    index: usize,
+    (lens, instruction): (&str, &str),
+    scratch: &std::path::Path,
+) -> Result<String, String> {
+    let mut config = agent_config(ctx, index, ctx.knobs.get(crate::knobs::SCOUT_MAX_ACTIONS));
+    let mut tools: Vec<String> = READ_ONLY_TOOLS.iter().map(|t| t.to_string()).collect();
+    tools.push("run".into());
+    config.allowed_tools = Some(tools);
+    let workspace = Workspace::new(scratch)
+        .map_err(|err| err.to_string())?
+        .with_owned_files(Vec::<String>::new());
+    let report = run_agent(
+        &ctx.nodes[index].client,
+        &workspace,
+        &config,
+        &prompts::scout(lens, instruction, &ctx.spec),
+        &forward(ctx, &format!("scout:{lens}"), index),
+    )
+    .await;
+    if report.summary.trim().is_empty() {
+        Err("it finished without notes".to_string())
+    } else if report.outcome == Outcome::Done {
+        Ok(report.summary.chars().take(2000).collect::<String>())
+    } else {
+        Err(report.summary)
+    }
 }
