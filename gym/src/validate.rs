@@ -81,3 +81,50 @@ pub async fn validate_task(task: &Task, sandbox: &Sandbox) -> Result<TaskReport,
 fn first_lines(text: &str) -> String {
     text.lines().take(4).collect::<Vec<_>>().join(" | ")
 }
+
+/// The tasks of a suite that may be run, and why the others may not.
+#[derive(Debug, Clone, Default)]
+pub struct Usable {
+    /// Loaded, filtered and proven.
+    pub tasks: Vec<Task>,
+    /// One line per task left out: its checks are not sound, or could not be checked.
+    pub skipped: Vec<String>,
+}
+
+/// The usable tasks of the suite in `suite`: loaded, filtered by id (`only`; empty: all),
+/// and proven with [`validate_task`] (a task is used only once its checks pass on the
+/// reference and fail without the work). A malformed task, or a wanted task that is not
+/// usable, is an error: its file must be fixed.
+pub async fn usable_tasks(
+    suite: &Path,
+    only: &[String],
+    sandbox: &Sandbox,
+) -> Result<Usable, String> {
+    let mut usable = Usable::default();
+    for dir in crate::task::suite_task_dirs(suite).map_err(|err| err.to_string())? {
+        let task = crate::task::load_task(&dir).map_err(|err| err.to_string())?;
+        if !only.is_empty() && !only.contains(&task.id) {
+            continue;
+        }
+        match validate_task(&task, sandbox).await {
+            Ok(report) if report.valid => usable.tasks.push(task),
+            Ok(report) => usable.skipped.push(format!(
+                "skipping {}: its checks are not sound: {}",
+                report.name,
+                report.problems.join("; ")
+            )),
+            Err(err) => usable.skipped.push(format!(
+                "skipping {}/{}: cannot check it: {err}",
+                task.suite, task.id
+            )),
+        }
+    }
+    let tasks = &usable.tasks;
+    if let Some(wanted) = only.iter().find(|w| !tasks.iter().any(|t| &t.id == *w)) {
+        return Err(format!("no usable task `{wanted}` in {}", suite.display()));
+    }
+    if tasks.is_empty() {
+        return Err(format!("no usable task in {}", suite.display()));
+    }
+    Ok(usable)
+}

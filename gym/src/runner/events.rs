@@ -18,6 +18,18 @@ pub enum RunEvent {
         /// Node building it.
         node: String,
     },
+    /// What the system under test is doing in a turn, live: the swarm's pipeline events, or
+    /// the single agent's (requests and replies with their figures, actions, the judge).
+    Progress {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// Turn.
+        turn: u32,
+        /// The event, stamped as the turn's events.jsonl keeps it.
+        record: swarm::Record,
+    },
     /// A turn was graded and its row appended.
     TurnGraded {
         /// Task.

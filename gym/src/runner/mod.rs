@@ -428,6 +428,7 @@ async fn build_with_retries(
             turn: number,
             node: shared.sut.lane(state.lane, shared.config.users()).label,
         });
+        let watch = relay(shared, state, number);
         let given = TurnRequest {
             task: state.task,
             number: turn.number,
@@ -435,6 +436,7 @@ async fn build_with_retries(
             project: &state.project,
             turn_dir,
             lane: state.lane,
+            watch: &watch,
         };
         let outcome = shared.sut.build(given).await?;
         if !outcome.infrastructure {
@@ -454,6 +456,20 @@ async fn build_with_retries(
             reason: outcome.summary.clone(),
         });
     }
+}
+
+/// A sink that relays a turn's live events to the run's watchers as [`RunEvent::Progress`].
+fn relay(shared: &Shared, state: &Replicate<'_>, turn: u32) -> swarm::Sink {
+    let on_event = shared.on_event.clone();
+    let (task, replicate) = (state.task.id.clone(), state.replicate);
+    Arc::new(move |record: &swarm::Record| {
+        on_event(&RunEvent::Progress {
+            task: task.clone(),
+            replicate,
+            turn,
+            record: record.clone(),
+        })
+    })
 }
 
 /// Makes `project` hold exactly `snapshot` (or nothing).

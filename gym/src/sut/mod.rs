@@ -52,7 +52,7 @@ pub enum Users {
 }
 
 /// One turn, as a system under test is given it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct TurnRequest<'a> {
     /// The task.
     pub task: &'a Task,
@@ -66,6 +66,9 @@ pub struct TurnRequest<'a> {
     pub turn_dir: &'a Path,
     /// The replicate's lane (see [`SystemUnderTest::lane`]).
     pub lane: usize,
+    /// Where the turn's events go live, each stamped as the turn's events.jsonl keeps it
+    /// (the runner relays them to whoever watches the run).
+    pub watch: &'a swarm::Sink,
 }
 
 /// What a lane of a system under test puts in its rows.

@@ -5,11 +5,10 @@
 use super::{Lane, Sut, SutError, SystemUnderTest, TurnRequest, Users};
 use futures::future::BoxFuture;
 use graders::{BuiltBy, Claim, RunFacts, TurnOutcome};
-use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use swarm::knobs::BUILD_MAX_ACTIONS;
 use swarm::{run_agent, AgentConfig, AgentEvent, AgentReport, EventSink, Knobs, LiveNode};
-use swarm::{Outcome, Workspace};
+use swarm::{Event, Outcome, Record, Workspace};
 
 /// One agent per turn, on the lane's worker.
 pub struct Single {
@@ -31,14 +30,6 @@ impl Single {
             count => Ok(&self.workers[lane % count]),
         }
     }
-}
-
-/// A timestamped agent event, as kept in events.jsonl.
-#[derive(Debug, Clone, Serialize)]
-struct Stamped {
-    unix_ms: u64,
-    #[serde(flatten)]
-    event: AgentEvent,
 }
 
 impl SystemUnderTest for Single {
@@ -87,14 +78,26 @@ impl SystemUnderTest for Single {
                     turn.request
                 )
             };
-            let collected: Arc<Mutex<Vec<Stamped>>> = Arc::new(Mutex::new(Vec::new()));
-            let target = collected.clone();
+            // The agent's events, in the pipeline's record format (one format for every
+            // events.jsonl), kept and relayed live.
+            let collected: Arc<Mutex<Vec<Record>>> = Arc::new(Mutex::new(Vec::new()));
+            let (target, watch, node) = (
+                collected.clone(),
+                turn.watch.clone(),
+                worker.node.name.clone(),
+            );
             let sink: EventSink = Arc::new(move |event: &AgentEvent| {
+                let record = Record {
+                    t: swarm::clock::unix_ms(),
+                    event: Event::Agent {
+                        task: "turn".into(),
+                        node: node.clone(),
+                        agent: event.clone(),
+                    },
+                };
+                watch(&record);
                 if let Ok(mut events) = target.lock() {
-                    events.push(Stamped {
-                        unix_ms: swarm::clock::unix_ms(),
-                        event: event.clone(),
-                    });
+                    events.push(record);
                 }
             });
             let report = run_agent(&worker.client, &workspace, &config, &request, &sink).await;
@@ -110,7 +113,7 @@ impl SystemUnderTest for Single {
     }
 }
 
-fn outcome_of(report: &AgentReport, events: &[Stamped]) -> TurnOutcome {
+fn outcome_of(report: &AgentReport, events: &[Record]) -> TurnOutcome {
     TurnOutcome {
         claim: Some(Claim::Agent(report.outcome)),
         summary: report.summary.clone(),

@@ -77,8 +77,9 @@ impl SystemUnderTest for Swarm {
                 derive_acceptance: true,
             };
             let records: Arc<Mutex<Vec<Record>>> = Arc::new(Mutex::new(Vec::new()));
-            let target = records.clone();
+            let (target, watch) = (records.clone(), turn.watch.clone());
             let sink = Arc::new(move |record: &Record| {
+                watch(record);
                 if let Ok(mut records) = target.lock() {
                     records.push(record.clone());
                 }

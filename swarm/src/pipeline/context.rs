@@ -106,6 +106,7 @@ pub(super) fn agent_config(ctx: &Ctx, index: usize, max_actions: u32) -> AgentCo
     config
 }
 
+/// An agent's events into the run's stream, under `task` and the node it runs on.
 pub(super) fn forward(ctx: &Ctx, task: &str, index: usize) -> EventSink {
     let recorder = ctx.recorder.clone();
     let task = task.to_string();
@@ -129,6 +130,12 @@ pub(super) fn forward(ctx: &Ctx, task: &str, index: usize) -> EventSink {
             decision: decision.clone(),
             reason: reason.clone(),
         }),
-        _ => {}
+        // The pipeline reports how an agent ended itself (task_ended, contract, scout).
+        AgentEvent::Finished { .. } => {}
+        other => recorder.emit(Event::Agent {
+            task: task.clone(),
+            node: name.clone(),
+            agent: other.clone(),
+        }),
     })
 }

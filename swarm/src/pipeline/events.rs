@@ -292,6 +292,19 @@ pub enum Event {
         /// Tasks that get fix work.
         tasks: Vec<String>,
     },
+    /// What an agent did that the pipeline does not report in its own words (its requests
+    /// and replies with their figures, malformed replies, shortened context, overflows): the
+    /// agent's own event, under the task and node it works for. Its actions, judge decisions
+    /// and ending are the pipeline's `action`, `judge` and `task_ended`.
+    Agent {
+        /// The task (`scout:LENS`, `contract`, a plan task id; `turn` for the gym's single
+        /// agent).
+        task: String,
+        /// The node it runs on.
+        node: String,
+        /// The agent's event.
+        agent: crate::agent::AgentEvent,
+    },
     /// The run ended.
     Verdict {
         /// The verdict.

@@ -1,6 +1,13 @@
 //! `swarm-gym ab`, `report`, `demo` and `study`: paired comparisons and their reports.
 
-use crate::*;
+use crate::{
+    labelled_progress, prepare, print_written, read_results, resolve_knobs, runtime, usable_tasks,
+    AbArgs, StudyArgs,
+};
+use gym::{RunConfig, Sut};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use swarm::Fleet;
 
 pub(crate) fn ab_progress() -> gym::ab::ArmEvents {
     labelled_progress(None)

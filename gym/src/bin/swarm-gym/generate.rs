@@ -1,6 +1,8 @@
 //! `swarm-gym generate`: the brain invents tasks; only proven, new ones are kept.
 
-use crate::*;
+use crate::{runtime, sandbox_gate, GenerateArgs};
+use std::process::ExitCode;
+use swarm::Fleet;
 
 pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
     use gym::generate::{self, DraftOutcome};

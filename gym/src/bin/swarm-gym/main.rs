@@ -3,10 +3,7 @@
 //! parses flags, prints progress on stderr and results on stdout, and chooses exit codes.
 
 use clap::{Args, Parser, Subcommand};
-use gym::{
-    load_task, run_suite, suite_task_dirs, validate_task, RunConfig, RunEvent, Sut, Task,
-    TaskReport,
-};
+use gym::{RunEvent, Sut, Task};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,13 +16,6 @@ mod nightly;
 mod run;
 mod tasks;
 mod tune;
-
-use ab::*;
-use generate::*;
-use nightly::*;
-use run::*;
-use tasks::*;
-use tune::*;
 
 #[derive(Parser)]
 #[command(
@@ -295,16 +285,16 @@ enum TasksCommand {
 fn main() -> ExitCode {
     swarm::cli_support::quiet_on_broken_pipe();
     match Cli::parse().command {
-        Command::Tasks(TasksCommand::Check { suites, json }) => tasks_check(&suites, json),
-        Command::Run(args) => run_command(args),
-        Command::Show { row, results, full } => show_command(row, &results, full),
-        Command::Ab(args) => ab_command(args),
+        Command::Tasks(TasksCommand::Check { suites, json }) => tasks::tasks_check(&suites, json),
+        Command::Run(args) => run::run_command(args),
+        Command::Show { row, results, full } => run::show_command(row, &results, full),
+        Command::Ab(args) => ab::ab_command(args),
         Command::Demo {
             replicates,
             results,
-        } => demo_command(replicates, &results),
-        Command::Study(args) => study_command(args),
-        Command::Nightly(args) => nightly_command(args),
+        } => ab::demo_command(replicates, &results),
+        Command::Study(args) => ab::study_command(args),
+        Command::Nightly(args) => nightly::nightly_command(args),
         Command::Report {
             files,
             experiment,
@@ -313,13 +303,13 @@ fn main() -> ExitCode {
             baseline_nights,
         } => {
             if html {
-                html_report_command(&files, &out, baseline_nights)
+                ab::html_report_command(&files, &out, baseline_nights)
             } else {
-                report_command(&files, experiment.as_deref())
+                ab::report_command(&files, experiment.as_deref())
             }
         }
-        Command::Generate(args) => generate_command(args),
-        Command::Tune(args) => tune_command(args),
+        Command::Generate(args) => generate::generate_command(args),
+        Command::Tune(args) => tune::tune_command(args),
     }
 }
 
@@ -367,8 +357,8 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// The usable tasks of a suite: loaded, filtered, and proven (an unsound task is skipped
-/// with its reason). A malformed task stops everything: its file must be fixed.
+/// The usable tasks of a suite ([`gym::validate::usable_tasks`]); each task left out is said
+/// on stderr with its reason.
 pub(crate) fn usable_tasks(
     runtime: &tokio::runtime::Runtime,
     suite: &str,
@@ -376,36 +366,11 @@ pub(crate) fn usable_tasks(
 ) -> Result<Vec<Task>, String> {
     let suite = suite_dirs(&[suite.to_string()])?.remove(0);
     let sandbox = sandbox_gate()?;
-    let mut tasks = Vec::new();
-    for dir in suite_task_dirs(&suite).map_err(|err| err.to_string())? {
-        let task = load_task(&dir).map_err(|err| err.to_string())?;
-        if !only.is_empty() && !only.contains(&task.id) {
-            continue;
-        }
-        // A task is used only once its checks are proven (pass on the reference, fail without the work).
-        match runtime.block_on(validate_task(&task, sandbox)) {
-            Ok(report) if report.valid => tasks.push(task),
-            Ok(report) => eprintln!(
-                "skipping {}: its checks are not sound: {}",
-                report.name,
-                report.problems.join("; ")
-            ),
-            Err(err) => eprintln!(
-                "skipping {}/{}: cannot check it: {err}",
-                task.suite, task.id
-            ),
-        }
+    let usable = runtime.block_on(gym::validate::usable_tasks(&suite, only, sandbox))?;
+    for line in &usable.skipped {
+        eprintln!("{line}");
     }
-    if let Some(wanted) = only
-        .iter()
-        .find(|wanted| !tasks.iter().any(|t| &t.id == *wanted))
-    {
-        return Err(format!("no usable task `{wanted}` in {}", suite.display()));
-    }
-    if tasks.is_empty() {
-        return Err(format!("no usable task in {}", suite.display()));
-    }
-    Ok(tasks)
+    Ok(usable.tasks)
 }
 
 /// What `run` and `ab` need first: the fleet, a runtime, and the suite's proven tasks.
@@ -502,6 +467,18 @@ pub(crate) fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
             RunEvent::UserFallback { task, turn, reason } => eprintln!(
                 "  {plain}{task} turn {turn}: simulated user unusable ({reason}); the scripted request is used"
             ),
+            // Of the live stream, the terminal shows the swarm's phases; the rest (every
+            // request, action and merge) is in the turn's events.jsonl.
+            RunEvent::Progress {
+                task,
+                replicate,
+                turn,
+                record,
+            } => {
+                if let swarm::Event::Phase { phase, status, reason } = &record.event {
+                    eprintln!("  {plain}{task} r{replicate} turn {turn}: [{phase}] {status}: {reason}");
+                }
+            }
         }
     })
 }

@@ -1,6 +1,9 @@
 //! `swarm-gym nightly`: the plan's matrix for one night, then the report; exit 1 on a regression.
 
-use crate::*;
+use crate::{labelled_progress, print_written, resolve_knobs, runtime, usable_tasks, NightlyArgs};
+use gym::{RunConfig, Sut};
+use std::process::ExitCode;
+use swarm::Fleet;
 
 pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
     let fail = |err: String| {

@@ -1,6 +1,11 @@
 //! `swarm-gym run` and `show`: a suite against a system under test, and one stored row.
 
-use crate::*;
+use crate::{labelled_progress, prepare, resolve_knobs, RunArgs};
+use gym::{run_suite, RunConfig, RunEvent};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use swarm::Fleet;
 
 pub(crate) fn run_command(args: RunArgs) -> ExitCode {
     let knobs = match resolve_knobs(&args.knobs) {

@@ -1,6 +1,8 @@
 //! `swarm-gym tasks check`: proves suites (checks pass on the reference, fail without the work).
 
-use crate::*;
+use crate::{sandbox_gate, suite_dirs};
+use gym::{load_task, suite_task_dirs, validate_task, TaskReport};
+use std::process::ExitCode;
 
 pub(crate) fn tasks_check(suites: &[String], json: bool) -> ExitCode {
     let dirs = match suite_dirs(suites) {

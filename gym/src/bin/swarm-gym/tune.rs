@@ -1,6 +1,11 @@
 //! `swarm-gym tune`: diagnose stored rows, confirm one knob change by A/B, list the rest for a human.
 
-use crate::*;
+use crate::ab::{ab_progress, experiment_id};
+use crate::{read_results, runtime, usable_tasks, TuneArgs};
+use gym::{RunConfig, Sut};
+use std::path::Path;
+use std::process::ExitCode;
+use swarm::Fleet;
 
 pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
     use gym::tuner::{self, LogEntry};

@@ -2,9 +2,7 @@
 //! `resume`, `verify` (the gates alone), `knobs`, `demo` (the pipeline on a bundled simulated
 //! fleet), `agent` (the single agent), `demo-agent`, and `probe` (what a server is).
 
-#[path = "../cli/pipeline_cmd.rs"]
 mod pipeline_cmd;
-#[path = "../cli/progress.rs"]
 mod progress;
 
 use anyhow::Context;
@@ -398,7 +396,7 @@ async fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(result.outcome))
 }
 
-const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.yaml");
+const DEMO_SCENARIO: &str = include_str!("../../../scenarios/demo.yaml");
 const DEMO_TASK: &str = "Write fizzbuzz.py: for each n from 1 to N (argument, default 15) print Fizz for multiples of 3, Buzz for multiples of 5, FizzBuzz for both, else n. Run it to check, then call done.";
 
 async fn demo(workdir: Option<PathBuf>) -> anyhow::Result<ExitCode> {

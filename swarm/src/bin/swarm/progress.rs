@@ -187,6 +187,8 @@ pub fn progress() -> Sink {
                 format!("[fix] round {round}: {}", tasks.join(", "))
             }
             Event::Verdict { verdict, reason } => format!("[verdict] {verdict}: {reason}"),
+            // Per-request figures are for the log and the viewer, not the terminal.
+            Event::Agent { .. } => return,
         };
         eprintln!("{line}");
     })
