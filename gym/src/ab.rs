@@ -72,6 +72,15 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
     }
 }
 
+/// A fresh experiment id: `ab` and the Unix time in seconds.
+pub fn experiment_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("ab{secs}")
+}
+
 /// The run configuration of one arm: `base` with exactly `settings` changed.
 pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, String> {
     let mut config = base.clone();

@@ -363,3 +363,37 @@ pub fn suite_task_dirs(suite: &Path) -> Result<Vec<PathBuf>, TaskError> {
     }
     Ok(dirs)
 }
+/// Suite directories by name or path (a name is looked up under `tasks/`), or, when none is
+/// named, every suite under `tasks/`.
+pub fn suite_dirs(suites: &[String]) -> Result<Vec<PathBuf>, String> {
+    if suites.is_empty() {
+        let entries = std::fs::read_dir("tasks").map_err(|err| {
+            format!("cannot read tasks/ ({err}); run from the repository root or name a suite")
+        })?;
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        return Ok(dirs);
+    }
+    suites
+        .iter()
+        .map(|suite| {
+            let direct = PathBuf::from(suite);
+            let named = Path::new("tasks").join(suite);
+            if direct.is_dir() {
+                Ok(direct)
+            } else if named.is_dir() {
+                Ok(named)
+            } else {
+                Err(format!(
+                    "no suite `{suite}` (tried {} and {})",
+                    direct.display(),
+                    named.display()
+                ))
+            }
+        })
+        .collect()
+}

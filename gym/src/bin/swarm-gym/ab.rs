@@ -14,11 +14,7 @@ pub(crate) fn ab_progress() -> gym::ab::ArmEvents {
 }
 
 pub(crate) fn experiment_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("ab{secs}")
+    gym::ab::experiment_id()
 }
 
 /// Runs an A/B and prints its report; returns the exit code.

@@ -315,36 +315,7 @@ fn main() -> ExitCode {
 
 /// Suite directories named on the command line, or every suite under `tasks/`.
 pub(crate) fn suite_dirs(suites: &[String]) -> Result<Vec<PathBuf>, String> {
-    if suites.is_empty() {
-        let entries = std::fs::read_dir("tasks").map_err(|err| {
-            format!("cannot read tasks/ ({err}); run from the repository root or name a suite")
-        })?;
-        let mut dirs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        dirs.sort();
-        return Ok(dirs);
-    }
-    suites
-        .iter()
-        .map(|suite| {
-            let direct = PathBuf::from(suite);
-            let named = Path::new("tasks").join(suite);
-            if direct.is_dir() {
-                Ok(direct)
-            } else if named.is_dir() {
-                Ok(named)
-            } else {
-                Err(format!(
-                    "no suite `{suite}` (tried {} and {})",
-                    direct.display(),
-                    named.display()
-                ))
-            }
-        })
-        .collect()
+    gym::task::suite_dirs(suites)
 }
 
 pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {

@@ -22,6 +22,10 @@
 //! doubled; every value is clamped to the knob's safe range, and a change that cannot move
 //! (already at the bound) is not proposed.
 
+mod workflow;
+
+pub use workflow::{tune, TuneEvent, TuneOptions, TuneOutcome};
+
 use crate::results::ResultRow;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
