@@ -1,7 +1,7 @@
 //! `swarm-gym nightly`: the plan's matrix for one night, then the report; exit 1 on a regression.
 
-use crate::{labelled_progress, print_written, resolve_knobs, runtime, usable_tasks, NightlyArgs};
-use gym::{RunConfig, Sut};
+use crate::{labelled_progress, print_written, resolve_knobs, runtime, sandbox_gate, NightlyArgs};
+use gym::nightly::{NightEvent, NightOutcome};
 use std::process::ExitCode;
 use swarm::Fleet;
 
@@ -27,104 +27,49 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         Ok(fleet) => fleet,
         Err(err) => return fail(err.to_string()),
     };
+    let sandbox = match sandbox_gate() {
+        Ok(sandbox) => sandbox,
+        Err(refusal) => return fail(refusal),
+    };
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);
     };
-    let mut suites = Vec::new();
-    for suite in &plan.suites {
-        match usable_tasks(&runtime, suite, &plan.tasks) {
-            Ok(tasks) => suites.push((suite.clone(), tasks)),
-            Err(err) => return fail(err),
-        }
-    }
-    let base = RunConfig {
-        concurrency: plan.concurrency,
-        resume: true,
-        judge_samples: plan.judge_samples,
+    let options = gym::nightly::NightOptions {
+        plan: &plan,
         knobs,
-        ..RunConfig::new(
-            Vec::new(),
-            Sut::Swarm,
-            fleet,
-            plan.fleet.display().to_string(),
-            plan.results.clone(),
-        )
+        fleet,
+        night: args.night.as_deref(),
+        sandbox,
+        progress: Box::new(|turns| labelled_progress(Some(turns))),
     };
-    let cells = match gym::nightly::cells(&plan, &base, &suites) {
-        Ok(cells) => cells,
-        Err(err) => return fail(err),
-    };
-    let hash = plan.hash();
-    let now = swarm::now_rfc3339();
-    let today: String = now.chars().take(10).collect();
-    let recorded = gym::nightly::read_state(&plan.results);
-    let (night, resumed) =
-        gym::nightly::choose_night(args.night.as_deref(), recorded.as_ref(), &hash, &today);
-    let state = gym::nightly::NightState {
-        night: night.clone(),
-        plan_hash: hash,
-        started: recorded
-            .filter(|_| resumed)
-            .map(|s| s.started)
-            .unwrap_or(now),
-        finished: None,
-    };
-    if let Err(err) = gym::nightly::write_state(&plan.results, &state) {
-        return fail(err);
-    }
-    let turns_per_replicate: usize = cells
-        .iter()
-        .map(|c| c.config.tasks.iter().map(|t| t.turns.len()).sum::<usize>())
-        .sum();
-    let total = turns_per_replicate * plan.replicates as usize;
-    eprintln!(
-        "swarm-gym nightly {night}{}: {} cell(s) x {} replicate(s) = {total} turn(s), results {}",
-        if resumed {
-            " (resuming the interrupted night)"
-        } else {
-            ""
-        },
-        cells.len(),
-        plan.replicates,
-        plan.results.display()
-    );
-    for cell in &cells {
-        eprintln!("  cell: {}", cell.label);
-    }
-    let progress: gym::nightly::CellEvents = labelled_progress(Some(total));
-    let summary = match runtime.block_on(gym::nightly::run_night(
-        &cells,
-        &night,
-        plan.replicates,
-        progress,
-    )) {
-        Ok(summary) => summary,
-        Err(err) => return fail(err.to_string()),
-    };
-    if summary.abandoned.is_empty() {
-        let finished = gym::nightly::NightState {
-            finished: Some(swarm::now_rfc3339()),
-            ..state
-        };
-        if let Err(err) = gym::nightly::write_state(&plan.results, &finished) {
-            eprintln!("warning: {err}");
+    let show = |event: &NightEvent| match event {
+        NightEvent::Skipped(line) => eprintln!("{line}"),
+        NightEvent::Warning(line) => eprintln!("warning: {line}"),
+        NightEvent::Starting {
+            night,
+            resumed,
+            cells,
+            turns,
+        } => {
+            eprintln!(
+                "swarm-gym nightly {night}{}: {} cell(s) x {} replicate(s) = {turns} turn(s), results {}",
+                if *resumed { " (resuming the interrupted night)" } else { "" },
+                cells.len(),
+                plan.replicates,
+                plan.results.display()
+            );
+            for cell in cells {
+                eprintln!("  cell: {cell}");
+            }
         }
-    }
-    let data = match notebooks::data::load(std::slice::from_ref(&plan.results)) {
-        Ok(data) => data,
-        Err(err) => return fail(err.to_string()),
     };
-    for skipped in &data.skipped {
-        eprintln!("warning: left out {skipped}");
-    }
-    let options = notebooks::report::ReportOptions {
-        window: plan.baseline_nights,
-        title: format!("swarm-gym nightly {night}"),
-        night: Some(night.clone()),
-    };
-    let written = match notebooks::report::write(&data, &plan.report, &options) {
-        Ok(written) => written,
-        Err(err) => return fail(err.to_string()),
+    let NightOutcome {
+        night,
+        summary,
+        written,
+    } = match runtime.block_on(gym::nightly::night(options, &show)) {
+        Ok(outcome) => outcome,
+        Err(err) => return fail(err),
     };
     print_written(&written);
     let passed = summary.rows.iter().filter(|r| r.hidden_pass()).count();

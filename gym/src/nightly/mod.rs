@@ -10,6 +10,10 @@
 //! starting again with the same plan while the recorded night is unfinished continues that
 //! night, even after midnight.
 
+mod night;
+
+pub use night::{night, NightEvent, NightOptions, NightOutcome};
+
 use crate::ab::{arm_config, parse_setting, Setting};
 use crate::results::ResultRow;
 use crate::runner::{run_suite, RunConfig, RunError, RunEvent};
