@@ -7,15 +7,7 @@ pub mod checks;
 pub mod fsutil;
 
 /// The seven dimensions, in the order results columns list them.
-pub const DIMENSIONS: [&str; 7] = [
-    "checks",
-    "swarm",
-    "cluster",
-    "diagnostics",
-    "requirements",
-    "code_quality",
-    "bugs",
-];
+pub use notebooks::schema::DIMENSIONS;
 pub mod behaviour;
 pub mod diagnostics;
 pub mod grade;

@@ -91,45 +91,7 @@ pub struct ResultRow {
 }
 
 /// The header, in order (the field names of [`ResultRow`]).
-pub const COLUMNS: [&str; 37] = [
-    "run_id",
-    "experiment",
-    "timestamp",
-    "commit",
-    "suite",
-    "task",
-    "manifest_hash",
-    "turn",
-    "replicate",
-    "sut",
-    "builder_model",
-    "brain_model",
-    "judge_model",
-    "fleet",
-    "knobs_hash",
-    "knobs",
-    "checks",
-    "swarm",
-    "cluster",
-    "diagnostics",
-    "requirements",
-    "code_quality",
-    "bugs",
-    "overall",
-    "hidden_verdict",
-    "claimed_verdict",
-    "wall_seconds",
-    "tokens_in",
-    "tokens_out",
-    "malformed_replies",
-    "tool_errors",
-    "context_overflows",
-    "occupancy",
-    "stalls",
-    "errors",
-    "transcript",
-    "events",
-];
+pub use notebooks::schema::COLUMNS;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +146,7 @@ impl ResultRow {
     /// Whether the system under test claimed the work done: the single agent's `done`, the
     /// pipeline's `pass` (the texts [`graders::Claim`] writes).
     pub fn claimed_done(&self) -> bool {
-        matches!(self.claimed_verdict.as_str(), "done" | "pass")
+        notebooks::schema::CLAIMED_DONE.contains(&self.claimed_verdict.as_str())
     }
 
     /// A false green: claimed done while the hidden checks fail (the worst outcome).

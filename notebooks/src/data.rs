@@ -7,55 +7,10 @@
 //! `nightly-YYYY-MM-DD` experiment, else the date of its timestamp) and `arm` (`A`/`B` of an
 //! A/B experiment, else empty) with `ab_id` (the experiment id before the arm).
 
+pub use crate::schema::{DIMENSIONS, NUMBER_COLUMNS, TEXT_COLUMNS};
 use crate::NotebookError;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-
-/// The seven scored dimensions, in report order.
-pub const DIMENSIONS: [&str; 7] = [
-    "checks",
-    "swarm",
-    "cluster",
-    "diagnostics",
-    "requirements",
-    "code_quality",
-    "bugs",
-];
-
-/// Text columns kept from the CSV.
-pub const TEXT_COLUMNS: [&str; 12] = [
-    "run_id",
-    "experiment",
-    "timestamp",
-    "commit",
-    "suite",
-    "task",
-    "sut",
-    "builder_model",
-    "knobs",
-    "hidden_verdict",
-    "claimed_verdict",
-    "events",
-];
-
-/// Number columns kept from the CSV (empty cells become null).
-pub const NUMBER_COLUMNS: [&str; 15] = [
-    "checks",
-    "swarm",
-    "cluster",
-    "diagnostics",
-    "requirements",
-    "code_quality",
-    "bugs",
-    "overall",
-    "wall_seconds",
-    "occupancy",
-    "stalls",
-    "errors",
-    "context_overflows",
-    "turn",
-    "replicate",
-];
 
 /// Rows of result CSVs, ready for analysis.
 #[derive(Debug, Clone)]

@@ -7,6 +7,8 @@
 //! - [`knobs`]: a knob's value against the cluster and checks scores.
 //! - [`plot`]: SVG and PNG figures of the three; [`report`]: the Markdown report and one
 //!   HTML page gathering everything.
+//! - [`schema`]: the results format (columns, dimensions, verdict texts) the gym and the
+//!   graders share.
 //! - [`stats`]: the paired statistics (clustered intervals, McNemar, Holm, Wilson) shared
 //!   with the gym's A/B report.
 //!
@@ -23,6 +25,7 @@ pub mod knobs;
 pub mod plot;
 pub mod records;
 pub mod report;
+pub mod schema;
 pub mod stats;
 pub mod trends;
 
