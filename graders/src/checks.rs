@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-use swarm::console::parse_console;
-use swarm::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
-use swarm::verify::{excerpt, tool_missing, StepResult};
+use swarm::parse_console;
+use swarm::{excerpt, tool_missing, StepResult};
+use swarm::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
 
 /// One hidden check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,7 +85,7 @@ pub enum CheckError {
     Prepare(#[from] std::io::Error),
     /// The sandbox could not start a command.
     #[error("sandbox: {0}")]
-    Sandbox(#[from] swarm::sandbox::SandboxError),
+    Sandbox(#[from] swarm::SandboxError),
 }
 
 /// Time limit of one check command.
@@ -117,7 +117,7 @@ fn grading_copy(project: &Path, turn: CheckSet<'_>) -> Result<tempfile::TempDir,
         copy_tree(project, dir.path())?;
     }
     for (path, content) in turn.fixtures {
-        swarm::fsutil::write_inside(dir.path(), path, content.as_bytes())?;
+        swarm::write_inside(dir.path(), path, content.as_bytes())?;
     }
     Ok(dir)
 }
@@ -202,7 +202,7 @@ pub async fn run_checks(
 }
 
 fn describe_exit(command: &str, outcome: &SandboxOutcome, expected: i32) -> String {
-    swarm::verify::describe_exit(command, outcome, expected, STEP_WALL)
+    swarm::describe_exit(command, outcome, expected, STEP_WALL)
 }
 
 async fn console_check(
@@ -214,7 +214,7 @@ async fn console_check(
     let fresh = grading_copy(project, turn)?;
     let steps = parse_console(body);
     for step in &steps {
-        match swarm::verify::run_step(sandbox, fresh.path(), step, STEP_WALL).await? {
+        match swarm::run_step(sandbox, fresh.path(), step, STEP_WALL).await? {
             StepResult::Passed => {}
             StepResult::ToolMissing(missing) => return Ok((Verdict::Inconclusive, missing)),
             StepResult::WrongExit(outcome) => {

@@ -7,8 +7,8 @@
 use crate::score::DimensionScore;
 use std::collections::BTreeSet;
 use std::path::Path;
-pub use swarm::pyast::{find_issues, python_files, Finding};
-use swarm::verify::FindingKind;
+use swarm::FindingKind;
+pub use swarm::{find_issues, python_files, ReviewFinding as Finding};
 
 /// The `diagnostics` dimension and its findings.
 pub fn diagnostics_score(

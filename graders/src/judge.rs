@@ -256,7 +256,7 @@ pub async fn judge_turn(
             request.max_tokens = Some(1500);
             let verdict = match judge.client.chat(&request).await {
                 Err(err) => Err(format!("{} sample {sample}: {err}", judge.name)),
-                Ok(reply) => swarm::agent::first_json_object(&reply.content)
+                Ok(reply) => swarm::first_json_object(&reply.content)
                     .ok_or_else(|| {
                         format!(
                             "{} sample {sample}: the reply holds no JSON object",

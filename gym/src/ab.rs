@@ -20,8 +20,8 @@ use crate::stats::{
 use crate::sut::Sut;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use swarm::agent::ActionMode;
-use swarm::fleet::{Fleet, Role};
+use swarm::ActionMode;
+use swarm::{Fleet, Role};
 
 /// One setting of an arm.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,9 +131,9 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
 /// serving another model lose the role; when no node serves `model`, each node of the role is
 /// asked for it through a single-role copy (`NAME-ROLE`), so its other roles keep their model.
 pub fn set_role_model(fleet: &mut Fleet, role: Role, model: &str) {
-    let roles_of = |node: &swarm::fleet::Node| {
+    let roles_of = |node: &swarm::Node| {
         if node.roles.is_empty() {
-            swarm::fleet::ALL_ROLES.to_vec()
+            swarm::ALL_ROLES.to_vec()
         } else {
             node.roles.clone()
         }

@@ -181,18 +181,18 @@ pub type WrittenFiles =
 /// The file a turn's checks run (its entry), else the first Python file with a main guard.
 fn entry_file(turn: &crate::task::Turn, files: &[(String, String)]) -> Option<String> {
     let from_checks = turn.checks.iter().find_map(|check| match check {
-        graders::checks::Check::Console(body) => swarm::console::parse_console(body)
+        graders::checks::Check::Console(body) => swarm::parse_console(body)
             .iter()
-            .flat_map(|step| swarm::plan::files_run_by(&step.command))
+            .flat_map(|step| swarm::files_run_by(&step.command))
             .next(),
         graders::checks::Check::CommandSucceeds(command) => {
-            swarm::plan::files_run_by(command).into_iter().next()
+            swarm::files_run_by(command).into_iter().next()
         }
         _ => None,
     });
     // `python3 -m pkg` runs pkg/__main__.py when pkg is a package.
     let from_checks = from_checks.map(|file| {
-        let main = swarm::plan::package_main(&file);
+        let main = swarm::package_main(&file);
         if files.iter().any(|(p, _)| *p == main) && !files.iter().any(|(p, _)| *p == file) {
             main
         } else {
@@ -202,7 +202,7 @@ fn entry_file(turn: &crate::task::Turn, files: &[(String, String)]) -> Option<St
     from_checks.or_else(|| {
         files
             .iter()
-            .find(|(path, content)| path.ends_with(".py") && swarm::pyast::has_main_guard(content))
+            .find(|(path, content)| path.ends_with(".py") && swarm::has_main_guard(content))
             .or(files.first())
             .map(|(path, _)| path.clone())
     })
@@ -305,7 +305,7 @@ pub fn swarm_rules(
             turn_rules.push(schema_rule(
                 node,
                 format!("{label} {} turn {} plan", task.id, turn.number),
-                swarm::plan::PLAN_SCHEMA_NAME,
+                swarm::PLAN_SCHEMA_NAME,
                 &key,
                 json!({"entry": entry_command(&entry), "stores_data": false, "tasks": plan_tasks}),
             ));
@@ -320,9 +320,7 @@ pub fn swarm_rules(
             let stubs: Vec<(String, String)> = files
                 .iter()
                 .filter(|(path, _)| path.ends_with(".py") && !existing.contains(&path))
-                .filter_map(|(path, content)| {
-                    Some((path.clone(), swarm::pyast::stub_source(content)?))
-                })
+                .filter_map(|(path, content)| Some((path.clone(), swarm::stub_source(content)?)))
                 .collect();
             let contract_key = format!("- {} owns", id(&planned[0]));
             for (index, (path, stub)) in stubs.iter().enumerate() {

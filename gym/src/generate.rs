@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use swarm::llm::{JsonSchemaFormat, Message, Role};
-use swarm::sandbox::Sandbox;
+use swarm::Sandbox;
 
 /// Name of the draft's JSON schema (swarm-sim scripts match on it).
 pub const DRAFT_SCHEMA_NAME: &str = "task_draft";

@@ -189,7 +189,7 @@ impl ResultsStore {
         }
         // A crash mid-write: the fragment goes beside the file, cut from the store.
         let partial = path.with_extension("csv.partial");
-        swarm::fsutil::set_torn_tail_aside(path, &partial).map_err(io(&partial))?;
+        swarm::set_torn_tail_aside(path, &partial).map_err(io(&partial))?;
         Ok(store)
     }
 

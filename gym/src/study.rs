@@ -6,7 +6,7 @@
 //! split: its judge role stays on the original model).
 
 use serde::Serialize;
-use swarm::fleet::{Fleet, Role};
+use swarm::{Fleet, Role};
 
 /// A study this version knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,7 +44,7 @@ pub fn arm_fleet(fleet: &Fleet, model: &str) -> Fleet {
     let mut nodes = Vec::new();
     for node in &fleet.nodes {
         let roles: Vec<Role> = if node.roles.is_empty() {
-            swarm::fleet::ALL_ROLES.to_vec()
+            swarm::ALL_ROLES.to_vec()
         } else {
             node.roles.clone()
         };

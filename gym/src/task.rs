@@ -291,7 +291,7 @@ pub fn load_task(dir: &Path) -> Result<Task, TaskError> {
                 .into_check()
                 .map_err(|why| error(&file, format!("{place}: {why}")))?;
             match &check {
-                Check::Console(body) if swarm::console::parse_console(body).is_empty() => {
+                Check::Console(body) if swarm::parse_console(body).is_empty() => {
                     return Err(error(
                         &file,
                         format!("{place}.console: expected at least one `$ command` line"),

@@ -41,7 +41,7 @@ impl Brain {
             .chat(&request)
             .await
             .map_err(|err| format!("the brain failed: {err}"))?;
-        swarm::agent::first_json_object(&reply.content)
+        swarm::first_json_object(&reply.content)
             .ok_or_else(|| "the brain's reply holds no JSON object".to_string())
     }
 }

@@ -7,7 +7,7 @@ use crate::task::Task;
 use graders::checks::{run_checks, CheckError, Verdict};
 use serde::Serialize;
 use std::path::Path;
-use swarm::sandbox::Sandbox;
+use swarm::Sandbox;
 
 /// How many times the reference must pass.
 pub const REFERENCE_RUNS: usize = 3;

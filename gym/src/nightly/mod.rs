@@ -312,7 +312,7 @@ fn worker_slots(config: &RunConfig) -> u32 {
         .fleet
         .nodes
         .iter()
-        .filter(|n| n.has_role(swarm::fleet::Role::Worker))
+        .filter(|n| n.has_role(swarm::Role::Worker))
         .map(|n| n.slots.max(1))
         .sum()
 }

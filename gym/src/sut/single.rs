@@ -88,7 +88,7 @@ impl SystemUnderTest for Single {
             );
             let sink: EventSink = Arc::new(move |event: &AgentEvent| {
                 let record = Record {
-                    t: swarm::clock::unix_ms(),
+                    t: swarm::unix_ms(),
                     event: Event::Agent {
                         task: "turn".into(),
                         node: node.clone(),

@@ -198,7 +198,7 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         return ExitCode::from(2);
     };
     eprintln!("swarm-gym demo: a SIMULATED fleet (swarm-sim, scripted replies): `careful` replays the tasks' reference solutions; `sloppy` drifts from its own interfaces, leaves modules unwired, claims done without writing and crashes on realistic input. The code they write is real and is graded for real.");
-    if let Some(note) = swarm::sandbox::accept_unsealed_for_scripted_demo() {
+    if let Some(note) = swarm::accept_unsealed_for_scripted_demo() {
         eprintln!("{note}");
     }
     let tasks = match usable_tasks(&runtime, "smoke", &[]) {

@@ -7,8 +7,8 @@ use gym::{RunEvent, Sut, Task};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use swarm::fleet::Fleet;
-use swarm::sandbox::Sandbox;
+use swarm::Fleet;
+use swarm::Sandbox;
 
 mod ab;
 mod generate;
@@ -283,7 +283,7 @@ enum TasksCommand {
 }
 
 fn main() -> ExitCode {
-    swarm::cli_support::quiet_on_broken_pipe();
+    swarm::quiet_on_broken_pipe();
     match Cli::parse().command {
         Command::Tasks(TasksCommand::Check { suites, json }) => tasks::tasks_check(&suites, json),
         Command::Run(args) => run::run_command(args),
@@ -359,7 +359,7 @@ pub(crate) fn prepare(
 
 /// Knobs from the config file, `SWARM_*` variables and `--knob` flags.
 pub(crate) fn resolve_knobs(flags: &[String]) -> Result<swarm::knobs::Knobs, String> {
-    swarm::settings::resolve_knobs(flags)
+    swarm::resolve_knobs(flags)
 }
 
 /// Before any generated code runs: the sandbox's warnings on stderr, or its refusal to run

@@ -83,7 +83,7 @@ fn earlier_rows_of(args: &RunArgs, fleet: &Fleet, tasks: &[gym::Task]) -> Option
     }
     let (rows, _) = gym::read_rows(&args.results).ok()?;
     let models: Vec<&str> = fleet
-        .with_role(swarm::fleet::Role::Worker)
+        .with_role(swarm::Role::Worker)
         .into_iter()
         .map(|node| node.model.as_str())
         .collect();

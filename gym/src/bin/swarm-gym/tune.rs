@@ -31,7 +31,7 @@ pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
         let config = args
             .config
             .clone()
-            .or_else(|| swarm::settings::config_path(&|k: &str| std::env::var(k).ok()));
+            .or_else(|| swarm::config_path(&|k: &str| std::env::var(k).ok()));
         match config {
             Some(config) => Some(config),
             None => {
