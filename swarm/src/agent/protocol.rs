@@ -5,65 +5,9 @@
 //! probe: native when the server says its template handles tools, JSON otherwise.
 
 use super::tools::tool_specs;
-use crate::llm::{ChatResponse, JsonSchemaFormat, ProbeReport};
-use serde::{Deserialize, Serialize};
+pub use crate::fleet::ActionMode;
+use crate::llm::{ChatResponse, JsonSchemaFormat};
 use serde_json::{json, Value};
-
-/// How the model expresses actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ActionMode {
-    /// Native tool calls.
-    Native,
-    /// One JSON action per turn under a schema.
-    Json,
-    /// Decide from the probe.
-    Auto,
-}
-
-impl std::fmt::Display for ActionMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ActionMode::Native => "native",
-            ActionMode::Json => "json",
-            ActionMode::Auto => "auto",
-        })
-    }
-}
-
-impl std::str::FromStr for ActionMode {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "native" => Ok(ActionMode::Native),
-            "json" => Ok(ActionMode::Json),
-            "auto" => Ok(ActionMode::Auto),
-            other => Err(format!(
-                "unknown action mode `{other}` (expected native, json or auto)"
-            )),
-        }
-    }
-}
-
-impl ActionMode {
-    /// Resolves `auto` from what the probe said about `model`; an unknown answer means JSON,
-    /// which works on every server that supports response_format.
-    pub fn resolve(self, probe: Option<&ProbeReport>, model: Option<&str>) -> ActionMode {
-        match self {
-            ActionMode::Auto => {
-                let tools = probe
-                    .and_then(|p| p.model(model))
-                    .and_then(|m| m.supports_tools);
-                if tools == Some(true) {
-                    ActionMode::Native
-                } else {
-                    ActionMode::Json
-                }
-            }
-            fixed => fixed,
-        }
-    }
-}
 
 /// Name of the JSON-action schema (swarm-sim scenarios match replies on it).
 pub const ACTION_SCHEMA_NAME: &str = "agent_action";
@@ -199,7 +143,7 @@ mod tests {
 
     #[test]
     fn auto_follows_the_probe() {
-        let probe = |tools| ProbeReport {
+        let probe = |tools| crate::llm::ProbeReport {
             url: "u".into(),
             backend: Backend::LlamaServer,
             models: vec![ModelInfo {

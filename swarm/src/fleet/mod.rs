@@ -12,10 +12,11 @@
 //! ```
 
 pub mod live;
+mod mode;
 
 pub use live::{connect, LiveNode, ProbeLine};
+pub use mode::ActionMode;
 
-use crate::agent::ActionMode;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

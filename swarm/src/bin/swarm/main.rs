@@ -90,8 +90,8 @@ struct AgentArgs {
     /// Model id (default: the server's loaded model).
     #[arg(long)]
     model: Option<String>,
-    /// How the model expresses actions.
-    #[arg(long, value_enum)]
+    /// How the model expresses actions: native, json or auto.
+    #[arg(long, value_parser = |text: &str| text.parse::<ActionMode>())]
     action_mode: Option<ActionMode>,
     /// Most tool calls the agent may make.
     #[arg(long)]
