@@ -139,9 +139,16 @@ pub fn hash_tree(dir: &Path) -> String {
     format!("{hash:016x}")
 }
 
-/// The files under `dir`, as sorted relative paths, skipping hidden directories (VCS,
-/// virtual environments, caches), `__pycache__` and `node_modules`.
-pub fn project_files(dir: &Path) -> Vec<String> {
+/// Every entry under `dir` that is not a directory (regular files, symbolic links — never
+/// followed — and the rest), as sorted paths relative to `dir` with their kind. Directories
+/// whose name `skip_dir` accepts are not entered; the walk stops after about `limit` entries.
+/// The one tree walker: the agent's listing and search, and every copy, hash and review of a
+/// project go through it.
+pub fn walk_files(
+    dir: &Path,
+    skip_dir: &dyn Fn(&str) -> bool,
+    limit: usize,
+) -> Vec<(String, std::fs::FileType)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
@@ -154,18 +161,31 @@ pub fn project_files(dir: &Path) -> Vec<String> {
                 continue;
             };
             if kind.is_dir() {
-                if !name.starts_with('.') && name != "__pycache__" && name != "node_modules" {
+                if !skip_dir(&name) {
                     stack.push(entry.path());
                 }
-            } else if kind.is_file() {
-                if let Ok(relative) = entry.path().strip_prefix(dir) {
-                    files.push(relative.to_string_lossy().into_owned());
-                }
+            } else if let Ok(relative) = entry.path().strip_prefix(dir) {
+                files.push((relative.to_string_lossy().into_owned(), kind));
             }
         }
+        if files.len() > limit {
+            break;
+        }
     }
-    files.sort();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     files
+}
+
+/// The regular files under `dir`, as sorted relative paths, skipping hidden directories
+/// (VCS, virtual environments, caches), `__pycache__` and `node_modules`.
+pub fn project_files(dir: &Path) -> Vec<String> {
+    let skip =
+        |name: &str| name.starts_with('.') || name == "__pycache__" || name == "node_modules";
+    walk_files(dir, &skip, usize::MAX)
+        .into_iter()
+        .filter(|(_, kind)| kind.is_file())
+        .map(|(path, _)| path)
+        .collect()
 }
 
 /// The text files under `dir` (see [`project_files`]) as (relative path, content); binary

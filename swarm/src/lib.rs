@@ -42,7 +42,7 @@ pub use clock::{new_run_id, now_rfc3339, unix_ms};
 pub use console::{parse_console, ConsoleStep};
 pub use fleet::{connect, Fleet, FleetError, LiveNode, Node, ProbeLine, Role, ALL_ROLES};
 pub use fsutil::{
-    copy_tree, hash_tree, project_files, set_torn_tail_aside, text_files, write_inside,
+    copy_tree, hash_tree, project_files, set_torn_tail_aside, text_files, walk_files, write_inside,
 };
 pub use knobs::Knobs;
 pub use llm::{ErrorKind, LlmClient, LlmError};

@@ -111,18 +111,11 @@ fn events_text(base: &Path, row: &ResultRow) -> String {
     let Some(turn_dir) = events.parent().filter(|_| text.trim().is_empty()) else {
         return text;
     };
-    let mut stack = vec![(turn_dir.to_path_buf(), 0)];
-    while let Some((dir, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() && depth < 6 && !path.ends_with(".git") {
-                stack.push((path, depth + 1));
-            } else if path != events && path.file_name().is_some_and(|n| n == "events.jsonl") {
-                text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
-            }
+    let skip = |name: &str| name == ".git";
+    for (relative, _) in swarm::walk_files(turn_dir, &skip, 100_000) {
+        let path = turn_dir.join(&relative);
+        if path != events && path.file_name().is_some_and(|n| n == "events.jsonl") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
         }
     }
     text

@@ -314,32 +314,15 @@ fn edit_file(workspace: &Workspace, path: &str, old: &str, new: &str) -> ToolRes
 
 /// Files under `dir` (relative to the root), sorted, skipping build and VCS directories.
 pub fn walk(workspace: &Workspace, dir: &std::path::Path) -> Vec<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                if !SKIPPED_DIRS.contains(&name.as_str()) {
-                    stack.push(path);
-                }
-            } else if let Ok(relative) = path.strip_prefix(workspace.root()) {
-                files.push(relative.to_string_lossy().into_owned());
-            }
-        }
-        if files.len() > 20_000 {
-            break;
-        }
-    }
-    files.sort();
-    files
+    let skip = |name: &str| SKIPPED_DIRS.contains(&name);
+    crate::fsutil::walk_files(dir, &skip, 20_000)
+        .into_iter()
+        .filter_map(|(path, _)| {
+            let full = dir.join(path);
+            let relative = full.strip_prefix(workspace.root()).ok()?;
+            Some(relative.to_string_lossy().into_owned())
+        })
+        .collect()
 }
 
 fn list_files(workspace: &Workspace, path: &str) -> ToolResult {

@@ -224,36 +224,19 @@ fn python_installations(host_path: &str) -> Vec<(PathBuf, PathBuf)> {
 /// the removed links, relative to `dir`. Bounded: at most `limit` entries are looked at.
 pub fn remove_escaping_links(dir: &Path, limit: usize) -> Vec<String> {
     let mut removed = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    let mut seen = 0usize;
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
+    for (relative, kind) in crate::fsutil::walk_files(dir, &|_| false, limit) {
+        if !kind.is_symlink() {
+            continue;
+        }
+        let path = dir.join(&relative);
+        let Ok(target) = std::fs::read_link(&path) else {
             continue;
         };
-        for entry in entries.flatten() {
-            seen += 1;
-            if seen > limit {
-                return removed;
-            }
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let path = entry.path();
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_symlink() {
-                let Ok(target) = std::fs::read_link(&path) else {
-                    continue;
-                };
-                let parent = path.parent().unwrap_or(dir);
-                if !stays_inside(dir, parent, &target) && std::fs::remove_file(&path).is_ok() {
-                    let relative = path.strip_prefix(dir).unwrap_or(&path);
-                    removed.push(relative.to_string_lossy().into_owned());
-                }
-            }
+        let parent = path.parent().unwrap_or(dir);
+        if !stays_inside(dir, parent, &target) && std::fs::remove_file(&path).is_ok() {
+            removed.push(relative);
         }
     }
-    removed.sort();
     removed
 }
 
