@@ -11,13 +11,19 @@
 //! The verdict is `pass` only when the acceptance commands passed and no gate failed; a
 //! missing tool makes a gate inconclusive, never red.
 
-use crate::console::{explain_mismatch, output_matches, ConsoleStep};
+mod acceptance;
+mod review;
+mod smoke;
+
+use smoke::tail;
+
+pub use acceptance::{run_step, StepResult};
+
 use crate::fsutil::copy_tree;
-use crate::pyast;
-use crate::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
+use crate::sandbox::{Sandbox, SandboxOutcome};
 use crate::spec::Spec;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -245,50 +251,6 @@ pub fn describe_exit(
     )
 }
 
-/// How one console step went.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepResult {
-    /// Exit code and stdout as expected.
-    Passed,
-    /// The machine lacks the command's program.
-    ToolMissing(String),
-    /// Wrong exit code, timeout or signal.
-    WrongExit(SandboxOutcome),
-    /// Right exit code, wrong stdout (the explanation).
-    WrongOutput(String, SandboxOutcome),
-}
-
-/// Runs one console step in `dir` and compares it with what it must print.
-pub async fn run_step(
-    sandbox: &Sandbox,
-    dir: &Path,
-    step: &ConsoleStep,
-    wall: Duration,
-) -> Result<StepResult, crate::sandbox::SandboxError> {
-    let limits = Limits {
-        wall,
-        cpu_seconds: wall.as_secs().max(1) * 2,
-        ..Limits::default()
-    };
-    let outcome = sandbox
-        .run(&SandboxCommand::shell(&step.command, dir).with_limits(limits))
-        .await?;
-    if let Some(missing) = tool_missing(&step.command, &outcome) {
-        return Ok(StepResult::ToolMissing(missing));
-    }
-    if outcome.timed_out || outcome.exit_code != Some(step.exit_code) {
-        return Ok(StepResult::WrongExit(outcome));
-    }
-    let stdout = outcome.stdout.text();
-    if !output_matches(&step.expected, &stdout) {
-        return Ok(StepResult::WrongOutput(
-            explain_mismatch(&step.expected, &stdout),
-            outcome,
-        ));
-    }
-    Ok(StepResult::Passed)
-}
-
 /// `candidate` as a file of the project under `root`: a relative path without `..` naming a
 /// regular file there (not a link). Anything else (a standard-library path, a package's
 /// dotted name, a file outside the app) is not a project file and no finding names it.
@@ -346,372 +308,6 @@ fn entry_files(spec: &Spec, options: &VerifyOptions) -> BTreeSet<String> {
     files
 }
 
-const IMPORT_SCRIPT: &str = r#"
-import importlib, py_compile, sys, traceback
-sys.path.insert(0, ".")
-for arg in sys.argv[1:]:
-    kind, name = arg.split(":", 1)
-    try:
-        if kind == "compile":
-            py_compile.compile(name, doraise=True)
-        else:
-            importlib.import_module(name)
-    except BaseException:
-        print("SWARM-FAIL " + arg)
-        traceback.print_exc(file=sys.stdout)
-        print("SWARM-END")
-"#;
-
-async fn smoke(
-    sandbox: &Sandbox,
-    project: &Path,
-    spec: &Spec,
-    options: &VerifyOptions,
-    report: &mut VerifyReport,
-) -> Result<(), VerifyError> {
-    let files = pyast::python_files(project);
-    let entries = entry_files(spec, options);
-    let mut args = Vec::new();
-    // Which file each smoke argument stands for: a failure with no traceback frame in the
-    // project is laid on that file (a package's `__init__.py`, never its dotted name).
-    let mut file_of: BTreeMap<String, String> = BTreeMap::new();
-    for file in files.iter().filter(|f| !is_test_file(f)) {
-        let arg = if entries.contains(file) || file.ends_with("__main__.py") {
-            format!("compile:{file}")
-        } else {
-            format!("import:{}", pyast::module_name(file))
-        };
-        file_of.insert(arg.clone(), file.clone());
-        args.push(arg);
-    }
-    let limits = Limits {
-        wall: options.timeout,
-        cpu_seconds: options.timeout.as_secs().max(1) * 2,
-        ..Limits::default()
-    };
-    let copy = fresh_copy(project, spec)?;
-    let mut failed = 0;
-    if !args.is_empty() {
-        let mut command = SandboxCommand::shell("", copy.path()).with_limits(limits.clone());
-        command.program = "python3".into();
-        command.args = vec!["-c".into(), IMPORT_SCRIPT.into()];
-        command.args.extend(args.iter().cloned());
-        command
-            .env
-            .push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
-        let outcome = sandbox.run(&command).await?;
-        if outcome.exit_code == Some(127) {
-            report.gates.push(GateResult {
-                gate: Gate::Smoke,
-                verdict: Verdict::Inconclusive,
-                summary: "python3 is not installed on this machine".into(),
-            });
-            return Ok(());
-        }
-        let stdout = outcome.stdout.text();
-        for block in stdout.split("SWARM-FAIL ").skip(1) {
-            let (what, rest) = block.split_once('\n').unwrap_or((block, ""));
-            let trace = rest
-                .split("SWARM-END")
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let (kind, name) = what.split_once(':').unwrap_or(("import", what));
-            let site = traceback_site(&trace, copy.path());
-            let file = site
-                .as_ref()
-                .map(|s| s.0.clone())
-                .or_else(|| file_of.get(what.trim()).cloned())
-                .unwrap_or_default();
-            failed += 1;
-            report.findings.push(Finding {
-                gate: Gate::Smoke,
-                kind: FindingKind::ImportError,
-                file,
-                line: site.map(|s| s.1),
-                message: format!(
-                    "{} `{name}` fails",
-                    if kind == "compile" {
-                        "compiling"
-                    } else {
-                        "importing"
-                    }
-                ),
-                evidence: excerpt(&trace, 20),
-                severity: Severity::Fail,
-            });
-        }
-        if outcome.timed_out {
-            failed += 1;
-            report.findings.push(Finding {
-                gate: Gate::Smoke,
-                kind: FindingKind::Timeout,
-                file: String::new(),
-                line: None,
-                message: format!(
-                    "importing the modules took over {}s",
-                    options.timeout.as_secs()
-                ),
-                evidence: excerpt(&stdout, 10),
-                severity: Severity::Fail,
-            });
-        }
-    }
-    let tests: Vec<&String> = files
-        .iter()
-        .filter(|f| is_test_file(f) && !f.ends_with("conftest.py"))
-        .collect();
-    let mut tests_verdict = None;
-    if !tests.is_empty() {
-        let tests_copy = fresh_copy(project, spec)?;
-        let outcome = sandbox
-            .run(&SandboxCommand::shell("python3 -c 'import pytest' 2>/dev/null || exit 99; python3 -m pytest -q -p no:cacheprovider 2>&1", tests_copy.path()).with_limits(Limits {
-                wall: options.timeout * 4,
-                cpu_seconds: options.timeout.as_secs().max(1) * 8,
-                ..limits
-            }))
-            .await?;
-        let output = outcome.stdout.text();
-        tests_verdict = Some(match outcome.exit_code {
-            Some(99) | Some(127) => {
-                report.findings.push(Finding {
-                    gate: Gate::Smoke,
-                    kind: FindingKind::ToolMissing,
-                    file: String::new(),
-                    line: None,
-                    message:
-                        "pytest is not installed on this machine; the generated tests were not run"
-                            .into(),
-                    evidence: String::new(),
-                    severity: Severity::Inconclusive,
-                });
-                Verdict::Inconclusive
-            }
-            Some(0) => Verdict::Pass,
-            // 5: no tests were collected; says nothing either way.
-            Some(5) => Verdict::Inconclusive,
-            _ => {
-                let site = traceback_site(&output, tests_copy.path())
-                    .or_else(|| pytest_failure_site(&output, tests_copy.path()));
-                failed += 1;
-                report.findings.push(Finding {
-                    gate: Gate::Smoke,
-                    kind: FindingKind::TestFailure,
-                    file: site.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
-                    line: site.map(|s| s.1),
-                    message: "the generated tests fail".into(),
-                    evidence: tail(&output, 25),
-                    severity: Severity::Fail,
-                });
-                Verdict::Fail
-            }
-        });
-    }
-    let verdict = if failed > 0 {
-        Verdict::Fail
-    } else if args.is_empty() && tests_verdict != Some(Verdict::Pass) {
-        // Nothing was imported and no test passed: nothing was shown either way.
-        Verdict::Inconclusive
-    } else {
-        Verdict::Pass
-    };
-    report.gates.push(GateResult {
-        gate: Gate::Smoke,
-        verdict,
-        summary: format!(
-            "{} module(s) imported or compiled, {failed} failure(s); tests: {}",
-            args.len(),
-            tests_verdict
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "none".into())
-        ),
-    });
-    Ok(())
-}
-
-/// `path.py:LINE: ` lines pytest prints for failures.
-fn pytest_failure_site(output: &str, root: &Path) -> Option<(String, usize)> {
-    let pattern = regex::Regex::new(r"(?m)^([\w/.-]+\.py):(\d+): ").ok()?;
-    pattern
-        .captures_iter(output)
-        .filter_map(|c| {
-            Some((
-                project_file(root, c.get(1)?.as_str())?,
-                c.get(2)?.as_str().parse().ok()?,
-            ))
-        })
-        .last()
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn review(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut VerifyReport) {
-    let entries = entry_files(spec, options);
-    let Some(issues) = pyast::find_issues(project, &entries) else {
-        report.gates.push(GateResult {
-            gate: Gate::Review,
-            verdict: Verdict::Inconclusive,
-            summary: "the Python grammar could not be loaded".into(),
-        });
-        return;
-    };
-    let mut failed = 0;
-    for issue in issues {
-        let severity = if issue.kind == FindingKind::DuplicateDefinition {
-            Severity::Warning
-        } else {
-            failed += 1;
-            Severity::Fail
-        };
-        let evidence = std::fs::read_to_string(project.join(&issue.file))
-            .ok()
-            .and_then(|source| {
-                source
-                    .lines()
-                    .nth(issue.line.saturating_sub(1))
-                    .map(|l| l.trim().to_string())
-            })
-            .unwrap_or_default();
-        report.findings.push(Finding {
-            gate: Gate::Review,
-            kind: issue.kind,
-            file: issue.file,
-            line: Some(issue.line),
-            message: issue.message,
-            evidence,
-            severity,
-        });
-    }
-    let reviewed = pyast::python_files(project).len();
-    report.gates.push(GateResult {
-        gate: Gate::Review,
-        verdict: if failed > 0 {
-            Verdict::Fail
-        } else if reviewed == 0 {
-            Verdict::Inconclusive
-        } else {
-            Verdict::Pass
-        },
-        summary: format!(
-            "{} Python file(s) reviewed, {failed} failing finding(s)",
-            pyast::python_files(project).len()
-        ),
-    });
-}
-
-async fn acceptance(
-    sandbox: &Sandbox,
-    project: &Path,
-    spec: &Spec,
-    options: &VerifyOptions,
-    report: &mut VerifyReport,
-) -> Result<(), VerifyError> {
-    if spec.acceptance.is_empty() {
-        report.gates.push(GateResult {
-            gate: Gate::Acceptance,
-            verdict: Verdict::Inconclusive,
-            summary: "the spec has no acceptance commands".into(),
-        });
-        return Ok(());
-    }
-    let copy = fresh_copy(project, spec)?;
-    let entry_file = options
-        .entry
-        .as_deref()
-        .and_then(|e| crate::plan::files_run_by(e).into_iter().next());
-    for (index, step) in spec.acceptance.iter().enumerate() {
-        let result = run_step(sandbox, copy.path(), step, options.timeout).await?;
-        let number = index + 1;
-        let (kind, message, outcome, severity) = match result {
-            StepResult::Passed => continue,
-            StepResult::ToolMissing(missing) => (
-                FindingKind::ToolMissing,
-                missing,
-                None,
-                Severity::Inconclusive,
-            ),
-            StepResult::WrongExit(outcome) => (
-                if outcome.timed_out {
-                    FindingKind::Timeout
-                } else {
-                    FindingKind::ExitCode
-                },
-                describe_exit(&step.command, &outcome, step.exit_code, options.timeout),
-                Some(outcome),
-                Severity::Fail,
-            ),
-            StepResult::WrongOutput(why, outcome) => (
-                FindingKind::AcceptanceMismatch,
-                format!("`{}`: {why}", step.command),
-                Some(outcome),
-                Severity::Fail,
-            ),
-        };
-        let stderr = outcome
-            .as_ref()
-            .map(|o| o.stderr.text())
-            .unwrap_or_default();
-        let site = traceback_site(&stderr, copy.path());
-        let file = site
-            .as_ref()
-            .map(|s| s.0.clone())
-            .or_else(|| crate::plan::files_run_by(&step.command).into_iter().next())
-            .or(entry_file.clone())
-            .unwrap_or_default();
-        let verdict = if severity == Severity::Fail {
-            Verdict::Fail
-        } else {
-            Verdict::Inconclusive
-        };
-        report.findings.push(Finding {
-            gate: Gate::Acceptance,
-            kind,
-            file,
-            line: site.map(|s| s.1),
-            message: format!(
-                "acceptance command {number} of {}: {}",
-                spec.acceptance.len(),
-                excerpt(&message, 1)
-            ),
-            // The first line is the message already; the evidence holds what follows it.
-            evidence: {
-                let rest: Vec<&str> = message.lines().skip(1).collect();
-                let stderr = tail(&stderr, 15);
-                match (rest.is_empty(), stderr.trim().is_empty()) {
-                    (true, true) => String::new(),
-                    (true, false) => format!("stderr:\n{stderr}"),
-                    (false, true) => rest.join("\n"),
-                    (false, false) => format!("{}\nstderr:\n{stderr}", rest.join("\n")),
-                }
-            },
-            severity,
-        });
-        report.gates.push(GateResult {
-            gate: Gate::Acceptance,
-            verdict,
-            summary: format!(
-                "command {number} of {} did not pass: `{}`",
-                spec.acceptance.len(),
-                step.command
-            ),
-        });
-        return Ok(());
-    }
-    report.gates.push(GateResult {
-        gate: Gate::Acceptance,
-        verdict: Verdict::Pass,
-        summary: format!(
-            "all {} acceptance command(s) printed what the spec says",
-            spec.acceptance.len()
-        ),
-    });
-    Ok(())
-}
-
 /// Runs the gates on `project` against `spec`.
 pub async fn verify(
     project: &Path,
@@ -725,12 +321,12 @@ pub async fn verify(
         findings: Vec::new(),
     };
     if options.smoke {
-        smoke(sandbox, project, spec, options, &mut report).await?;
+        smoke::smoke(sandbox, project, spec, options, &mut report).await?;
     }
     if options.review {
-        review(project, spec, options, &mut report);
+        review::review(project, spec, options, &mut report);
     }
-    acceptance(sandbox, project, spec, options, &mut report).await?;
+    acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
     let accepted = report
         .gates
@@ -748,6 +344,7 @@ pub async fn verify(
 
 #[cfg(test)]
 mod tests {
+    use super::smoke::pytest_failure_site;
     use super::*;
 
     #[test]

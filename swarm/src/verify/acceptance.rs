@@ -1,0 +1,163 @@
+//! The `acceptance` gate: the spec's console commands, exactly, in order, in one fresh
+//! directory with the fixtures written — the golden check. [`run_step`] is also how the
+//! graders run a hidden console check.
+
+use super::*;
+use crate::console::{explain_mismatch, output_matches, ConsoleStep};
+use crate::sandbox::{Limits, Sandbox, SandboxCommand, SandboxOutcome};
+use crate::spec::Spec;
+use std::path::Path;
+use std::time::Duration;
+
+/// How one console step went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepResult {
+    /// Exit code and stdout as expected.
+    Passed,
+    /// The machine lacks the command's program.
+    ToolMissing(String),
+    /// Wrong exit code, timeout or signal.
+    WrongExit(SandboxOutcome),
+    /// Right exit code, wrong stdout (the explanation).
+    WrongOutput(String, SandboxOutcome),
+}
+
+/// Runs one console step in `dir` and compares it with what it must print.
+pub async fn run_step(
+    sandbox: &Sandbox,
+    dir: &Path,
+    step: &ConsoleStep,
+    wall: Duration,
+) -> Result<StepResult, crate::sandbox::SandboxError> {
+    let limits = Limits {
+        wall,
+        cpu_seconds: wall.as_secs().max(1) * 2,
+        ..Limits::default()
+    };
+    let outcome = sandbox
+        .run(&SandboxCommand::shell(&step.command, dir).with_limits(limits))
+        .await?;
+    if let Some(missing) = tool_missing(&step.command, &outcome) {
+        return Ok(StepResult::ToolMissing(missing));
+    }
+    if outcome.timed_out || outcome.exit_code != Some(step.exit_code) {
+        return Ok(StepResult::WrongExit(outcome));
+    }
+    let stdout = outcome.stdout.text();
+    if !output_matches(&step.expected, &stdout) {
+        return Ok(StepResult::WrongOutput(
+            explain_mismatch(&step.expected, &stdout),
+            outcome,
+        ));
+    }
+    Ok(StepResult::Passed)
+}
+
+pub(super) async fn acceptance(
+    sandbox: &Sandbox,
+    project: &Path,
+    spec: &Spec,
+    options: &VerifyOptions,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyError> {
+    if spec.acceptance.is_empty() {
+        report.gates.push(GateResult {
+            gate: Gate::Acceptance,
+            verdict: Verdict::Inconclusive,
+            summary: "the spec has no acceptance commands".into(),
+        });
+        return Ok(());
+    }
+    let copy = fresh_copy(project, spec)?;
+    let entry_file = options
+        .entry
+        .as_deref()
+        .and_then(|e| crate::plan::files_run_by(e).into_iter().next());
+    for (index, step) in spec.acceptance.iter().enumerate() {
+        let result = run_step(sandbox, copy.path(), step, options.timeout).await?;
+        let number = index + 1;
+        let (kind, message, outcome, severity) = match result {
+            StepResult::Passed => continue,
+            StepResult::ToolMissing(missing) => (
+                FindingKind::ToolMissing,
+                missing,
+                None,
+                Severity::Inconclusive,
+            ),
+            StepResult::WrongExit(outcome) => (
+                if outcome.timed_out {
+                    FindingKind::Timeout
+                } else {
+                    FindingKind::ExitCode
+                },
+                describe_exit(&step.command, &outcome, step.exit_code, options.timeout),
+                Some(outcome),
+                Severity::Fail,
+            ),
+            StepResult::WrongOutput(why, outcome) => (
+                FindingKind::AcceptanceMismatch,
+                format!("`{}`: {why}", step.command),
+                Some(outcome),
+                Severity::Fail,
+            ),
+        };
+        let stderr = outcome
+            .as_ref()
+            .map(|o| o.stderr.text())
+            .unwrap_or_default();
+        let site = traceback_site(&stderr, copy.path());
+        let file = site
+            .as_ref()
+            .map(|s| s.0.clone())
+            .or_else(|| crate::plan::files_run_by(&step.command).into_iter().next())
+            .or(entry_file.clone())
+            .unwrap_or_default();
+        let verdict = if severity == Severity::Fail {
+            Verdict::Fail
+        } else {
+            Verdict::Inconclusive
+        };
+        report.findings.push(Finding {
+            gate: Gate::Acceptance,
+            kind,
+            file,
+            line: site.map(|s| s.1),
+            message: format!(
+                "acceptance command {number} of {}: {}",
+                spec.acceptance.len(),
+                excerpt(&message, 1)
+            ),
+            // The first line is the message already; the evidence holds what follows it.
+            evidence: {
+                let rest: Vec<&str> = message.lines().skip(1).collect();
+                let stderr = tail(&stderr, 15);
+                match (rest.is_empty(), stderr.trim().is_empty()) {
+                    (true, true) => String::new(),
+                    (true, false) => format!("stderr:\n{stderr}"),
+                    (false, true) => rest.join("\n"),
+                    (false, false) => format!("{}\nstderr:\n{stderr}", rest.join("\n")),
+                }
+            },
+            severity,
+        });
+        report.gates.push(GateResult {
+            gate: Gate::Acceptance,
+            verdict,
+            summary: format!(
+                "command {number} of {} did not pass: `{}`",
+                spec.acceptance.len(),
+                step.command
+            ),
+        });
+        return Ok(());
+    }
+    report.gates.push(GateResult {
+        gate: Gate::Acceptance,
+        verdict: Verdict::Pass,
+        summary: format!(
+            "all {} acceptance command(s) printed what the spec says",
+            spec.acceptance.len()
+        ),
+    });
+    Ok(())
+}
