@@ -7,10 +7,18 @@
 //! request the context budget shortens old tool results. The agent never prints: it emits
 //! [`AgentEvent`]s and returns an [`AgentReport`].
 
+use crate::clock::unix_ms;
+
 mod context;
+mod events;
+mod judge;
 mod protocol;
 mod tools;
 mod workspace;
+
+use judge::JudgeWatch;
+
+pub use events::{no_events, AgentEvent, EventSink};
 
 pub use context::{ContextBudget, Pressure, Shortened};
 pub use protocol::{
@@ -23,7 +31,7 @@ use crate::llm::{ChatRequest, LlmClient, LlmError, Message, Role, ToolCall};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Settings of one agent run.
 #[derive(Debug, Clone)]
@@ -216,99 +224,6 @@ pub struct AgentReport {
 fn push(messages: &mut Vec<Message>, transcript: &mut Vec<Message>, message: Message) {
     transcript.push(message.clone());
     messages.push(message);
-}
-
-/// What the agent is doing, for whoever renders progress.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum AgentEvent {
-    /// The run started.
-    Started {
-        /// Model.
-        model: String,
-        /// Protocol.
-        action_mode: ActionMode,
-        /// Budget.
-        max_actions: u32,
-        /// Window, when known.
-        context_length: Option<u64>,
-    },
-    /// A request is going out.
-    Request {
-        /// 1-based request number.
-        number: u32,
-        /// Estimated prompt tokens.
-        estimated_tokens: u64,
-    },
-    /// A reply came back.
-    Reply {
-        /// Prompt tokens.
-        tokens_in: u64,
-        /// Generated tokens.
-        tokens_out: u64,
-        /// Cached prompt tokens, when the server said.
-        cached_tokens: Option<u64>,
-        /// Generation speed.
-        tokens_per_second: Option<f64>,
-        /// Time to first byte.
-        first_byte_ms: u64,
-        /// Time from sending to the end of the reply.
-        total_ms: u64,
-        /// Tool calls in it.
-        tool_calls: usize,
-        /// Tool calls were recovered from text.
-        recovered_from_text: bool,
-    },
-    /// An action ran.
-    Action(ActionRecord),
-    /// A reply held no usable action.
-    MalformedReply {
-        /// Why, as told to the model.
-        reason: String,
-    },
-    /// Old tool results were shortened.
-    ContextShortened {
-        /// How many.
-        messages: usize,
-        /// Characters removed.
-        chars_removed: usize,
-    },
-    /// The judge refused a `done` or stopped the run.
-    Judge {
-        /// idle, repeat, empty_done.
-        rule: String,
-        /// refused_done or stopped.
-        decision: String,
-        /// Why, with the counts.
-        reason: String,
-    },
-    /// The server said the prompt overflowed.
-    ContextOverflow {
-        /// Its message.
-        message: String,
-    },
-    /// The run ended.
-    Finished {
-        /// How.
-        outcome: Outcome,
-        /// Summary or reason.
-        summary: String,
-    },
-}
-
-/// Receives events; cheap to clone.
-pub type EventSink = Arc<dyn Fn(&AgentEvent) + Send + Sync>;
-
-/// An event sink that drops everything.
-pub fn no_events() -> EventSink {
-    Arc::new(|_| {})
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn owned_line(workspace: &Workspace) -> String {
@@ -627,78 +542,4 @@ pub async fn run_agent(
     report.wall_ms = started.elapsed().as_millis() as u64;
     events(&AgentEvent::Finished { outcome, summary });
     report
-}
-
-/// A judge decision about one action.
-struct JudgeVerdict {
-    rule: &'static str,
-    stop: bool,
-    reason: String,
-}
-
-/// The judge's counters over one run.
-#[derive(Default)]
-struct JudgeWatch {
-    idle: u32,
-    last: Option<String>,
-    repeats: u32,
-    refused_done: u32,
-}
-
-impl JudgeWatch {
-    /// Counts `action`; may turn a `done` into a refusal (editing `result`) or stop the run.
-    fn observe(
-        &mut self,
-        rules: &JudgeRules,
-        action: &Action,
-        result: &mut ToolResult,
-        workspace: &Workspace,
-    ) -> Option<JudgeVerdict> {
-        let key = format!("{}\u{0}{}", action.tool, action.args);
-        if self.last.as_deref() == Some(key.as_str()) {
-            self.repeats += 1;
-        } else {
-            self.repeats = 1;
-            self.last = Some(key);
-        }
-        if result.wrote.is_some() {
-            self.idle = 0;
-        } else if action.tool != "done" {
-            self.idle += 1;
-        }
-        if result.done.is_some() {
-            if let Some(reason) = rules.done_gate.as_ref().and_then(|gate| gate(workspace)) {
-                result.done = None;
-                result.ok = false;
-                result.output = format!(
-                    "ERROR: done refused by the judge: {reason}. Write your files, then call done."
-                );
-                self.refused_done += 1;
-                return Some(JudgeVerdict {
-                    rule: "empty_done",
-                    stop: self.refused_done >= 2,
-                    reason: format!("done called {} time(s) while {reason}", self.refused_done),
-                });
-            }
-            return None;
-        }
-        if self.repeats >= rules.max_repeats {
-            return Some(JudgeVerdict {
-                rule: "repeat",
-                stop: true,
-                reason: format!(
-                    "the same `{}` action {} times in a row",
-                    action.tool, self.repeats
-                ),
-            });
-        }
-        if self.idle >= rules.max_idle_actions {
-            return Some(JudgeVerdict {
-                rule: "idle",
-                stop: true,
-                reason: format!("{} actions in a row without writing a file", self.idle),
-            });
-        }
-        None
-    }
 }
