@@ -123,17 +123,7 @@ pub enum Outcome {
     Stopped,
 }
 
-impl Outcome {
-    /// Its name in results and events: done, out_of_budget, failed, stopped.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::OutOfBudget => "out_of_budget",
-            Outcome::Failed => "failed",
-            Outcome::Stopped => "stopped",
-        }
-    }
-}
+crate::named!(Outcome { Done => "done", OutOfBudget => "out_of_budget", Failed => "failed", Stopped => "stopped" });
 
 impl AgentReport {
     /// A report of a run that did nothing yet (or could not start).

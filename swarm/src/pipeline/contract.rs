@@ -3,6 +3,7 @@
 //! main and frozen: BUILD may not change a frozen signature.
 
 use super::context::{agent_config, forward, role_nodes, Ctx};
+use super::events::ContractStatus;
 use super::{existing_files, git, prompts, Contracts, Event, Phase, PhaseStatus};
 use crate::agent::{run_agent, Outcome, Workspace};
 use crate::fleet::live as nodes;
@@ -66,7 +67,7 @@ pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, 
             return freeze(ctx, &files).await;
         }
         ctx.emit(Event::Contract {
-            status: "rejected".into(),
+            status: ContractStatus::Rejected,
             signatures: 0,
             problems: problems.clone(),
             commit: None,
@@ -78,7 +79,7 @@ pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, 
     // Without contracts the workers still build, against nothing frozen: a weaker run, but
     // VERIFY still judges what they make.
     ctx.emit(Event::Contract {
-        status: "abandoned".into(),
+        status: ContractStatus::Abandoned,
         signatures: 0,
         problems: problems.clone(),
         commit: None,
@@ -188,7 +189,7 @@ async fn freeze(ctx: &Ctx, files: &[String]) -> Result<Contracts, String> {
         contracts.files.push((file.clone(), content));
     }
     ctx.emit(Event::Contract {
-        status: "committed".into(),
+        status: ContractStatus::Committed,
         signatures: contracts.signatures.len(),
         problems: Vec::new(),
         commit: Some(commit),

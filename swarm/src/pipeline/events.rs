@@ -39,6 +39,19 @@ pub enum PhaseStatus {
 }
 
 crate::named!(Phase { Scout => "scout", Plan => "plan", Contract => "contract", Build => "build", Verify => "verify", Fix => "fix" });
+/// What became of the contract task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractStatus {
+    /// Its stubs passed the checks and were committed and frozen.
+    Committed,
+    /// Its stubs failed the checks; another attempt follows.
+    Rejected,
+    /// Every attempt was rejected; BUILD goes on without frozen contracts.
+    Abandoned,
+}
+
+crate::named!(ContractStatus { Committed => "committed", Rejected => "rejected", Abandoned => "abandoned" });
 crate::named!(PhaseStatus { Started => "started", Finished => "finished", Skipped => "skipped" });
 
 /// One pipeline event.
@@ -148,8 +161,8 @@ pub enum Event {
     },
     /// The contract task ended.
     Contract {
-        /// committed, rejected.
-        status: String,
+        /// What became of it.
+        status: ContractStatus,
         /// Signatures frozen.
         signatures: usize,
         /// Why rejected.
@@ -200,8 +213,8 @@ pub enum Event {
         task: String,
         /// Node.
         node: String,
-        /// done, out_of_budget, failed, stopped.
-        outcome: String,
+        /// How the agent ended.
+        outcome: crate::agent::Outcome,
         /// Its summary or failure.
         summary: String,
         /// Actions.

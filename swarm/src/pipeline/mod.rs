@@ -19,7 +19,7 @@ pub mod prompts;
 mod scout;
 mod verify_fix;
 
-pub use events::{read_log, Event, Phase, PhaseStatus, Record, Recorder, Sink};
+pub use events::{read_log, ContractStatus, Event, Phase, PhaseStatus, Record, Recorder, Sink};
 
 use crate::fleet::live as nodes;
 use crate::fleet::LiveNode;

@@ -249,7 +249,7 @@ impl<'a> Queue<'a> {
         self.ctx.emit(Event::TaskEnded {
             task: job.task.id.clone(),
             node: live.node.name.clone(),
-            outcome: report.outcome.name().into(),
+            outcome: report.outcome,
             summary: report.summary.chars().take(300).collect(),
             actions: report.actions.len(),
             tokens_in: report.tokens_in,
