@@ -17,21 +17,22 @@ mod names;
 pub mod agent;
 pub mod cli_support;
 pub mod clock;
-pub mod console;
+pub mod config;
 pub mod demo;
 pub mod fleet;
 pub mod fsutil;
-pub mod knobs;
 pub mod llm;
 pub mod pipeline;
 pub mod plan;
 pub mod pyast;
 pub mod sandbox;
-pub mod settings;
 pub mod sim;
 pub mod spec;
 pub mod testing;
 pub mod verify;
+
+pub use config::{knobs, settings};
+pub use spec::console;
 
 pub use agent::{
     first_json_object, run_agent, ActionMode, AgentConfig, AgentEvent, AgentReport, EventSink,

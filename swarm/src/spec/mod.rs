@@ -1,6 +1,8 @@
 //! The spec: Markdown whose `## Acceptance` section holds console blocks (the golden check
 //! VERIFY runs exactly) and whose `file=PATH` blocks are fixtures written before them.
 
+pub mod console;
+
 use crate::console::{console_steps, fixtures, ConsoleStep, Fixture};
 use serde::{Deserialize, Serialize};
 
