@@ -1,14 +1,14 @@
 //! The embedded swarm: a client for local model servers ([`llm`]), a sandbox for untrusted
 //! commands ([`sandbox`]), the single agent's turn loop and tools ([`agent`]), the pipeline
-//! that plans, builds and verifies an app on a fleet ([`pipeline`]), and a scripted
-//! OpenAI-compatible fleet for tests and demos ([`sim`]).
+//! that plans, builds and verifies an app on a fleet ([`pipeline`]), and (feature `sim`) a
+//! scripted OpenAI-compatible fleet for tests and demos.
 //!
 //! # The door
 //!
 //! Code outside this crate (the gym, the graders) uses the items re-exported at the crate root
 //! below, the typed knob handles of [`knobs`] and the model client's types in [`llm`]; the
-//! modules behind them may change shape. (The scripted fleet, [`sim`], [`demo`] and
-//! [`testing`], is for tests and demos and is not part of the door.)
+//! modules behind them may change shape. (The scripted fleet, `sim`, `demo` and `testing`,
+//! is for tests and demos, behind the default feature `sim`, and is not part of the door.)
 //! A pipeline run is `run(RunOptions, sink)`; one agent on one node is `run_agent`; a fleet
 //! is connected once with `connect` (probing every node under the `node.*` knobs).
 
@@ -18,6 +18,7 @@ pub mod agent;
 pub mod cli_support;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "sim")]
 pub mod demo;
 pub mod fleet;
 pub mod fsutil;
@@ -26,8 +27,10 @@ pub mod pipeline;
 pub mod plan;
 pub mod pyast;
 pub mod sandbox;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod spec;
+#[cfg(feature = "sim")]
 pub mod testing;
 pub mod verify;
 
