@@ -15,11 +15,10 @@
 //! Signatures ([`signatures`]) are what CONTRACT freezes: every top-level `def` and `class`,
 //! and the methods of each class, as normalised text.
 
-mod arity;
+mod rules;
 mod stubs;
 
 use crate::verify::FindingKind;
-use arity::call_arity;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -38,10 +37,13 @@ pub struct Finding {
     pub message: String,
 }
 
-struct Module {
-    file: String,
-    source: String,
-    tree: Option<tree_sitter::Tree>,
+pub(super) struct Module {
+    /// Relative path.
+    pub file: String,
+    /// Its text.
+    pub source: String,
+    /// Its tree, when the grammar loaded.
+    pub tree: Option<tree_sitter::Tree>,
 }
 
 /// A parser for Python, or `None` when the grammar cannot be loaded.
@@ -68,12 +70,12 @@ pub fn module_name(file: &str) -> String {
     without.replace('/', ".")
 }
 
-fn text<'a>(node: tree_sitter::Node<'_>, source: &'a str) -> &'a str {
+pub(super) fn text<'a>(node: tree_sitter::Node<'_>, source: &'a str) -> &'a str {
     source.get(node.byte_range()).unwrap_or("")
 }
 
 /// Modules this module imports, as dotted names (relative imports resolved).
-fn imports(module: &Module) -> Vec<String> {
+pub(super) fn imports(module: &Module) -> Vec<String> {
     let Some(tree) = &module.tree else {
         return Vec::new();
     };
@@ -151,7 +153,7 @@ pub fn has_main_guard(source: &str) -> bool {
     })
 }
 
-fn is_entry_file(file: &str, source: &str, entry_points: &BTreeSet<String>) -> bool {
+pub(super) fn is_entry_file(file: &str, source: &str, entry_points: &BTreeSet<String>) -> bool {
     let name = file.rsplit('/').next().unwrap_or(file);
     entry_points.contains(file)
         || has_main_guard(source)
@@ -190,7 +192,7 @@ pub fn is_stub(body: tree_sitter::Node<'_>, source: &str) -> bool {
         || (statement.kind() == "raise_statement" && content.contains("NotImplementedError"))
 }
 
-fn first_error_line(node: tree_sitter::Node<'_>) -> usize {
+pub(super) fn first_error_line(node: tree_sitter::Node<'_>) -> usize {
     let mut cursor = node.walk();
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
@@ -217,95 +219,7 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
             Module { file, source, tree }
         })
         .collect();
-    let mut findings = Vec::new();
-    let imported: BTreeSet<String> = modules.iter().flat_map(imports).collect();
-    let application_modules: Vec<&Module> = modules
-        .iter()
-        .filter(|m| !is_entry_file(&m.file, "", &BTreeSet::new()) || entry_points.contains(&m.file))
-        .collect();
-    for module in &modules {
-        let Some(tree) = &module.tree else { continue };
-        let root = tree.root_node();
-        if root.has_error() {
-            findings.push(Finding {
-                kind: FindingKind::SyntaxError,
-                file: module.file.clone(),
-                line: first_error_line(root),
-                message: "the file does not parse as Python".into(),
-            });
-        }
-        let name = module_name(&module.file);
-        let wired = imported
-            .iter()
-            .any(|i| i == &name || i.starts_with(&format!("{name}.")))
-            || is_entry_file(&module.file, &module.source, entry_points)
-            || module.file.ends_with("__init__.py")
-            || application_modules.len() <= 1;
-        if !wired {
-            findings.push(Finding {
-                kind: FindingKind::UnwiredModule,
-                file: module.file.clone(),
-                line: 1,
-                message: format!(
-                    "`{name}` is never imported and is not an entry point: built but not wired in"
-                ),
-            });
-        }
-        let mut top_level: BTreeMap<String, usize> = BTreeMap::new();
-        for index in 0..root.named_child_count() {
-            let Some(child) = root.named_child(index as u32) else {
-                continue;
-            };
-            let definition = if child.kind() == "decorated_definition" {
-                child.child_by_field_name("definition").unwrap_or(child)
-            } else {
-                child
-            };
-            if matches!(
-                definition.kind(),
-                "function_definition" | "class_definition"
-            ) {
-                if let Some(name) = definition.child_by_field_name("name") {
-                    let name = text(name, &module.source).to_string();
-                    let line = definition.start_position().row + 1;
-                    if let Some(first) = top_level.insert(name.clone(), line) {
-                        findings.push(Finding {
-                            kind: FindingKind::DuplicateDefinition,
-                            file: module.file.clone(),
-                            line,
-                            message: format!("`{name}` is defined again (first on line {first}); the later one wins"),
-                        });
-                    }
-                }
-            }
-        }
-        let mut cursor = root.walk();
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            if node.kind() == "function_definition" {
-                if let (Some(name), Some(body)) = (
-                    node.child_by_field_name("name"),
-                    node.child_by_field_name("body"),
-                ) {
-                    if is_stub(body, &module.source) {
-                        findings.push(Finding {
-                            kind: FindingKind::Stub,
-                            file: module.file.clone(),
-                            line: node.start_position().row + 1,
-                            message: format!(
-                                "`{}` is a stub: its body does nothing",
-                                text(name, &module.source)
-                            ),
-                        });
-                    }
-                }
-            }
-            for child in node.children(&mut cursor) {
-                stack.push(child);
-            }
-        }
-    }
-    findings.extend(call_arity(&modules));
+    let mut findings = rules::all(&modules, entry_points);
     findings.sort_by(|a, b| (&a.file, a.line, &a.kind).cmp(&(&b.file, b.line, &b.kind)));
     Some(findings)
 }

@@ -3,8 +3,11 @@
 //! waiting for its first run — the interface drift a weak model leaves between two modules.
 //! Resolved through `from m import f`, `import m` + `m.f(...)`, and same-module calls;
 //! anything it cannot resolve is left alone (no finding).
+//!
+//! Example: `store.py` defines `def add(name, qty)`, and `cli.py` calls
+//! `store.add(name, qty, price)`: three arguments for two parameters.
 
-use super::*;
+use crate::pyast::*;
 
 /// The parameters of a function, as far as binding arguments needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -324,4 +327,23 @@ pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
         }
     }
     findings
+}
+
+#[cfg(test)]
+mod fixture {
+    use super::super::review;
+
+    #[test]
+    fn an_extra_argument_across_modules_is_found_and_a_matching_call_is_not() {
+        let store = ("store.py", "def add(name, qty):\n    return (name, qty)\n");
+        let drifted = ("cli.py", "import store\nstore.add('tea', 2, 1.5)\n");
+        let found = review(&[store, drifted], &["cli.py"]);
+        assert!(
+            found.contains(&("call_arity".into(), "cli.py".into(), 2)),
+            "{found:?}"
+        );
+        let matching = ("cli.py", "import store\nstore.add('tea', 2)\n");
+        let clean = review(&[store, matching], &["cli.py"]);
+        assert!(clean.iter().all(|f| f.0 != "call_arity"), "{clean:?}");
+    }
 }
