@@ -255,7 +255,7 @@ fn header_text(node: tree_sitter::Node<'_>, source: &str) -> String {
         .replace(",)", ")")
 }
 
-fn definitions<'t>(root: tree_sitter::Node<'t>) -> Vec<tree_sitter::Node<'t>> {
+pub(super) fn definitions<'t>(root: tree_sitter::Node<'t>) -> Vec<tree_sitter::Node<'t>> {
     let mut found = Vec::new();
     for index in 0..root.named_child_count() {
         let Some(child) = root.named_child(index as u32) else {

@@ -6,7 +6,7 @@
 //! Example: `def total(rows): ...` on line 1 and again on line 9 of `report.py`, reported at
 //! line 9 with the first line named.
 
-use crate::pyast::{text, Finding, Module};
+use crate::pyast::{definitions, text, Finding, Module};
 use crate::verify::FindingKind;
 use std::collections::BTreeMap;
 
@@ -15,23 +15,8 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for module in modules {
         let Some(tree) = &module.tree else { continue };
-        let root = tree.root_node();
         let mut top_level: BTreeMap<String, usize> = BTreeMap::new();
-        for index in 0..root.named_child_count() {
-            let Some(child) = root.named_child(index as u32) else {
-                continue;
-            };
-            let definition = if child.kind() == "decorated_definition" {
-                child.child_by_field_name("definition").unwrap_or(child)
-            } else {
-                child
-            };
-            if !matches!(
-                definition.kind(),
-                "function_definition" | "class_definition"
-            ) {
-                continue;
-            }
+        for definition in definitions(tree.root_node()) {
             let Some(name) = definition.child_by_field_name("name") else {
                 continue;
             };
