@@ -87,6 +87,8 @@ pub(super) fn imports(module: &Module) -> Vec<String> {
         own_parts[..own_parts.len().saturating_sub(1)].to_vec()
     };
     let mut found = Vec::new();
+    let mut literals: Vec<String> = Vec::new();
+    let mut loads_by_name = false;
     let mut cursor = tree.walk();
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
@@ -135,6 +137,22 @@ pub(super) fn imports(module: &Module) -> Vec<String> {
                     }
                 }
             }
+            "call" => {
+                if let Some(loaded) = dynamic_import(node, module, &base_package) {
+                    match loaded {
+                        Some(name) => found.push(name),
+                        None => loads_by_name = true,
+                    }
+                }
+                for child in node.children(&mut cursor) {
+                    stack.push(child);
+                }
+            }
+            "string" => {
+                if let Some(literal) = string_literal(node, &module.source) {
+                    literals.push(literal);
+                }
+            }
             _ => {
                 for child in node.children(&mut cursor) {
                     stack.push(child);
@@ -142,7 +160,73 @@ pub(super) fn imports(module: &Module) -> Vec<String> {
             }
         }
     }
+    // A module that loads modules by a computed name (a plugin table, a setting) may load
+    // any module its string literals name.
+    if loads_by_name {
+        found.extend(literals.into_iter().filter(|l| is_dotted_name(l)));
+    }
     found
+}
+
+/// The module a call loads dynamically: `importlib.import_module(NAME)`, `import_module(NAME)`
+/// or `__import__(NAME)`. `Some(Some(name))` for a literal name (a leading `.` is relative to
+/// the module's package), `Some(None)` for a computed one, `None` for any other call.
+fn dynamic_import(
+    call: tree_sitter::Node<'_>,
+    module: &Module,
+    base_package: &[&str],
+) -> Option<Option<String>> {
+    let function = text(call.child_by_field_name("function")?, &module.source);
+    if !matches!(
+        function,
+        "importlib.import_module" | "import_module" | "__import__"
+    ) {
+        return None;
+    }
+    let arguments = call.child_by_field_name("arguments")?;
+    let first = arguments.named_child(0)?;
+    let Some(name) = string_literal(first, &module.source) else {
+        return Some(None);
+    };
+    let dots = name.chars().take_while(|c| *c == '.').count();
+    if dots == 0 {
+        return Some(Some(name));
+    }
+    let keep = base_package.len().saturating_sub(dots - 1);
+    let mut parts: Vec<&str> = base_package[..keep].to_vec();
+    let rest = name.trim_start_matches('.');
+    if !rest.is_empty() {
+        parts.push(rest);
+    }
+    Some(Some(parts.join(".")))
+}
+
+/// The text of a plain string literal (no f-string, no concatenation), without its quotes.
+fn string_literal(node: tree_sitter::Node<'_>, source: &str) -> Option<String> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let mut content = String::new();
+    for child in node.named_children(&mut cursor) {
+        match child.kind() {
+            "string_content" => content.push_str(text(child, source)),
+            "string_start" | "string_end" => {}
+            _ => return None,
+        }
+    }
+    Some(content)
+}
+
+/// `pkg.plugins.csv`-like: dotted identifiers, nothing else.
+fn is_dotted_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// Whether the source has an `if __name__ == "__main__"` guard.
@@ -219,9 +303,64 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
             Module { file, source, tree }
         })
         .collect();
-    let mut findings = rules::all(&modules, entry_points);
+    let mut entry_points = entry_points.clone();
+    entry_points.extend(declared_entry_files(dir, &modules));
+    let mut findings = rules::all(&modules, &entry_points);
     findings.sort_by(|a, b| (&a.file, a.line, &a.kind).cmp(&(&b.file, b.line, &b.kind)));
     Some(findings)
+}
+
+/// The project files a packaging file declares as entry points (`[project.scripts]`,
+/// `[project.gui-scripts]`, `[project.entry-points.*]` and `[tool.poetry.scripts]` of
+/// pyproject.toml; `name = module:function` lines of setup.cfg and setup.py): the installed
+/// commands and plugins run them, so they are wired.
+fn declared_entry_files(dir: &Path, modules: &[Module]) -> BTreeSet<String> {
+    let mut targets: Vec<String> = Vec::new();
+    if let Some(table) = std::fs::read_to_string(dir.join("pyproject.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+    {
+        let project = table.get("project");
+        let tables = [
+            project.and_then(|p| p.get("scripts")),
+            project.and_then(|p| p.get("gui-scripts")),
+            table
+                .get("tool")
+                .and_then(|t| t.get("poetry"))
+                .and_then(|p| p.get("scripts")),
+        ];
+        let groups = project
+            .and_then(|p| p.get("entry-points"))
+            .and_then(|e| e.as_table())
+            .map(|groups| groups.values().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for table in tables.into_iter().flatten().chain(groups) {
+            if let Some(table) = table.as_table() {
+                targets.extend(table.values().filter_map(|v| v.as_str()).map(String::from));
+            }
+        }
+    }
+    if let Ok(pattern) = regex::Regex::new(r"=\s*([A-Za-z_][\w.]*)\s*:\s*[A-Za-z_]") {
+        for file in ["setup.cfg", "setup.py"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+            targets.extend(pattern.captures_iter(&text).map(|c| c[1].to_string()));
+        }
+    }
+    let files: BTreeSet<&str> = modules.iter().map(|m| m.file.as_str()).collect();
+    targets
+        .iter()
+        .filter_map(|target| {
+            let module = target.split(':').next()?.trim().replace('.', "/");
+            [
+                format!("{module}.py"),
+                format!("{module}/__init__.py"),
+                format!("src/{module}.py"),
+                format!("src/{module}/__init__.py"),
+            ]
+            .into_iter()
+            .find(|candidate| files.contains(candidate.as_str()))
+        })
+        .collect()
 }
 
 /// One frozen signature.

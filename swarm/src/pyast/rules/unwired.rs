@@ -7,6 +7,12 @@
 //! `report`. Entry points are files the commands run, files with an
 //! `if __name__ == "__main__"` guard, `__main__.py`, `conftest.py`, `setup.py`, tests and
 //! `__init__.py`; a project of one application module has nothing to wire.
+//!
+//! Wired without an import statement: a module loaded by `importlib.import_module`,
+//! `import_module` or `__import__` with a literal name (relative names resolved against the
+//! package); any module named by a string literal of a module that loads modules by a computed
+//! name (a plugin table); and a module that pyproject.toml, setup.cfg or setup.py declares as
+//! an entry point (scripts, plugins).
 
 use crate::pyast::{imports, is_entry_file, module_name, Finding, Module};
 use crate::verify::FindingKind;
@@ -58,5 +64,55 @@ mod tests {
             .map(|f| &f.1)
             .collect();
         assert_eq!(unwired, vec!["report.py"], "{found:?}");
+    }
+
+    #[test]
+    fn modules_loaded_by_name_or_declared_as_entry_points_are_wired() {
+        let app = ("app.py", "import importlib\nimport plugins\nfmt = importlib.import_module('fmt')\nprint(fmt, plugins.load('csv'))\n");
+        let fmt = ("fmt.py", "def show(x):\n    return str(x)\n");
+        // A plugin table: the loader imports by a computed name.
+        let plugins = ("plugins.py", "import importlib\nKNOWN = {'csv': 'exporters.csvout', 'json': 'exporters.jsonout'}\n\n\ndef load(name):\n    return importlib.import_module(KNOWN[name])\n");
+        let csv = (
+            "exporters/csvout.py",
+            "def export(rows):\n    return ','.join(rows)\n",
+        );
+        let json = (
+            "exporters/jsonout.py",
+            "def export(rows):\n    return str(rows)\n",
+        );
+        let init = ("exporters/__init__.py", "");
+        // A console script declared in pyproject.toml.
+        let tool = ("tools/report.py", "def main():\n    print('report')\n");
+        let pyproject = (
+            "pyproject.toml",
+            "[project]\nname = 'x'\n[project.scripts]\nx-report = 'tools.report:main'\n",
+        );
+        let found = review(
+            &[app, fmt, plugins, csv, json, init, tool, pyproject],
+            &["app.py"],
+        );
+        let unwired: Vec<&String> = found
+            .iter()
+            .filter(|f| f.0 == "unwired_module")
+            .map(|f| &f.1)
+            .collect();
+        assert!(unwired.is_empty(), "{found:?}");
+        // Without the declaration and the table, the same modules are unwired.
+        let plain = ("plugins.py", "def load(name):\n    return name\n");
+        let found = review(&[app, fmt, plain, csv, json, init, tool], &["app.py"]);
+        let unwired: Vec<&String> = found
+            .iter()
+            .filter(|f| f.0 == "unwired_module")
+            .map(|f| &f.1)
+            .collect();
+        assert_eq!(
+            unwired,
+            vec![
+                "exporters/csvout.py",
+                "exporters/jsonout.py",
+                "tools/report.py"
+            ],
+            "{found:?}"
+        );
     }
 }
