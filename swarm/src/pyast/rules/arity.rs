@@ -124,6 +124,113 @@ fn callable_params(module: &Module) -> BTreeMap<String, (Params, usize)> {
     found
 }
 
+/// Whether `name` is bound by a function enclosing `node` (a parameter, or a local: an
+/// assignment, a loop or `with` target, a walrus, a nested `def`/`class`, an import).
+fn shadowed(node: tree_sitter::Node<'_>, name: &str, source: &str) -> bool {
+    let mut current = node.parent();
+    while let Some(scope) = current {
+        if matches!(scope.kind(), "function_definition" | "lambda") {
+            let params = scope.child_by_field_name("parameters");
+            if params.is_some_and(|p| parameter_names(p, source).iter().any(|n| n == name)) {
+                return true;
+            }
+            let body = scope.child_by_field_name("body");
+            if body.is_some_and(|b| local_names(b, source).iter().any(|n| n == name)) {
+                return true;
+            }
+        }
+        current = scope.parent();
+    }
+    false
+}
+
+/// The names a parameter list binds (defaults and annotations left out).
+fn parameter_names(parameters: tree_sitter::Node<'_>, source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        let name = match parameter.kind() {
+            "identifier" => Some(parameter),
+            "default_parameter" | "typed_default_parameter" => {
+                parameter.child_by_field_name("name")
+            }
+            // `typed_parameter`, `list_splat_pattern`, `dictionary_splat_pattern`: the first
+            // identifier is the name.
+            _ => first_identifier(parameter),
+        };
+        if let Some(name) = name {
+            names.push(text(name, source).to_string());
+        }
+    }
+    names
+}
+
+fn first_identifier(node: tree_sitter::Node<'_>) -> Option<tree_sitter::Node<'_>> {
+    if node.kind() == "identifier" {
+        return Some(node);
+    }
+    let mut cursor = node.walk();
+    let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
+    children.into_iter().find_map(first_identifier)
+}
+
+/// The names a function body binds locally (nested function bodies left out).
+fn local_names(body: tree_sitter::Node<'_>, source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor = body.walk();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        let target = match node.kind() {
+            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                node.child_by_field_name("left")
+            }
+            "named_expression" | "function_definition" | "class_definition" => {
+                node.child_by_field_name("name")
+            }
+            "as_pattern_target" | "dotted_name" if in_import_or_with(node) => Some(node),
+            _ => None,
+        };
+        if let Some(target) = target {
+            collect_identifiers(target, source, &mut names);
+        }
+        if matches!(
+            node.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) && node.id() != body.id()
+        {
+            continue;
+        }
+        for child in node.children(&mut cursor) {
+            stack.push(child);
+        }
+    }
+    names
+}
+
+/// Whether a name node binds through `import x` / `from m import x` / `with ... as x`.
+fn in_import_or_with(node: tree_sitter::Node<'_>) -> bool {
+    node.kind() == "as_pattern_target"
+        || node
+            .parent()
+            .is_some_and(|p| matches!(p.kind(), "import_statement" | "import_from_statement"))
+}
+
+fn collect_identifiers(node: tree_sitter::Node<'_>, source: &str, names: &mut Vec<String>) {
+    if node.kind() == "identifier" {
+        names.push(text(node, source).to_string());
+        return;
+    }
+    // `a.b = ...` and `a[i] = ...` bind nothing.
+    if matches!(node.kind(), "attribute" | "subscript") {
+        return;
+    }
+    let mut cursor = node.walk();
+    let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
+    for child in children {
+        collect_identifiers(child, source, names);
+    }
+}
+
 /// Why a call's arguments cannot bind, or `None` when they can.
 fn binding_problem(params: &Params, positional: usize, keywords: &[String]) -> Option<String> {
     if positional > params.positional.len() && !params.var_positional {
@@ -262,6 +369,9 @@ pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
                 continue;
             };
             let target = match function.kind() {
+                // A parameter or local of an enclosing function with the callee's name (a pytest
+                // fixture, a callback) is not the module-level function.
+                "identifier" if shadowed(node, text(function, source), source) => None,
                 "identifier" => bound.get(text(function, source)).cloned(),
                 "attribute" => {
                     let object = function
@@ -345,5 +455,27 @@ mod fixture {
         let matching = ("cli.py", "import store\nstore.add('tea', 2)\n");
         let clean = review(&[store, matching], &["cli.py"]);
         assert!(clean.iter().all(|f| f.0 != "call_arity"), "{clean:?}");
+    }
+
+    #[test]
+    fn a_parameter_or_local_with_a_functions_name_is_not_that_function() {
+        let store = (
+            "store.py",
+            "def make_store(path):\n    return path\n\n\ndef total(rows):\n    return sum(rows)\n",
+        );
+        // A pytest fixture argument and a callback parameter shadow the module's functions.
+        let tests = ("test_store.py", "from store import make_store, total\n\n\ndef test_add(make_store):\n    assert make_store() is not None\n\n\ndef apply(rows, total):\n    return total(rows, 2)\n\n\ndef local(rows):\n    total = len\n    return total(rows, 1)\n");
+        let found = review(&[store, tests], &["test_store.py"]);
+        assert!(found.iter().all(|f| f.0 != "call_arity"), "{found:?}");
+        // The module's own function, unshadowed, is still checked.
+        let drift = (
+            "test_store.py",
+            "from store import total\n\n\ndef test_total():\n    assert total([1], 2) == 1\n",
+        );
+        let found = review(&[store, drift], &["test_store.py"]);
+        assert!(
+            found.contains(&("call_arity".into(), "test_store.py".into(), 5)),
+            "{found:?}"
+        );
     }
 }
