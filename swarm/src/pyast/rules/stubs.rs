@@ -36,65 +36,66 @@ const ABSTRACT_BASES: [&str; 3] = ["ABC", "Protocol", "ABCMeta"];
 pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
     let classes = project_classes(modules);
     let overridden = overridden_methods(&classes);
+    let interface = Interface {
+        classes: &classes,
+        overridden: &overridden,
+    };
     let mut findings = Vec::new();
     for module in modules {
-        let Some(tree) = &module.tree else { continue };
-        let root = tree.root_node();
-        let mut cursor = root.walk();
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            if node.kind() == "function_definition" {
-                let name = node.child_by_field_name("name");
-                let body = node.child_by_field_name("body");
-                if let (Some(name), Some(body)) = (name, body) {
-                    let method = text(name, &module.source);
-                    let interface = Interface {
-                        classes: &classes,
-                        overridden: &overridden,
-                    };
-                    if is_stub(body, &module.source)
-                        && !interface.holds(node, method, body, &module.source)
-                    {
-                        findings.push(Finding {
-                            kind: FindingKind::Stub,
-                            file: module.file.clone(),
-                            line: node.start_position().row + 1,
-                            message: format!("`{method}` is a stub: its body does nothing"),
-                        });
-                    }
-                }
-            }
-            for child in node.children(&mut cursor) {
-                stack.push(child);
+        for node in nodes_of_kind(module, "function_definition") {
+            let name = node.child_by_field_name("name");
+            let body = node.child_by_field_name("body");
+            let (Some(name), Some(body)) = (name, body) else {
+                continue;
+            };
+            let method = text(name, &module.source);
+            if is_stub(body, &module.source) && !interface.holds(node, method, body, &module.source)
+            {
+                findings.push(Finding {
+                    kind: FindingKind::Stub,
+                    file: module.file.clone(),
+                    line: node.start_position().row + 1,
+                    message: format!("`{method}` is a stub: its body does nothing"),
+                });
             }
         }
     }
     findings
 }
 
+/// Every node of `kind` in the module's tree, at any depth.
+fn nodes_of_kind<'t>(module: &'t Module, kind: &str) -> Vec<tree_sitter::Node<'t>> {
+    let mut found = Vec::new();
+    let Some(tree) = &module.tree else {
+        return found;
+    };
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.kind() == kind {
+            found.push(node);
+        }
+        stack.extend(node.children(&mut cursor));
+    }
+    found
+}
+
 /// Every class defined anywhere in the project (top level or nested), by simple name.
 fn project_classes(modules: &[Module]) -> BTreeMap<String, ClassInfo> {
     let mut classes: BTreeMap<String, ClassInfo> = BTreeMap::new();
     for module in modules {
-        let Some(tree) = &module.tree else { continue };
-        let root = tree.root_node();
-        let mut cursor = root.walk();
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            if node.kind() == "class_definition" {
-                if let Some(name) = node.child_by_field_name("name") {
-                    let info = class_info(node, &module.source);
-                    let entry = classes
-                        .entry(text(name, &module.source).to_string())
-                        .or_default();
-                    entry.bases.extend(info.bases);
-                    entry.methods.extend(info.methods);
-                    entry.declared_abstract |= info.declared_abstract;
-                }
-            }
-            for child in node.children(&mut cursor) {
-                stack.push(child);
-            }
+        for node in nodes_of_kind(module, "class_definition") {
+            let Some(name) = node.child_by_field_name("name") else {
+                continue;
+            };
+            let info = class_info(node, &module.source);
+            let entry = classes
+                .entry(text(name, &module.source).to_string())
+                .or_default();
+            entry.bases.extend(info.bases);
+            entry.methods.extend(info.methods);
+            entry.declared_abstract |= info.declared_abstract;
         }
     }
     classes
@@ -138,7 +139,8 @@ fn simple_name(expression: &str) -> String {
     head.rsplit('.').next().unwrap_or(head).to_string()
 }
 
-/// For each project class, the methods some project subclass redefines.
+/// For each project class other project classes derive from, the methods some of them
+/// redefine (possibly none).
 fn overridden_methods(classes: &BTreeMap<String, ClassInfo>) -> BTreeMap<String, BTreeSet<String>> {
     let mut overridden: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for info in classes.values() {
@@ -181,10 +183,8 @@ impl Interface<'_> {
         let Some(info) = self.classes.get(class) else {
             return false;
         };
-        let is_base = self
-            .classes
-            .values()
-            .any(|c| c.bases.iter().any(|b| b == class));
+        // `overridden` has an entry for every class a project class derives from.
+        let is_base = self.overridden.contains_key(class);
         let overrides = info.bases.iter().any(|base| {
             self.classes
                 .get(base)
