@@ -267,6 +267,8 @@ struct Replicate<'a> {
     task: &'a Task,
     replicate: u32,
     lane: usize,
+    /// Who builds in this lane, for progress.
+    label: String,
     template: ResultRow,
     /// `runs/RUN/SUITE/TASK/rN`.
     base: PathBuf,
@@ -292,12 +294,8 @@ async fn run_replicate(
         fleet: &config.fleet_name,
         sut: shared.sut.kind().to_string(),
     };
-    let template = rows::row_template(
-        &context,
-        task,
-        replicate,
-        &shared.sut.lane(lane, config.users()),
-    );
+    let lane_settings = shared.sut.lane(lane, config.users());
+    let template = rows::row_template(&context, task, replicate, &lane_settings);
     let base = shared.results_dir.join("runs").join(&shared.run_id);
     let base = base
         .join(&task.suite)
@@ -310,6 +308,7 @@ async fn run_replicate(
         task,
         replicate,
         lane,
+        label: lane_settings.label,
         template,
         base,
         project,
@@ -426,7 +425,7 @@ async fn build_with_retries(
             task: state.task.id.clone(),
             replicate: state.replicate,
             turn: number,
-            node: shared.sut.lane(state.lane, shared.config.users()).label,
+            node: state.label.clone(),
         });
         let watch = relay(shared, state, number);
         let given = TurnRequest {
