@@ -15,12 +15,13 @@
 //! Signatures ([`signatures`]) are what CONTRACT freezes: every top-level `def` and `class`,
 //! and the methods of each class, as normalised text.
 
+mod project;
 mod rules;
 mod stubs;
 
 use crate::verify::FindingKind;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 pub use stubs::stub_source;
 

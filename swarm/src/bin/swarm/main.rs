@@ -1,9 +1,10 @@
 //! `swarm`: the embedded swarm's command line: `run` (the whole pipeline on a spec),
-//! `resume`, `verify` (the gates alone), `knobs`, `demo` (the pipeline on a bundled simulated
+//! `resume`, `verify` (the gates alone), `review` (the static review alone), `knobs`, `demo` (the pipeline on a bundled simulated
 //! fleet), `agent` (the single agent), `demo-agent`, and `probe` (what a server is).
 
 mod pipeline_cmd;
 mod progress;
+mod review_cmd;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -62,6 +63,8 @@ enum Command {
     Resume(pipeline_cmd::ResumeArgs),
     /// Run the verification gates on a directory (exit 0 pass, 1 fail, 3 inconclusive).
     Verify(pipeline_cmd::VerifyArgs),
+    /// The static review alone on a directory of Python (exit 0 clean, 1 findings).
+    Review(review_cmd::ReviewArgs),
     /// List the knobs: type, value, safe range, whether the tuner may change them.
     Knobs {
         /// As JSON.
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
             Command::Run(args) => Ok(pipeline_cmd::run(args).await),
             Command::Resume(args) => Ok(pipeline_cmd::resume(args).await),
             Command::Verify(args) => Ok(pipeline_cmd::verify_command(args).await),
+            Command::Review(args) => Ok(review_cmd::review(args)),
             Command::Knobs { json } => Ok(pipeline_cmd::knobs_command(json)),
         }
     });

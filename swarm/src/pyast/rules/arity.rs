@@ -1,17 +1,23 @@
 //! The `call_arity` rule: a call whose arguments cannot bind to the callee's parameters
 //! (too many or too few positional arguments, an unknown or missing keyword) is a crash
 //! waiting for its first run — the interface drift a weak model leaves between two modules.
-//! Resolved through `from m import f`, `import m` + `m.f(...)`, and same-module calls;
-//! anything it cannot resolve is left alone (no finding).
+//! Callees are resolved by [`crate::pyast::project`]: every import form (relative, submodule
+//! attributes, re-exports through `__init__`, aliases), methods through `self`, `cls`, a class
+//! or an object whose class is known (a constructor call, a classmethod factory, an
+//! annotation), constructors against `__init__` or dataclass fields, staticmethods and
+//! classmethods. A call through `self` (or an annotated object) may reach a subclass's
+//! override, so it is a finding only when it binds to none of them. Anything it cannot
+//! resolve (a decorator that may change the signature, `*args` at the call) is left alone.
 //!
 //! Example: `store.py` defines `def add(name, qty)`, and `cli.py` calls
 //! `store.add(name, qty, price)`: three arguments for two parameters.
 
+use crate::pyast::project::{import_name, Binding, Project, Value};
 use crate::pyast::*;
 
 /// The parameters of a function, as far as binding arguments needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(super) struct Params {
+pub(in crate::pyast) struct Params {
     /// Names that can be passed by position, in order (after `self`/`cls` for methods).
     positional: Vec<String>,
     /// How many of `positional` have no default.
@@ -35,7 +41,38 @@ fn parameter_name(node: tree_sitter::Node<'_>, source: &str) -> String {
     }
 }
 
-pub(super) fn params_of(
+impl Params {
+    /// Takes `*args` and `**kwargs` and nothing else (a pass-through wrapper).
+    pub(in crate::pyast) fn passes_everything(&self) -> bool {
+        self.var_positional && self.var_keyword && self.positional.is_empty()
+    }
+
+    /// Without the first positional parameter (`self`, `cls`).
+    pub(in crate::pyast) fn without_first(&self) -> Params {
+        let mut params = self.clone();
+        if !params.positional.is_empty() {
+            params.positional.remove(0);
+            params.required_positional = params.required_positional.saturating_sub(1);
+        }
+        params
+    }
+
+    /// Positional-or-keyword parameters (name, has a default), in order: a dataclass's
+    /// `__init__`.
+    pub(in crate::pyast) fn positional(fields: &[(String, bool)]) -> Params {
+        let required = fields
+            .iter()
+            .rposition(|(_, default)| !default)
+            .map_or(0, |i| i + 1);
+        Params {
+            positional: fields.iter().map(|(name, _)| name.clone()).collect(),
+            required_positional: required,
+            ..Params::default()
+        }
+    }
+}
+
+pub(in crate::pyast) fn params_of(
     parameters: tree_sitter::Node<'_>,
     source: &str,
     drop_first: bool,
@@ -88,64 +125,69 @@ pub(super) fn params_of(
     params
 }
 
-/// What a name in a module refers to: a function or class of another project module.
-fn callable_params(module: &Module) -> BTreeMap<String, (Params, usize)> {
-    let mut found = BTreeMap::new();
-    let Some(tree) = &module.tree else {
-        return found;
-    };
-    for definition in definitions(tree.root_node()) {
-        let Some(name) = definition.child_by_field_name("name") else {
-            continue;
-        };
-        let name = text(name, &module.source).to_string();
-        let line = definition.start_position().row + 1;
-        if definition.kind() == "function_definition" {
-            if let Some(parameters) = definition.child_by_field_name("parameters") {
-                found.insert(name, (params_of(parameters, &module.source, false), line));
-            }
-        } else if let Some(body) = definition.child_by_field_name("body") {
-            // A class is called through its __init__ (without self); no __init__: no check.
-            for method in definitions(body) {
-                let is_init = method
-                    .child_by_field_name("name")
-                    .is_some_and(|n| text(n, &module.source) == "__init__");
-                if let (true, Some(parameters)) =
-                    (is_init, method.child_by_field_name("parameters"))
-                {
-                    found.insert(
-                        name.clone(),
-                        (params_of(parameters, &module.source, true), line),
-                    );
-                }
-            }
-        }
-    }
-    found
+/// How a name is bound in the scope that binds it.
+enum Local<'t> {
+    /// The `index`-th parameter (0-based, `self` included) of `function`.
+    Parameter {
+        function: tree_sitter::Node<'t>,
+        index: usize,
+        annotation: Option<tree_sitter::Node<'t>>,
+    },
+    /// Bound exactly once, by `name = value`.
+    Assigned(tree_sitter::Node<'t>),
+    /// Bound some other way, or more than once.
+    Other,
 }
 
-/// Whether `name` is bound by a function enclosing `node` (a parameter, or a local: an
-/// assignment, a loop or `with` target, a walrus, a nested `def`/`class`, an import).
-fn shadowed(node: tree_sitter::Node<'_>, name: &str, source: &str) -> bool {
+/// The binding of `name` in the innermost function (or lambda) enclosing `node` that binds
+/// it; `None` when no enclosing function does (the name is the module's).
+fn local_binding<'t>(node: tree_sitter::Node<'t>, name: &str, source: &str) -> Option<Local<'t>> {
     let mut current = node.parent();
     while let Some(scope) = current {
         if matches!(scope.kind(), "function_definition" | "lambda") {
-            let params = scope.child_by_field_name("parameters");
-            if params.is_some_and(|p| parameter_names(p, source).iter().any(|n| n == name)) {
-                return true;
+            if let Some(params) = scope.child_by_field_name("parameters") {
+                let found = parameter_nodes(params, source)
+                    .into_iter()
+                    .enumerate()
+                    .find(|(_, (n, _))| n == name);
+                if let Some((index, (_, parameter))) = found {
+                    return Some(Local::Parameter {
+                        function: scope,
+                        index,
+                        annotation: parameter.child_by_field_name("type"),
+                    });
+                }
             }
-            let body = scope.child_by_field_name("body");
-            if body.is_some_and(|b| local_names(b, source).iter().any(|n| n == name)) {
-                return true;
+            if let Some(body) = scope.child_by_field_name("body") {
+                if let Some(local) = scope_binding(body, name, source) {
+                    return Some(local);
+                }
             }
         }
         current = scope.parent();
     }
-    false
+    None
 }
 
-/// The names a parameter list binds (defaults and annotations left out).
-fn parameter_names(parameters: tree_sitter::Node<'_>, source: &str) -> Vec<String> {
+/// How `scope` (a function body or the module) binds `name` itself, if it does.
+fn scope_binding<'t>(scope: tree_sitter::Node<'t>, name: &str, source: &str) -> Option<Local<'t>> {
+    let bindings: Vec<Option<tree_sitter::Node<'t>>> = local_names(scope, source)
+        .into_iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, value)| value)
+        .collect();
+    match bindings.as_slice() {
+        [] => None,
+        [Some(value)] => Some(Local::Assigned(*value)),
+        _ => Some(Local::Other),
+    }
+}
+
+/// The parameters of a list, by name (defaults and annotations left out), with their node.
+fn parameter_nodes<'t>(
+    parameters: tree_sitter::Node<'t>,
+    source: &str,
+) -> Vec<(String, tree_sitter::Node<'t>)> {
     let mut names = Vec::new();
     let mut cursor = parameters.walk();
     for parameter in parameters.named_children(&mut cursor) {
@@ -154,12 +196,13 @@ fn parameter_names(parameters: tree_sitter::Node<'_>, source: &str) -> Vec<Strin
             "default_parameter" | "typed_default_parameter" => {
                 parameter.child_by_field_name("name")
             }
+            "keyword_separator" | "positional_separator" | "comment" => None,
             // `typed_parameter`, `list_splat_pattern`, `dictionary_splat_pattern`: the first
             // identifier is the name.
             _ => first_identifier(parameter),
         };
         if let Some(name) = name {
-            names.push(text(name, source).to_string());
+            names.push((text(name, source).to_string(), parameter));
         }
     }
     names
@@ -174,8 +217,12 @@ fn first_identifier(node: tree_sitter::Node<'_>) -> Option<tree_sitter::Node<'_>
     children.into_iter().find_map(first_identifier)
 }
 
-/// The names a function body binds locally (nested function bodies left out).
-fn local_names(body: tree_sitter::Node<'_>, source: &str) -> Vec<String> {
+/// The names a scope binds itself (nested function and class bodies left out), each with
+/// the value of a plain `name = value` assignment.
+fn local_names<'t>(
+    body: tree_sitter::Node<'t>,
+    source: &str,
+) -> Vec<(String, Option<tree_sitter::Node<'t>>)> {
     let mut names = Vec::new();
     let mut cursor = body.walk();
     let mut stack = vec![body];
@@ -187,11 +234,23 @@ fn local_names(body: tree_sitter::Node<'_>, source: &str) -> Vec<String> {
             "named_expression" | "function_definition" | "class_definition" => {
                 node.child_by_field_name("name")
             }
-            "as_pattern_target" | "dotted_name" if in_import_or_with(node) => Some(node),
+            "as_pattern_target" | "dotted_name" | "aliased_import" if in_import_or_with(node) => {
+                Some(node.child_by_field_name("alias").unwrap_or(node))
+            }
+            "global_statement" | "nonlocal_statement" => Some(node),
             _ => None,
         };
         if let Some(target) = target {
-            collect_identifiers(target, source, &mut names);
+            let plain = node.kind() == "assignment"
+                && target.kind() == "identifier"
+                && node.child_by_field_name("type").is_none();
+            let value = node.child_by_field_name("right").filter(|_| plain);
+            let mut found = Vec::new();
+            collect_identifiers(target, source, &mut found);
+            if node.kind() == "dotted_name" {
+                found.truncate(1);
+            }
+            names.extend(found.into_iter().map(|n| (n, value)));
         }
         if matches!(
             node.kind(),
@@ -273,86 +332,234 @@ fn binding_problem(params: &Params, positional: usize, keywords: &[String]) -> O
     None
 }
 
-/// Calls across project modules whose arguments cannot bind to the callee's parameters.
+/// A callable value at a call site, as the rule needs it.
+struct Site<'p, 't> {
+    project: &'p Project<'p>,
+    /// The calling module (dotted) and its source.
+    module: &'p str,
+    source: &'p str,
+    root: tree_sitter::Node<'t>,
+}
+
+/// What calling a value can bind to: every definition it may reach, with the parameters
+/// the call's arguments meet.
+struct Candidates {
+    params: Vec<(Params, String, usize)>,
+}
+
+impl<'p, 't> Site<'p, 't> {
+    /// What `node` (an expression) refers to.
+    fn value(&self, node: tree_sitter::Node<'t>, depth: usize) -> Value {
+        if depth > 8 {
+            return Value::Unknown;
+        }
+        match node.kind() {
+            "identifier" => self.name(node, text(node, self.source), depth),
+            "attribute" => {
+                let (Some(object), Some(attribute)) = (
+                    node.child_by_field_name("object"),
+                    node.child_by_field_name("attribute"),
+                ) else {
+                    return Value::Unknown;
+                };
+                let attribute = text(attribute, self.source);
+                match self.value(object, depth + 1) {
+                    Value::Module(module) => self.project.lookup(&module, attribute),
+                    Value::Class { class, exact } => Value::Method {
+                        class,
+                        name: attribute.to_string(),
+                        on_instance: false,
+                        exact,
+                    },
+                    Value::Instance { class, exact } => Value::Method {
+                        class,
+                        name: attribute.to_string(),
+                        on_instance: true,
+                        exact,
+                    },
+                    _ => Value::Unknown,
+                }
+            }
+            "call" => {
+                let Some(function) = node.child_by_field_name("function") else {
+                    return Value::Unknown;
+                };
+                match self.value(function, depth + 1) {
+                    Value::Class { class, exact } => Value::Instance { class, exact },
+                    Value::Method {
+                        class,
+                        name,
+                        on_instance: false,
+                        ..
+                    } => {
+                        // A classmethod factory returning its own class.
+                        let own = &self.project.classes[class].name;
+                        match self.project.method(class, &name) {
+                            Ok(Some(m))
+                                if m.binding == Binding::Class
+                                    && (m.returns_cls
+                                        || &m.returns == own
+                                        || m.returns == "Self") =>
+                            {
+                                Value::Instance {
+                                    class,
+                                    exact: false,
+                                }
+                            }
+                            _ => Value::Unknown,
+                        }
+                    }
+                    _ => Value::Unknown,
+                }
+            }
+            "parenthesized_expression" => node
+                .named_child(0)
+                .map_or(Value::Unknown, |inner| self.value(inner, depth + 1)),
+            _ => Value::Unknown,
+        }
+    }
+
+    /// What an identifier refers to where `node` uses it.
+    fn name(&self, node: tree_sitter::Node<'t>, name: &str, depth: usize) -> Value {
+        let local = match local_binding(node, name, self.source) {
+            Some(local) => local,
+            None => {
+                let value = self.project.lookup(self.module, name);
+                if value != Value::Unknown {
+                    return value;
+                }
+                // A module-level object: `store = Store(path)` bound once at the top.
+                match scope_binding(self.root, name, self.source) {
+                    Some(local) => local,
+                    None => return Value::Unknown,
+                }
+            }
+        };
+        match local {
+            Local::Assigned(value) => match self.value(value, depth + 1) {
+                instance @ Value::Instance { .. } => instance,
+                _ => Value::Unknown,
+            },
+            Local::Parameter {
+                function,
+                index,
+                annotation,
+            } => {
+                if index == 0 {
+                    if let Some((class, binding)) = self.method_of(function) {
+                        return match binding {
+                            Binding::Plain => Value::Instance {
+                                class,
+                                exact: false,
+                            },
+                            Binding::Class => Value::Class {
+                                class,
+                                exact: false,
+                            },
+                            Binding::Static => Value::Unknown,
+                        };
+                    }
+                }
+                let Some(annotation) = annotation else {
+                    return Value::Unknown;
+                };
+                let written = text(annotation, self.source).trim_matches(['"', '\'']);
+                match self.project.resolve_dotted(self.module, written) {
+                    Value::Class { class, .. } => Value::Instance {
+                        class,
+                        exact: false,
+                    },
+                    _ => Value::Unknown,
+                }
+            }
+            Local::Other => Value::Unknown,
+        }
+    }
+
+    /// The class (top level of this module) a function is a method of, and how it binds.
+    fn method_of(&self, function: tree_sitter::Node<'t>) -> Option<(usize, Binding)> {
+        let mut outer = function.parent()?;
+        if outer.kind() == "decorated_definition" {
+            outer = outer.parent()?;
+        }
+        let class = outer.parent().filter(|c| c.kind() == "class_definition")?;
+        let class_name = text(class.child_by_field_name("name")?, self.source);
+        let method_name = text(function.child_by_field_name("name")?, self.source);
+        let Value::Class { class: id, .. } = self.project.lookup(self.module, class_name) else {
+            return None;
+        };
+        let info = &self.project.classes[id];
+        (info.line == class.start_position().row + 1).then_some(())?;
+        let binding = info.methods.get(method_name)?.binding;
+        Some((id, binding))
+    }
+
+    /// What a call of `value` may bind to; `None` when it cannot be known.
+    fn candidates(&self, value: Value) -> Option<Candidates> {
+        let project = self.project;
+        let params = match value {
+            Value::Function(module, name) => {
+                let callable = project.function(&module, &name)?;
+                vec![(
+                    callable.params.clone()?,
+                    callable.file.clone(),
+                    callable.line,
+                )]
+            }
+            Value::Class { class, exact } => {
+                // `cls(...)` may build a subclass.
+                let mut classes = vec![class];
+                if !exact {
+                    classes.extend(project.subclasses(class));
+                }
+                let built: Option<Vec<_>> = classes
+                    .into_iter()
+                    .map(|c| project.constructor(c))
+                    .collect();
+                built?
+            }
+            Value::Method {
+                class,
+                name,
+                on_instance,
+                exact,
+            } => {
+                let mut classes = vec![class];
+                if !exact {
+                    classes.extend(project.subclasses(class));
+                }
+                let mut params = Vec::new();
+                for class in classes {
+                    let callable = project.method(class, &name).ok()??;
+                    let all = callable.params.as_ref()?;
+                    let bound = match (callable.binding, on_instance) {
+                        (Binding::Static, _) | (Binding::Plain, false) => all.clone(),
+                        (Binding::Class, _) | (Binding::Plain, true) => all.without_first(),
+                    };
+                    params.push((bound, callable.file.clone(), callable.line));
+                }
+                params
+            }
+            _ => return None,
+        };
+        Some(Candidates { params })
+    }
+}
+
+/// Calls whose arguments cannot bind to the parameters of the project definition they reach.
 pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
-    let by_name: BTreeMap<String, &Module> =
-        modules.iter().map(|m| (module_name(&m.file), m)).collect();
-    let callables: BTreeMap<String, BTreeMap<String, (Params, usize)>> = modules
-        .iter()
-        .map(|m| (module_name(&m.file), callable_params(m)))
-        .collect();
+    let project = Project::new(modules);
     let mut findings = Vec::new();
     for module in modules {
         let Some(tree) = &module.tree else { continue };
-        let source = &module.source;
-        let own = module_name(&module.file);
-        // name in this module → (module it comes from, name there)
-        let mut bound: BTreeMap<String, (String, String)> = BTreeMap::new();
-        // alias in this module → project module
-        let mut aliases: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(own_defs) = callables.get(&own) {
-            for name in own_defs.keys() {
-                bound.insert(name.clone(), (own.clone(), name.clone()));
-            }
-        }
+        let own = import_name(&module.file);
+        let site = Site {
+            project: &project,
+            module: &own,
+            source: &module.source,
+            root: tree.root_node(),
+        };
         let root = tree.root_node();
-        for index in 0..root.named_child_count() {
-            let Some(node) = root.named_child(index as u32) else {
-                continue;
-            };
-            match node.kind() {
-                "import_statement" => {
-                    for i in 0..node.named_child_count() {
-                        let Some(child) = node.named_child(i as u32) else {
-                            continue;
-                        };
-                        let (target, alias) = if child.kind() == "aliased_import" {
-                            let name = child.child_by_field_name("name").map(|n| text(n, source));
-                            let alias = child.child_by_field_name("alias").map(|n| text(n, source));
-                            (name.unwrap_or(""), alias.unwrap_or(""))
-                        } else {
-                            (text(child, source), text(child, source))
-                        };
-                        if by_name.contains_key(target) {
-                            aliases.insert(alias.to_string(), target.to_string());
-                        }
-                    }
-                }
-                "import_from_statement" => {
-                    let Some(from) = node.child_by_field_name("module_name") else {
-                        continue;
-                    };
-                    let base = text(from, source).trim_start_matches('.').to_string();
-                    if !by_name.contains_key(&base) {
-                        continue;
-                    }
-                    for i in 0..node.named_child_count() {
-                        let Some(child) = node.named_child(i as u32) else {
-                            continue;
-                        };
-                        if child.id() == from.id() {
-                            continue;
-                        }
-                        let (name, alias) = if child.kind() == "aliased_import" {
-                            (
-                                child
-                                    .child_by_field_name("name")
-                                    .map(|n| text(n, source))
-                                    .unwrap_or(""),
-                                child
-                                    .child_by_field_name("alias")
-                                    .map(|n| text(n, source))
-                                    .unwrap_or(""),
-                            )
-                        } else {
-                            (text(child, source), text(child, source))
-                        };
-                        bound.insert(alias.to_string(), (base.clone(), name.to_string()));
-                    }
-                }
-                _ => {}
-            }
-        }
         let mut cursor = root.walk();
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
@@ -368,75 +575,60 @@ pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
             ) else {
                 continue;
             };
-            let target = match function.kind() {
-                // A parameter or local of an enclosing function with the callee's name (a pytest
-                // fixture, a callback) is not the module-level function.
-                "identifier" if shadowed(node, text(function, source), source) => None,
-                "identifier" => bound.get(text(function, source)).cloned(),
-                "attribute" => {
-                    let object = function
-                        .child_by_field_name("object")
-                        .map(|n| text(n, source));
-                    let attribute = function
-                        .child_by_field_name("attribute")
-                        .map(|n| text(n, source));
-                    match (object.and_then(|o| aliases.get(o)), attribute) {
-                        (Some(module_name), Some(attribute)) => {
-                            Some((module_name.clone(), attribute.to_string()))
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            };
-            let Some((callee_module, callee)) = target else {
+            let Some((positional, keywords)) = arguments_of(arguments, &module.source) else {
                 continue;
             };
-            let Some((params, def_line)) =
-                callables.get(&callee_module).and_then(|c| c.get(&callee))
-            else {
+            let Some(candidates) = site.candidates(site.value(function, 0)) else {
                 continue;
             };
-            let mut positional = 0;
-            let mut keywords = Vec::new();
-            let mut unpacked = false;
-            for i in 0..arguments.named_child_count() {
-                let Some(argument) = arguments.named_child(i as u32) else {
-                    continue;
-                };
-                match argument.kind() {
-                    "keyword_argument" => keywords.push(
-                        argument
-                            .child_by_field_name("name")
-                            .map(|n| text(n, source).to_string())
-                            .unwrap_or_default(),
-                    ),
-                    "list_splat" | "dictionary_splat" => unpacked = true,
-                    "comment" => {}
-                    _ => positional += 1,
-                }
-            }
-            if unpacked {
+            let problems: Vec<(String, &String, usize)> = candidates
+                .params
+                .iter()
+                .map(|(params, file, line)| {
+                    binding_problem(params, positional, &keywords).map(|p| (p, file, *line))
+                })
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default();
+            let Some((problem, callee_file, def_line)) = problems.into_iter().next() else {
                 continue;
-            }
-            if let Some(problem) = binding_problem(params, positional, &keywords) {
-                let callee_file = by_name
-                    .get(&callee_module)
-                    .map(|m| m.file.clone())
-                    .unwrap_or_default();
-                findings.push(Finding {
-                    kind: FindingKind::CallArity,
-                    file: module.file.clone(),
-                    line: node.start_position().row + 1,
-                    message: format!(
-                        "`{}` {problem}; it is defined at {callee_file}:{def_line}",
-                        text(function, source)
-                    ),
-                });
-            }
+            };
+            findings.push(Finding {
+                kind: FindingKind::CallArity,
+                file: module.file.clone(),
+                line: node.start_position().row + 1,
+                message: format!(
+                    "`{}` {problem}; it is defined at {callee_file}:{def_line}",
+                    text(function, &module.source)
+                ),
+            });
         }
     }
     findings
+}
+
+/// A call's positional count and keyword names; `None` when it unpacks (`*xs`, `**kw`).
+fn arguments_of(arguments: tree_sitter::Node<'_>, source: &str) -> Option<(usize, Vec<String>)> {
+    if arguments.kind() != "argument_list" {
+        // `f(x for x in xs)`: one generator argument.
+        return Some((1, Vec::new()));
+    }
+    let mut positional = 0;
+    let mut keywords = Vec::new();
+    let mut cursor = arguments.walk();
+    for argument in arguments.named_children(&mut cursor) {
+        match argument.kind() {
+            "keyword_argument" => keywords.push(
+                argument
+                    .child_by_field_name("name")
+                    .map(|n| text(n, source).to_string())
+                    .unwrap_or_default(),
+            ),
+            "list_splat" | "dictionary_splat" => return None,
+            "comment" => {}
+            _ => positional += 1,
+        }
+    }
+    Some((positional, keywords))
 }
 
 #[cfg(test)]
@@ -477,5 +669,76 @@ mod fixture {
             found.contains(&("call_arity".into(), "test_store.py".into(), 5)),
             "{found:?}"
         );
+    }
+
+    fn arity_lines(files: &[(&str, &str)]) -> Vec<(String, usize)> {
+        review(files, &["app.py"])
+            .into_iter()
+            .filter(|f| f.0 == "call_arity")
+            .map(|f| (f.1, f.2))
+            .collect()
+    }
+
+    #[test]
+    fn calls_are_resolved_through_every_import_form() {
+        let core = (
+            "pkg/core.py",
+            "def parse(text, strict=False):\n    return text\n",
+        );
+        let init = ("pkg/__init__.py", "from .core import parse as parse\n");
+        let util = ("pkg/util.py", "from . import core\nfrom .core import parse as p\n\n\ndef run():\n    core.parse('a', True, 3)\n    p()\n    return core.parse('a')\n");
+        let app = ("app.py", "import pkg\nfrom pkg import util, parse\nimport pkg.core as c\n\nparse('a', strict=True, mode=1)\npkg.parse('a', True)\nc.parse('a', 1, 2)\nutil.run()\n");
+        assert_eq!(
+            arity_lines(&[core, init, util, app]),
+            vec![
+                ("app.py".into(), 5),
+                ("app.py".into(), 7),
+                ("pkg/util.py".into(), 6),
+                ("pkg/util.py".into(), 7),
+            ]
+        );
+    }
+
+    #[test]
+    fn method_and_constructor_calls_are_checked() {
+        let shapes = (
+            "shapes.py",
+            "from dataclasses import dataclass, field\n\n\n@dataclass\nclass Point:\n    x: int\n    y: int = 0\n    tags: list = field(default_factory=list)\n\n\nclass Store:\n    def __init__(self, path, *, mode='r'):\n        self.path = path\n\n    def add(self, name, qty=1):\n        return self.total(name)\n\n    def total(self):\n        return 0\n\n    @staticmethod\n    def blank(width):\n        return ' ' * width\n\n    @classmethod\n    def open(cls, path) -> 'Store':\n        return cls(path, 1)\n",
+        );
+        let app = (
+            "app.py",
+            "from shapes import Point, Store\n\n\ndef main(other: Store):\n    Point(1, 2, [], 4)\n    Point()\n    Point(1, tags=[])\n    store = Store('p', mode='w')\n    store.add('tea', 2, 3)\n    Store.blank(1, 2)\n    made = Store.open('p')\n    made.add()\n    other.total(5)\n    store.add('tea', qty=2)\n    Store.blank(3)\n\n\nmain(Store('x'))\n",
+        );
+        assert_eq!(
+            arity_lines(&[shapes, app]),
+            vec![
+                ("app.py".into(), 5),
+                ("app.py".into(), 6),
+                ("app.py".into(), 9),
+                ("app.py".into(), 10),
+                ("app.py".into(), 12),
+                ("app.py".into(), 13),
+                // self.total(name) inside Store.add; cls(path, 1) against __init__(path).
+                ("shapes.py".into(), 16),
+                ("shapes.py".into(), 27),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_known_is_never_a_finding() {
+        let lib = (
+            "lib.py",
+            "import functools\n\n\ndef curry(f):\n    return f\n\n\ndef logged(f):\n    @functools.wraps(f)\n    def inner(*args, **kwargs):\n        return f(*args, **kwargs)\n    return inner\n\n\n@curry\ndef add(a, b):\n    return a + b\n\n\n@logged\ndef mul(a, b):\n    return a * b\n\n\nclass Base:\n    def render(self, rows):\n        return self.cell(rows, 1)\n\n    def cell(self, rows):\n        raise NotImplementedError\n\n\nclass Wide(Base):\n    def cell(self, rows, width):\n        return rows\n\n\nclass Mapping(dict):\n    pass\n\n\ntry:\n    from fast import scale\nexcept ImportError:\n    def scale(x):\n        return x\n",
+        );
+        // A decorator that may change the signature (curry) is inconclusive; one that keeps
+        // it (functools.wraps) is checked; a call through self may reach an override; a
+        // class with an external base has an unknown constructor; a conditional definition
+        // is ambiguous.
+        let app = (
+            "app.py",
+            "from lib import add, mul, Base, Mapping, scale\n\nadd(1)\nmul(1)\nBase().render([])\nMapping(a=1, b=2)\nscale(1, 2)\n",
+        );
+        assert_eq!(arity_lines(&[lib, app]), vec![("app.py".into(), 4)]);
     }
 }

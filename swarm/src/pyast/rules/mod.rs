@@ -2,7 +2,7 @@
 //! example; each has its fixture (a test with a project that has the problem and one that
 //! does not). [`all`] runs them in order over the parsed project.
 
-mod arity;
+pub(super) mod arity;
 mod duplicates;
 mod stubs;
 mod syntax;
