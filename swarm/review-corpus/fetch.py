@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DEST = Path.home() / ".cache" / "swarm-gym" / "review-corpus"
-KEEP_NAMES = {"entry_points.txt", "top_level.txt", "setup.cfg", "pyproject.toml", "setup.py"}
+KEEP_NAMES = {"METADATA", "PKG-INFO", "entry_points.txt", "top_level.txt", "setup.cfg", "pyproject.toml", "setup.py"}
 SKIP_DIRS = {"tests", "test", "docs", "doc", "examples", "benchmarks", "bench"}
 
 

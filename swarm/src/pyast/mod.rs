@@ -238,6 +238,25 @@ pub fn has_main_guard(source: &str) -> bool {
     })
 }
 
+/// A module of a package whose dotted path has no private (`_`) part: `pkg/sub/util.py`, not
+/// `pkg/_impl.py` nor a top-level script.
+fn is_public_module(file: &str) -> bool {
+    let name = project::import_name(file);
+    name.contains('.') && name.split('.').all(|part| !part.starts_with('_'))
+}
+
+/// A test module (or pytest's `conftest.py`): its code serves the tests, not the app.
+pub(super) fn is_test_file(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+        || file.starts_with("tests/")
+        || file.starts_with("test/")
+        || file.contains("/tests/")
+        || file.contains("/test/")
+}
+
 pub(super) fn is_entry_file(file: &str, source: &str, entry_points: &BTreeSet<String>) -> bool {
     let name = file.rsplit('/').next().unwrap_or(file);
     entry_points.contains(file)
@@ -248,14 +267,24 @@ pub(super) fn is_entry_file(file: &str, source: &str, entry_points: &BTreeSet<St
         || file.starts_with("tests/")
 }
 
-/// Is this function body a stub?
-pub fn is_stub(body: tree_sitter::Node<'_>, source: &str) -> bool {
+/// What a placeholder body holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Placeholder {
+    /// `pass`.
+    Pass,
+    /// `...`.
+    Ellipsis,
+    /// `raise NotImplementedError`, with its message when it has a literal one.
+    Raise(Option<String>),
+}
+
+/// The placeholder a function body is (after an optional docstring and comments), if it is one.
+pub(super) fn placeholder(body: tree_sitter::Node<'_>, source: &str) -> Option<Placeholder> {
     let mut statements = Vec::new();
-    for index in 0..body.named_child_count() {
-        if let Some(child) = body.named_child(index as u32) {
-            if child.kind() != "comment" {
-                statements.push(child);
-            }
+    let mut cursor = body.walk();
+    for child in body.named_children(&mut cursor) {
+        if child.kind() != "comment" {
+            statements.push(child);
         }
     }
     // A leading docstring does not count.
@@ -267,14 +296,31 @@ pub fn is_stub(body: tree_sitter::Node<'_>, source: &str) -> bool {
     {
         statements.remove(0);
     }
-    if statements.len() != 1 {
-        return false;
+    let [statement] = statements.as_slice() else {
+        return None;
+    };
+    let content = text(*statement, source).trim();
+    if statement.kind() == "pass_statement" {
+        return Some(Placeholder::Pass);
     }
-    let statement = statements[0];
-    let content = text(statement, source).trim();
-    statement.kind() == "pass_statement"
-        || content == "..."
-        || (statement.kind() == "raise_statement" && content.contains("NotImplementedError"))
+    if content == "..." {
+        return Some(Placeholder::Ellipsis);
+    }
+    if statement.kind() != "raise_statement" || !content.contains("NotImplementedError") {
+        return None;
+    }
+    let message = statement
+        .named_child(0)
+        .filter(|raised| raised.kind() == "call")
+        .and_then(|call| call.child_by_field_name("arguments"))
+        .and_then(|arguments| arguments.named_child(0))
+        .and_then(|first| string_literal(first, source));
+    Some(Placeholder::Raise(message))
+}
+
+/// Is this function body a stub (a placeholder of any kind)?
+pub fn is_stub(body: tree_sitter::Node<'_>, source: &str) -> bool {
+    placeholder(body, source).is_some()
 }
 
 pub(super) fn first_error_line(node: tree_sitter::Node<'_>) -> usize {
@@ -293,8 +339,30 @@ pub(super) fn first_error_line(node: tree_sitter::Node<'_>) -> usize {
     node.start_position().row + 1
 }
 
+/// What the review knows of a project besides its code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewScope {
+    /// Files the commands run directly (relative).
+    pub entry_points: BTreeSet<String>,
+    /// Functions the contract froze as placeholders to be filled: (file, `name` or
+    /// `Class.method`). A placeholder still there is a stub whatever else it looks like.
+    pub to_fill: BTreeSet<(String, String)>,
+}
+
 /// All findings for the project in `dir`; `entry_points` are files the task runs directly.
 pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Finding>> {
+    review_project(
+        dir,
+        &ReviewScope {
+            entry_points: entry_points.clone(),
+            ..ReviewScope::default()
+        },
+    )
+}
+
+/// All findings for the project in `dir`, knowing `scope`. `None` when the grammar cannot
+/// be loaded.
+pub fn review_project(dir: &Path, scope: &ReviewScope) -> Option<Vec<Finding>> {
     let mut parser = parser()?;
     let modules: Vec<Module> = python_files(dir)
         .into_iter()
@@ -304,11 +372,55 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
             Module { file, source, tree }
         })
         .collect();
-    let mut entry_points = entry_points.clone();
-    entry_points.extend(declared_entry_files(dir, &modules));
-    let mut findings = rules::all(&modules, &entry_points);
+    let mut scope = scope.clone();
+    scope
+        .entry_points
+        .extend(declared_entry_files(dir, &modules));
+    if is_distribution(dir) {
+        // A library's public modules are its interface: its users import them.
+        scope.entry_points.extend(
+            modules
+                .iter()
+                .filter(|m| is_public_module(&m.file) && !is_test_file(&m.file))
+                .map(|m| m.file.clone()),
+        );
+    }
+    let mut findings = rules::all(&modules, &scope);
     findings.sort_by(|a, b| (&a.file, a.line, &a.kind).cmp(&(&b.file, b.line, &b.kind)));
     Some(findings)
+}
+
+/// The installed-package metadata folders at the top of `dir` (`*.dist-info`, `*.egg-info`).
+fn metadata_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(".dist-info") || n.ends_with(".egg-info"))
+        })
+        .collect()
+}
+
+/// Whether `dir` is a distribution (a library others install): it has packaging metadata
+/// (pyproject.toml with a `[project]` or `[tool.poetry]` table, setup.py, setup.cfg, or an
+/// installed package's `*.dist-info` / `*.egg-info`).
+pub(super) fn is_distribution(dir: &Path) -> bool {
+    let pyproject = std::fs::read_to_string(dir.join("pyproject.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .is_some_and(|t| {
+            t.contains_key("project") || t.get("tool").and_then(|t| t.get("poetry")).is_some()
+        });
+    pyproject
+        || dir.join("setup.py").is_file()
+        || dir.join("setup.cfg").is_file()
+        || !metadata_dirs(dir).is_empty()
 }
 
 /// The project files a packaging file declares as entry points (`[project.scripts]`,
@@ -342,8 +454,14 @@ fn declared_entry_files(dir: &Path, modules: &[Module]) -> BTreeSet<String> {
         }
     }
     if let Ok(pattern) = regex::Regex::new(r"=\s*([A-Za-z_][\w.]*)\s*:\s*[A-Za-z_]") {
-        for file in ["setup.cfg", "setup.py"] {
-            let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        let mut files: Vec<std::path::PathBuf> = vec![dir.join("setup.cfg"), dir.join("setup.py")];
+        files.extend(
+            metadata_dirs(dir)
+                .into_iter()
+                .map(|d| d.join("entry_points.txt")),
+        );
+        for file in files {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
             targets.extend(pattern.captures_iter(&text).map(|c| c[1].to_string()));
         }
     }

@@ -15,14 +15,18 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for module in modules {
         let Some(tree) = &module.tree else { continue };
-        let mut top_level: BTreeMap<String, usize> = BTreeMap::new();
+        // name → (line of the last definition, whether it was a `@typing.overload`)
+        let mut top_level: BTreeMap<String, (usize, bool)> = BTreeMap::new();
         for definition in definitions(tree.root_node()) {
             let Some(name) = definition.child_by_field_name("name") else {
                 continue;
             };
             let name = text(name, &module.source).to_string();
             let line = definition.start_position().row + 1;
-            if let Some(first) = top_level.insert(name.clone(), line) {
+            let overload = is_overload(definition, &module.source);
+            // Overloads declare one function's signatures; the implementation follows them.
+            let earlier = top_level.insert(name.clone(), (line, overload));
+            if let Some((first, false)) = earlier.filter(|_| !overload) {
                 findings.push(Finding {
                     kind: FindingKind::DuplicateDefinition,
                     file: module.file.clone(),
@@ -35,6 +39,21 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Whether a definition is decorated `@overload` / `@typing.overload`.
+fn is_overload(definition: tree_sitter::Node<'_>, source: &str) -> bool {
+    definition
+        .parent()
+        .filter(|p| p.kind() == "decorated_definition")
+        .is_some_and(|decorated| {
+            let mut cursor = decorated.walk();
+            let found = decorated
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() == "decorator")
+                .any(|d| text(d, source).trim_end().ends_with("overload"));
+            found
+        })
 }
 
 #[cfg(test)]
@@ -51,6 +70,12 @@ mod tests {
         );
         let method = "def total(rows):\n    return sum(rows)\n\n\nclass Sheet:\n    def total(self):\n        return 1\n";
         let clean = review(&[("report.py", method)], &["report.py"]);
+        assert!(
+            clean.iter().all(|f| f.0 != "duplicate_definition"),
+            "{clean:?}"
+        );
+        let overloads = "import typing\n\n\n@typing.overload\ndef get(key: int) -> int: ...\n\n\n@typing.overload\ndef get(key: str) -> str: ...\n\n\ndef get(key):\n    return key\n";
+        let clean = review(&[("report.py", overloads)], &["report.py"]);
         assert!(
             clean.iter().all(|f| f.0 != "duplicate_definition"),
             "{clean:?}"

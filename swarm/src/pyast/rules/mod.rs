@@ -8,15 +8,14 @@ mod stubs;
 mod syntax;
 mod unwired;
 
-use super::{Finding, Module};
-use std::collections::BTreeSet;
+use super::{Finding, Module, ReviewScope};
 
-/// Every rule's findings over `modules` (`entry_points`: files the commands run directly).
-pub(super) fn all(modules: &[Module], entry_points: &BTreeSet<String>) -> Vec<Finding> {
+/// Every rule's findings over `modules`.
+pub(super) fn all(modules: &[Module], scope: &ReviewScope) -> Vec<Finding> {
     let mut findings = syntax::check(modules);
-    findings.extend(unwired::check(modules, entry_points));
+    findings.extend(unwired::check(modules, &scope.entry_points));
     findings.extend(duplicates::check(modules));
-    findings.extend(stubs::check(modules));
+    findings.extend(stubs::check(modules, &scope.to_fill));
     findings.extend(arity::call_arity(modules));
     findings
 }
@@ -34,8 +33,26 @@ pub(super) fn review(
     for (path, source) in files {
         let _ = crate::fsutil::write_inside(dir.path(), path, source.as_bytes());
     }
-    let entries: BTreeSet<String> = entry_points.iter().map(|e| e.to_string()).collect();
-    super::find_issues(dir.path(), &entries)
+    let scope = ReviewScope {
+        entry_points: entry_points.iter().map(|e| e.to_string()).collect(),
+        ..ReviewScope::default()
+    };
+    review_in(files, &scope)
+}
+
+/// [`review`] knowing more of the project (a contract).
+#[cfg(test)]
+pub(super) fn review_in(
+    files: &[(&str, &str)],
+    scope: &ReviewScope,
+) -> Vec<(String, String, usize)> {
+    let Ok(dir) = tempfile::tempdir() else {
+        return Vec::new();
+    };
+    for (path, source) in files {
+        let _ = crate::fsutil::write_inside(dir.path(), path, source.as_bytes());
+    }
+    super::review_project(dir.path(), scope)
         .unwrap_or_default()
         .into_iter()
         .map(|f| (f.kind.name().to_string(), f.file, f.line))

@@ -14,7 +14,7 @@
 //! - a method that only raises `NotImplementedError` in a class other project classes derive
 //!   from, or one that overrides a base class's method (a deliberate "not supported" path).
 
-use crate::pyast::{is_stub, text, Finding, Module};
+use crate::pyast::{placeholder, text, Finding, Module, Placeholder};
 use crate::verify::FindingKind;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,8 +32,10 @@ struct ClassInfo {
 /// Base names that make a class an interface.
 const ABSTRACT_BASES: [&str; 3] = ["ABC", "Protocol", "ABCMeta"];
 
-/// One finding per function (at any depth) whose body is a placeholder and is no interface.
-pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
+/// One finding per function (at any depth) whose body is a placeholder left to fill: one the
+/// contract froze to be filled (`to_fill`), or one that is neither an interface nor a
+/// deliberate no-op.
+pub(super) fn check(modules: &[Module], to_fill: &BTreeSet<(String, String)>) -> Vec<Finding> {
     let classes = project_classes(modules);
     let overridden = overridden_methods(&classes);
     let interface = Interface {
@@ -48,20 +50,53 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
             let (Some(name), Some(body)) = (name, body) else {
                 continue;
             };
+            let Some(kind) = placeholder(body, &module.source) else {
+                continue;
+            };
             let method = text(name, &module.source);
-            if is_stub(body, &module.source) && !interface.holds(node, method, body, &module.source)
-            {
-                findings.push(Finding {
-                    kind: FindingKind::Stub,
-                    file: module.file.clone(),
-                    line: node.start_position().row + 1,
-                    message: format!("`{method}` is a stub: its body does nothing"),
-                });
+            let source = &module.source;
+            if interface.holds(node, method, body, source) {
+                continue;
             }
+            let (_, owner) = enclosing(node);
+            let qualified = match owner.and_then(|c| c.child_by_field_name("name")) {
+                Some(class) => format!("{}.{method}", text(class, source)),
+                None => method.to_string(),
+            };
+            let message = if to_fill.contains(&(module.file.clone(), qualified.clone())) {
+                format!("`{qualified}` was frozen by the contract to be filled and is still a placeholder")
+            } else if interface
+                .deliberate(node, method, &kind, &module.file, source)
+                .is_some()
+            {
+                continue;
+            } else {
+                format!("`{qualified}` is a stub: its body does nothing")
+            };
+            findings.push(Finding {
+                kind: FindingKind::Stub,
+                file: module.file.clone(),
+                line: node.start_position().row + 1,
+                message,
+            });
         }
     }
     findings
 }
+
+/// Words of a `NotImplementedError` message that say the work is left to do.
+const LEFT_TO_DO: [&str; 10] = [
+    "todo",
+    "fixme",
+    "stub",
+    "placeholder",
+    "implement me",
+    "to be implemented",
+    "not yet implemented",
+    "not implemented yet",
+    "fill in",
+    "write me",
+];
 
 /// Every node of `kind` in the module's tree, at any depth.
 fn nodes_of_kind<'t>(module: &'t Module, kind: &str) -> Vec<tree_sitter::Node<'t>> {
@@ -200,6 +235,59 @@ impl Interface<'_> {
     }
 }
 
+impl Interface<'_> {
+    /// Why a placeholder nothing froze is deliberate, if it is: in a test (a test double),
+    /// decorated (the decorator gives it its behaviour: an overload, a command group), a
+    /// dunder (a protocol no-op), a `NotImplementedError` whose message explains it (a "not
+    /// supported" path), a method of a class deriving from one outside the project (it may
+    /// override a no-op there), or a `pass` method promising no value (a null object's
+    /// no-op). A module-level function, or a method whose annotation promises a value, that
+    /// does nothing is still a stub.
+    fn deliberate(
+        &self,
+        function: tree_sitter::Node<'_>,
+        method: &str,
+        kind: &Placeholder,
+        file: &str,
+        source: &str,
+    ) -> Option<&'static str> {
+        let (decorators, owner) = enclosing(function);
+        if crate::pyast::is_test_file(file) {
+            return Some("a test double");
+        }
+        let decorated = decorators.iter().any(|d| {
+            let name = text(*d, source).trim_start_matches('@');
+            !matches!(name.trim(), "staticmethod" | "classmethod")
+        });
+        if decorated {
+            return Some("decorated");
+        }
+        if method.starts_with("__") && method.ends_with("__") && method.len() > 4 {
+            return Some("a protocol method");
+        }
+        if let Placeholder::Raise(Some(message)) = kind {
+            let lower = message.to_lowercase();
+            if !lower.trim().is_empty() && !LEFT_TO_DO.iter().any(|w| lower.contains(w)) {
+                return Some("an explained error path");
+            }
+        }
+        let class = owner?;
+        let name = class.child_by_field_name("name").map(|n| text(n, source))?;
+        let info = self.classes.get(name)?;
+        if info
+            .bases
+            .iter()
+            .any(|b| b != "object" && !self.classes.contains_key(b))
+        {
+            return Some("an override of a class outside the project");
+        }
+        let promises_value = function
+            .child_by_field_name("return_type")
+            .is_some_and(|r| !matches!(text(r, source).trim(), "None" | "\"None\""));
+        (*kind == Placeholder::Pass && !promises_value).then_some("a no-op method")
+    }
+}
+
 /// The decorators of a function and the class it is a method of, if any.
 fn enclosing(
     function: tree_sitter::Node<'_>,
@@ -273,8 +361,33 @@ mod tests {
         // A module-level function that raises it is a stub too.
         let function = "def total(rows):\n    raise NotImplementedError\n";
         assert_eq!(stubs(&[("app.py", function)]), vec![("app.py".into(), 1)]);
-        // A `pass` method of a class others derive from but do not override: still a stub.
-        let base = "class Base:\n    def run(self):\n        pass\n\n\nclass Job(Base):\n    def other(self):\n        return 1\n\n\nprint(Job)\n";
-        assert_eq!(stubs(&[("app.py", base)]), vec![("app.py".into(), 2)]);
+        // A method whose annotation promises a value, and a message that says work is left.
+        let promised = "class Report:\n    def render(self) -> str:\n        pass\n\n    def rows(self):\n        raise NotImplementedError('TODO: rows')\n\n\nprint(Report)\n";
+        assert_eq!(
+            stubs(&[("app.py", promised)]),
+            vec![("app.py".into(), 2), ("app.py".into(), 5)]
+        );
+    }
+
+    #[test]
+    fn deliberate_no_ops_are_not_stubs_unless_the_contract_froze_them() {
+        // A decorated body (an overload, a command group), a dunder, an explained
+        // NotImplementedError, a method of a class deriving from one outside the project, a
+        // null object's `pass` method, a test double.
+        let deliberate = "import typing\nimport click\n\n\n@typing.overload\ndef get(key: int) -> int: ...\n\n\n@click.group()\ndef cli():\n    pass\n\n\nclass View:\n    def __exit__(self, *exc):\n        pass\n\n    def enable_fts(self, *args):\n        raise NotImplementedError('views cannot be indexed')\n\n\nclass Memo(dict):\n    def get(self, *args): ...\n\n\nclass NullBar:\n    def update(self, value):\n        pass\n\n\nprint(get, cli, View, Memo, NullBar)\n";
+        let test = ("tests/test_app.py", "def fake_loader(path):\n    pass\n");
+        assert_eq!(stubs(&[("app.py", deliberate), test]), vec![]);
+        // The same no-op, frozen by the contract as a body to fill, is a stub.
+        let scope = crate::pyast::ReviewScope {
+            entry_points: ["app.py".to_string()].into(),
+            to_fill: [("app.py".to_string(), "NullBar.update".to_string())].into(),
+        };
+        let found: Vec<(String, usize)> =
+            super::super::review_in(&[("app.py", deliberate)], &scope)
+                .into_iter()
+                .filter(|f| f.0 == "stub")
+                .map(|f| (f.1, f.2))
+                .collect();
+        assert_eq!(found, vec![("app.py".into(), 27)]);
     }
 }

@@ -8,6 +8,10 @@
 //! `if __name__ == "__main__"` guard, `__main__.py`, `conftest.py`, `setup.py`, tests and
 //! `__init__.py`; a project of one application module has nothing to wire.
 //!
+//! In a distribution (a project with packaging metadata: pyproject.toml's `[project]`,
+//! setup.py, setup.cfg, an installed `*.dist-info`), every public module of a package
+//! (`pkg/testing.py`, not `pkg/_impl.py`) is its interface: users import it.
+//!
 //! Wired without an import statement: a module loaded by `importlib.import_module`,
 //! `import_module` or `__import__` with a literal name (relative names resolved against the
 //! package); any module named by a string literal of a module that loads modules by a computed
@@ -113,6 +117,32 @@ mod tests {
                 "tools/report.py"
             ],
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_librarys_public_modules_are_its_interface_and_a_private_one_must_be_imported() {
+        let init = ("pkg/__init__.py", "from .core import run\n");
+        let core = ("pkg/core.py", "def run():\n    return 1\n");
+        let testing = ("pkg/testing.py", "def fake():\n    return 2\n");
+        let private = ("pkg/_speedups.py", "def fast():\n    return 3\n");
+        let metadata = ("pkg-1.0.dist-info/METADATA", "Name: pkg\n");
+        let unwired = |files: &[(&str, &str)]| -> Vec<String> {
+            review(files, &[])
+                .into_iter()
+                .filter(|f| f.0 == "unwired_module")
+                .map(|f| f.1)
+                .collect()
+        };
+        // Installed-package metadata: users import pkg.testing; nothing imports _speedups.
+        assert_eq!(
+            unwired(&[init, core, testing, private, metadata]),
+            vec!["pkg/_speedups.py".to_string()]
+        );
+        // Without packaging metadata it is an app: both are unwired.
+        assert_eq!(
+            unwired(&[init, core, testing, private]),
+            vec!["pkg/_speedups.py".to_string(), "pkg/testing.py".to_string()]
         );
     }
 }
