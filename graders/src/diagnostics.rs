@@ -2,7 +2,8 @@
 //! tree-sitter-python review ([`swarm::pyast`]; no code is run).
 //!
 //! Score: 10 − 3 × syntax errors − 2 × unwired modules − 2 × calls that cannot bind −
-//! 1 × stubs − 1 × duplicates, floored at 0; a project with no Python file scores 0.
+//! 2 × functions implemented twice in two modules − 1 × stubs − 1 × duplicate definitions
+//! in one module, floored at 0; a project with no Python file scores 0.
 
 use crate::score::DimensionScore;
 use std::collections::BTreeSet;
@@ -32,13 +33,15 @@ pub fn diagnostics_score(
         - 3.0 * count(FindingKind::SyntaxError)
         - 2.0 * count(FindingKind::UnwiredModule)
         - 2.0 * count(FindingKind::CallArity)
+        - 2.0 * count(FindingKind::DuplicateImplementation)
         - count(FindingKind::Stub)
         - count(FindingKind::DuplicateDefinition);
     let mut evidence = format!(
-        "{} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} stub(s), {} duplicate definition(s)",
+        "{} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} copied implementation(s), {} stub(s), {} duplicate definition(s)",
         count(FindingKind::SyntaxError),
         count(FindingKind::UnwiredModule),
         count(FindingKind::CallArity),
+        count(FindingKind::DuplicateImplementation),
         count(FindingKind::Stub),
         count(FindingKind::DuplicateDefinition)
     );

@@ -582,6 +582,24 @@ impl<'m> Project<'m> {
             .is_some_and(|n| n.symbols.contains_key(name))
     }
 
+    /// The modules (dotted) that import `name` of `module`, through any re-export.
+    pub fn importers_of(&self, module: &str, name: &str) -> BTreeSet<String> {
+        let target = self.lookup(module, name);
+        let mut found = BTreeSet::new();
+        if target == Value::Unknown {
+            return found;
+        }
+        for (importer, names) in &self.names {
+            let imports = names.symbols.iter().any(|(alias, symbol)| {
+                matches!(symbol, Symbol::Imported { .. }) && self.lookup(importer, alias) == target
+            });
+            if imports && importer != module {
+                found.insert(importer.clone());
+            }
+        }
+        found
+    }
+
     /// A module-level function's callable.
     pub fn function(&self, module: &str, name: &str) -> Option<&Callable> {
         match self.names.get(module)?.symbols.get(name)? {

@@ -83,6 +83,8 @@ pub enum FindingKind {
     SyntaxError,
     /// The same name defined twice at the top of a module.
     DuplicateDefinition,
+    /// The same function or class implemented as copies in two modules.
+    DuplicateImplementation,
     /// An acceptance command printed something else.
     AcceptanceMismatch,
     /// An acceptance command exited with another code.
@@ -103,6 +105,7 @@ crate::named!(FindingKind {
     CallArity => "call_arity",
     SyntaxError => "syntax_error",
     DuplicateDefinition => "duplicate_definition",
+    DuplicateImplementation => "duplicate_implementation",
     AcceptanceMismatch => "acceptance_mismatch",
     ExitCode => "exit_code",
     Timeout => "timeout",

@@ -3,6 +3,7 @@
 //! does not). [`all`] runs them in order over the parsed project.
 
 pub(super) mod arity;
+mod copies;
 mod duplicates;
 mod stubs;
 mod syntax;
@@ -15,6 +16,7 @@ pub(super) fn all(modules: &[Module], scope: &ReviewScope) -> Vec<Finding> {
     let mut findings = syntax::check(modules);
     findings.extend(unwired::check(modules, &scope.entry_points));
     findings.extend(duplicates::check(modules));
+    findings.extend(copies::check(modules));
     findings.extend(stubs::check(modules, &scope.to_fill));
     findings.extend(arity::call_arity(modules));
     findings

@@ -8,6 +8,8 @@
 //! `if __name__ == "__main__"` guard, `__main__.py`, `conftest.py`, `setup.py`, tests and
 //! `__init__.py`; a project of one application module has nothing to wire.
 //!
+//! A module only tests import is unwired too: the tests pass, the app never runs it.
+//!
 //! In a distribution (a project with packaging metadata: pyproject.toml's `[project]`,
 //! setup.py, setup.cfg, an installed `*.dist-info`), every public module of a package
 //! (`pkg/testing.py`, not `pkg/_impl.py`) is its interface: users import it.
@@ -18,13 +20,27 @@
 //! name (a plugin table); and a module that pyproject.toml, setup.cfg or setup.py declares as
 //! an entry point (scripts, plugins).
 
-use crate::pyast::{imports, is_entry_file, module_name, Finding, Module};
+use crate::pyast::{imports, is_entry_file, is_test_file, module_name, Finding, Module};
 use crate::verify::FindingKind;
 use std::collections::BTreeSet;
 
 /// One finding per module that is neither imported nor an entry point.
 pub(super) fn check(modules: &[Module], entry_points: &BTreeSet<String>) -> Vec<Finding> {
-    let imported: BTreeSet<String> = modules.iter().flat_map(imports).collect();
+    // Imports by tests do not wire a module into the app.
+    let imported: BTreeSet<String> = modules
+        .iter()
+        .filter(|m| !is_test_file(&m.file))
+        .flat_map(imports)
+        .collect();
+    let tested: BTreeSet<String> = modules
+        .iter()
+        .filter(|m| is_test_file(&m.file))
+        .flat_map(imports)
+        .collect();
+    let reaches = |set: &BTreeSet<String>, name: &str| {
+        set.iter()
+            .any(|i| i == name || i.starts_with(&format!("{name}.")))
+    };
     let application_modules = modules
         .iter()
         .filter(|m| !is_entry_file(&m.file, "", &BTreeSet::new()) || entry_points.contains(&m.file))
@@ -34,9 +50,7 @@ pub(super) fn check(modules: &[Module], entry_points: &BTreeSet<String>) -> Vec<
         .filter(|module| module.tree.is_some())
         .filter_map(|module| {
             let name = module_name(&module.file);
-            let wired = imported
-                .iter()
-                .any(|i| i == &name || i.starts_with(&format!("{name}.")))
+            let wired = reaches(&imported, &name)
                 || is_entry_file(&module.file, &module.source, entry_points)
                 || module.file.ends_with("__init__.py")
                 || application_modules <= 1;
@@ -44,9 +58,13 @@ pub(super) fn check(modules: &[Module], entry_points: &BTreeSet<String>) -> Vec<
                 kind: FindingKind::UnwiredModule,
                 file: module.file.clone(),
                 line: 1,
-                message: format!(
-                    "`{name}` is never imported and is not an entry point: built but not wired in"
-                ),
+                message: if reaches(&tested, &name) {
+                    format!("`{name}` is imported only by tests: the app never uses it")
+                } else {
+                    format!(
+                        "`{name}` is never imported and is not an entry point: built but not wired in"
+                    )
+                },
             })
         })
         .collect()
@@ -144,5 +162,23 @@ mod tests {
             unwired(&[init, core, testing, private]),
             vec!["pkg/_speedups.py".to_string(), "pkg/testing.py".to_string()]
         );
+    }
+
+    #[test]
+    fn a_module_only_tests_import_is_unwired() {
+        let cli = ("cli.py", "import store\nprint(store.load())\n");
+        let store = ("store.py", "def load():\n    return []\n");
+        let report = ("report.py", "def summary(rows):\n    return len(rows)\n");
+        let test = (
+            "tests/test_report.py",
+            "from report import summary\n\n\ndef test_summary():\n    assert summary([1]) == 1\n",
+        );
+        let found = review(&[cli, store, report, test], &["cli.py"]);
+        let unwired: Vec<&String> = found
+            .iter()
+            .filter(|f| f.0 == "unwired_module")
+            .map(|f| &f.1)
+            .collect();
+        assert_eq!(unwired, vec!["report.py"], "{found:?}");
     }
 }
