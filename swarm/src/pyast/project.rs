@@ -82,8 +82,11 @@ struct Names {
     symbols: BTreeMap<String, Symbol>,
     /// Names bound more than one way, or conditionally: never resolved.
     ambiguous: BTreeSet<String>,
-    /// `from x import *` or a module `__getattr__`: a missing name may still exist.
+    /// `from x import *`, a module `__getattr__` or `globals()`: a missing name may still
+    /// exist.
     open: bool,
+    /// Every name bound at the top, however.
+    bound: BTreeSet<String>,
 }
 
 /// What an expression refers to.
@@ -402,6 +405,8 @@ impl<'m> Project<'m> {
                 }
             }
         }
+        names.open |= source.contains("globals()");
+        names.bound = bound.keys().cloned().collect();
         names.ambiguous = bound
             .into_iter()
             .filter(|(_, count)| *count > 1)
@@ -598,6 +603,38 @@ impl<'m> Project<'m> {
             }
         }
         found
+    }
+
+    /// Whether `module` has `name` (a name it binds, or a submodule): `None` when `module` is
+    /// not the project's or its names cannot all be known.
+    pub fn has_name(&self, module: &str, name: &str) -> Option<bool> {
+        let names = self.names.get(module)?;
+        if names.open {
+            return None;
+        }
+        // Every module has these attributes without binding them.
+        const MODULE_ATTRIBUTES: [&str; 10] = [
+            "__doc__",
+            "__name__",
+            "__file__",
+            "__spec__",
+            "__loader__",
+            "__package__",
+            "__path__",
+            "__builtins__",
+            "__dict__",
+            "__cached__",
+        ];
+        Some(
+            names.bound.contains(name)
+                || MODULE_ATTRIBUTES.contains(&name)
+                || self.names.contains_key(&format!("{module}.{name}")),
+        )
+    }
+
+    /// Whether `module` (dotted) is a module of the project.
+    pub fn is_module(&self, module: &str) -> bool {
+        self.names.contains_key(module)
     }
 
     /// A module-level function's callable.

@@ -19,13 +19,13 @@ use crate::pyast::*;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(in crate::pyast) struct Params {
     /// Names that can be passed by position, in order (after `self`/`cls` for methods).
-    positional: Vec<String>,
+    pub positional: Vec<String>,
     /// How many of `positional` have no default.
     required_positional: usize,
     /// Keyword-only names, and whether each is required.
     keyword_only: Vec<(String, bool)>,
     /// `*args` present.
-    var_positional: bool,
+    pub var_positional: bool,
     /// `**kwargs` present.
     var_keyword: bool,
 }
@@ -546,10 +546,45 @@ impl<'p, 't> Site<'p, 't> {
     }
 }
 
-/// Calls whose arguments cannot bind to the parameters of the project definition they reach.
-pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
+/// A call the index resolved to project definitions.
+#[derive(Debug, Clone)]
+pub(in crate::pyast) struct ResolvedCall {
+    /// The calling file and the call's line.
+    pub file: String,
+    pub line: usize,
+    /// The call's text up to its arguments (`store.add`).
+    pub callee_text: String,
+    /// Byte range of the argument list, parentheses included.
+    pub arguments: std::ops::Range<usize>,
+    /// Positional arguments and keyword names passed.
+    pub positional: usize,
+    pub keywords: Vec<String>,
+    /// Every definition it may reach: (parameters it binds to, file, line of the `def`).
+    pub candidates: Vec<(Params, String, usize)>,
+    /// A call of a module-level function (not a method or a constructor).
+    pub plain_function: bool,
+}
+
+impl ResolvedCall {
+    /// Why the call binds to none of its candidates, or `None` when it binds to one.
+    pub fn problem(&self) -> Option<(String, &str, usize)> {
+        let problems: Option<Vec<(String, &str, usize)>> = self
+            .candidates
+            .iter()
+            .map(|(params, file, line)| {
+                binding_problem(params, self.positional, &self.keywords)
+                    .map(|p| (p, file.as_str(), *line))
+            })
+            .collect();
+        problems?.into_iter().next()
+    }
+}
+
+/// Every call in the project the index resolves (unpacking calls and calls it cannot be
+/// sure of left out).
+pub(in crate::pyast) fn resolved_calls(modules: &[Module]) -> Vec<ResolvedCall> {
     let project = Project::new(modules);
-    let mut findings = Vec::new();
+    let mut calls = Vec::new();
     for module in modules {
         let Some(tree) = &module.tree else { continue };
         let own = import_name(&module.file);
@@ -578,32 +613,43 @@ pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
             let Some((positional, keywords)) = arguments_of(arguments, &module.source) else {
                 continue;
             };
-            let Some(candidates) = site.candidates(site.value(function, 0)) else {
+            let value = site.value(function, 0);
+            let plain_function = matches!(value, Value::Function(..));
+            let Some(candidates) = site.candidates(value) else {
                 continue;
             };
-            let problems: Vec<(String, &String, usize)> = candidates
-                .params
-                .iter()
-                .map(|(params, file, line)| {
-                    binding_problem(params, positional, &keywords).map(|p| (p, file, *line))
-                })
-                .collect::<Option<Vec<_>>>()
-                .unwrap_or_default();
-            let Some((problem, callee_file, def_line)) = problems.into_iter().next() else {
-                continue;
-            };
-            findings.push(Finding {
-                kind: FindingKind::CallArity,
+            calls.push(ResolvedCall {
                 file: module.file.clone(),
                 line: node.start_position().row + 1,
-                message: format!(
-                    "`{}` {problem}; it is defined at {callee_file}:{def_line}",
-                    text(function, &module.source)
-                ),
+                callee_text: text(function, &module.source).to_string(),
+                arguments: arguments.byte_range(),
+                positional,
+                keywords,
+                candidates: candidates.params,
+                plain_function,
             });
         }
     }
-    findings
+    calls
+}
+
+/// Calls whose arguments cannot bind to the parameters of the project definition they reach.
+pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
+    resolved_calls(modules)
+        .iter()
+        .filter_map(|call| {
+            let (problem, callee_file, def_line) = call.problem()?;
+            Some(Finding {
+                kind: FindingKind::CallArity,
+                file: call.file.clone(),
+                line: call.line,
+                message: format!(
+                    "`{}` {problem}; it is defined at {callee_file}:{def_line}",
+                    call.callee_text
+                ),
+            })
+        })
+        .collect()
 }
 
 /// A call's positional count and keyword names; `None` when it unpacks (`*xs`, `**kw`).

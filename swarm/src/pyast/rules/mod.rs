@@ -4,6 +4,7 @@
 
 pub(super) mod arity;
 mod copies;
+mod imports;
 mod duplicates;
 mod stubs;
 mod syntax;
@@ -15,6 +16,7 @@ use super::{Finding, Module, ReviewScope};
 pub(super) fn all(modules: &[Module], scope: &ReviewScope) -> Vec<Finding> {
     let mut findings = syntax::check(modules);
     findings.extend(unwired::check(modules, &scope.entry_points));
+    findings.extend(imports::check(modules));
     findings.extend(duplicates::check(modules));
     findings.extend(copies::check(modules));
     findings.extend(stubs::check(modules, &scope.to_fill));
