@@ -2,8 +2,9 @@
 //! tree-sitter-python review ([`swarm::pyast`]; no code is run).
 //!
 //! Score: 10 − 3 × syntax errors − 2 × unwired modules − 2 × calls that cannot bind −
-//! 2 × functions implemented twice in two modules − 1 × stubs − 1 × duplicate definitions
-//! in one module, floored at 0; a project with no Python file scores 0.
+//! 2 × imports of names a project module lacks − 2 × functions implemented twice in two
+//! modules − 2 × SQL names the schema lacks − 1 × stubs − 1 × duplicate definitions in one
+//! module, floored at 0; a project with no Python file scores 0.
 
 use crate::score::DimensionScore;
 use std::collections::BTreeSet;
@@ -34,14 +35,18 @@ pub fn diagnostics_score(
         - 2.0 * count(FindingKind::UnwiredModule)
         - 2.0 * count(FindingKind::CallArity)
         - 2.0 * count(FindingKind::DuplicateImplementation)
+        - 2.0 * count(FindingKind::ImportError)
+        - 2.0 * count(FindingKind::SqlSchemaMismatch)
         - count(FindingKind::Stub)
         - count(FindingKind::DuplicateDefinition);
     let mut evidence = format!(
-        "{} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} copied implementation(s), {} stub(s), {} duplicate definition(s)",
+        "{} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} broken import(s), {} copied implementation(s), {} SQL name(s) not in the schema, {} stub(s), {} duplicate definition(s)",
         count(FindingKind::SyntaxError),
         count(FindingKind::UnwiredModule),
         count(FindingKind::CallArity),
+        count(FindingKind::ImportError),
         count(FindingKind::DuplicateImplementation),
+        count(FindingKind::SqlSchemaMismatch),
         count(FindingKind::Stub),
         count(FindingKind::DuplicateDefinition)
     );

@@ -15,6 +15,7 @@
 //! Signatures ([`signatures`]) are what CONTRACT freezes: every top-level `def` and `class`,
 //! and the methods of each class, as normalised text.
 
+pub mod corpus;
 mod project;
 mod rules;
 mod stubs;
@@ -203,7 +204,7 @@ fn dynamic_import(
 }
 
 /// The text of a plain string literal (no f-string, no concatenation), without its quotes.
-fn string_literal(node: tree_sitter::Node<'_>, source: &str) -> Option<String> {
+pub(super) fn string_literal(node: tree_sitter::Node<'_>, source: &str) -> Option<String> {
     if node.kind() != "string" {
         return None;
     }
@@ -385,7 +386,7 @@ pub fn review_project(dir: &Path, scope: &ReviewScope) -> Option<Vec<Finding>> {
                 .map(|m| m.file.clone()),
         );
     }
-    let mut findings = rules::all(&modules, &scope);
+    let mut findings = rules::all(&modules, &scope, dir);
     findings.sort_by(|a, b| (&a.file, a.line, &a.kind).cmp(&(&b.file, b.line, &b.kind)));
     Some(findings)
 }

@@ -632,11 +632,6 @@ impl<'m> Project<'m> {
         )
     }
 
-    /// Whether `module` (dotted) is a module of the project.
-    pub fn is_module(&self, module: &str) -> bool {
-        self.names.contains_key(module)
-    }
-
     /// A module-level function's callable.
     pub fn function(&self, module: &str, name: &str) -> Option<&Callable> {
         match self.names.get(module)?.symbols.get(name)? {

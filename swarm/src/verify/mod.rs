@@ -85,6 +85,8 @@ pub enum FindingKind {
     DuplicateDefinition,
     /// The same function or class implemented as copies in two modules.
     DuplicateImplementation,
+    /// SQL in the code names a table or column the frozen schema.sql does not declare.
+    SqlSchemaMismatch,
     /// An acceptance command printed something else.
     AcceptanceMismatch,
     /// An acceptance command exited with another code.
@@ -106,6 +108,7 @@ crate::named!(FindingKind {
     SyntaxError => "syntax_error",
     DuplicateDefinition => "duplicate_definition",
     DuplicateImplementation => "duplicate_implementation",
+    SqlSchemaMismatch => "sql_schema_mismatch",
     AcceptanceMismatch => "acceptance_mismatch",
     ExitCode => "exit_code",
     Timeout => "timeout",

@@ -65,6 +65,9 @@ enum Command {
     Verify(pipeline_cmd::VerifyArgs),
     /// The static review alone on a directory of Python (exit 0 clean, 1 findings).
     Review(review_cmd::ReviewArgs),
+    /// The review's scorecard over the corpus of real packages, clean and with planted
+    /// defects (fetch it first: python3 swarm/review-corpus/fetch.py).
+    ReviewCorpus(review_cmd::CorpusArgs),
     /// List the knobs: type, value, safe range, whether the tuner may change them.
     Knobs {
         /// As JSON.
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
             Command::Resume(args) => Ok(pipeline_cmd::resume(args).await),
             Command::Verify(args) => Ok(pipeline_cmd::verify_command(args).await),
             Command::Review(args) => Ok(review_cmd::review(args)),
+            Command::ReviewCorpus(args) => Ok(review_cmd::corpus(args)),
             Command::Knobs { json } => Ok(pipeline_cmd::knobs_command(json)),
         }
     });

@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn a_name_the_module_does_not_have_is_found_and_real_or_guarded_ones_are_not() {
-        let store = ("pkg/store.py", "LIMIT = 3\n\n\ndef load():\n    return []\n");
+        let store = (
+            "pkg/store.py",
+            "LIMIT = 3\n\n\ndef load():\n    return []\n",
+        );
         let init = ("pkg/__init__.py", "");
         let helpers = ("pkg/helpers/__init__.py", "");
         let cli = (

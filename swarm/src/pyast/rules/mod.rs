@@ -4,16 +4,22 @@
 
 pub(super) mod arity;
 mod copies;
-mod imports;
 mod duplicates;
+mod imports;
+pub(super) mod sql;
 mod stubs;
 mod syntax;
 mod unwired;
 
 use super::{Finding, Module, ReviewScope};
 
+/// The fewest tokens a body needs for the copy rule to compare it.
+pub(super) fn copies_min_tokens() -> usize {
+    copies::MIN_TOKENS
+}
+
 /// Every rule's findings over `modules`.
-pub(super) fn all(modules: &[Module], scope: &ReviewScope) -> Vec<Finding> {
+pub(super) fn all(modules: &[Module], scope: &ReviewScope, dir: &std::path::Path) -> Vec<Finding> {
     let mut findings = syntax::check(modules);
     findings.extend(unwired::check(modules, &scope.entry_points));
     findings.extend(imports::check(modules));
@@ -21,6 +27,7 @@ pub(super) fn all(modules: &[Module], scope: &ReviewScope) -> Vec<Finding> {
     findings.extend(copies::check(modules));
     findings.extend(stubs::check(modules, &scope.to_fill));
     findings.extend(arity::call_arity(modules));
+    findings.extend(sql::check(modules, sql::schema_of(dir).as_ref()));
     findings
 }
 
