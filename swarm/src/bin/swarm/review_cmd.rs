@@ -170,9 +170,8 @@ pub fn corpus(args: CorpusArgs) -> ExitCode {
                 must += 1;
                 found += usize::from(result.found);
                 collateral += result.collateral.len();
-                if result.pyflakes == OracleAnswer::Flagged && !result.found
-                    || result.vulture == OracleAnswer::Flagged && !result.found
-                {
+                let flagged = [&result.pyflakes, &result.vulture].contains(&&OracleAnswer::Flagged);
+                if flagged && !result.found {
                     disagreements.push(format!(
                         "{} {}: an oracle flagged {}:{}, the review missed it",
                         score.name,
