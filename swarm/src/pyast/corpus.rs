@@ -697,3 +697,67 @@ fn corrupted_copy(module: &Module, name: &str) -> Option<String> {
             .join("\n")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small package written here (no registry needed): every kind of plant has a site.
+    fn package(dir: &Path) {
+        let files = [
+            ("shop-1.0.dist-info/METADATA", "Name: shop\n"),
+            ("shop/__init__.py", "from .prices import total\nfrom .cart import Cart\n"),
+            (
+                "shop/prices.py",
+                "TAX = 20\n\n\ndef total(amounts, rate):\n    \"\"\"The total with tax.\"\"\"\n    subtotal = 0\n    for amount in amounts:\n        if amount < 0:\n            raise ValueError('negative amount: ' + str(amount))\n        subtotal = subtotal + amount\n    taxed = subtotal * (100 + rate) // 100\n    if taxed > 1000000:\n        raise ValueError('too large: ' + str(taxed))\n    return taxed\n",
+            ),
+            (
+                "shop/cart.py",
+                "from .prices import total\n\n\nclass Cart:\n    def __init__(self):\n        self.items = []\n\n    def add(self, amount):\n        self.items.append(amount)\n\n    def price(self):\n        return total(self.items, 20)\n",
+            ),
+        ];
+        for (path, source) in files {
+            crate::fsutil::write_inside(dir, path, source.as_bytes()).unwrap();
+        }
+    }
+
+    #[test]
+    fn every_kind_is_planted_in_a_small_package_and_found() {
+        let dir = tempfile::tempdir().unwrap();
+        package(dir.path());
+        let listed = CorpusPackage {
+            name: "shop".into(),
+            version: "1.0".into(),
+            style: "fixture".into(),
+        };
+        let score = score_package(&listed, dir.path(), None).unwrap();
+        assert!(
+            score.clean_findings.is_empty(),
+            "{:#?}",
+            score.clean_findings
+        );
+        assert!(score.clean_verdict_right());
+        for result in &score.plants {
+            let plant = result
+                .plant
+                .as_ref()
+                .unwrap_or_else(|| panic!("{:?}: no site", result.kind));
+            assert!(
+                result.found && result.verdict_fail,
+                "{:?} ({}) not found; other findings: {:#?}",
+                result.kind,
+                plant.description,
+                result.collateral
+            );
+        }
+    }
+
+    #[test]
+    fn the_pinned_list_parses_into_at_least_fifteen_packages() {
+        let packages = corpus_packages();
+        assert!(packages.len() >= 15, "{packages:?}");
+        assert!(packages
+            .iter()
+            .all(|p| !p.version.is_empty() && !p.style.is_empty()));
+    }
+}
