@@ -53,6 +53,60 @@ pub async fn run_step(
     Ok(StepResult::Passed)
 }
 
+/// How an entry crashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Crash {
+    /// What happened (one line first).
+    pub message: String,
+    /// The project file and line of the raise (or of the package `python -m` cannot run).
+    pub site: Option<(String, usize)>,
+}
+
+/// An entry crash: a command that exited non-zero with a Python traceback (the site is the
+/// deepest project frame: where it raised), or `python -m X` naming a package of the project
+/// without `__main__.py`.
+pub(super) fn entry_crash(command: &str, outcome: &SandboxOutcome, root: &Path) -> Option<Crash> {
+    if outcome.exit_code == Some(0) || outcome.timed_out {
+        return None;
+    }
+    let words: Vec<&str> = command.split_whitespace().collect();
+    for pair in words.windows(2) {
+        if pair[0] != "-m" {
+            continue;
+        }
+        let folder = pair[1].replace('.', "/");
+        let package = root.join(&folder);
+        if package.is_dir() && !package.join("__main__.py").is_file() {
+            let init = project_file(root, &format!("{folder}/__init__.py"));
+            return Some(Crash {
+                message: format!(
+                    "`{command}`: `{}` is a package without __main__.py, so `python -m` cannot run it",
+                    pair[1]
+                ),
+                site: init.map(|file| (file, 1)),
+            });
+        }
+    }
+    let stderr = outcome.stderr.text();
+    let at = stderr.rfind("Traceback (most recent call last):")?;
+    let raised = stderr[at..]
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty() && !line.starts_with(' '))
+        .unwrap_or("an exception")
+        .trim()
+        .to_string();
+    Some(Crash {
+        message: format!(
+            "`{command}` crashed with {raised} (exit {})",
+            outcome
+                .exit_code
+                .map_or("by signal".to_string(), |c| c.to_string())
+        ),
+        site: traceback_site(&stderr[at..], root),
+    })
+}
+
 pub(super) async fn acceptance(
     sandbox: &Sandbox,
     project: &Path,
@@ -105,12 +159,27 @@ pub(super) async fn acceptance(
             .as_ref()
             .map(|o| o.stderr.text())
             .unwrap_or_default();
-        let site = traceback_site(&stderr, copy.path());
+        let crash = outcome
+            .as_ref()
+            .and_then(|o| entry_crash(&step.command, o, copy.path()));
+        let (kind, message, site) = match crash {
+            Some(crash) => (FindingKind::EntryCrash, crash.message, crash.site),
+            None => (kind, message, traceback_site(&stderr, copy.path())),
+        };
+        // Only a file that exists in the project is named.
         let file = site
             .as_ref()
             .map(|s| s.0.clone())
-            .or_else(|| crate::plan::files_run_by(&step.command).into_iter().next())
-            .or(entry_file.clone())
+            .or_else(|| {
+                crate::plan::files_run_by(&step.command)
+                    .into_iter()
+                    .find_map(|f| project_file(copy.path(), &f))
+            })
+            .or_else(|| {
+                entry_file
+                    .clone()
+                    .and_then(|f| project_file(copy.path(), &f))
+            })
             .unwrap_or_default();
         let verdict = if severity == Severity::Fail {
             Verdict::Fail

@@ -91,6 +91,8 @@ pub enum FindingKind {
     AcceptanceMismatch,
     /// An acceptance command exited with another code.
     ExitCode,
+    /// An entry died of an uncaught exception, or `python -m` named a package it cannot run.
+    EntryCrash,
     /// A command ran out of time.
     Timeout,
     /// A tool the command needs is not on this machine (inconclusive, never red).
@@ -111,6 +113,7 @@ crate::named!(FindingKind {
     SqlSchemaMismatch => "sql_schema_mismatch",
     AcceptanceMismatch => "acceptance_mismatch",
     ExitCode => "exit_code",
+    EntryCrash => "entry_crash",
     Timeout => "timeout",
     ToolMissing => "tool_missing",
     TaskUnfinished => "task_unfinished",
@@ -447,5 +450,82 @@ mod tests {
                 "evidence repeats the message: {finding:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_entry_that_raises_or_a_package_without_main_is_an_entry_crash_at_its_site() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("inv")).unwrap();
+        std::fs::write(dir.path().join("inv/__init__.py"), "").unwrap();
+        std::fs::write(
+            dir.path().join("inv/report.py"),
+            "def total(rows):\n    return rows['missing']\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("app.py"),
+            "from inv.report import total\n\nprint(total({}))\n",
+        )
+        .unwrap();
+        let options = VerifyOptions {
+            smoke: false,
+            review: false,
+            timeout: std::time::Duration::from_secs(20),
+            entry: None,
+        };
+        let crash_of = |command: &str| {
+            let spec = format!("# t\n\n## Acceptance\n\n```console\n$ {command}\nok\n```\n");
+            crate::spec::parse_spec(&spec, "spec.md", false).unwrap()
+        };
+        let report = verify(
+            dir.path(),
+            &crash_of("python3 app.py"),
+            &options,
+            Sandbox::detect(),
+        )
+        .await
+        .unwrap();
+        let finding = &report.findings[0];
+        assert_eq!(finding.kind, FindingKind::EntryCrash, "{finding:?}");
+        assert_eq!(
+            (finding.file.as_str(), finding.line),
+            ("inv/report.py", Some(2))
+        );
+        assert!(
+            finding.message.contains("KeyError: 'missing'"),
+            "{}",
+            finding.message
+        );
+        let report = verify(
+            dir.path(),
+            &crash_of("python3 -m inv"),
+            &options,
+            Sandbox::detect(),
+        )
+        .await
+        .unwrap();
+        let finding = &report.findings[0];
+        assert_eq!(finding.kind, FindingKind::EntryCrash, "{finding:?}");
+        assert_eq!(
+            (finding.file.as_str(), finding.line),
+            ("inv/__init__.py", Some(1))
+        );
+        assert!(
+            finding.message.contains("without __main__.py"),
+            "{}",
+            finding.message
+        );
+        // A wrong exit without a traceback stays an exit-code finding, naming no missing file.
+        let report = verify(
+            dir.path(),
+            &crash_of("python3 -m nothing_here"),
+            &options,
+            Sandbox::detect(),
+        )
+        .await
+        .unwrap();
+        let finding = &report.findings[0];
+        assert_eq!(finding.kind, FindingKind::ExitCode, "{finding:?}");
+        assert_eq!(finding.file, "", "{finding:?}");
     }
 }
