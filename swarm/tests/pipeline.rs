@@ -80,7 +80,7 @@ async fn the_demo_goes_through_every_phase_and_its_drift_is_caught_and_fixed() {
         round0,
         vec![
             ("call_arity".into(), "cli.py".into(), Some("cli".into())),
-            ("exit_code".into(), "cli.py".into(), Some("cli".into())),
+            ("entry_crash".into(), "cli.py".into(), Some("cli".into())),
         ]
     );
     assert_eq!(merged(events, "fix-1"), vec!["cli"]);

@@ -23,7 +23,7 @@ pub(super) async fn verify_and_fix(
         .filter(|r| matches!(r.event, Event::FixRound { .. }))
         .count() as u32;
     loop {
-        let report = verify_round(ctx, &shared.plan, &unfinished, round, stats).await?;
+        let report = verify_round(ctx, shared, &unfinished, round, stats).await?;
         stats.fix_rounds = round;
         let failing: Vec<&verify::Finding> = report
             .findings
@@ -58,7 +58,7 @@ pub(super) async fn verify_and_fix(
 /// and finding goes into the log.
 async fn verify_round(
     ctx: &Ctx,
-    plan: &Plan,
+    shared: &Shared,
     unfinished: &BTreeSet<String>,
     round: u32,
     stats: &mut RunStats,
@@ -72,8 +72,16 @@ async fn verify_round(
         smoke: ctx.knobs.get(crate::knobs::VERIFY_SMOKE),
         review: ctx.knobs.get(crate::knobs::VERIFY_REVIEW),
         timeout: ctx.knobs.get(crate::knobs::VERIFY_COMMAND_TIMEOUT_S),
-        entry: Some(plan.entry.clone()),
+        entry: Some(shared.plan.entry.clone()),
+        to_fill: shared
+            .contracts
+            .signatures
+            .iter()
+            .filter(|s| s.stub)
+            .map(|s| (s.file.clone(), s.name.clone()))
+            .collect(),
     };
+    let plan = &shared.plan;
     let mut report = verify::verify(&ctx.out, &ctx.spec, &options, ctx.sandbox)
         .await
         .map_err(|err| PipelineError::Io(err.to_string()))?;

@@ -183,6 +183,9 @@ pub struct VerifyOptions {
     pub timeout: Duration,
     /// The app's entry command, when a plan gave one.
     pub entry: Option<String>,
+    /// Functions the contract froze as placeholders to fill: (file, `name` or
+    /// `Class.method`). The review calls one still a placeholder a stub, whatever it looks like.
+    pub to_fill: BTreeSet<(String, String)>,
 }
 
 impl Default for VerifyOptions {
@@ -192,6 +195,7 @@ impl Default for VerifyOptions {
             review: true,
             timeout: Duration::from_secs(30),
             entry: None,
+            to_fill: BTreeSet::new(),
         }
     }
 }
@@ -425,6 +429,7 @@ mod tests {
             review: false,
             timeout: std::time::Duration::from_secs(20),
             entry: None,
+            to_fill: BTreeSet::new(),
         };
         let report = verify(dir.path(), &spec, &options, Sandbox::detect())
             .await
@@ -472,6 +477,7 @@ mod tests {
             review: false,
             timeout: std::time::Duration::from_secs(20),
             entry: None,
+            to_fill: BTreeSet::new(),
         };
         let crash_of = |command: &str| {
             let spec = format!("# t\n\n## Acceptance\n\n```console\n$ {command}\nok\n```\n");

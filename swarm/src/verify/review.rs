@@ -13,8 +13,11 @@ pub(super) fn review(
     options: &VerifyOptions,
     report: &mut VerifyReport,
 ) {
-    let entries = entry_files(spec, options);
-    let Some(issues) = pyast::find_issues(project, &entries) else {
+    let scope = pyast::ReviewScope {
+        entry_points: entry_files(spec, options),
+        to_fill: options.to_fill.clone(),
+    };
+    let Some(issues) = pyast::review_project(project, &scope) else {
         report.gates.push(GateResult {
             gate: Gate::Review,
             verdict: Verdict::Inconclusive,

@@ -313,6 +313,7 @@ pub async fn verify_command(args: VerifyArgs) -> ExitCode {
         review: knobs.get(swarm::knobs::VERIFY_REVIEW),
         timeout: knobs.get(swarm::knobs::VERIFY_COMMAND_TIMEOUT_S),
         entry: args.entry.clone(),
+        ..VerifyOptions::default()
     };
     if let Err(code) = sandbox_gate("verify") {
         return code;
