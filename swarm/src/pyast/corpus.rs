@@ -30,6 +30,49 @@ use std::time::Instant;
 /// The pinned corpus list (name, version, sha256, style).
 pub const PACKAGES: &str = include_str!("../../review-corpus/packages.txt");
 
+/// Findings on clean packages a reader checked and found true.
+pub const KNOWN_FINDINGS: &str = include_str!("../../review-corpus/known-findings.txt");
+
+/// One known, true finding on a clean package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownFinding {
+    pub package: String,
+    pub kind: String,
+    pub file: String,
+    pub line: usize,
+    pub why: String,
+}
+
+/// The known findings of `known-findings.txt`.
+pub fn known_findings() -> Vec<KnownFinding> {
+    KNOWN_FINDINGS
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#') && !line.trim().is_empty())
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let package = words.next()?.to_string();
+            let kind = words.next()?.to_string();
+            let (file, line_number) = words.next()?.rsplit_once(':')?;
+            Some(KnownFinding {
+                package,
+                kind,
+                file: file.to_string(),
+                line: line_number.parse().ok()?,
+                why: words.collect::<Vec<_>>().join(" "),
+            })
+        })
+        .collect()
+}
+
+impl KnownFinding {
+    fn matches(&self, package: &str, finding: &Finding) -> bool {
+        self.package == package
+            && self.kind == finding.kind.name()
+            && self.file == finding.file
+            && self.line == finding.line
+    }
+}
+
 /// One package of the corpus list.
 #[derive(Debug, Clone, Serialize)]
 pub struct CorpusPackage {
@@ -159,8 +202,12 @@ pub struct PackageScore {
     pub files: usize,
     /// Seconds the clean review took.
     pub seconds: f64,
-    /// Findings on the clean package: every one is a false alarm.
+    /// Findings on the clean package that `known-findings.txt` does not list: false alarms.
     pub clean_findings: Vec<Finding>,
+    /// Findings on the clean package a reader checked and found true.
+    pub known_findings: Vec<Finding>,
+    /// Known findings the review no longer reports (counted as missed).
+    pub known_missing: Vec<KnownFinding>,
     /// What the oracles report on the clean package (counts; not the review's claims).
     pub pyflakes_clean: Option<usize>,
     pub vulture_clean: Option<usize>,
@@ -168,16 +215,22 @@ pub struct PackageScore {
 }
 
 impl PackageScore {
-    /// The verdict on the clean package was right (no failing finding).
+    /// The verdict on the clean package was right: fail only when a known true finding
+    /// fails it.
     pub fn clean_verdict_right(&self) -> bool {
-        !self.clean_findings.iter().any(|f| fails(f.kind))
+        let expected = self.known_findings.iter().any(fails) || !self.known_missing.is_empty();
+        let actual = self
+            .clean_findings
+            .iter()
+            .chain(&self.known_findings)
+            .any(fails);
+        expected == actual
     }
 }
 
-/// Whether a finding of this kind fails the review's verdict (as VERIFY's review gate
-/// counts it: a duplicate definition within a module is a warning).
-pub fn fails(kind: FindingKind) -> bool {
-    kind != FindingKind::DuplicateDefinition
+/// Whether a finding fails the review's verdict (as VERIFY's review gate counts it).
+pub fn fails(finding: &Finding) -> bool {
+    !finding.warning
 }
 
 /// Scores one unpacked package at `dir`; with `keep`, each planted variant is also copied
@@ -223,7 +276,7 @@ pub fn score_package(
                     || f.file != plant.file)
         };
         let found = findings.iter().any(hits);
-        let verdict_fail = findings.iter().any(|f| fails(f.kind));
+        let verdict_fail = findings.iter().any(fails);
         let collateral = findings
             .iter()
             .filter(|f| !hits(f))
@@ -250,13 +303,26 @@ pub fn score_package(
             vulture,
         });
     }
+    let known: Vec<KnownFinding> = known_findings()
+        .into_iter()
+        .filter(|k| k.package == package.name)
+        .collect();
+    let (known_findings, clean_findings): (Vec<Finding>, Vec<Finding>) = clean
+        .into_iter()
+        .partition(|f| known.iter().any(|k| k.matches(&package.name, f)));
+    let known_missing = known
+        .into_iter()
+        .filter(|k| !known_findings.iter().any(|f| k.matches(&package.name, f)))
+        .collect();
     Ok(PackageScore {
         name: package.name.clone(),
         version: package.version.clone(),
         style: package.style.clone(),
         files,
         seconds,
-        clean_findings: clean,
+        clean_findings,
+        known_findings,
+        known_missing,
         pyflakes_clean: oracle_count(&["-m", "pyflakes", "."], dir),
         vulture_clean: oracle_count(&["-m", "vulture", ".", "--min-confidence", "60"], dir),
         plants,

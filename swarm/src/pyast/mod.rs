@@ -37,6 +37,10 @@ pub struct Finding {
     pub line: usize,
     /// What is wrong.
     pub message: String,
+    /// Reported only: it does not fail the review (a name defined twice in one module,
+    /// identical copies).
+    #[serde(default)]
+    pub warning: bool,
 }
 
 pub(super) struct Module {
@@ -81,7 +85,7 @@ pub(super) fn imports(module: &Module) -> Vec<String> {
     let Some(tree) = &module.tree else {
         return Vec::new();
     };
-    let own = module_name(&module.file);
+    let own = project::import_name(&module.file);
     let own_parts: Vec<&str> = own.split('.').collect();
     let base_package: Vec<&str> = if module.file.ends_with("__init__.py") {
         own_parts.clone()
@@ -124,7 +128,7 @@ pub(super) fn imports(module: &Module) -> Vec<String> {
                 // `from pkg import util` may import the module pkg.util.
                 for index in 0..node.named_child_count() {
                     if let Some(child) = node.named_child(index as u32) {
-                        if child.id() == from.id() {
+                        if child.id() == from.id() || child.kind() == "comment" {
                             continue;
                         }
                         let name = child.child_by_field_name("name").unwrap_or(child);
@@ -237,6 +241,22 @@ pub fn has_main_guard(source: &str) -> bool {
         let line = line.trim();
         line.starts_with("if __name__") && line.contains("__main__")
     })
+}
+
+/// Whether a parsed module defines no function and no class anywhere.
+fn defines_nothing(module: &Module) -> bool {
+    let Some(tree) = &module.tree else {
+        return false;
+    };
+    let mut cursor = tree.walk();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition") {
+            return false;
+        }
+        stack.extend(node.children(&mut cursor));
+    }
+    true
 }
 
 /// A module of a package whose dotted path has no private (`_`) part: `pkg/sub/util.py`, not
@@ -383,6 +403,14 @@ pub fn review_project(dir: &Path, scope: &ReviewScope) -> Option<Vec<Finding>> {
             modules
                 .iter()
                 .filter(|m| is_public_module(&m.file) && !is_test_file(&m.file))
+                .map(|m| m.file.clone()),
+        );
+        // A module that defines nothing (imports and names only) is a compatibility alias
+        // its users may still import (`pkg/_old_name.py` re-exporting the new module).
+        scope.entry_points.extend(
+            modules
+                .iter()
+                .filter(|m| defines_nothing(m))
                 .map(|m| m.file.clone()),
         );
     }

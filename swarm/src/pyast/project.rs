@@ -335,6 +335,9 @@ impl<'m> Project<'m> {
                 "import_statement" => {
                     let mut cursor = definition.walk();
                     for child in definition.named_children(&mut cursor) {
+                        if child.kind() == "comment" {
+                            continue;
+                        }
                         if child.kind() == "aliased_import" {
                             let target = child.child_by_field_name("name").map(|n| text(n, source));
                             let alias = child.child_by_field_name("alias").map(|n| text(n, source));
@@ -366,7 +369,7 @@ impl<'m> Project<'m> {
                     let base = absolute(&module.file, text(from, source));
                     let mut cursor = definition.walk();
                     for child in definition.named_children(&mut cursor) {
-                        if child.id() == from.id() {
+                        if child.id() == from.id() || child.kind() == "comment" {
                             continue;
                         }
                         if child.kind() == "wildcard_import" {

@@ -27,7 +27,7 @@ pub(super) fn review(
     };
     let mut failed = 0;
     for issue in issues {
-        let severity = if issue.kind == FindingKind::DuplicateDefinition {
+        let severity = if issue.warning {
             Severity::Warning
         } else {
             failed += 1;

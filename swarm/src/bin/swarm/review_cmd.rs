@@ -143,17 +143,21 @@ pub fn corpus(args: CorpusArgs) -> ExitCode {
     };
     let (mut verdicts, mut verdicts_right, mut must, mut found) = (0, 0, 0, 0);
     let mut false_alarms = 0;
+    let mut known = 0;
     let mut collateral = 0;
     let mut disagreements = Vec::new();
     for score in &scores {
-        let clean = if score.clean_findings.is_empty() {
-            "pass".to_string()
-        } else {
-            format!("{} FALSE", score.clean_findings.len())
+        let clean = match (score.clean_findings.len(), score.known_findings.len()) {
+            (0, 0) => "pass".to_string(),
+            (0, known) => format!("{known} known"),
+            (false_alarms, _) => format!("{false_alarms} FALSE"),
         };
         verdicts += 1;
         verdicts_right += usize::from(score.clean_verdict_right());
         false_alarms += score.clean_findings.len();
+        must += score.known_findings.len() + score.known_missing.len();
+        found += score.known_findings.len();
+        known += score.known_findings.len();
         let mut row = format!(
             "{:<16} {:>5} {:>6.2}  {:<12}",
             score.name, score.files, score.seconds, clean
@@ -193,6 +197,22 @@ pub fn corpus(args: CorpusArgs) -> ExitCode {
                 finding.line,
                 finding.kind.name(),
                 finding.message
+            );
+        }
+        for finding in &score.known_findings {
+            println!(
+                "known finding: {} {}:{} {} {}",
+                score.name,
+                finding.file,
+                finding.line,
+                finding.kind.name(),
+                finding.message
+            );
+        }
+        for missing in &score.known_missing {
+            println!(
+                "missed: {} known {} at {}:{} ({})",
+                score.name, missing.kind, missing.file, missing.line, missing.why
             );
         }
         for result in &score.plants {
@@ -256,7 +276,7 @@ pub fn corpus(args: CorpusArgs) -> ExitCode {
         percent(verdicts_right, verdicts)
     );
     println!(
-        "must-find found:   {found}/{must} ({:.1}%)",
+        "must-find found:   {found}/{must} ({:.1}%; {known} of them known true findings on clean packages)",
         percent(found, must)
     );
     println!(

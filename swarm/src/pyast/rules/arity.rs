@@ -647,6 +647,7 @@ pub(super) fn call_arity(modules: &[Module]) -> Vec<Finding> {
                     "`{}` {problem}; it is defined at {callee_file}:{def_line}",
                     call.callee_text
                 ),
+                warning: false,
             })
         })
         .collect()

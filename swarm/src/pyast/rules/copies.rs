@@ -9,6 +9,9 @@
 //!
 //! Example: `def parse_date(text)` in `util.py` and an altered copy in `cli/dates.py`.
 //!
+//! Copies that differ fail the review (one of them is probably wrong); identical copies are
+//! a warning (duplicated code that still behaves alike).
+//!
 //! Not reported: tests (fixtures are often alike), bodies too short to be a copy rather than
 //! an idiom (fewer than [`MIN_TOKENS`] tokens), same-named definitions whose bodies differ
 //! (two functions that share a name, not a copy), and variants that differ only in the names
@@ -73,7 +76,10 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
                 if alike < ALIKE || only_names_differ(&first.tokens, &second.tokens) {
                     continue;
                 }
-                let how = if first.tokens == second.tokens {
+                // Identical copies behave alike (a warning); copies that differ mean one of
+                // them is probably wrong.
+                let identical = first.tokens == second.tokens;
+                let how = if identical {
                     "identical copies".to_string()
                 } else {
                     format!("copies {:.0}% alike that differ", alike * 100.0)
@@ -103,6 +109,7 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
                         second.line,
                         users(second)
                     ),
+                    warning: identical,
                 });
             }
         }

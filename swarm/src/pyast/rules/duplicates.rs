@@ -34,6 +34,7 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
                     message: format!(
                         "`{name}` is defined again (first on line {first}); the later one wins"
                     ),
+                    warning: true,
                 });
             }
         }

@@ -39,7 +39,8 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
             let base = absolute(&module.file, text(from, source));
             let mut names = node.walk();
             for child in node.named_children(&mut names) {
-                if child.id() == from.id() || child.kind() == "wildcard_import" {
+                if child.id() == from.id() || matches!(child.kind(), "wildcard_import" | "comment")
+                {
                     continue;
                 }
                 let name_node = child.child_by_field_name("name").unwrap_or(child);
@@ -52,6 +53,7 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
                         message: format!(
                             "imports `{name}` from `{base}`, which neither defines it nor has a submodule of that name"
                         ),
+                        warning: false,
                     });
                 }
             }
@@ -74,7 +76,7 @@ mod tests {
         let helpers = ("pkg/helpers/__init__.py", "");
         let cli = (
             "pkg/cli.py",
-            "from .store import load, LIMIT, __doc__\nfrom . import helpers, store\nfrom .store import load_items\nimport json\nfrom json import nothing_checked\n\ntry:\n    from .store import fast_load\nexcept ImportError:\n    fast_load = load\n\n\ndef main():\n    from pkg.store import missing\n    return missing\n",
+            "from .store import (  # noqa: F401\n    load, LIMIT, __doc__,  # the loader\n)\nfrom . import helpers, store\nfrom .store import load_items\nimport json\nfrom json import nothing_checked\n\ntry:\n    from .store import fast_load\nexcept ImportError:\n    fast_load = load\n\n\ndef main():\n    from pkg.store import missing\n    return missing\n",
         );
         let found: Vec<(String, usize)> = review(&[store, init, helpers, cli], &["pkg/cli.py"])
             .into_iter()
@@ -83,7 +85,7 @@ mod tests {
             .collect();
         assert_eq!(
             found,
-            vec![("pkg/cli.py".into(), 3), ("pkg/cli.py".into(), 14)]
+            vec![("pkg/cli.py".into(), 5), ("pkg/cli.py".into(), 16)]
         );
     }
 }

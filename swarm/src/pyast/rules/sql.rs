@@ -106,6 +106,7 @@ pub(super) fn check(modules: &[Module], schema: Option<&(String, Schema)>) -> Ve
                     file: module.file.clone(),
                     line: node.start_position().row + 1,
                     message: format!("{problem}, which {schema_file} does not declare"),
+                    warning: false,
                 });
             }
         }

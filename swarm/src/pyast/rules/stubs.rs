@@ -78,6 +78,7 @@ pub(super) fn check(modules: &[Module], to_fill: &BTreeSet<(String, String)>) ->
                 file: module.file.clone(),
                 line: node.start_position().row + 1,
                 message,
+                warning: false,
             });
         }
     }
@@ -197,6 +198,26 @@ struct Interface<'a> {
 }
 
 impl Interface<'_> {
+    /// Whether a class or one of its project ancestors declares itself abstract (a subclass
+    /// of a `Protocol` is a protocol too).
+    fn is_abstract(&self, class: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut queue = vec![class.to_string()];
+        while let Some(current) = queue.pop() {
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            let Some(info) = self.classes.get(&current) else {
+                continue;
+            };
+            if info.declared_abstract {
+                return true;
+            }
+            queue.extend(info.bases.iter().cloned());
+        }
+        false
+    }
+
     fn holds(
         &self,
         function: tree_sitter::Node<'_>,
@@ -226,7 +247,7 @@ impl Interface<'_> {
                 .is_some_and(|parent| parent.methods.contains(method))
         });
         let raises = text(body, source).contains("NotImplementedError");
-        info.declared_abstract
+        self.is_abstract(class)
             || self
                 .overridden
                 .get(class)
@@ -264,6 +285,21 @@ impl Interface<'_> {
         }
         if method.starts_with("__") && method.ends_with("__") && method.len() > 4 {
             return Some("a protocol method");
+        }
+        // Up to its scope: defined under `if`/`try`/`except` (a platform fallback, a
+        // typing-only declaration), or inside another function (a no-op callback).
+        let mut parent = function.parent();
+        while let Some(node) = parent {
+            match node.kind() {
+                "if_statement" | "try_statement" | "except_clause" | "else_clause"
+                | "elif_clause" => return Some("a conditional definition"),
+                "function_definition" if *kind == Placeholder::Pass => {
+                    return Some("a nested no-op callback")
+                }
+                "function_definition" | "class_definition" | "module" => break,
+                _ => {}
+            }
+            parent = node.parent();
         }
         if let Placeholder::Raise(Some(message)) = kind {
             let lower = message.to_lowercase();
@@ -389,5 +425,11 @@ mod tests {
                 .map(|f| (f.1, f.2))
                 .collect();
         assert_eq!(found, vec![("app.py".into(), 27)]);
+    }
+
+    #[test]
+    fn fallbacks_callbacks_and_protocol_subclasses_are_not_stubs() {
+        let code = "import typing\n\ntry:\n    import fcntl\nexcept ImportError:\n    def set_cloexec(fd):\n        \"Without fcntl there is nothing to set.\"\n        pass\n\n\ndef cached(func, log=None):\n    if log is None:\n        def log(message):\n            pass\n    return func, log\n\n\nclass Basic(typing.Protocol):\n    def gettext(self, message: str) -> str: ...\n\n\nclass Context(Basic):\n    def pgettext(self, context: str, message: str) -> str: ...\n\n\nprint(cached, Context)\n";
+        assert_eq!(stubs(&[("app.py", code)]), vec![]);
     }
 }

@@ -20,6 +20,7 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
                 file: module.file.clone(),
                 line: first_error_line(root),
                 message: "the file does not parse as Python".into(),
+                warning: false,
             })
         })
         .collect()

@@ -20,7 +20,8 @@
 //! name (a plugin table); and a module that pyproject.toml, setup.cfg or setup.py declares as
 //! an entry point (scripts, plugins).
 
-use crate::pyast::{imports, is_entry_file, is_test_file, module_name, Finding, Module};
+use crate::pyast::project::import_name;
+use crate::pyast::{imports, is_entry_file, is_test_file, Finding, Module};
 use crate::verify::FindingKind;
 use std::collections::BTreeSet;
 
@@ -49,8 +50,10 @@ pub(super) fn check(modules: &[Module], entry_points: &BTreeSet<String>) -> Vec<
         .iter()
         .filter(|module| module.tree.is_some())
         .filter_map(|module| {
-            let name = module_name(&module.file);
+            let name = import_name(&module.file);
+            // A test module (anywhere, `pkg/tests/utils.py` too) serves the tests.
             let wired = reaches(&imported, &name)
+                || is_test_file(&module.file)
                 || is_entry_file(&module.file, &module.source, entry_points)
                 || module.file.ends_with("__init__.py")
                 || application_modules <= 1;
@@ -65,6 +68,7 @@ pub(super) fn check(modules: &[Module], entry_points: &BTreeSet<String>) -> Vec<
                         "`{name}` is never imported and is not an entry point: built but not wired in"
                     )
                 },
+                warning: false,
             })
         })
         .collect()
@@ -145,6 +149,15 @@ mod tests {
         let testing = ("pkg/testing.py", "def fake():\n    return 2\n");
         let private = ("pkg/_speedups.py", "def fast():\n    return 3\n");
         let metadata = ("pkg-1.0.dist-info/METADATA", "Name: pkg\n");
+        // A compatibility alias and a test helper inside the package.
+        let alias = (
+            "pkg/_old_core.py",
+            "from .core import *  # noqa\nimport warnings\nwarnings.warn('use pkg.core')\n",
+        );
+        let helper = (
+            "pkg/tests/utils.py",
+            "def fixture_rows():\n    return [1]\n",
+        );
         let unwired = |files: &[(&str, &str)]| -> Vec<String> {
             review(files, &[])
                 .into_iter()
@@ -154,7 +167,7 @@ mod tests {
         };
         // Installed-package metadata: users import pkg.testing; nothing imports _speedups.
         assert_eq!(
-            unwired(&[init, core, testing, private, metadata]),
+            unwired(&[init, core, testing, private, metadata, alias, helper]),
             vec!["pkg/_speedups.py".to_string()]
         );
         // Without packaging metadata it is an app: both are unwired.
