@@ -35,13 +35,19 @@ def pinned():
 def download(name, version, cache):
     cache.mkdir(parents=True, exist_ok=True)
     before = set(cache.iterdir())
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
          f"{name}=={version}", "-d", str(cache)],
-        check=True,
     )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{name} {version}: pip download failed (exit {done.returncode}); "
+            "is the package registry reachable? Packages already fetched are kept."
+        )
     wanted = name.lower().replace("-", "_")
     for path in sorted(set(cache.iterdir()) | before):
+        if path.suffix not in (".whl", ".gz", ".zip"):
+            continue
         stem = path.name.lower().replace("-", "_")
         if stem.startswith(f"{wanted}_{version}".lower()) or stem.startswith(f"{wanted}-{version}"):
             return path

@@ -795,58 +795,59 @@ fn dataclass_field(
 
 /// The names a statement binds at its own level (nested function and class bodies left out).
 fn top_level_bindings(node: tree_sitter::Node<'_>, source: &str, found: &mut Vec<String>) {
-    match node.kind() {
-        "function_definition" | "class_definition" => {
-            if let Some(name) = node.child_by_field_name("name") {
-                found.push(text(name, source).to_string());
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "function_definition" | "class_definition" => {
+                if let Some(name) = node.child_by_field_name("name") {
+                    found.push(text(name, source).to_string());
+                }
+                continue;
             }
-            return;
-        }
-        "assignment" | "augmented_assignment" | "for_statement" => {
-            if let Some(left) = node.child_by_field_name("left") {
-                identifiers(left, source, found);
+            "assignment" | "augmented_assignment" | "for_statement" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    identifiers(left, source, found);
+                }
             }
-        }
-        "aliased_import" => {
-            if let Some(alias) = node.child_by_field_name("alias") {
-                found.push(text(alias, source).to_string());
+            "aliased_import" => {
+                if let Some(alias) = node.child_by_field_name("alias") {
+                    found.push(text(alias, source).to_string());
+                }
+                continue;
             }
-            return;
-        }
-        "dotted_name"
-            if node.parent().is_some_and(|p| {
-                matches!(p.kind(), "import_statement" | "import_from_statement")
-            }) =>
-        {
-            let dotted = text(node, source);
-            found.push(dotted.split('.').next().unwrap_or(dotted).to_string());
-            if let Some(last) = dotted.rsplit('.').next() {
-                found.push(last.to_string());
+            "dotted_name"
+                if node.parent().is_some_and(|p| {
+                    matches!(p.kind(), "import_statement" | "import_from_statement")
+                }) =>
+            {
+                let dotted = text(node, source);
+                found.push(dotted.split('.').next().unwrap_or(dotted).to_string());
+                if let Some(last) = dotted.rsplit('.').next() {
+                    found.push(last.to_string());
+                }
+                continue;
             }
-            return;
+            "as_pattern_target" | "named_expression" => {
+                identifiers(node, source, found);
+            }
+            "lambda" => continue,
+            _ => {}
         }
-        "as_pattern_target" | "named_expression" => {
-            identifiers(node, source, found);
-        }
-        "lambda" => return,
-        _ => {}
-    }
-    let mut cursor = node.walk();
-    let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
-    for child in children {
-        top_level_bindings(child, source, found);
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
     }
 }
 
+/// The identifiers a binding target names (`a`, `a, (b, c)`; not `x.y` nor `x[i]`).
 fn identifiers(node: tree_sitter::Node<'_>, source: &str, found: &mut Vec<String>) {
-    match node.kind() {
-        "identifier" => found.push(text(node, source).to_string()),
-        "attribute" | "subscript" => {}
-        _ => {
-            let mut cursor = node.walk();
-            let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
-            for child in children {
-                identifiers(child, source, found);
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "identifier" => found.push(text(node, source).to_string()),
+            "attribute" | "subscript" => {}
+            _ => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
             }
         }
     }

@@ -209,12 +209,16 @@ fn parameter_nodes<'t>(
 }
 
 fn first_identifier(node: tree_sitter::Node<'_>) -> Option<tree_sitter::Node<'_>> {
-    if node.kind() == "identifier" {
-        return Some(node);
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "identifier" {
+            return Some(node);
+        }
+        let mut cursor = node.walk();
+        let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
     }
-    let mut cursor = node.walk();
-    let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
-    children.into_iter().find_map(first_identifier)
+    None
 }
 
 /// The names a scope binds itself (nested function and class bodies left out), each with
@@ -275,18 +279,19 @@ fn in_import_or_with(node: tree_sitter::Node<'_>) -> bool {
 }
 
 fn collect_identifiers(node: tree_sitter::Node<'_>, source: &str, names: &mut Vec<String>) {
-    if node.kind() == "identifier" {
-        names.push(text(node, source).to_string());
-        return;
-    }
-    // `a.b = ...` and `a[i] = ...` bind nothing.
-    if matches!(node.kind(), "attribute" | "subscript") {
-        return;
-    }
-    let mut cursor = node.walk();
-    let children: Vec<tree_sitter::Node<'_>> = node.named_children(&mut cursor).collect();
-    for child in children {
-        collect_identifiers(child, source, names);
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "identifier" => names.push(text(node, source).to_string()),
+            // `a.b = ...` and `a[i] = ...` bind nothing.
+            "attribute" | "subscript" => {}
+            _ => {
+                let mut cursor = node.walk();
+                let children: Vec<tree_sitter::Node<'_>> =
+                    node.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+        }
     }
 }
 

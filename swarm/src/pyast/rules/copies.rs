@@ -117,28 +117,30 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
     findings
 }
 
-/// The leaf tokens of a node (comments and docstrings left out).
+/// The leaf tokens of a node in source order (comments and docstrings left out).
 fn leaves<'s>(node: tree_sitter::Node<'_>, source: &'s str, out: &mut Vec<&'s str>) {
-    if node.kind() == "comment" {
-        return;
-    }
-    if node.kind() == "expression_statement"
-        && node.named_child_count() == 1
-        && node.named_child(0).is_some_and(|c| c.kind() == "string")
-    {
-        return;
-    }
-    if node.child_count() == 0 || node.kind() == "string" {
-        let token = source.get(node.byte_range()).unwrap_or("");
-        if !token.trim().is_empty() {
-            out.push(token);
+    // An explicit stack: generated code can nest deeper than the thread's stack.
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "comment" {
+            continue;
         }
-        return;
-    }
-    let mut cursor = node.walk();
-    let children: Vec<tree_sitter::Node<'_>> = node.children(&mut cursor).collect();
-    for child in children {
-        leaves(child, source, out);
+        if node.kind() == "expression_statement"
+            && node.named_child_count() == 1
+            && node.named_child(0).is_some_and(|c| c.kind() == "string")
+        {
+            continue;
+        }
+        if node.child_count() == 0 || node.kind() == "string" {
+            let token = source.get(node.byte_range()).unwrap_or("");
+            if !token.trim().is_empty() {
+                out.push(token);
+            }
+            continue;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<tree_sitter::Node<'_>> = node.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
     }
 }
 

@@ -69,3 +69,24 @@ pub(super) fn review_in(
         .map(|f| (f.kind.name().to_string(), f.file, f.line))
         .collect()
 }
+
+#[cfg(test)]
+mod hostile {
+    #[test]
+    fn deeply_nested_code_is_reviewed_without_overflowing_the_stack() {
+        // Generated code can nest far deeper than any thread's stack allows recursion.
+        let depth = 100_000;
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let a = format!(
+            "x = {}1{}\n\n\ndef f(a):\n    return {nested}\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        );
+        let b = format!("def f(a):\n    return {nested}\n");
+        let found = super::review(&[("a.py", &a), ("b.py", &b)], &["a.py", "b.py"]);
+        assert!(
+            found.iter().any(|f| f.0 == "duplicate_implementation"),
+            "{found:?}"
+        );
+    }
+}
