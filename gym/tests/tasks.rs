@@ -34,7 +34,7 @@ fn greet_yaml(checks: &str) -> String {
 
 #[tokio::test]
 async fn the_shipped_suites_are_valid() {
-    for (suite, expected) in [("smoke", 3), ("ab-study", 5)] {
+    for (suite, expected) in [("smoke", 3), ("ab-study", 5), ("qwopus-study", 5)] {
         let dirs = gym::suite_task_dirs(&repo_root().join("tasks").join(suite)).unwrap();
         assert_eq!(dirs.len(), expected, "{suite}");
         for dir in dirs {

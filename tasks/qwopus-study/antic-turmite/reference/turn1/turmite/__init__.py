@@ -1,0 +1,1 @@
+"""Langton's ant on an unbounded grid, and the highway it builds."""

@@ -1,0 +1,1 @@
+"""File types by content, not by name."""

@@ -1,0 +1,1 @@
+"""Snapshots of a directory tree, and what drifted between two of them."""

@@ -1,0 +1,1 @@
+"""A small pipeline language over log lines."""
