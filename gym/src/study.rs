@@ -1,5 +1,6 @@
 //! Study reproductions. `qwopus-vs-vanilla` reproduces the published comparison of
-//! qwopus3.6-27b and vanilla qwen3.6-27b: the five apps of `tasks/ab-study`, the same binary
+//! qwopus3.6-27b and vanilla qwen3.6-27b: the five apps of the published study
+//! (`tasks/qwopus-study`: chaos-fern, antic-turmite, logfunnel, fsdrift, byte-oracle), the same binary
 //! and knobs, the whole swarm pipeline (SUT `swarm`), and only the model changed — every node
 //! that plans, scouts, builds or plays the user serves the arm's model. Judge nodes keep
 //! their model in both arms, so the grading is the same for both (a node that also judges is
@@ -22,8 +23,8 @@ pub struct StudyDesign {
 /// The known studies.
 pub const STUDIES: [StudyDesign; 1] = [StudyDesign {
     name: "qwopus-vs-vanilla",
-    suite: "ab-study",
-    about: "the five ab-study apps, SUT swarm, only the builder model changed (every non-judge node serves the arm's model)",
+    suite: "qwopus-study",
+    about: "the study's five apps, SUT swarm, only the builder model changed (every non-judge node serves the arm's model)",
 }];
 
 /// The study called `name`, or an error listing the known ones.

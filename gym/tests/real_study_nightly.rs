@@ -100,7 +100,7 @@ fn study_and_nightly_run_on_real_llama_servers_to_honest_figures() {
         "fix.rounds=1",
     ];
 
-    // The study, on one app (3 turns per arm).
+    // The study, on one of the published apps (1 turn per arm).
     let results = dir.path().join("study.csv");
     let mut args = vec![
         "study",
@@ -112,7 +112,7 @@ fn study_and_nightly_run_on_real_llama_servers_to_honest_figures() {
         "--replicates",
         "1",
         "--tasks",
-        "csvstat",
+        "byte-oracle",
         "--judge-samples",
         "1",
         "--fleet",
@@ -123,18 +123,18 @@ fn study_and_nightly_run_on_real_llama_servers_to_honest_figures() {
     args.extend(bounded);
     let (code, stdout, _) = gym(&args, Duration::from_secs(900));
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("PARTIAL: only csvstat"), "{stdout}");
+    assert!(stdout.contains("PARTIAL: only byte-oracle"), "{stdout}");
     assert!(
-        stdout.contains("3 paired turn(s) over 1 replicate(s)"),
+        stdout.contains("1 paired turn(s) over 1 replicate(s)"),
         "{stdout}"
     );
-    assert!(stdout.contains("  ab-study/csvstat "), "{stdout}");
+    assert!(stdout.contains("  qwopus-study/byte-oracle "), "{stdout}");
     assert!(
-        stdout.contains("cost per replicate, arm A: 3 turns"),
+        stdout.contains("cost per replicate, arm A: 1 turns"),
         "{stdout}"
     );
     let (rows, bad) = gym::read_rows(&results).unwrap();
-    assert_eq!((rows.len(), bad.len()), (6, 0));
+    assert_eq!((rows.len(), bad.len()), (2, 0));
     let models: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.builder_model.as_str()).collect();
     assert_eq!(models.len(), 2, "each arm names its model: {models:?}");

@@ -1,5 +1,5 @@
 //! `swarm-gym study qwopus-vs-vanilla` end to end on a simulated fleet: one server answering
-//! as two scripted models (a careful one that replays the ab-study references through every
+//! as two scripted models (a careful one that replays the qwopus-study references through every
 //! phase of the pipeline, and a sloppy one that only claims to be done). Only the model
 //! changes between the arms; the report has the study's shape.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,7 +17,7 @@ fn repo_root() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
     let tasks: Vec<gym::task::Task> =
-        gym::task::suite_task_dirs(&repo_root().join("tasks/ab-study"))
+        gym::task::suite_task_dirs(&repo_root().join("tasks/qwopus-study"))
             .unwrap()
             .iter()
             .map(|d| gym::task::load_task(d).unwrap())
@@ -92,9 +92,15 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}\n{stdout}");
     eprintln!("{stdout}");
-    assert!(stdout.contains("hidden checks passed: A 15/15"), "{stdout}");
-    for app in ["csvstat", "ledger", "notes", "stock", "timesheet"] {
-        let line = format!("  ab-study/{app}");
+    assert!(stdout.contains("hidden checks passed: A 6/6"), "{stdout}");
+    for app in [
+        "antic-turmite",
+        "byte-oracle",
+        "chaos-fern",
+        "fsdrift",
+        "logfunnel",
+    ] {
+        let line = format!("  qwopus-study/{app}");
         let row = stdout
             .lines()
             .find(|l| l.starts_with(&line))
@@ -104,7 +110,7 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
     let checks = stdout.lines().find(|l| l.starts_with("checks ")).unwrap();
     assert!(checks.contains("10.0"), "{checks}");
     assert!(
-        stdout.contains("cost per replicate, arm A: 15 turns"),
+        stdout.contains("cost per replicate, arm A: 6 turns"),
         "{stdout}"
     );
     // Each arm's fleet is written down: the same node, serving the arm's model.
@@ -127,9 +133,9 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
         .filter(|r| r.experiment.ends_with(":A"))
         .map(|r| r.claimed_verdict.as_str())
         .collect();
-    assert_eq!(claims, vec!["pass"; 15]);
+    assert_eq!(claims, vec!["pass"; 6]);
 
-    assert_eq!((rows.len(), bad.len()), (30, 0));
+    assert_eq!((rows.len(), bad.len()), (12, 0));
     assert!(rows.iter().all(|r| r.sut == "swarm"));
     // Same knobs in both arms: only the model changed.
     let knobs: std::collections::BTreeSet<&str> =

@@ -51,6 +51,19 @@ struct Job {
     base: BTreeMap<String, Option<String>>,
 }
 
+/// Whether the contract already froze these files whole, so that leaving them unchanged is
+/// the work: Python files that exist and hold no placeholder (a docstring-only
+/// `__init__.py`).
+fn frozen_whole<'a>(files: impl IntoIterator<Item = (&'a String, &'a Option<String>)>) -> bool {
+    files.into_iter().all(|(file, now)| {
+        file.ends_with(".py")
+            && now.as_deref().is_some_and(|source| {
+                pyast::signatures_of(file, source)
+                    .is_some_and(|signatures| signatures.iter().all(|s| !s.stub))
+            })
+    })
+}
+
 /// Why a finished task cannot be merged yet.
 fn task_problems(
     worktree: &Path,
@@ -68,7 +81,13 @@ fn task_problems(
         .files
         .iter()
         .any(|f| current.get(f).cloned().flatten() != base.get(f).cloned().flatten());
-    if !changed {
+    if !changed
+        && !frozen_whole(
+            task.files
+                .iter()
+                .zip(task.files.iter().map(|f| &current[f])),
+        )
+    {
         problems.push(format!(
             "none of your files changed ({})",
             task.files.join(", ")
@@ -108,7 +127,8 @@ fn task_problems(
     problems
 }
 
-/// The judge's gate on `done`: refuses while the owned files are unchanged or all stubs.
+/// The judge's gate on `done`: refuses while the owned files are unchanged (unless the
+/// contract froze them whole, with no placeholder left) or all stubs.
 fn done_gate(task: &PlanTask, base: &BTreeMap<String, Option<String>>) -> DoneGate {
     let files = task.files.clone();
     let base = base.clone();
@@ -121,7 +141,7 @@ fn done_gate(task: &PlanTask, base: &BTreeMap<String, Option<String>>) -> DoneGa
             .iter()
             .zip(&current)
             .all(|(f, now)| base.get(f).cloned().flatten() == *now);
-        if unchanged {
+        if unchanged && !frozen_whole(files.iter().zip(&current)) {
             return Some(format!("your files ({}) are unchanged", files.join(", ")));
         }
         let py: Vec<(&String, &Option<String>)> = files
@@ -415,4 +435,23 @@ pub(crate) async fn run_fix(
         .collect();
     let (merged, _) = run_jobs(ctx, shared, jobs, &BTreeSet::new(), false, stats).await?;
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::frozen_whole;
+
+    #[test]
+    fn a_file_the_contract_froze_whole_may_stay_unchanged_and_a_stub_may_not() {
+        let init = "pkg/__init__.py".to_string();
+        let docstring = Some("\"\"\"The package.\"\"\"\n".to_string());
+        assert!(frozen_whole([(&init, &docstring)]));
+        let stubbed = Some("def load(path):\n    ...\n".to_string());
+        let module = "pkg/store.py".to_string();
+        assert!(!frozen_whole([(&init, &docstring), (&module, &stubbed)]));
+        let missing = None;
+        assert!(!frozen_whole([(&module, &missing)]));
+        let data = "data.json".to_string();
+        assert!(!frozen_whole([(&data, &Some("{}".to_string()))]));
+    }
 }

@@ -335,7 +335,8 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         Ok(knobs) => knobs,
         Err(err) => return fail(err),
     };
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, design.suite, &args.tasks) {
+    let suite = args.suite.as_deref().unwrap_or(design.suite);
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, suite, &args.tasks) {
         Ok(prepared) => prepared,
         Err(err) => return fail(err),
     };
@@ -389,6 +390,12 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         println!(
             "PARTIAL: only {} of the study's apps ran (--tasks); the reproduction runs all of them",
             args.tasks.join(", ")
+        );
+    }
+    if suite != design.suite {
+        println!(
+            "NOT THE PUBLISHED APPS: suite {suite} ran instead of {} (--suite)",
+            design.suite
         );
     }
     let started = experiment_id();

@@ -200,6 +200,10 @@ struct StudyArgs {
     /// all five, and the report says when it is not.
     #[arg(long, value_delimiter = ',')]
     tasks: Vec<String>,
+    /// Run another suite under the study's design (e.g. `ab-study`, the earlier five apps);
+    /// default: the study's own suite (`qwopus-study`, the published apps).
+    #[arg(long)]
+    suite: Option<String>,
 }
 
 #[derive(Args)]
