@@ -255,6 +255,8 @@ pub struct AbReport {
     pub tasks: Vec<(String, u32, u32, u32)>,
     /// Rows of one arm with no partner in the other.
     pub unpaired: usize,
+    /// Paired rows of each arm where the judge contradicts the hidden checks (A, B).
+    pub contradictions: (usize, usize),
 }
 
 fn value(row: &ResultRow, dimension: &str) -> Option<f64> {
@@ -382,6 +384,16 @@ pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> 
         ),
         tasks,
         unpaired,
+        contradictions: (
+            pairs
+                .iter()
+                .filter(|(a, _)| a.judge_contradiction().is_some())
+                .count(),
+            pairs
+                .iter()
+                .filter(|(_, b)| b.judge_contradiction().is_some())
+                .count(),
+        ),
     }
 }
 
@@ -462,6 +474,10 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
         format!("{k}/{n}{interval}")
     };
     out.push_str(&format!("\nhidden checks passed: A {}, B {}; only A {only_a}, only B {only_b}; McNemar exact p = {p:.3}\n", rate(passed_a), rate(passed_b)));
+    let (contradicted_a, contradicted_b) = report.contradictions;
+    if contradicted_a + contradicted_b > 0 {
+        out.push_str(&format!("JUDGE CONTRADICTS THE CHECKS on {contradicted_a} row(s) of A and {contradicted_b} of B (a judged score of 8 or more where the hidden checks failed): read the judged dimensions with care; `swarm-gym show ROW` names them\n"));
+    }
     out.push_str("\nper task (overall, by replicate): wins-draws-losses for A\n");
     for (task, wins, draws, losses) in &report.tasks {
         out.push_str(&format!("  {task:<24} {wins}-{draws}-{losses}\n"));

@@ -132,6 +132,9 @@ pub struct ResultsStore {
     path: PathBuf,
 }
 
+/// A judged score at least this high on a turn whose hidden checks failed contradicts them.
+pub const CONTRADICTING_SCORE: f64 = 8.0;
+
 impl ResultRow {
     /// The `hidden_verdict` column as a verdict (`None` when it holds something else).
     pub fn hidden(&self) -> Option<graders::HiddenVerdict> {
@@ -147,6 +150,35 @@ impl ResultRow {
     /// pipeline's `pass` (the texts [`graders::Claim`] writes).
     pub fn claimed_done(&self) -> bool {
         notebooks::schema::CLAIMED_DONE.contains(&self.claimed_verdict.as_str())
+    }
+
+    /// Why the judge's scores contradict the hidden checks, if they do: a judged dimension
+    /// (requirements, code_quality, bugs) at [`CONTRADICTING_SCORE`] or more on a turn whose
+    /// hidden checks failed with a checks score of 2 or less. Such a judge is not to be
+    /// trusted on that row.
+    pub fn judge_contradiction(&self) -> Option<String> {
+        let checks = self.checks?;
+        if self.hidden() != Some(graders::HiddenVerdict::Fail) || checks > 2.0 {
+            return None;
+        }
+        let high: Vec<String> = [
+            ("requirements", self.requirements),
+            ("code_quality", self.code_quality),
+            ("bugs", self.bugs),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            value
+                .filter(|v| *v >= CONTRADICTING_SCORE)
+                .map(|v| format!("{name} {v:.1}"))
+        })
+        .collect();
+        (!high.is_empty()).then(|| {
+            format!(
+                "the judge gave {} while the hidden checks failed (checks {checks:.1})",
+                high.join(", ")
+            )
+        })
     }
 
     /// A false green: claimed done while the hidden checks fail (the worst outcome).

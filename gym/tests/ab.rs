@@ -131,3 +131,36 @@ fn a_large_consistent_difference_is_called() {
     assert_eq!(report.pass_fail.2, 12);
     assert!(report.pass_fail.4 < 0.001);
 }
+
+#[test]
+fn a_judge_that_praises_code_the_checks_failed_is_flagged_in_the_report() {
+    let mut praised = row("x", 1, 0.0, false);
+    praised.requirements = Some(9.0);
+    praised.code_quality = Some(10.0);
+    let why = praised.judge_contradiction().unwrap();
+    assert!(why.contains("requirements 9.0, code_quality 10.0"), "{why}");
+    // A passing turn, a failing turn judged low, and a partly passing one are not flagged.
+    let mut honest = row("x", 1, 0.0, false);
+    honest.requirements = Some(3.0);
+    assert_eq!(honest.judge_contradiction(), None);
+    let mut passing = row("x", 1, 10.0, true);
+    passing.requirements = Some(9.0);
+    assert_eq!(passing.judge_contradiction(), None);
+    let mut partial = row("x", 1, 6.0, false);
+    partial.requirements = Some(9.0);
+    assert_eq!(partial.judge_contradiction(), None);
+
+    let report = gym::ab::analyse("x", &[praised.clone()], &[honest.clone()]);
+    assert_eq!(report.contradictions, (1, 0));
+    let text = gym::ab::render(&report, "A", "B");
+    assert!(
+        text.contains("JUDGE CONTRADICTS THE CHECKS on 1 row(s) of A and 0 of B"),
+        "{text}"
+    );
+    let quiet = gym::ab::render(
+        &gym::ab::analyse("x", &[honest.clone()], &[honest]),
+        "A",
+        "B",
+    );
+    assert!(!quiet.contains("CONTRADICTS"), "{quiet}");
+}

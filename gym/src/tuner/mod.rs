@@ -79,7 +79,8 @@ pub struct ReviewItem {
     pub unit: String,
     /// The builder model.
     pub model: String,
-    /// interface drift | unwired module | wrong code.
+    /// interface drift | unwired module | wrong code (and, when the judge praised it anyway,
+    /// why its scores contradict the checks).
     pub kind: String,
     /// The row's checks score.
     pub checks: Option<f64>,
@@ -193,13 +194,18 @@ pub fn diagnose(rows: &[(PathBuf, ResultRow)]) -> Diagnosis {
             } else {
                 "wrong code"
             };
+            // A judge that praised code the checks failed is flagged beside the problem.
+            let kind = match row.judge_contradiction() {
+                Some(why) => format!("{kind}; {why}"),
+                None => kind.to_string(),
+            };
             diagnosis.review.push(ReviewItem {
                 unit: format!(
                     "{}/{} turn {} replicate {}",
                     row.suite, row.task, row.turn, row.replicate
                 ),
                 model: row.builder_model.clone(),
-                kind: kind.into(),
+                kind,
                 checks: row.checks,
                 transcript: base.join(&row.transcript),
                 events: base.join(&row.events),

@@ -190,6 +190,9 @@ pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
         found.hidden_verdict, found.claimed_verdict, show(found.checks), show(found.swarm), show(found.cluster), show(found.diagnostics),
         show(found.requirements), show(found.code_quality), show(found.bugs), show(found.overall)
     );
+    if let Some(contradiction) = found.judge_contradiction() {
+        println!("JUDGE CONTRADICTS THE CHECKS: {contradiction}; trust the checks, not the judge, on this row");
+    }
     println!(
         "wall {:.1}s | tokens {}/{} | malformed {} | tool errors {} | overflows {}",
         found.wall_seconds,
