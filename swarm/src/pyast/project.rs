@@ -65,6 +65,9 @@ pub(super) struct Class {
     /// Its behaviour comes from outside what the index reads (a class decorator other than
     /// `dataclass`, a metaclass, `__new__`, `__getattr__`, a dataclass it cannot read).
     pub opaque: bool,
+    /// Instance attributes its methods assign (`self.NAME = ...`): the called expression as
+    /// written (`Store`) when the one assignment is `self.store = Store(path)`, else `None`.
+    pub built_attributes: BTreeMap<String, Option<String>>,
 }
 
 /// What a top-level name of a module is bound to.
@@ -456,6 +459,7 @@ impl<'m> Project<'m> {
         let mut methods = BTreeMap::new();
         let mut unsure = BTreeSet::new();
         let mut fields = Vec::new();
+        let mut built_attributes = BTreeMap::new();
         if let Some(body) = definition.child_by_field_name("body") {
             let mut cursor = body.walk();
             let members: Vec<tree_sitter::Node<'_>> = body.named_children(&mut cursor).collect();
@@ -510,6 +514,7 @@ impl<'m> Project<'m> {
                     }
                 }
             }
+            built_attributes = self_attributes(body, source);
             // `self.m = ...` anywhere in the class replaces the method on the instance.
             let body_text = text(body, source);
             for method in methods.keys() {
@@ -531,6 +536,7 @@ impl<'m> Project<'m> {
             unsure,
             fields: dataclass.then_some(fields),
             opaque,
+            built_attributes,
         }
     }
 
@@ -750,6 +756,57 @@ impl<'m> Project<'m> {
         let info = &self.classes[class];
         Some((Params::default(), info.file.clone(), info.line))
     }
+}
+
+/// The attributes a class's methods assign through `self`, each with the callee when its one
+/// assignment is `self.NAME = CALLEE(...)`.
+fn self_attributes(body: tree_sitter::Node<'_>, source: &str) -> BTreeMap<String, Option<String>> {
+    let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut cursor = body.walk();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        stack.extend(node.children(&mut cursor));
+        if !matches!(node.kind(), "assignment" | "augmented_assignment") {
+            continue;
+        }
+        let Some(left) = node.child_by_field_name("left") else {
+            continue;
+        };
+        let mut targets = vec![left];
+        if matches!(left.kind(), "pattern_list" | "tuple_pattern") {
+            let mut inner = left.walk();
+            targets = left.named_children(&mut inner).collect();
+        }
+        for target in targets {
+            let is_self = target.kind() == "attribute"
+                && target
+                    .child_by_field_name("object")
+                    .is_some_and(|o| text(o, source) == "self");
+            let Some(name) = target
+                .child_by_field_name("attribute")
+                .filter(|_| is_self)
+                .map(|a| text(a, source).to_string())
+            else {
+                continue;
+            };
+            let callee = node
+                .child_by_field_name("right")
+                .filter(|r| {
+                    r.kind() == "call" && node.kind() == "assignment" && target.id() == left.id()
+                })
+                .and_then(|r| r.child_by_field_name("function"))
+                .map(|f| text(f, source).to_string());
+            match seen.get(&name) {
+                None => {
+                    seen.insert(name, callee);
+                }
+                Some(_) => {
+                    seen.insert(name, None);
+                }
+            }
+        }
+    }
+    seen
 }
 
 /// A class body line `name: T` or `name: T = value` as a dataclass field: `None` when it is

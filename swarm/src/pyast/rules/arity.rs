@@ -376,12 +376,17 @@ impl<'p, 't> Site<'p, 't> {
                         on_instance: false,
                         exact,
                     },
-                    Value::Instance { class, exact } => Value::Method {
-                        class,
-                        name: attribute.to_string(),
-                        on_instance: true,
-                        exact,
-                    },
+                    Value::Instance { class, exact } => {
+                        match self.built_attribute(class, attribute) {
+                            Some(value) => value,
+                            None => Value::Method {
+                                class,
+                                name: attribute.to_string(),
+                                on_instance: true,
+                                exact,
+                            },
+                        }
+                    }
                     _ => Value::Unknown,
                 }
             }
@@ -421,6 +426,37 @@ impl<'p, 't> Site<'p, 't> {
                 .named_child(0)
                 .map_or(Value::Unknown, |inner| self.value(inner, depth + 1)),
             _ => Value::Unknown,
+        }
+    }
+
+    /// The object in an instance attribute the class's methods build once
+    /// (`self.store = Store(path)`): an instance of that class, or a subclass's.
+    fn built_attribute(&self, class: usize, attribute: &str) -> Option<Value> {
+        let info = &self.project.classes[class];
+        if info.methods.contains_key(attribute) || info.unsure.contains(attribute) {
+            return None;
+        }
+        let callee = info.built_attributes.get(attribute)?.as_ref()?;
+        // `self` may be a subclass's instance: one that assigns the attribute otherwise
+        // leaves it unknown.
+        let agreed = self.project.subclasses(class).into_iter().all(|sub| {
+            let theirs = &self.project.classes[sub];
+            match theirs.built_attributes.get(attribute) {
+                None => true,
+                Some(their_callee) => {
+                    theirs.module == info.module && their_callee.as_ref() == Some(callee)
+                }
+            }
+        });
+        if !agreed {
+            return None;
+        }
+        match self.project.resolve_dotted(&info.module, callee) {
+            Value::Class { class, exact: true } => Some(Value::Instance {
+                class,
+                exact: false,
+            }),
+            _ => None,
         }
     }
 
@@ -792,5 +828,17 @@ mod fixture {
             "from lib import add, mul, Base, Mapping, scale\n\nadd(1)\nmul(1)\nBase().render([])\nMapping(a=1, b=2)\nscale(1, 2)\n",
         );
         assert_eq!(arity_lines(&[lib, app]), vec![("app.py".into(), 4)]);
+    }
+
+    #[test]
+    fn calls_through_an_attribute_the_class_builds_once_are_checked() {
+        let store = ("store.py", "class Store:\n    def __init__(self, path):\n        self.path = path\n\n    def add(self, name, qty):\n        return (name, qty)\n");
+        let app = ("app.py", "from store import Store\n\n\nclass App:\n    def __init__(self, path):\n        self.store = Store(path)\n\n    def run(self):\n        self.store.add('tea', 1, 2.5)\n        return self.store.add('tea', 1)\n\n\nApp('x').run()\n");
+        assert_eq!(arity_lines(&[store, app]), vec![("app.py".into(), 9)]);
+        // Assigned twice, or otherwise in a subclass: the attribute's class is not known.
+        let twice = ("app.py", "from store import Store\n\n\nclass App:\n    def __init__(self, path):\n        self.store = Store(path)\n\n    def reset(self):\n        self.store = None\n\n    def run(self):\n        self.store.add('tea', 1, 2.5)\n\n\nApp('x').run()\n");
+        assert_eq!(arity_lines(&[store, twice]), vec![]);
+        let sub = ("app.py", "from store import Store\n\n\nclass Other:\n    def add(self, name, qty, price):\n        return name\n\n\nclass App:\n    def __init__(self, path):\n        self.store = Store(path)\n\n    def run(self):\n        self.store.add('tea', 1, 2.5)\n\n\nclass Priced(App):\n    def __init__(self, path):\n        self.store = Other()\n\n\nPriced('x').run()\n");
+        assert_eq!(arity_lines(&[store, sub]), vec![]);
     }
 }
