@@ -597,10 +597,17 @@ fn plant_stub(dir: &Path, modules: &[Module]) -> std::io::Result<Option<Plant>> 
     Ok(None)
 }
 
-/// The first unguarded `from m import name` of a project module's name gets a name `m`
-/// lacks (aliased back, so the rest of the module is unchanged).
-fn plant_broken_import(dir: &Path, modules: &[Module]) -> std::io::Result<Option<Plant>> {
-    let project = super::project::Project::new(modules);
+/// Every plain name a non-test module imports at its top with `from m import name`:
+/// (importing module, the statement, the name's node, the absolute module `m`).
+fn from_imports(
+    modules: &[Module],
+) -> Vec<(
+    &Module,
+    tree_sitter::Node<'_>,
+    tree_sitter::Node<'_>,
+    String,
+)> {
+    let mut found = Vec::new();
     for module in modules.iter().filter(|m| !is_test_file(&m.file)) {
         let Some(tree) = &module.tree else { continue };
         let root = tree.root_node();
@@ -618,26 +625,35 @@ fn plant_broken_import(dir: &Path, modules: &[Module]) -> std::io::Result<Option
             let children: Vec<tree_sitter::Node<'_>> =
                 statement.named_children(&mut names).collect();
             for child in children {
-                if child.id() == from.id() || child.kind() != "dotted_name" {
-                    continue;
+                if child.id() != from.id() && child.kind() == "dotted_name" {
+                    found.push((module, statement, child, base.clone()));
                 }
-                let name = text(child, &module.source);
-                if project.has_name(&base, name) != Some(true) || name.contains('.') {
-                    continue;
-                }
-                let renamed = format!("{name}_planted as {name}");
-                let line = child.start_position().row + 1;
-                edit(dir, &module.file, child.byte_range(), &renamed)?;
-                return Ok(Some(Plant {
-                    kind: PlantKind::BrokenImport,
-                    description: format!(
-                        "imported `{name}_planted` from `{base}`, which has only `{name}`"
-                    ),
-                    file: module.file.clone(),
-                    line,
-                }));
             }
         }
+    }
+    found
+}
+
+/// The first unguarded `from m import name` of a project module's name gets a name `m`
+/// lacks (aliased back, so the rest of the module is unchanged).
+fn plant_broken_import(dir: &Path, modules: &[Module]) -> std::io::Result<Option<Plant>> {
+    let project = super::project::Project::new(modules);
+    for (module, _, child, base) in from_imports(modules) {
+        let name = text(child, &module.source);
+        if project.has_name(&base, name) != Some(true) || name.contains('.') {
+            continue;
+        }
+        let renamed = format!("{name}_planted as {name}");
+        let line = child.start_position().row + 1;
+        edit(dir, &module.file, child.byte_range(), &renamed)?;
+        return Ok(Some(Plant {
+            kind: PlantKind::BrokenImport,
+            description: format!(
+                "imported `{name}_planted` from `{base}`, which has only `{name}`"
+            ),
+            file: module.file.clone(),
+            line,
+        }));
     }
     Ok(None)
 }
@@ -647,54 +663,33 @@ fn plant_broken_import(dir: &Path, modules: &[Module]) -> std::io::Result<Option
 /// the corrupted copy while the right one sits unused.
 fn plant_copy(dir: &Path, modules: &[Module]) -> std::io::Result<Option<Plant>> {
     let project = super::project::Project::new(modules);
-    for importer in modules.iter().filter(|m| !is_test_file(&m.file)) {
-        let Some(tree) = &importer.tree else { continue };
-        let root = tree.root_node();
-        let mut cursor = root.walk();
-        let statements: Vec<tree_sitter::Node<'_>> = root
-            .named_children(&mut cursor)
-            .filter(|n| n.kind() == "import_from_statement")
-            .collect();
-        for statement in statements {
-            let Some(from) = statement.child_by_field_name("module_name") else {
-                continue;
-            };
-            let base = super::project::absolute(&importer.file, text(from, &importer.source));
-            let mut names = statement.walk();
-            let children: Vec<tree_sitter::Node<'_>> =
-                statement.named_children(&mut names).collect();
-            for child in children {
-                if child.id() == from.id() || child.kind() != "dotted_name" {
-                    continue;
-                }
-                let name = text(child, &importer.source);
-                let super::project::Value::Function(home, _) = project.lookup(&base, name) else {
-                    continue;
-                };
-                let Some(source_module) = modules.iter().find(|m| import_name(&m.file) == home)
-                else {
-                    continue;
-                };
-                let Some(copy) = corrupted_copy(source_module, name) else {
-                    continue;
-                };
-                let folder = Path::new(&source_module.file)
-                    .parent()
-                    .map(|p| p.to_path_buf())
-                    .unwrap_or_default();
-                let file = folder
-                    .join("_planted_copy.py")
-                    .to_string_lossy()
-                    .to_string();
-                let copy_module = import_name(&file);
-                let content = format!("from {home} import *  # noqa: F401,F403\n\n\n{copy}\n");
-                crate::fsutil::write_inside(dir, &file, content.as_bytes())?;
-                let column = statement.start_position().column;
-                let line_after =
-                    format!("\n{}from {copy_module} import {name}", " ".repeat(column));
-                let end = statement.end_byte();
-                edit(dir, &importer.file, end..end, &line_after)?;
-                return Ok(Some(Plant {
+    for (importer, statement, child, base) in from_imports(modules) {
+        let name = text(child, &importer.source);
+        let super::project::Value::Function(home, _) = project.lookup(&base, name) else {
+            continue;
+        };
+        let Some(source_module) = modules.iter().find(|m| import_name(&m.file) == home) else {
+            continue;
+        };
+        let Some(copy) = corrupted_copy(source_module, name) else {
+            continue;
+        };
+        let folder = Path::new(&source_module.file)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let file = folder
+            .join("_planted_copy.py")
+            .to_string_lossy()
+            .to_string();
+        let copy_module = import_name(&file);
+        let content = format!("from {home} import *  # noqa: F401,F403\n\n\n{copy}\n");
+        crate::fsutil::write_inside(dir, &file, content.as_bytes())?;
+        let column = statement.start_position().column;
+        let line_after = format!("\n{}from {copy_module} import {name}", " ".repeat(column));
+        let end = statement.end_byte();
+        edit(dir, &importer.file, end..end, &line_after)?;
+        return Ok(Some(Plant {
                     kind: PlantKind::CorruptedCopy,
                     description: format!(
                         "copied `{name}` from {} into {file} with one constant changed; {} now imports the copy",
@@ -703,8 +698,6 @@ fn plant_copy(dir: &Path, modules: &[Module]) -> std::io::Result<Option<Plant>> 
                     line: 4,
                     file,
                 }));
-            }
-        }
     }
     Ok(None)
 }
