@@ -13,9 +13,11 @@ pub mod diagnostics;
 pub mod grade;
 pub mod judge;
 pub mod score;
+pub mod test_depth;
 
 pub use behaviour::{cluster_score, swarm_score, RunFacts};
 pub use diagnostics::{diagnostics_score, find_issues, Finding};
 pub use grade::{grade, BuiltBy, Claim, Grades, Judging, Turn, TurnOutcome};
 pub use judge::{choose_panel, judge_turn, JudgeBrief, JudgeNode, JudgeResult};
 pub use score::{checks_score, hidden_verdict, overall, DimensionScore, HiddenVerdict};
+pub use test_depth::{test_depth, TestDepth, TestDepthOptions};

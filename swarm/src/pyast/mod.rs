@@ -267,7 +267,7 @@ fn is_public_module(file: &str) -> bool {
 }
 
 /// A test module (or pytest's `conftest.py`): its code serves the tests, not the app.
-pub(super) fn is_test_file(file: &str) -> bool {
+pub fn is_test_file(file: &str) -> bool {
     let name = file.rsplit('/').next().unwrap_or(file);
     name.starts_with("test_")
         || name.ends_with("_test.py")
