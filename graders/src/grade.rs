@@ -4,7 +4,8 @@
 //!
 //! One grader per dimension, in the order results columns list them: `checks` (the hidden
 //! checks in the sandbox, on a copy with the fixtures), `swarm` and `cluster` (the run's own
-//! facts against the hidden verdict), `diagnostics` (the static review), then the judge panel
+//! facts against the hidden verdict), `diagnostics` (the static review), `test_depth` (the
+//! app's own tests against mutants of its code), then the judge panel
 //! for `requirements`, `code_quality` and `bugs` (one panel call scores all three). A new
 //! grader is a function from the turn and the outcome to a [`DimensionScore`], added here
 //! and to [`crate::DIMENSIONS`].
@@ -14,6 +15,7 @@ use crate::checks::{run_checks, CheckError, CheckOutcome, CheckSet};
 use crate::diagnostics::diagnostics_score;
 use crate::judge::{choose_panel, judge_turn, JudgeBrief, JudgeNode, JudgeResult, JUDGED};
 use crate::score::{checks_score, hidden_verdict, overall, DimensionScore, HiddenVerdict};
+use crate::test_depth::{test_depth, TestDepthOptions};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -108,13 +110,16 @@ pub struct TurnOutcome {
     pub infrastructure: bool,
 }
 
-/// Who grades the judged dimensions, and how many samples each judge gives.
+/// How a turn is graded beyond its checks: who judges the judged dimensions, how many
+/// samples each judge gives, and how test_depth is measured.
 #[derive(Debug, Clone, Default)]
 pub struct Judging {
     /// Reachable judge nodes (none: the judged dimensions are missing, with why).
     pub judges: Vec<JudgeNode>,
     /// Samples per judge per turn.
     pub samples: u32,
+    /// The mutation sample of test_depth.
+    pub test_depth: TestDepthOptions,
 }
 
 /// Every dimension of one turn, with the evidence behind each.
@@ -129,6 +134,8 @@ pub struct Grades {
     pub hidden: HiddenVerdict,
     /// The judge panel's result, when a panel judged.
     pub judge: Option<JudgeResult>,
+    /// test_depth's one-line detail (`killed K/N; concrete asserts C/A`, or why none).
+    pub test_depth_detail: String,
 }
 
 impl Grades {
@@ -167,11 +174,13 @@ pub async fn grade(
     let checks = run_checks(&outcome.project, turn.checks, Sandbox::detect()).await?;
     let hidden = hidden_verdict(&checks);
     let (diagnostics, _) = diagnostics_score(&outcome.project, &turn.entry_points);
+    let depth = test_depth(&outcome.project, &judging.test_depth, Sandbox::detect()).await;
     let mut scores = vec![
         checks_score(&checks),
         swarm_score(&outcome.facts, hidden),
         cluster_score(&outcome.facts),
         diagnostics,
+        depth.score,
     ];
     let judge = judged(turn, outcome, judging).await;
     match &judge {
@@ -187,6 +196,7 @@ pub async fn grade(
         checks,
         hidden,
         judge,
+        test_depth_detail: depth.detail,
     })
 }
 

@@ -4,8 +4,10 @@
 //! - `checks` = 10 × passed ÷ conclusive checks (missing when no check was conclusive).
 //! - hidden verdict: `pass` when every check passed; `fail` when any failed; `inconclusive`
 //!   otherwise. A turn **passes** exactly when its hidden verdict is `pass`.
-//! - overall = 0.6 × checks + 0.4 × mean(the other dimensions present); missing when `checks`
-//!   is missing. `checks` dominates: no other dimension can lift a turn whose checks fail.
+//! - overall = 0.6 × checks + 0.4 × mean(the other dimensions present, test_depth excepted);
+//!   missing when `checks` is missing. `checks` dominates: no other dimension can lift a turn
+//!   whose checks fail. test_depth stays out so overall means what it meant in rows written
+//!   before test_depth existed (it is reported beside it, and in the study's four scores).
 
 use crate::checks::{CheckOutcome, Verdict};
 use serde::{Deserialize, Serialize};
@@ -116,12 +118,12 @@ pub fn checks_score(outcomes: &[CheckOutcome]) -> DimensionScore {
     DimensionScore::scored("checks", 10.0 * passed as f64 / conclusive as f64, evidence)
 }
 
-/// Overall score: 0.6 × checks + 0.4 × mean(other present dimensions).
+/// Overall score: 0.6 × checks + 0.4 × mean(other present dimensions but test_depth).
 pub fn overall(scores: &[DimensionScore]) -> Option<f64> {
     let checks = scores.iter().find(|s| s.dimension == "checks")?.score?;
     let others: Vec<f64> = scores
         .iter()
-        .filter(|s| s.dimension != "checks")
+        .filter(|s| s.dimension != "checks" && s.dimension != crate::test_depth::DIMENSION)
         .filter_map(|s| s.score)
         .collect();
     let value = if others.is_empty() {
@@ -169,6 +171,7 @@ mod tests {
             DimensionScore::scored("swarm", 10.0, ""),
             DimensionScore::scored("cluster", 10.0, ""),
             DimensionScore::missing("requirements", "judge failed"),
+            DimensionScore::scored("test_depth", 0.0, "no tests"),
         ];
         assert_eq!(overall(&scores), Some(4.0));
         let missing = vec![

@@ -260,17 +260,7 @@ pub struct AbReport {
 }
 
 fn value(row: &ResultRow, dimension: &str) -> Option<f64> {
-    match dimension {
-        "checks" => row.checks,
-        "swarm" => row.swarm,
-        "cluster" => row.cluster,
-        "diagnostics" => row.diagnostics,
-        "requirements" => row.requirements,
-        "code_quality" => row.code_quality,
-        "bugs" => row.bugs,
-        "overall" => row.overall,
-        _ => None,
-    }
+    row.dimension(dimension)
 }
 
 /// Pairs the rows of arms A and B and analyses them.

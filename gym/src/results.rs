@@ -88,6 +88,16 @@ pub struct ResultRow {
     pub transcript: String,
     /// The turn's events (JSONL), relative to the CSV's directory.
     pub events: String,
+    /// How much the app's own tests prove, 0–10: the share of a seeded sample of mutants of
+    /// its code they kill (see `graders::test_depth`). Empty when it could not be measured.
+    #[serde(default)]
+    pub test_depth: Option<f64>,
+    /// `killed K/N; concrete asserts C/A`, or why there is no score (`no tests`, …).
+    #[serde(default)]
+    pub test_depth_detail: String,
+    /// The builder's sampling settings as JSON (`{}`: the servers' defaults).
+    #[serde(default)]
+    pub sampling: String,
 }
 
 /// The header, in order (the field names of [`ResultRow`]).
@@ -136,6 +146,22 @@ pub struct ResultsStore {
 pub const CONTRADICTING_SCORE: f64 = 8.0;
 
 impl ResultRow {
+    /// A scored dimension's value by name ([`graders::DIMENSIONS`] and `overall`).
+    pub fn dimension(&self, dimension: &str) -> Option<f64> {
+        match dimension {
+            "checks" => self.checks,
+            "swarm" => self.swarm,
+            "cluster" => self.cluster,
+            "diagnostics" => self.diagnostics,
+            "test_depth" => self.test_depth,
+            "requirements" => self.requirements,
+            "code_quality" => self.code_quality,
+            "bugs" => self.bugs,
+            "overall" => self.overall,
+            _ => None,
+        }
+    }
+
     /// The `hidden_verdict` column as a verdict (`None` when it holds something else).
     pub fn hidden(&self) -> Option<graders::HiddenVerdict> {
         self.hidden_verdict.parse().ok()
@@ -195,7 +221,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
 }
 
 impl ResultsStore {
-    /// Opens (or creates) the store; checks the header; sets aside a partial last line.
+    /// Opens (or creates) the store; checks the header (an older version's is upgraded, see
+    /// [`upgrade`]); sets aside a partial last line.
     pub fn open(path: &Path) -> Result<ResultsStore, ResultsError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -213,11 +240,13 @@ impl ResultsStore {
             return Ok(store);
         }
         let first_line = existing.split(|b| *b == b'\n').next().unwrap_or_default();
-        if String::from_utf8_lossy(first_line).trim_end() != header() {
-            return Err(ResultsError::Header {
+        let found = String::from_utf8_lossy(first_line).trim_end().to_string();
+        if found != header() {
+            let older = older_columns(&found).ok_or_else(|| ResultsError::Header {
                 path: path.to_path_buf(),
                 expected: header(),
-            });
+            })?;
+            upgrade(path, &existing, older)?;
         }
         // A crash mid-write: the fragment goes beside the file, cut from the store.
         let partial = path.with_extension("csv.partial");
@@ -412,6 +441,56 @@ pub fn read_located(path: &Path) -> Result<(Vec<LocatedRow>, Vec<BadRow>), Resul
 
 fn header() -> String {
     COLUMNS.join(",")
+}
+
+/// How many columns an older version's header has, when `found` is one: every version so far
+/// only added columns at the end, so an older header is a prefix of this one.
+fn older_columns(found: &str) -> Option<usize> {
+    let columns: Vec<&str> = found.split(',').collect();
+    (columns.len() < COLUMNS.len() && columns[..] == COLUMNS[..columns.len()])
+        .then_some(columns.len())
+}
+
+/// Upgrades a results file written by an older version in place: the header becomes this
+/// version's and every row gets the new columns empty. The old file is kept whole beside it
+/// (`FILE.csv.before-upgrade`, never overwritten), and the new one replaces it by a rename, so
+/// a crash leaves the old file or the new one. Lines that cannot be read stay as they were.
+fn upgrade(path: &Path, bytes: &[u8], older: usize) -> Result<(), ResultsError> {
+    let read = notebooks::records::read_records(bytes)
+        .map_err(|message| io(path)(std::io::Error::other(message)))?;
+    let ends: BTreeSet<u64> = read.records.iter().map(|r| r.last_line).collect();
+    let padding = ",".repeat(COLUMNS.len() - older);
+    let mut upgraded = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    for (index, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        let number = index as u64 + 1;
+        if number == 1 {
+            upgraded.extend_from_slice(format!("{}\n", header()).as_bytes());
+            continue;
+        }
+        if !ends.contains(&number) {
+            upgraded.extend_from_slice(line);
+            continue;
+        }
+        let (body, end) = match line.strip_suffix(b"\r\n") {
+            Some(body) => (body, &b"\r\n"[..]),
+            None => match line.strip_suffix(b"\n") {
+                Some(body) => (body, &b"\n"[..]),
+                None => (line, &b""[..]),
+            },
+        };
+        upgraded.extend_from_slice(body);
+        upgraded.extend_from_slice(padding.as_bytes());
+        upgraded.extend_from_slice(end);
+    }
+    let kept = path.with_extension("csv.before-upgrade");
+    if !kept.exists() {
+        std::fs::write(&kept, bytes).map_err(io(&kept))?;
+    }
+    let temporary = path.with_extension("csv.rewrite");
+    let mut file = std::fs::File::create(&temporary).map_err(io(&temporary))?;
+    file.write_all(&upgraded).map_err(io(&temporary))?;
+    file.sync_all().map_err(io(&temporary))?;
+    std::fs::rename(&temporary, path).map_err(io(path))
 }
 
 /// What identifies one replicate of one task under one configuration: rows with the same key

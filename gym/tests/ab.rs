@@ -44,6 +44,9 @@ fn row(task: &str, replicate: u32, checks: f64, pass: bool) -> ResultRow {
         errors: 0,
         transcript: String::new(),
         events: String::new(),
+        test_depth: None,
+        test_depth_detail: String::new(),
+        sampling: String::new(),
     }
 }
 

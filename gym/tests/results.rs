@@ -44,6 +44,9 @@ fn row(task: &str, turn: u32) -> ResultRow {
         errors: 0,
         transcript: "runs/r1/t/transcript.jsonl".into(),
         events: "runs/r1/t/events.jsonl".into(),
+        test_depth: Some(6.5),
+        test_depth_detail: "killed 13/20; concrete asserts 4/9".into(),
+        sampling: "{\"temperature\":0.7}".into(),
     }
 }
 
@@ -113,6 +116,60 @@ fn a_file_from_another_schema_is_refused_not_appended_to() {
     let err = ResultsStore::open(&path).unwrap_err();
     assert!(err.to_string().contains("header does not match"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b,c\n1,2,3\n");
+}
+
+#[test]
+fn a_file_from_an_older_version_is_upgraded_in_place_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.csv");
+    // Written as the version before test_depth did: its 37 columns, a row whose text field
+    // spans two lines, and an unreadable line that must stay as it was.
+    let old_columns = &COLUMNS[..37];
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer.write_record(old_columns).unwrap();
+    let mut old_row: Vec<String> = vec![String::new(); 37];
+    old_row[0] = "r0".into();
+    old_row[5] = "a".into();
+    old_row[7] = "1".into();
+    old_row[8] = "1".into();
+    old_row[15] = "{\"note\":\"two\nlines\"}".into();
+    for (index, value) in [
+        (26, "1.5"),
+        (27, "0"),
+        (28, "0"),
+        (29, "0"),
+        (30, "0"),
+        (31, "0"),
+        (33, "0"),
+        (34, "0"),
+    ] {
+        old_row[index] = value.into();
+    }
+    writer.write_record(&old_row).unwrap();
+    let mut old = writer.into_inner().unwrap();
+    old.extend_from_slice(b"r0,not,enough\n");
+    std::fs::write(&path, &old).unwrap();
+
+    let store = ResultsStore::open(&path).unwrap();
+    store.append(&row("b", 1)).unwrap();
+    let (rows, bad) = store.read().unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.run_id.as_str(), r.task.as_str(), r.test_depth))
+            .collect::<Vec<_>>(),
+        vec![("r0", "a", None), ("r1", "b", Some(6.5))]
+    );
+    assert_eq!(rows[0].knobs, "{\"note\":\"two\nlines\"}");
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("results.csv.before-upgrade")).unwrap(),
+        old,
+        "the old file is kept whole"
+    );
+    // Opening again changes nothing.
+    let before = std::fs::read(&path).unwrap();
+    ResultsStore::open(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
 /// The notebooks read result CSVs without depending on the gym, so they keep their own

@@ -107,6 +107,28 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
             .unwrap_or_else(|| panic!("{app} in {stdout}"));
         assert!(row.ends_with("1-0-0"), "{row}");
     }
+    // The four published scores, ours beside the published table: the careful arm's apps
+    // pass every hidden check; nothing judged (no judge node), so quality and spec are empty.
+    assert!(stdout.contains("THE FOUR PUBLISHED SCORES"), "{stdout}");
+    let fern = stdout
+        .lines()
+        .find(|l| l.starts_with("chaos-fern "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(fern.contains("10.0/"), "{fern}");
+    // The careful arm ships the references' own tests, which kill some mutants; the sloppy
+    // arm ships none (0, not empty: no tests prove nothing).
+    assert!(!fern.contains("10.0/0.0/"), "{fern}");
+    assert!(fern.contains("0.0/0.0/-/-"), "{fern}");
+    assert!(fern.contains(" win "), "{fern}");
+    assert!(fern.contains("9.0/8.0/9.0/9.0"), "{fern}");
+    assert!(
+        stdout.contains("wins-draws-losses of A: ours 5-0-0 over 5 app(s); published 3-2-0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("What differs from the original"),
+        "{stdout}"
+    );
     let checks = stdout.lines().find(|l| l.starts_with("checks ")).unwrap();
     assert!(checks.contains("10.0"), "{checks}");
     assert!(

@@ -3,7 +3,7 @@
 //! produce these dimensions, and the analyses read them; none keeps its own list.
 
 /// The header of a results CSV, in order (the gym's `ResultRow` writes exactly these).
-pub const COLUMNS: [&str; 37] = [
+pub const COLUMNS: [&str; 40] = [
     "run_id",
     "experiment",
     "timestamp",
@@ -41,21 +41,26 @@ pub const COLUMNS: [&str; 37] = [
     "errors",
     "transcript",
     "events",
+    "test_depth",
+    "test_depth_detail",
+    "sampling",
 ];
 
-/// The seven scored dimensions, in the order the columns and reports list them.
-pub const DIMENSIONS: [&str; 7] = [
+/// The scored dimensions, in the order reports list them: the seven of the first design and
+/// `test_depth` (how much the app's own tests prove, by mutation), deterministic ones first.
+pub const DIMENSIONS: [&str; 8] = [
     "checks",
     "swarm",
     "cluster",
     "diagnostics",
+    "test_depth",
     "requirements",
     "code_quality",
     "bugs",
 ];
 
 /// Text columns kept from the CSV.
-pub const TEXT_COLUMNS: [&str; 12] = [
+pub const TEXT_COLUMNS: [&str; 14] = [
     "run_id",
     "experiment",
     "timestamp",
@@ -68,14 +73,17 @@ pub const TEXT_COLUMNS: [&str; 12] = [
     "hidden_verdict",
     "claimed_verdict",
     "events",
+    "test_depth_detail",
+    "sampling",
 ];
 
 /// Number columns kept from the CSV (empty cells become null).
-pub const NUMBER_COLUMNS: [&str; 15] = [
+pub const NUMBER_COLUMNS: [&str; 16] = [
     "checks",
     "swarm",
     "cluster",
     "diagnostics",
+    "test_depth",
     "requirements",
     "code_quality",
     "bugs",

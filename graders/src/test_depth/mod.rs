@@ -46,6 +46,9 @@ pub struct TestDepthOptions {
     /// Time limit of the tests on the unmutated code (a mutant gets three times what that
     /// run took, at least 10 s, at most this).
     pub tests_wall: Duration,
+    /// Time for the whole measure of one turn: no mutant starts after it has run out, and
+    /// the score counts the mutants that ran (the evidence says how many did not).
+    pub budget: Duration,
 }
 
 impl Default for TestDepthOptions {
@@ -56,7 +59,8 @@ impl Default for TestDepthOptions {
             parallel: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
-            tests_wall: Duration::from_secs(60),
+            tests_wall: Duration::from_secs(30),
+            budget: Duration::from_secs(120),
         }
     }
 }
@@ -190,9 +194,15 @@ pub async fn test_depth(
         return missing("the project's code offers nothing to mutate".into());
     }
     // A mutant gets the baseline's time three times over, and at least ten seconds.
-    let mutant_wall = Duration::from_secs_f64((baseline_seconds * 3.0 + 5.0).clamp(10.0, baseline_wall.as_secs_f64().max(10.0)));
-    let results: Vec<(Mutant, Option<String>)> = stream::iter(chosen)
+    let mutant_wall = Duration::from_secs_f64(
+        (baseline_seconds * 3.0 + 5.0).clamp(10.0, baseline_wall.as_secs_f64().max(10.0)),
+    );
+    let sampled = chosen.len();
+    let outcomes: Vec<(Mutant, Option<Option<String>>)> = stream::iter(chosen)
         .map(|mutant| async {
+            if started.elapsed() >= options.budget {
+                return (mutant, None);
+            }
             let killed_by = match run_tests(project, Some(&mutant), mutant_wall, sandbox).await {
                 RunResult::Recorded(recorded) => passing
                     .iter()
@@ -202,13 +212,22 @@ pub async fn test_depth(
                     .map(|id| format!("{id} no longer passes")),
                 RunResult::Unfinished(why) | RunResult::NoPython(why) => Some(why),
             };
-            (mutant, killed_by)
+            (mutant, Some(killed_by))
         })
         .buffer_unordered(options.parallel.max(1))
         .collect()
         .await;
-    let mut results = results;
+    let mut results: Vec<(Mutant, Option<String>)> = outcomes
+        .into_iter()
+        .filter_map(|(mutant, ran)| ran.map(|killed_by| (mutant, killed_by)))
+        .collect();
     results.sort_by(|a, b| a.0.cmp(&b.0));
+    if results.is_empty() {
+        return missing(format!(
+            "no mutant ran within the budget of {} s (the unmutated tests took {baseline_seconds:.0} s)",
+            options.budget.as_secs()
+        ));
+    }
     let tried = results.len();
     let killed = results.iter().filter(|(_, k)| k.is_some()).count();
     let survivors: Vec<String> = results
@@ -229,14 +248,27 @@ pub async fn test_depth(
         },
         baseline.runner,
     );
+    if tried < sampled {
+        evidence.push_str(&format!(
+            "; {} of the {sampled} sampled mutants did not run: the budget of {} s ran out",
+            sampled - tried,
+            options.budget.as_secs()
+        ));
+    }
     if !survivors.is_empty() {
         evidence.push_str(&format!("; survived: {}", survivors.join("; ")));
     }
     TestDepth {
         score: DimensionScore::scored(DIMENSION, 10.0 * killed as f64 / tried as f64, evidence),
         detail: format!(
-            "killed {killed}/{tried}; concrete asserts {}/{}",
-            asserts.concrete, asserts.total
+            "killed {killed}/{tried}{}; concrete asserts {}/{}",
+            if tried < sampled {
+                format!(" ({sampled} sampled, the budget ran out)")
+            } else {
+                String::new()
+            },
+            asserts.concrete,
+            asserts.total
         ),
     }
 }

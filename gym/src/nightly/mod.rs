@@ -52,6 +52,9 @@ fn default_window() -> usize {
 fn default_judge_samples() -> u32 {
     3
 }
+fn default_mutants() -> usize {
+    graders::TestDepthOptions::default().mutants
+}
 fn default_results() -> PathBuf {
     "results/nightly.csv".into()
 }
@@ -96,6 +99,9 @@ pub struct NightlyPlan {
     /// Samples per judge node per turn.
     #[serde(default = "default_judge_samples")]
     pub judge_samples: u32,
+    /// Mutants per turn for test_depth (0: not measured).
+    #[serde(default = "default_mutants")]
+    pub mutants: usize,
     /// The results CSV (default results/nightly.csv).
     #[serde(default = "default_results")]
     pub results: PathBuf,

@@ -78,6 +78,10 @@ pub async fn night(
         concurrency: plan.concurrency,
         resume: true,
         judge_samples: plan.judge_samples,
+        test_depth: graders::TestDepthOptions {
+            mutants: plan.mutants,
+            ..graders::TestDepthOptions::default()
+        },
         knobs: options.knobs,
         ..RunConfig::new(
             Vec::new(),

@@ -59,12 +59,14 @@ pub struct RunConfig {
     /// The knobs of every system under test (the swarm's pipeline; the single agent's
     /// `build.max_actions`) and of the fleet's clients (`node.*`).
     pub knobs: Knobs,
+    /// How test_depth is measured (mutants per turn, seed).
+    pub test_depth: graders::TestDepthOptions,
 }
 
 impl RunConfig {
     /// A run of `tasks` by `sut` on `fleet`, appending to `results`, with the defaults the
     /// commands share: one replicate, one at a time, no resume, 3 judge samples, replicates
-    /// from 1, no experiment, scripted users, default knobs. Callers override fields with
+    /// from 1, no experiment, scripted users, default knobs, 20 mutants for test_depth. Callers override fields with
     /// struct update syntax.
     pub fn new(
         tasks: Vec<Task>,
@@ -87,6 +89,7 @@ impl RunConfig {
             experiment: String::new(),
             simulate_user: false,
             knobs: Knobs::default(),
+            test_depth: graders::TestDepthOptions::default(),
         }
     }
 
@@ -166,6 +169,7 @@ pub async fn run_suite(
         judging: Judging {
             judges: connected.judges,
             samples: config.judge_samples,
+            test_depth: config.test_depth,
         },
         config,
         store,

@@ -69,6 +69,9 @@ pub(super) fn row_template(
         errors: 0,
         transcript: String::new(),
         events: String::new(),
+        test_depth: None,
+        test_depth_detail: String::new(),
+        sampling: String::new(),
     }
 }
 
@@ -127,6 +130,8 @@ pub(super) fn graded_row(
         swarm: grades.score("swarm"),
         cluster: grades.score("cluster"),
         diagnostics: grades.score("diagnostics"),
+        test_depth: grades.score("test_depth"),
+        test_depth_detail: grades.test_depth_detail.clone(),
         requirements: grades.score("requirements"),
         code_quality: grades.score("code_quality"),
         bugs: grades.score("bugs"),

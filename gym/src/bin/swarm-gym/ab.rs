@@ -99,7 +99,8 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
     let base = RunConfig {
         replicates: args.replicates,
         concurrency: args.concurrency,
-        judge_samples: args.judge_samples,
+        judge_samples: args.grading.judge_samples,
+        test_depth: args.grading.test_depth(),
         knobs,
         ..RunConfig::new(
             tasks,
@@ -370,7 +371,8 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
     let base = RunConfig {
         replicates: args.replicates,
         concurrency: args.concurrency,
-        judge_samples: args.judge_samples,
+        judge_samples: args.grading.judge_samples,
+        test_depth: args.grading.test_depth(),
         knobs,
         ..RunConfig::new(
             tasks,
@@ -400,31 +402,49 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
     }
     let started = experiment_id();
     let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
-    print_study_cost(&args.results, &started, args.replicates);
+    if let Some((_, arm_a_rows, arm_b_rows)) = latest_experiment(&args.results, &started) {
+        let table = gym::study::study_table(&arm_a_rows, &arm_b_rows);
+        print!(
+            "{}",
+            gym::study::render_study(&table, &args.a_model, &args.b_model)
+        );
+        print_study_cost(&arm_a_rows, &arm_b_rows, args.replicates);
+    }
     code
 }
 
-/// What one replicate of each arm cost, from its rows: tokens and wall time summed over the
-/// arm's turns, divided by the replicates. (Experiment ids sort by time, so the study's is
-/// the newest at or after `since`.)
-pub(crate) fn print_study_cost(results: &Path, since: &str, replicates: u32) {
-    let Ok((rows, _)) = gym::read_rows(results) else {
-        return;
-    };
-    let Some(experiment) = rows
+/// The newest experiment in `results` at or after `since` (experiment ids sort by time),
+/// with its arms' rows.
+#[allow(clippy::type_complexity)]
+fn latest_experiment(
+    results: &Path,
+    since: &str,
+) -> Option<(String, Vec<gym::ResultRow>, Vec<gym::ResultRow>)> {
+    let (rows, _) = gym::read_rows(results).ok()?;
+    let experiment = rows
         .iter()
         .filter_map(|r| r.experiment.split(':').next())
         .filter(|e| *e >= since)
         .max()
-        .map(String::from)
-    else {
-        return;
-    };
-    for label in ["A", "B"] {
-        let arm: Vec<&gym::ResultRow> = rows
-            .iter()
+        .map(String::from)?;
+    let arm = |label: &str| {
+        rows.iter()
             .filter(|r| r.experiment == format!("{experiment}:{label}"))
-            .collect();
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (arm("A"), arm("B"));
+    Some((experiment, a, b))
+}
+
+/// What one replicate of each arm cost, from its rows: tokens and wall time summed over the
+/// arm's turns, divided by the replicates.
+pub(crate) fn print_study_cost(
+    arm_a: &[gym::ResultRow],
+    arm_b: &[gym::ResultRow],
+    replicates: u32,
+) {
+    for (label, arm) in [("A", arm_a), ("B", arm_b)] {
         let n = f64::from(replicates.max(1));
         let tokens_in: u64 = arm.iter().map(|r| r.tokens_in).sum();
         let tokens_out: u64 = arm.iter().map(|r| r.tokens_out).sum();

@@ -119,10 +119,8 @@ struct RunArgs {
     /// such rows make the run refuse: pass --resume to continue them instead).
     #[arg(long, conflicts_with = "resume")]
     new_run: bool,
-    /// Samples per judge node per turn (the fleet's `judge` nodes grade requirements, code
-    /// quality and bugs).
-    #[arg(long, default_value_t = 3)]
-    judge_samples: u32,
+    #[command(flatten)]
+    grading: GradingArgs,
     /// Later turns' requests come from the fleet's `brain` node playing the task's persona
     /// (it must keep every concrete requirement, or the scripted request is used).
     #[arg(long)]
@@ -132,6 +130,32 @@ struct RunArgs {
     /// fleet's clients for both.
     #[arg(long = "knob")]
     knobs: Vec<String>,
+}
+
+/// How turns are graded beyond their hidden checks (shared by run, ab and study).
+#[derive(Args)]
+struct GradingArgs {
+    /// Samples per judge node per turn (the fleet's `judge` nodes grade requirements, code
+    /// quality and bugs).
+    #[arg(long, default_value_t = 3)]
+    judge_samples: u32,
+    /// Mutants per turn for test_depth (the app's own tests run against each); 0 leaves
+    /// test_depth unmeasured.
+    #[arg(long, default_value_t = 20)]
+    mutants: usize,
+    /// Seed of the test_depth mutant sample.
+    #[arg(long, default_value_t = 1)]
+    mutant_seed: u64,
+}
+
+impl GradingArgs {
+    fn test_depth(&self) -> graders::TestDepthOptions {
+        graders::TestDepthOptions {
+            mutants: self.mutants,
+            seed: self.mutant_seed,
+            ..graders::TestDepthOptions::default()
+        }
+    }
 }
 
 #[derive(Args)]
@@ -160,9 +184,8 @@ struct AbArgs {
     /// Results CSV to append to.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
-    /// Samples per judge node per turn.
-    #[arg(long, default_value_t = 3)]
-    judge_samples: u32,
+    #[command(flatten)]
+    grading: GradingArgs,
     /// A pipeline knob both arms share, NAME=VALUE (an arm changes one with knob:NAME=VALUE).
     #[arg(long = "knob")]
     knobs: Vec<String>,
@@ -190,9 +213,8 @@ struct StudyArgs {
     /// Results CSV to append to; the arms' fleet files are written beside it.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
-    /// Samples per judge node per turn.
-    #[arg(long, default_value_t = 3)]
-    judge_samples: u32,
+    #[command(flatten)]
+    grading: GradingArgs,
     /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
     #[arg(long = "knob")]
     knobs: Vec<String>,

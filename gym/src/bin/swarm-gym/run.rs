@@ -38,7 +38,8 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         replicates: args.replicates,
         concurrency: args.concurrency,
         resume: args.resume,
-        judge_samples: args.judge_samples,
+        judge_samples: args.grading.judge_samples,
+        test_depth: args.grading.test_depth(),
         simulate_user: args.simulate_user,
         knobs,
         ..RunConfig::new(
@@ -120,8 +121,17 @@ pub(crate) fn print_run_table(summary: &gym::RunSummary) {
             .push(row);
     }
     println!(
-        "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>11} {:>8}",
-        "task", "turn", "runs", "hidden ok", "checks", "swarm", "diagn.", "false green", "overall"
+        "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>7} {:>11} {:>8}",
+        "task",
+        "turn",
+        "runs",
+        "hidden ok",
+        "checks",
+        "swarm",
+        "diagn.",
+        "tests",
+        "false green",
+        "overall"
     );
     for ((task, turn), rows) in &by_task {
         let mean = |pick: fn(&gym::ResultRow) -> Option<f64>| {
@@ -135,7 +145,7 @@ pub(crate) fn print_run_table(summary: &gym::RunSummary) {
         let passed = rows.iter().filter(|r| r.hidden_pass()).count();
         let false_green = rows.iter().filter(|r| r.false_green()).count();
         println!(
-            "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>11} {:>8}",
+            "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>7} {:>11} {:>8}",
             task,
             turn,
             rows.len(),
@@ -143,6 +153,7 @@ pub(crate) fn print_run_table(summary: &gym::RunSummary) {
             mean(|r| r.checks),
             mean(|r| r.swarm),
             mean(|r| r.diagnostics),
+            mean(|r| r.test_depth),
             false_green,
             mean(|r| r.overall)
         );
@@ -185,11 +196,20 @@ pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
         found.run_id,
         found.commit
     );
+    let scores: Vec<String> = graders::DIMENSIONS
+        .iter()
+        .chain(["overall"].iter())
+        .map(|name| format!("{name} {}", show(found.dimension(name))))
+        .collect();
     println!(
-        "hidden {} | claimed {} | checks {} swarm {} cluster {} diagnostics {} requirements {} code_quality {} bugs {} | overall {}",
-        found.hidden_verdict, found.claimed_verdict, show(found.checks), show(found.swarm), show(found.cluster), show(found.diagnostics),
-        show(found.requirements), show(found.code_quality), show(found.bugs), show(found.overall)
+        "hidden {} | claimed {} | {}",
+        found.hidden_verdict,
+        found.claimed_verdict,
+        scores.join(" ")
     );
+    if !found.test_depth_detail.is_empty() {
+        println!("test_depth: {}", found.test_depth_detail);
+    }
     if let Some(contradiction) = found.judge_contradiction() {
         println!("JUDGE CONTRADICTS THE CHECKS: {contradiction}; trust the checks, not the judge, on this row");
     }

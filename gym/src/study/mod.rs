@@ -6,6 +6,9 @@
 //! their model in both arms, so the grading is the same for both (a node that also judges is
 //! split: its judge role stays on the original model).
 
+pub mod report;
+
+pub use report::{render_study, study_table, FourScores, StudyTable, PUBLISHED};
 use serde::Serialize;
 use swarm::{Fleet, Role};
 
