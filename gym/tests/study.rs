@@ -148,6 +148,17 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
             (sim.nodes[0].url.as_str(), model)
         );
     }
+    // `report` on the stored rows prints the same four-score table again.
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .arg("report")
+        .arg(&results)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("wins-draws-losses of A: ours 5-0-0 over 5 app(s)"),
+        "{report}"
+    );
     let (rows, bad) = gym::read_rows(&results).unwrap();
     // The careful arm's pipeline verified its own work: it claimed pass on every turn.
     let claims: Vec<&str> = rows

@@ -161,6 +161,25 @@ pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode 
                 &label(&b)
             )
         );
+        // A study's experiment (its suite's rows) also gets the four published scores.
+        let study_suite = gym::study::STUDIES
+            .iter()
+            .any(|design| a.iter().chain(&b).all(|r| r.suite == design.suite));
+        if study_suite && !a.is_empty() {
+            let models = |rows: &[gym::ResultRow]| {
+                rows.iter()
+                    .map(|r| r.builder_model.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            };
+            let table = gym::study::study_table(&a, &b);
+            print!(
+                "{}",
+                gym::study::render_study(&table, &models(&a), &models(&b))
+            );
+        }
         println!();
     }
     ExitCode::SUCCESS
