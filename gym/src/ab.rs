@@ -196,6 +196,12 @@ pub async fn run_ab(
 ) -> Result<(Vec<RunSummary>, Vec<RunSummary>), RunError> {
     let a = arm_config(base, arms.0).map_err(RunError::Fleet)?;
     let b = arm_config(base, arms.1).map_err(RunError::Fleet)?;
+    // Both arms' models are checked before either runs.
+    for (label, arm) in [("A", &a), ("B", &b)] {
+        crate::sut::check_models(&arm.fleet, &arm.knobs)
+            .await
+            .map_err(|err| RunError::Fleet(format!("arm {label}: {err}")))?;
+    }
     let (mut done_a, mut done_b) = (Vec::new(), Vec::new());
     for replicate in 1..=base.replicates {
         let order = if replicate % 2 == 1 {

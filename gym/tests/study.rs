@@ -14,8 +14,9 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
+/// The five apps' careful and sloppy replies on one simulated server answering as both
+/// models; the fleet file names it.
+async fn study_sim(dir: &Path) -> (SimFleet, PathBuf) {
     let tasks: Vec<gym::task::Task> =
         gym::task::suite_task_dirs(&repo_root().join("tasks/qwopus-study"))
             .unwrap()
@@ -46,13 +47,19 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
         default_reply: Some(gym::demo::claims_done()),
     };
     let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("lan.yaml");
+    let fleet = dir.join("lan.yaml");
     std::fs::write(
         &fleet,
         format!("nodes:\n  - {{name: box, url: '{}', model: whatever-is-loaded, slots: 4, roles: [planner, worker, scout]}}\n", sim.nodes[0].url),
     )
     .unwrap();
+    (sim, fleet)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, fleet) = study_sim(dir.path()).await;
     let results = dir.path().join("results.csv");
     let output = tokio::task::spawn_blocking({
         let (fleet, results) = (fleet.clone(), results.clone());
@@ -174,4 +181,166 @@ async fn the_study_changes_only_the_model_and_reports_per_app_and_dimension() {
     let knobs: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.knobs_hash.as_str()).collect();
     assert_eq!(knobs.len(), 1);
+}
+
+/// A misspelt model id is refused before either arm runs, with the models the server lists
+/// (a server asked for a model it does not list would answer with the one it has: a silent
+/// A/A test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_model_id_is_refused_before_anything_runs() {
+    let scenario = Scenario {
+        nodes: vec![NodeSpec {
+            name: "box".into(),
+            model: "sim-careful".into(),
+            tokens_per_second: 20_000.0,
+            prefill_tokens_per_second: 500_000.0,
+            slots: 2,
+            context_length: 65_536,
+            supports_tools: true,
+            port: 0,
+        }],
+        rules: Vec::new(),
+        default_reply: Some(gym::demo::claims_done()),
+    };
+    let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("lan.yaml");
+    std::fs::write(
+        &fleet,
+        format!("nodes:\n  - {{name: box, url: '{}', model: sim-careful, slots: 2, roles: [planner, worker, scout]}}\n", sim.nodes[0].url),
+    )
+    .unwrap();
+    let results = dir.path().join("results.csv");
+    let output = tokio::task::spawn_blocking({
+        let (fleet, results) = (fleet.clone(), results.clone());
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+                .args(["study", "qwopus-vs-vanilla", "--a-model", "sim-careful"])
+                .args(["--b-model", "sim-carefull", "--tasks", "byte-oracle"])
+                .arg("--fleet")
+                .arg(&fleet)
+                .arg("--results")
+                .arg(&results)
+                .env("SWARM_CONFIG", "/dev/null")
+                .current_dir(repo_root())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "arm B: node box does not serve model `sim-carefull`; it serves: sim-careful"
+        ),
+        "{stderr}"
+    );
+    let rows = gym::read_rows(&results)
+        .map(|(rows, _)| rows.len())
+        .unwrap_or(0);
+    assert_eq!(rows, 0, "nothing ran");
+}
+
+/// A study killed part way continues under the same experiment id with `--resume`: finished
+/// turns are skipped, nothing is lost or repeated, and the report covers the whole study.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_study_resumes_with_no_row_lost_or_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.csv");
+    let study = {
+        let results = results.clone();
+        move |fleet: &Path, resume: bool| {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
+            command
+                .args(["study", "qwopus-vs-vanilla", "--a-model", "sim-careful"])
+                .args([
+                    "--b-model",
+                    "sim-sloppy",
+                    "--replicates",
+                    "2",
+                    "--mutants",
+                    "4",
+                ])
+                .args(["--knob", "fix.rounds=1", "--knob", "scout.enabled=false"])
+                .args(["--tasks", "byte-oracle,antic-turmite"])
+                .arg("--fleet")
+                .arg(fleet)
+                .arg("--results")
+                .arg(&results)
+                .env("SWARM_CONFIG", "/dev/null")
+                .current_dir(repo_root())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            if resume {
+                command.arg("--resume");
+            }
+            command
+        }
+    };
+    let rows_now = || {
+        gym::read_rows(&results)
+            .map(|(rows, _)| rows.len())
+            .unwrap_or(0)
+    };
+    let (sim, fleet) = study_sim(dir.path()).await;
+    let mut child = study(&fleet, false).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while rows_now() < 3 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the study ended before it was killed"
+        );
+        assert!(started.elapsed().as_secs() < 300, "no rows after 300 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(sim);
+    let (before, _) = gym::read_rows(&results).unwrap();
+    let experiment = before[0].experiment.split(':').next().unwrap().to_string();
+    assert!(
+        before.len() < 12,
+        "killed before the end: {} rows",
+        before.len()
+    );
+
+    // A fresh server (the old one went with the kill); the same fleet file names it.
+    let (_sim, fleet) = study_sim(dir.path()).await;
+    let mut resumed = study(&fleet, true);
+    let output = tokio::task::spawn_blocking(move || resumed.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}\n{stdout}");
+    assert!(stderr.contains("already recorded, skipped"), "{stderr}");
+    assert!(
+        stderr.contains("/6 |"),
+        "per-arm progress over the whole study: {stderr}"
+    );
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert_eq!(bad.len(), 0);
+    let keys: std::collections::BTreeSet<(String, String, u32, u32)> = rows
+        .iter()
+        .map(|r| (r.experiment.clone(), r.task.clone(), r.turn, r.replicate))
+        .collect();
+    assert_eq!(
+        (rows.len(), keys.len()),
+        (12, 12),
+        "2 apps (3 turns) x 2 replicates x 2 arms, each once"
+    );
+    assert!(rows.iter().all(|r| r.experiment.starts_with(&experiment)));
+    for row in &before {
+        assert!(
+            rows.contains(row),
+            "a row written before the kill is kept as it was"
+        );
+    }
+    assert!(
+        stdout.contains(&format!("experiment {experiment}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("over 2 app(s)"), "{stdout}");
 }

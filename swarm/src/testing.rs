@@ -71,6 +71,11 @@ pub fn locate_llama() -> Result<(PathBuf, PathBuf), Unavailable> {
     }
 }
 
+/// The names a test llama-server answers to (`--alias`): fleets in the real-model tests name
+/// these, and a deliberate A/A names both (one model under two names, listed by the server).
+/// Any other name is refused before a run, as a misspelt id would be.
+pub const TEST_MODEL_NAMES: [&str; 2] = ["smollm2", "smollm2-again"];
+
 /// A running llama-server; killed on drop.
 pub struct LlamaServer {
     child: Child,
@@ -100,6 +105,7 @@ impl LlamaServer {
             .arg("-m")
             .arg(model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--alias", &TEST_MODEL_NAMES.join(",")])
             .args([
                 "--parallel",
                 &parallel.to_string(),

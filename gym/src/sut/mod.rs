@@ -112,9 +112,36 @@ pub struct Connected {
     pub brain: Option<crate::user_sim::Brain>,
 }
 
-/// Connects every node of `fleet` under `knobs`. Errors when no worker answers.
+/// Refuses a fleet with a node whose server does not list the node's model: a server asked
+/// for a model it does not list answers with the model it has, so an A/B would silently
+/// compare a model with itself.
+fn refuse_unserved_models(lines: &[swarm::ProbeLine]) -> Result<(), String> {
+    let wrong: Vec<String> = lines
+        .iter()
+        .filter(|line| line.wrong_model.is_some())
+        .map(|line| format!("node {} {}", line.node, line.detail))
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}. Fix the model id (the fleet file, model=, --a-model/--b-model) or load the model on that server",
+        wrong.join("; ")
+    ))
+}
+
+/// Probes `fleet` and checks that every reachable node serves its model, without keeping
+/// the connections (an A/B checks both arms before either runs).
+pub async fn check_models(fleet: &Fleet, knobs: &Knobs) -> Result<(), String> {
+    let (_, lines) = swarm::connect(fleet, knobs).await;
+    refuse_unserved_models(&lines)
+}
+
+/// Connects every node of `fleet` under `knobs`. Errors when no worker answers, or when a
+/// node's server does not list the node's model.
 pub async fn connect_fleet(fleet: &Fleet, knobs: &Knobs) -> Result<Connected, String> {
     let (nodes, lines) = swarm::connect(fleet, knobs).await;
+    refuse_unserved_models(&lines)?;
     let mut connected = Connected {
         workers: Vec::new(),
         judges: Vec::new(),

@@ -110,6 +110,9 @@ pub struct ProbeLine {
     pub ok: bool,
     /// What was found.
     pub detail: String,
+    /// The node answers but does not list its model: the names it does list. Such a node
+    /// is left down (a request for a model a server does not list is answered by another).
+    pub wrong_model: Option<Vec<String>>,
 }
 
 /// Probes every node and builds its client. Unreachable nodes are kept (they may come up
@@ -135,6 +138,7 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
                 node: node.name.clone(),
                 ok: false,
                 detail: "cannot build an HTTP client".into(),
+                wrong_model: None,
             });
             continue;
         };
@@ -145,7 +149,27 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
             node.slots
         };
         let context_cap = knobs.get(crate::knobs::NODE_CONTEXT_CAP);
+        let mut wrong_model = None;
         let (mode, context_length, ok, detail) = match &probed {
+            Ok(report) if !report.serves(&node.model) => {
+                let served: Vec<String> = report
+                    .served_names()
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                let detail = format!(
+                    "does not serve model `{}`; it serves: {}",
+                    node.model,
+                    served.join(", ")
+                );
+                wrong_model = Some(served);
+                (
+                    node.action_mode.resolve(None, Some(&node.model)),
+                    None,
+                    false,
+                    detail,
+                )
+            }
             Ok(report) => {
                 let info = report.model(Some(&node.model));
                 let context = info.and_then(|m| m.context_length);
@@ -191,6 +215,7 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
             node: node.name.clone(),
             ok,
             detail,
+            wrong_model,
         });
         nodes.push(live);
     }

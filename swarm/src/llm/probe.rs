@@ -54,6 +54,9 @@ pub struct ModelInfo {
     pub parallel: Option<u32>,
     /// Whether the model/template handles native tool calls.
     pub supports_tools: Option<bool>,
+    /// Other names the server answers to for it (llama-server's `--alias`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// What the probe learned.
@@ -85,6 +88,29 @@ impl ProbeReport {
     }
 
     /// Facts about `model` (or the default model when `None` or not listed).
+    /// Every name a request may use for a model this server lists (ids and aliases).
+    pub fn served_names(&self) -> Vec<&str> {
+        self.models
+            .iter()
+            .flat_map(|m| {
+                std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str))
+            })
+            .collect()
+    }
+
+    /// Whether `model` is a name this server lists. A server that lists nothing cannot be
+    /// checked and counts as serving it; one that lists models but not this one answers a
+    /// request for it with another model (llama-server ignores the field), so it does not.
+    pub fn serves(&self, model: &str) -> bool {
+        let names = self.served_names();
+        // Ollama answers to `name` for `name:latest`.
+        let latest = format!("{model}:latest");
+        names.is_empty()
+            || model.is_empty()
+            || names.contains(&model)
+            || names.contains(&latest.as_str())
+    }
+
     pub fn model(&self, model: Option<&str>) -> Option<&ModelInfo> {
         model
             .and_then(|id| self.models.iter().find(|info| info.id == id))
@@ -135,6 +161,7 @@ pub fn parse_lmstudio_models(body: &[u8]) -> Option<Vec<ModelInfo>> {
                                 .or_else(|| as_u32(field("num_parallel")))
                                 .or_else(|| as_u32(field("max_parallel_predictions"))),
                             supports_tools: tools,
+                            aliases: vec![key.to_string()],
                         });
                     }
                 }
@@ -144,6 +171,7 @@ pub fn parse_lmstudio_models(body: &[u8]) -> Option<Vec<ModelInfo>> {
                     context_length: max_context,
                     parallel: None,
                     supports_tools: tools,
+                    aliases: Vec::new(),
                 }),
             }
         }
@@ -173,6 +201,7 @@ pub fn parse_lmstudio_models(body: &[u8]) -> Option<Vec<ModelInfo>> {
                     .get("capabilities")
                     .and_then(Value::as_array)
                     .map(|caps| caps.iter().any(|c| c.as_str() == Some("tool_use"))),
+                aliases: Vec::new(),
             })
         })
         .collect();
@@ -215,6 +244,7 @@ pub fn parse_ollama(tags: &[u8], ps: Option<&[u8]>) -> Option<Vec<ModelInfo>> {
                 parallel: None,
                 supports_tools: None,
                 id,
+                aliases: Vec::new(),
             })
         })
         .collect();
@@ -266,6 +296,7 @@ pub fn parse_llama_props(body: &[u8]) -> Option<(ModelInfo, Option<u32>)> {
         context_length,
         parallel: total_slots,
         supports_tools,
+        aliases: Vec::new(),
     };
     Some((info, total_slots))
 }
@@ -325,6 +356,17 @@ pub fn parse_openai_models(body: &[u8]) -> Option<Vec<ModelInfo>> {
                         .get("max_model_len")
                         .or_else(|| model.get("context_length"))
                         .and_then(Value::as_u64),
+                    aliases: model
+                        .get("aliases")
+                        .and_then(Value::as_array)
+                        .map(|names| {
+                            names
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     ..ModelInfo::default()
                 })
             })
@@ -396,15 +438,18 @@ pub async fn probe(
     if let Some((model, slots)) = fetch("/props").await.as_deref().and_then(parse_llama_props) {
         report.backend = Backend::LlamaServer;
         report.slots = slots;
-        report.models = vec![ModelInfo {
-            // Requests must use the id /v1/models lists when it lists one.
-            id: report
-                .models
-                .first()
-                .map(|m| m.id.clone())
-                .unwrap_or(model.id.clone()),
-            ..model
-        }];
+        // Requests must use the ids /v1/models lists when it lists some: /props only enriches
+        // the first (the loaded model); the others stay listed (a router serves several).
+        match report.models.first_mut() {
+            Some(first) => {
+                *first = ModelInfo {
+                    id: first.id.clone(),
+                    aliases: std::mem::take(&mut first.aliases),
+                    ..model
+                }
+            }
+            None => report.models = vec![model],
+        }
         if let Some((total, busy)) = fetch("/slots").await.as_deref().and_then(parse_llama_slots) {
             report.slots = Some(total);
             report.slots_busy = Some(busy);
@@ -476,16 +521,48 @@ mod tests {
                     loaded: Some(true),
                     context_length: Some(32768),
                     parallel: Some(4),
-                    supports_tools: Some(true)
+                    supports_tools: Some(true),
+                    aliases: vec!["qwen/qwen3-coder-30b".into()],
                 },
                 ModelInfo {
                     id: "gemma".into(),
                     loaded: Some(false),
                     context_length: Some(8192),
                     parallel: None,
-                    supports_tools: None
+                    supports_tools: None,
+                    aliases: Vec::new(),
                 },
             ])
+        );
+    }
+
+    #[test]
+    fn a_model_is_served_by_its_id_or_an_alias_and_never_by_a_misspelling() {
+        let body =
+            br#"{"object":"list","data":[{"id":"smollm2","aliases":["smollm2","smollm2-again"]}]}"#;
+        let report = ProbeReport {
+            url: String::new(),
+            backend: Backend::Generic,
+            models: parse_openai_models(body).unwrap(),
+            slots: None,
+            slots_busy: None,
+            requests_waiting: None,
+            health: None,
+        };
+        assert!(report.serves("smollm2") && report.serves("smollm2-again"));
+        assert!(!report.serves("smolm2"));
+        let ollama = ProbeReport {
+            models: parse_ollama(br#"{"models":[{"name":"qwen3:latest"}]}"#, None).unwrap(),
+            ..report.clone()
+        };
+        assert!(ollama.serves("qwen3") && !ollama.serves("qwen3:8b"));
+        let silent = ProbeReport {
+            models: Vec::new(),
+            ..report
+        };
+        assert!(
+            silent.serves("anything"),
+            "a server that lists nothing cannot be checked"
         );
     }
 

@@ -138,10 +138,23 @@ impl Drop for SimFleet {
     }
 }
 
+/// The node's model, then every model its rules answer as (one server answering as several
+/// models, like LM Studio with more than one loaded).
 async fn models(State(state): State<NodeState>) -> Json<Value> {
-    Json(
-        json!({"object": "list", "data": [{"id": state.spec.model, "object": "model", "owned_by": "swarm-sim"}]}),
-    )
+    let mut ids = vec![state.spec.model.clone()];
+    for rule in &state.shared.scenario.rules {
+        let here = rule.node.as_deref().is_none_or(|n| n == state.spec.name);
+        if let Some(model) = rule.when.model.as_ref().filter(|_| here) {
+            if !ids.contains(model) {
+                ids.push(model.clone());
+            }
+        }
+    }
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "owned_by": "swarm-sim"}))
+        .collect();
+    Json(json!({"object": "list", "data": data}))
 }
 
 async fn props(State(state): State<NodeState>) -> Json<Value> {

@@ -13,26 +13,137 @@ pub(crate) fn ab_progress() -> gym::ab::ArmEvents {
     labelled_progress(None)
 }
 
+/// Progress of an A/B: each arm's `[A n/N]` over the whole experiment (every replicate), the
+/// time since it started and, once a turn was graded, the time left at the rate so far.
+pub(crate) fn counted_ab_progress(turns_per_arm: usize) -> gym::ab::ArmEvents {
+    struct Counts {
+        per_arm: std::collections::BTreeMap<String, usize>,
+        graded: usize,
+        skipped: usize,
+    }
+    let plain = labelled_progress(None);
+    let started = std::time::Instant::now();
+    let counts = std::sync::Mutex::new(Counts {
+        per_arm: std::collections::BTreeMap::new(),
+        graded: 0,
+        skipped: 0,
+    });
+    let clock = |seconds: u64| {
+        if seconds >= 3600 {
+            format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60)
+        } else {
+            format!("{}m{:02}s", seconds / 60, seconds % 60)
+        }
+    };
+    std::sync::Arc::new(move |label: &str, event: &gym::RunEvent| {
+        let (graded, skipped) = match event {
+            gym::RunEvent::TurnGraded { .. } => (1, 0),
+            gym::RunEvent::TurnSkipped { .. } => (0, 1),
+            _ => return plain(label, event),
+        };
+        let Ok(mut counts) = counts.lock() else {
+            return plain(label, event);
+        };
+        counts.graded += graded;
+        counts.skipped += skipped;
+        let n = {
+            let entry = counts.per_arm.entry(label.to_string()).or_default();
+            *entry += 1;
+            *entry
+        };
+        let elapsed = started.elapsed().as_secs();
+        let remaining = (2 * turns_per_arm).saturating_sub(counts.graded + counts.skipped);
+        let eta = if counts.graded > 0 && remaining > 0 {
+            let per_turn = started.elapsed().as_secs_f64() / counts.graded as f64;
+            format!(
+                ", about {} left",
+                clock((per_turn * remaining as f64) as u64)
+            )
+        } else {
+            String::new()
+        };
+        eprint!(
+            "  [{label} {n}/{turns_per_arm} | {} elapsed{eta}] ",
+            clock(elapsed)
+        );
+        drop(counts);
+        plain("", event);
+    })
+}
+
 pub(crate) fn experiment_id() -> String {
     gym::ab::experiment_id()
 }
 
-/// Runs an A/B and prints its report; returns the exit code.
+/// Which experiment an A/B writes: a fresh one, or, with `--resume`, one already in the
+/// results file (the newest when no id is given), whose finished turns are skipped.
+pub(crate) fn choose_experiment(results: &Path, resume: Option<&str>) -> Result<String, String> {
+    let Some(wanted) = resume else {
+        return Ok(experiment_id());
+    };
+    let (rows, _) =
+        gym::read_rows(results).map_err(|err| format!("--resume needs the results file: {err}"))?;
+    let known: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.experiment.rsplit_once(':').map(|(id, _)| id))
+        .collect();
+    if wanted == LATEST {
+        return known
+            .iter()
+            .next_back()
+            .map(|id| id.to_string())
+            .ok_or_else(|| {
+                format!(
+                    "--resume: {} holds no A/B experiment to continue",
+                    results.display()
+                )
+            });
+    }
+    if known.contains(wanted) {
+        Ok(wanted.to_string())
+    } else {
+        Err(format!(
+            "--resume {wanted}: no such experiment in {} (it holds: {})",
+            results.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            }
+        ))
+    }
+}
+
+/// What `--resume` without an id stands for.
+pub(crate) const LATEST: &str = "latest";
+
+/// Runs an A/B as experiment `experiment` and prints its report; returns the exit code.
 pub(crate) fn run_and_report(
+    command: &str,
     runtime: &tokio::runtime::Runtime,
     base: RunConfig,
     arms: (&[gym::ab::Setting], &[gym::ab::Setting]),
+    experiment: &str,
 ) -> ExitCode {
-    let experiment = experiment_id();
     let results = base.results.clone();
-    if let Err(err) = runtime.block_on(gym::ab::run_ab(&base, arms, &experiment, ab_progress())) {
-        eprintln!("swarm-gym ab: {err}");
+    let turns_per_arm =
+        base.tasks.iter().map(|t| t.turns.len()).sum::<usize>() * base.replicates as usize;
+    if let Err(err) = runtime.block_on(gym::ab::run_ab(
+        &base,
+        arms,
+        experiment,
+        counted_ab_progress(turns_per_arm),
+    )) {
+        eprintln!("swarm-gym {command}: {err}");
+        if base.resume || results.exists() {
+            eprintln!("rows written so far are kept; continue with --resume {experiment}");
+        }
         return ExitCode::from(2);
     }
     let (rows, bad) = match gym::read_rows(&results) {
         Ok(read) => read,
         Err(err) => {
-            eprintln!("swarm-gym ab: {err}");
+            eprintln!("swarm-gym {command}: {err}");
             return ExitCode::from(2);
         }
     };
@@ -50,7 +161,7 @@ pub(crate) fn run_and_report(
             .cloned()
             .collect::<Vec<_>>()
     };
-    let report = gym::ab::analyse(&experiment, &arm("A"), &arm("B"));
+    let report = gym::ab::analyse(experiment, &arm("A"), &arm("B"));
     print!(
         "{}",
         gym::ab::render(
@@ -110,7 +221,18 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
             args.results,
         )
     };
-    run_and_report(&runtime, base, (&arm_a, &arm_b))
+    let experiment = match choose_experiment(&base.results, args.resume.as_deref()) {
+        Ok(experiment) => experiment,
+        Err(err) => {
+            eprintln!("swarm-gym ab: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let base = RunConfig {
+        resume: args.resume.is_some(),
+        ..base
+    };
+    run_and_report("ab", &runtime, base, (&arm_a, &arm_b), &experiment)
 }
 
 pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
@@ -287,7 +409,7 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
     let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
     println!("SIMULATED fleet: scripted models, real code, real grading. No judge node: requirements, code_quality and bugs stay empty.");
-    let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
+    let code = run_and_report("demo", &runtime, base, (&arm_a, &arm_b), &experiment_id());
     print_sloppy_catches(results);
     drop(sim);
     // The same rows as figures and one page (every title says SIMULATED).
@@ -360,6 +482,10 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         Ok(prepared) => prepared,
         Err(err) => return fail(err),
     };
+    let experiment = match choose_experiment(&args.results, args.resume.as_deref()) {
+        Ok(experiment) => experiment,
+        Err(err) => return fail(err),
+    };
     // The arms' fleets are written down: what each arm ran on is part of the record.
     let dir = args.results.parent().unwrap_or(Path::new("."));
     let mut arms = Vec::new();
@@ -388,6 +514,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         design.name, design.about, args.a_model, args.b_model, tasks.len(), args.replicates
     );
     let base = RunConfig {
+        resume: args.resume.is_some(),
         replicates: args.replicates,
         concurrency: args.concurrency,
         judge_samples: args.grading.judge_samples,
@@ -419,9 +546,8 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
             design.suite
         );
     }
-    let started = experiment_id();
-    let code = run_and_report(&runtime, base, (&arm_a, &arm_b));
-    if let Some((_, arm_a_rows, arm_b_rows)) = latest_experiment(&args.results, &started) {
+    let code = run_and_report("study", &runtime, base, (&arm_a, &arm_b), &experiment);
+    if let Some((arm_a_rows, arm_b_rows)) = experiment_rows(&args.results, &experiment) {
         let table = gym::study::study_table(&arm_a_rows, &arm_b_rows);
         print!(
             "{}",
@@ -432,28 +558,19 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
     code
 }
 
-/// The newest experiment in `results` at or after `since` (experiment ids sort by time),
-/// with its arms' rows.
-#[allow(clippy::type_complexity)]
-fn latest_experiment(
+/// The rows of `experiment`'s two arms in `results`.
+fn experiment_rows(
     results: &Path,
-    since: &str,
-) -> Option<(String, Vec<gym::ResultRow>, Vec<gym::ResultRow>)> {
+    experiment: &str,
+) -> Option<(Vec<gym::ResultRow>, Vec<gym::ResultRow>)> {
     let (rows, _) = gym::read_rows(results).ok()?;
-    let experiment = rows
-        .iter()
-        .filter_map(|r| r.experiment.split(':').next())
-        .filter(|e| *e >= since)
-        .max()
-        .map(String::from)?;
     let arm = |label: &str| {
         rows.iter()
             .filter(|r| r.experiment == format!("{experiment}:{label}"))
             .cloned()
             .collect::<Vec<_>>()
     };
-    let (a, b) = (arm("A"), arm("B"));
-    Some((experiment, a, b))
+    Some((arm("A"), arm("B")))
 }
 
 /// What one replicate of each arm cost, from its rows: tokens and wall time summed over the

@@ -184,6 +184,11 @@ struct AbArgs {
     /// Results CSV to append to.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
+    /// Continue an experiment a kill interrupted: its id (`ab…`, printed with its rows), or
+    /// none for the newest in the results file. Finished turns are skipped; the settings
+    /// must be the ones it started with.
+    #[arg(long, num_args = 0..=1, default_missing_value = "latest", value_name = "EXPERIMENT")]
+    resume: Option<String>,
     #[command(flatten)]
     grading: GradingArgs,
     /// A pipeline knob both arms share, NAME=VALUE (an arm changes one with knob:NAME=VALUE).
@@ -213,6 +218,11 @@ struct StudyArgs {
     /// Results CSV to append to; the arms' fleet files are written beside it.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
+    /// Continue an experiment a kill interrupted: its id (`ab…`, printed with its rows), or
+    /// none for the newest in the results file. Finished turns are skipped; the settings
+    /// must be the ones it started with.
+    #[arg(long, num_args = 0..=1, default_missing_value = "latest", value_name = "EXPERIMENT")]
+    resume: Option<String>,
     #[command(flatten)]
     grading: GradingArgs,
     /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
