@@ -38,6 +38,8 @@ pub enum Setting {
     Fleet(std::path::PathBuf),
     /// A pipeline knob (`knob:NAME=VALUE`), e.g. a feature switched off.
     Knob(String, String),
+    /// A sampling setting of the builders (`temperature=`, `top_p=`, `seed=`).
+    Sampling(String, String),
 }
 
 /// Parses `KEY=VALUE`.
@@ -58,6 +60,11 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
             other => Err(format!("sut=`{other}`: expected single or swarm")),
         },
                 "fleet" if !value.is_empty() => Ok(Setting::Fleet(value.into())),
+        name @ ("temperature" | "top_p" | "seed") => {
+            // Checked now, so a bad value fails before any run.
+            swarm::Sampling::default().set(name, value)?;
+            Ok(Setting::Sampling(name.into(), value.into()))
+        }
         knob if knob.starts_with("knob:") => {
             let name = knob.trim_start_matches("knob:").to_string();
             // Checked now, so a typo fails before any run.
@@ -67,7 +74,7 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
             Ok(Setting::Knob(name, value.to_string()))
         }
         other => Err(format!(
-            "unknown setting `{other}`; the settings an arm can change are model, judge_model, brain_model, action_mode, max_actions, sut, fleet, knob:NAME (`swarm knobs` lists the knobs)"
+            "unknown setting `{other}`; the settings an arm can change are model, judge_model, brain_model, action_mode, max_actions, sut, fleet, temperature, top_p, seed, knob:NAME (`swarm knobs` lists the knobs)"
         )),
     }
 }
@@ -105,7 +112,7 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
                 .knobs
                 .set(name, value, swarm::knobs::Source::Flag, "arm")
                 .map_err(|err| err.to_string())?,
-            Setting::ActionMode(_) | Setting::Model(..) => {}
+            Setting::ActionMode(_) | Setting::Model(..) | Setting::Sampling(..) => {}
         }
     }
     for setting in settings {
@@ -121,10 +128,44 @@ pub fn arm_config(base: &RunConfig, settings: &[Setting]) -> Result<RunConfig, S
                 }
             }
             Setting::Model(role, model) => set_role_model(&mut config.fleet, *role, model),
+            Setting::Sampling(name, value) => set_builder_sampling(&mut config.fleet, name, value)?,
             _ => {}
         }
     }
     Ok(config)
+}
+
+/// Sets a sampling setting on every node that builds (planner, worker, scout). A node that
+/// also judges or plays the user is split: those roles go to a copy (`NAME-others`) that
+/// keeps the node's own sampling, so only the builders change.
+pub fn set_builder_sampling(fleet: &mut Fleet, name: &str, value: &str) -> Result<(), String> {
+    const BUILDERS: [Role; 3] = [Role::Planner, Role::Worker, Role::Scout];
+    let mut nodes = Vec::new();
+    for node in &fleet.nodes {
+        let roles = if node.roles.is_empty() {
+            swarm::ALL_ROLES.to_vec()
+        } else {
+            node.roles.clone()
+        };
+        let (builds, others): (Vec<Role>, Vec<Role>) =
+            roles.into_iter().partition(|r| BUILDERS.contains(r));
+        if builds.is_empty() {
+            nodes.push(node.clone());
+            continue;
+        }
+        if !others.is_empty() {
+            let mut kept = node.clone();
+            kept.name = format!("{}-others", node.name);
+            kept.roles = others;
+            nodes.push(kept);
+        }
+        let mut builder = node.clone();
+        builder.roles = builds;
+        builder.sampling.set(name, value)?;
+        nodes.push(builder);
+    }
+    fleet.nodes = nodes;
+    Ok(())
 }
 
 /// Gives `role` to the nodes serving `model` only, touching no other role of any node: nodes
@@ -176,6 +217,7 @@ pub fn describe(settings: &[Setting]) -> String {
             Setting::Sut(s) => format!("sut={s}"),
             Setting::Fleet(p) => format!("fleet={}", p.display()),
             Setting::Knob(name, value) => format!("knob:{name}={value}"),
+            Setting::Sampling(name, value) => format!("{name}={value}"),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -490,6 +532,40 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn sampling_settings_are_checked_and_change_only_the_builders() {
+        assert_eq!(
+            parse_setting("temperature=0.7").unwrap(),
+            Setting::Sampling("temperature".into(), "0.7".into())
+        );
+        assert!(parse_setting("temperature=3")
+            .unwrap_err()
+            .contains("0..=2"));
+        assert!(parse_setting("top_p=0").unwrap_err().contains("above 0"));
+        assert!(parse_setting("seed=-1")
+            .unwrap_err()
+            .contains("whole number"));
+        let mut fleet = Fleet::from_yaml(
+            "nodes:\n  - {name: big, url: 'http://a', model: q, roles: [worker, judge]}\n  - {name: mini, url: 'http://b', model: g, roles: [judge]}\n",
+            "f",
+        )
+        .unwrap();
+        set_builder_sampling(&mut fleet, "seed", "7").unwrap();
+        let view: Vec<(&str, Vec<Role>, Option<u64>)> = fleet
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.roles.clone(), n.sampling.seed))
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                ("big-others", vec![Role::Judge], None),
+                ("big", vec![Role::Worker], Some(7)),
+                ("mini", vec![Role::Judge], None),
+            ]
+        );
+    }
 
     #[test]
     fn settings_parse_with_clear_errors() {

@@ -265,6 +265,7 @@ async fn a_killed_study_resumes_with_no_row_lost_or_repeated() {
                 ])
                 .args(["--knob", "fix.rounds=1", "--knob", "scout.enabled=false"])
                 .args(["--tasks", "byte-oracle,antic-turmite"])
+                .args(["--temperature", "0.3", "--seed", "5"])
                 .arg("--fleet")
                 .arg(fleet)
                 .arg("--results")
@@ -332,6 +333,13 @@ async fn a_killed_study_resumes_with_no_row_lost_or_repeated() {
         "2 apps (3 turns) x 2 replicates x 2 arms, each once"
     );
     assert!(rows.iter().all(|r| r.experiment.starts_with(&experiment)));
+    // The arms' sampling settings are in every row.
+    assert!(
+        rows.iter()
+            .all(|r| r.sampling == r#"{"temperature":0.3,"seed":5}"#),
+        "{:?}",
+        rows.iter().map(|r| &r.sampling).collect::<Vec<_>>()
+    );
     for row in &before {
         assert!(
             rows.contains(row),

@@ -261,6 +261,7 @@ pub fn fleet_of(sim: &SimFleet, scenario: &Scenario) -> Fleet {
                     roles: Vec::new(),
                     api_key_env: None,
                     action_mode: crate::agent::ActionMode::Auto,
+                    sampling: Default::default(),
                 })
             })
             .collect(),

@@ -44,7 +44,7 @@ pub use agent::{
 pub use cli_support::quiet_on_broken_pipe;
 pub use clock::{new_run_id, now_rfc3339, unix_ms};
 pub use console::{parse_console, ConsoleStep};
-pub use fleet::{connect, Fleet, FleetError, LiveNode, Node, ProbeLine, Role, ALL_ROLES};
+pub use fleet::{connect, Fleet, FleetError, LiveNode, Node, ProbeLine, Role, Sampling, ALL_ROLES};
 pub use fsutil::{
     copy_tree, hash_tree, project_files, set_torn_tail_aside, text_files, walk_files, write_inside,
 };

@@ -336,3 +336,63 @@ async fn keep_alive_pings_are_never_progress() {
         .unwrap_err();
     assert!(matches!(err, LlmError::FirstByteTimeout { .. }), "{err:?}");
 }
+
+/// A node's sampling settings go out with every request: its temperature replaces the
+/// request's own, and top_p and seed are added (what an A/B arm's `temperature=`, `top_p=`,
+/// `seed=` change, and what every results row records).
+#[tokio::test]
+async fn the_node_sampling_is_sent_with_every_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buffer).await.unwrap();
+            received.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&received).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    let reply = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    socket.write_all(response.as_bytes()).await.unwrap();
+                    return serde_json::from_str::<serde_json::Value>(body).unwrap();
+                }
+            }
+        }
+    });
+    let mut config = ClientConfig::new(&url);
+    config.sampling = swarm::Sampling {
+        temperature: Some(0.7),
+        top_p: Some(0.9),
+        seed: Some(42),
+    };
+    let client = LlmClient::new(config).unwrap();
+    let mut request = ask("hi");
+    request.stream = false;
+    request.temperature = Some(0.2);
+    client.chat(&request).await.unwrap();
+    let body = server.await.unwrap();
+    let sent = |name: &str| body.get(name).and_then(|v| v.as_f64());
+    assert_eq!(
+        (
+            sent("temperature").map(|t| (t * 100.0).round()),
+            sent("top_p").map(|p| (p * 100.0).round()),
+            sent("seed")
+        ),
+        (Some(70.0), Some(90.0), Some(42.0))
+    );
+}

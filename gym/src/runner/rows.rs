@@ -71,7 +71,7 @@ pub(super) fn row_template(
         events: String::new(),
         test_depth: None,
         test_depth_detail: String::new(),
-        sampling: String::new(),
+        sampling: lane.sampling.clone(),
     }
 }
 

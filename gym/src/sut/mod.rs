@@ -82,6 +82,38 @@ pub struct Lane {
     pub built_by: BuiltBy,
     /// The `knobs` column, before the sandbox note.
     pub knobs: serde_json::Value,
+    /// The `sampling` column: the builders' sampling settings as JSON.
+    pub sampling: String,
+}
+
+/// The `sampling` column of builder nodes: their one setting as JSON (`{}`: the servers'
+/// defaults), or, when they differ, each node's by name.
+pub fn sampling_column<'a>(builders: impl Iterator<Item = &'a swarm::Node>) -> String {
+    let by_node: std::collections::BTreeMap<&str, &swarm::Sampling> =
+        builders.map(|n| (n.name.as_str(), &n.sampling)).collect();
+    let mut distinct: Vec<&swarm::Sampling> = Vec::new();
+    for sampling in by_node.values() {
+        if !distinct.contains(sampling) {
+            distinct.push(sampling);
+        }
+    }
+    match distinct.as_slice() {
+        [] => "{}".into(),
+        [one] => one.to_json(),
+        _ => serde_json::to_string(&by_node).unwrap_or_else(|_| "{}".into()),
+    }
+}
+
+/// Adds the sampling to a lane's knobs when it is set, so rows that differ in sampling never
+/// share a knobs hash (and `--resume` never mixes them); unset, the knobs stay as they were.
+pub fn with_sampling(mut knobs: serde_json::Value, sampling: &str) -> serde_json::Value {
+    if sampling != "{}" {
+        if let Some(object) = knobs.as_object_mut() {
+            let value = serde_json::from_str(sampling).unwrap_or(serde_json::Value::Null);
+            object.insert("sampling".into(), value);
+        }
+    }
+    knobs
 }
 
 /// Why a system under test could not run a turn (the replicate is abandoned with this).

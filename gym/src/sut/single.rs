@@ -44,8 +44,10 @@ impl SystemUnderTest for Single {
                 builder_model: String::new(),
                 built_by: BuiltBy::default(),
                 knobs: serde_json::Value::Null,
+                sampling: "{}".into(),
             };
         };
+        let sampling = super::sampling_column(std::iter::once(&worker.node));
         Lane {
             label: worker.node.name.clone(),
             builder_model: worker.node.model.clone(),
@@ -53,12 +55,16 @@ impl SystemUnderTest for Single {
                 node: worker.node.name.clone(),
                 model: worker.node.model.clone(),
             },
-            knobs: serde_json::json!({
-                "max_actions": self.knobs.get(BUILD_MAX_ACTIONS),
-                "action_mode": worker.mode.to_string(),
-                "sut": Sut::Single.to_string(),
-                "simulate_user": users == Users::Simulated,
-            }),
+            knobs: super::with_sampling(
+                serde_json::json!({
+                    "max_actions": self.knobs.get(BUILD_MAX_ACTIONS),
+                    "action_mode": worker.mode.to_string(),
+                    "sut": Sut::Single.to_string(),
+                    "simulate_user": users == Users::Simulated,
+                }),
+                &sampling,
+            ),
+            sampling,
         }
     }
 

@@ -49,17 +49,28 @@ impl SystemUnderTest for Swarm {
     }
 
     fn lane(&self, lane: usize, users: Users) -> Lane {
+        let builders = [Role::Planner, Role::Worker, Role::Scout];
+        let sampling = super::sampling_column(
+            self.fleet
+                .nodes
+                .iter()
+                .filter(|n| builders.iter().any(|r| n.has_role(*r))),
+        );
         Lane {
             label: "the whole fleet".into(),
             builder_model: worker_models(&self.fleet),
             built_by: self.lane_worker(lane),
             // The knobs that differ from their defaults (every other knob is at its registry
             // default, so equal JSON means equal settings).
-            knobs: serde_json::json!({
-                "sut": Sut::Swarm.to_string(),
-                "simulate_user": users == Users::Simulated,
-                "knobs": self.knobs.changed(),
-            }),
+            knobs: super::with_sampling(
+                serde_json::json!({
+                    "sut": Sut::Swarm.to_string(),
+                    "simulate_user": users == Users::Simulated,
+                    "knobs": self.knobs.changed(),
+                }),
+                &sampling,
+            ),
+            sampling,
         }
     }
 

@@ -133,6 +133,7 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
         config.first_byte_timeout = knobs.get(crate::knobs::NODE_FIRST_BYTE_TIMEOUT_S);
         config.gap_timeout = knobs.get(crate::knobs::NODE_STALL_TIMEOUT_S);
         config.max_reply_tokens = knobs.get(crate::knobs::NODE_MAX_REPLY_TOKENS);
+        config.sampling = node.sampling;
         let Ok(client) = LlmClient::new(config) else {
             lines.push(ProbeLine {
                 node: node.name.clone(),

@@ -67,6 +67,77 @@ pub struct Node {
     /// Action protocol for agents on this node.
     #[serde(default = "auto")]
     pub action_mode: ActionMode,
+    /// Sampling settings sent with every request to this node (unset: each request's own
+    /// temperature and the server's defaults).
+    #[serde(default, skip_serializing_if = "Sampling::is_default")]
+    pub sampling: Sampling,
+}
+
+/// Sampling settings of a node: what an arm of an A/B may change besides the model, and
+/// what every results row records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    /// Temperature, 0–2; replaces the temperature each request would use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling, (0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    /// Seed for the server's sampler (servers that honour it repeat a reply exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl Sampling {
+    /// Nothing set.
+    pub fn is_default(&self) -> bool {
+        *self == Sampling::default()
+    }
+
+    /// Sets `name` (`temperature`, `top_p` or `seed`) from text, checking its range.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let number = |range: std::ops::RangeInclusive<f32>| {
+            value
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|v| v.is_finite() && range.contains(v))
+                .ok_or_else(|| {
+                    format!(
+                        "{name}=`{value}` is not a number in {}..={}",
+                        range.start(),
+                        range.end()
+                    )
+                })
+        };
+        match name {
+            "temperature" => self.temperature = Some(number(0.0..=2.0)?),
+            "top_p" => {
+                self.top_p = Some(number(0.0..=1.0)?).filter(|p| *p > 0.0);
+                if self.top_p.is_none() {
+                    return Err(format!("top_p=`{value}` must be above 0"));
+                }
+            }
+            "seed" => {
+                self.seed =
+                    Some(value.trim().parse::<u64>().map_err(|_| {
+                        format!("seed=`{value}` is not a whole number of 0 or more")
+                    })?)
+            }
+            other => {
+                return Err(format!(
+                    "`{other}` is not a sampling setting (temperature, top_p, seed)"
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// As JSON, `{}` when nothing is set (the `sampling` column).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
 }
 
 fn one() -> u32 {

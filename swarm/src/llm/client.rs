@@ -45,6 +45,8 @@ pub struct ClientConfig {
     /// Where the client says what it is doing that a user would wonder about (waiting on a
     /// busy server), since a library never prints.
     pub notices: Option<Notices>,
+    /// Sampling settings every request carries (the node's).
+    pub sampling: crate::fleet::Sampling,
 }
 
 /// Receives the client's notices (one line each).
@@ -90,6 +92,7 @@ impl ClientConfig {
             reply_timeout: Duration::from_secs(3600),
             max_retry_wait: Duration::from_secs(120),
             notices: None,
+            sampling: crate::fleet::Sampling::default(),
         }
     }
 }
@@ -213,7 +216,18 @@ impl LlmClient {
         let started = Instant::now();
         let deadline = started + self.config.first_byte_timeout;
         let overall = started + self.config.reply_timeout;
-        let mut builder = self.http.post(&url).json(&request.to_body());
+        let mut body = request.to_body();
+        let sampling = &self.config.sampling;
+        if let Some(temperature) = sampling.temperature {
+            body["temperature"] = serde_json::json!(temperature);
+        }
+        if let Some(top_p) = sampling.top_p {
+            body["top_p"] = serde_json::json!(top_p);
+        }
+        if let Some(seed) = sampling.seed {
+            body["seed"] = serde_json::json!(seed);
+        }
+        let mut builder = self.http.post(&url).json(&body);
         if let Some(key) = &self.config.api_key {
             builder = builder.bearer_auth(key);
         }

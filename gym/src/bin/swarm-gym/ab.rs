@@ -490,7 +490,18 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
     let dir = args.results.parent().unwrap_or(Path::new("."));
     let mut arms = Vec::new();
     for (label, model) in [("a", &args.a_model), ("b", &args.b_model)] {
-        let arm = gym::study::arm_fleet(&fleet, model);
+        let mut arm = gym::study::arm_fleet(&fleet, model);
+        for (name, value) in [
+            ("temperature", &args.temperature),
+            ("top_p", &args.top_p),
+            ("seed", &args.seed),
+        ] {
+            if let Some(value) = value {
+                if let Err(err) = gym::ab::set_builder_sampling(&mut arm, name, value) {
+                    return fail(err);
+                }
+            }
+        }
         let path = dir.join(format!(
             "study-{}-{label}-{}.yaml",
             design.name,

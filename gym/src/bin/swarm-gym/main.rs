@@ -223,6 +223,15 @@ struct StudyArgs {
     /// must be the ones it started with.
     #[arg(long, num_args = 0..=1, default_missing_value = "latest", value_name = "EXPERIMENT")]
     resume: Option<String>,
+    /// The builders' sampling temperature in both arms (default: each request's own).
+    #[arg(long)]
+    temperature: Option<String>,
+    /// The builders' top_p in both arms (default: the servers').
+    #[arg(long)]
+    top_p: Option<String>,
+    /// The builders' sampling seed in both arms (default: none sent).
+    #[arg(long)]
+    seed: Option<String>,
     #[command(flatten)]
     grading: GradingArgs,
     /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).

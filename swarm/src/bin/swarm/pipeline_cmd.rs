@@ -121,6 +121,7 @@ async fn fleet_or_discover(path: Option<&Path>) -> Result<Fleet, String> {
             roles: Vec::new(),
             api_key_env: None,
             action_mode: swarm::agent::ActionMode::Auto,
+            sampling: Default::default(),
         });
     }
     if nodes.is_empty() {
