@@ -574,9 +574,9 @@ mod tests {
             Ok(Setting::Model(Role::Worker, "qwen3.6-27b".into()))
         );
         assert_eq!(parse_setting("max_actions=20"), Ok(Setting::MaxActions(20)));
-        assert!(parse_setting("temperature=0")
+        assert!(parse_setting("temprature=0")
             .unwrap_err()
-            .contains("unknown setting `temperature`"));
+            .contains("unknown setting `temprature`"));
         assert!(parse_setting("model").unwrap_err().contains("KEY=VALUE"));
         // A knob arm is checked against the registry before any run.
         assert_eq!(

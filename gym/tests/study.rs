@@ -317,6 +317,11 @@ async fn a_killed_study_resumes_with_no_row_lost_or_repeated() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}\n{stdout}");
     assert!(stderr.contains("already recorded, skipped"), "{stderr}");
+    // The estimate before the run comes from the rows the killed run left.
+    assert!(
+        stderr.contains("estimate per replicate and arm: 3 turn(s), ~"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("/6 |"),
         "per-arm progress over the whole study: {stderr}"

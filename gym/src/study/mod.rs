@@ -6,8 +6,10 @@
 //! their model in both arms, so the grading is the same for both (a node that also judges is
 //! split: its judge role stays on the original model).
 
+pub mod cost;
 pub mod report;
 
+pub use cost::{estimate_cost, CostEstimate};
 pub use report::{render_study, study_table, FourScores, StudyTable, PUBLISHED};
 use serde::Serialize;
 use swarm::{Fleet, Role};

@@ -232,7 +232,18 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
         resume: args.resume.is_some(),
         ..base
     };
+    print_estimate(&base, 2);
     run_and_report("ab", &runtime, base, (&arm_a, &arm_b), &experiment)
+}
+
+/// Says before a run what one replicate of each arm should cost, from the results file's
+/// earlier rows of the same apps.
+fn print_estimate(base: &RunConfig, arms: u32) {
+    let rows = gym::read_rows(&base.results)
+        .map(|(rows, _)| rows)
+        .unwrap_or_default();
+    let estimate = gym::study::estimate_cost(&rows, &base.tasks);
+    eprintln!("{}", estimate.render(base.replicates, arms));
 }
 
 pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
@@ -557,6 +568,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
             design.suite
         );
     }
+    print_estimate(&base, 2);
     let code = run_and_report("study", &runtime, base, (&arm_a, &arm_b), &experiment);
     if let Some((arm_a_rows, arm_b_rows)) = experiment_rows(&args.results, &experiment) {
         let table = gym::study::study_table(&arm_a_rows, &arm_b_rows);
