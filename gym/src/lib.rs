@@ -8,6 +8,7 @@ pub mod nightly;
 pub mod results;
 pub mod runner;
 pub use notebooks::stats;
+pub mod stats_check;
 pub mod study;
 pub mod sut;
 pub mod task;

@@ -16,7 +16,7 @@
 //! clustered by app.
 
 use crate::results::ResultRow;
-use crate::stats::{compare, replicates_needed, Pair, PairedComparison};
+use crate::stats::{compare, holm, replicates_needed, Pair, PairedComparison};
 use std::collections::BTreeMap;
 
 /// The four scores, in the published order.
@@ -172,6 +172,8 @@ pub struct StudyTable {
     pub mean_b: FourScores,
     /// Per score: the paired comparison over (app, replicate), clustered by app.
     pub comparisons: Vec<Option<PairedComparison>>,
+    /// Per score: its Holm-adjusted p-value over the four.
+    pub adjusted: Vec<Option<f64>>,
     /// Replicates seen.
     pub replicates: u32,
 }
@@ -222,7 +224,7 @@ pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
                 .push((FourScores::of(row_a), FourScores::of(row_b)));
         }
     }
-    let comparisons = (0..SCORES.len())
+    let comparisons: Vec<Option<PairedComparison>> = (0..SCORES.len())
         .map(|index| {
             let pairs: Vec<Pair> = per_app
                 .iter()
@@ -238,6 +240,22 @@ pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
                 .collect();
             compare(&pairs)
         })
+        .collect();
+    // Four scores are tested together: the same Holm rule as the A/B report, and the same
+    // honest detectable difference (at Holm's strictest level).
+    let tested: Vec<(usize, f64)> = comparisons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.as_ref().and_then(|c| c.p_value).map(|p| (i, p)))
+        .collect();
+    let adjusted_values = holm(&tested.iter().map(|(_, p)| *p).collect::<Vec<_>>());
+    let mut adjusted = vec![None; SCORES.len()];
+    for ((index, _), p) in tested.iter().zip(adjusted_values) {
+        adjusted[*index] = Some(p);
+    }
+    let comparisons: Vec<Option<PairedComparison>> = comparisons
+        .into_iter()
+        .map(|c| c.map(|c| crate::ab::holm_detectable(c, tested.len().max(1))))
         .collect();
     let mut apps: Vec<AppScores> = per_app
         .into_iter()
@@ -259,6 +277,7 @@ pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
         mean_b: FourScores::mean_of(&apps.iter().map(|s| s.b).collect::<Vec<_>>()),
         apps,
         comparisons,
+        adjusted,
         replicates: replicate_ids.len() as u32,
     }
 }
@@ -359,10 +378,11 @@ pub fn render_study(table: &StudyTable, label_a: &str, label_b: &str) -> String 
         theirs.2
     ));
     out.push_str(&format!(
-        "\nA − B per score, 95% interval clustered by app ({} replicate(s)):\n",
+        "\nA − B per score, 95% interval clustered by app (before correction), separated when p(Holm) over the four < 0.05 ({} replicate(s)):\n",
         table.replicates
     ));
-    for (name, comparison) in SCORES.iter().zip(&table.comparisons) {
+    for ((name, comparison), adjusted) in SCORES.iter().zip(&table.comparisons).zip(&table.adjusted)
+    {
         let line = match comparison {
             None => "no paired values (nothing measured it in both arms)".to_string(),
             Some(c) => {
@@ -371,8 +391,11 @@ pub fn render_study(table: &StudyTable, label_a: &str, label_b: &str) -> String 
                     .map(|(low, high)| format!("[{low:+.2}, {high:+.2}]"))
                     .unwrap_or_else(|| "no interval (needs 2 apps)".into());
                 let needed = match c.detectable {
-                    Some(detectable) if c.interval.is_some_and(|(l, h)| l > 0.0 || h < 0.0) => {
-                        format!("separated at this N (detectable {detectable:.2})")
+                    Some(detectable) if adjusted.is_some_and(|p| p < crate::ab::HOLM_ALPHA) => {
+                        format!(
+                            "separated at this N (p(Holm) {:.3}; detectable {detectable:.2})",
+                            adjusted.unwrap_or(1.0)
+                        )
                     }
                     Some(detectable) => {
                         match replicates_needed(table.replicates.max(1), detectable, c.difference) {

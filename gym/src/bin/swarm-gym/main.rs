@@ -78,6 +78,29 @@ enum Command {
     /// Diagnose stored results: one cluster-knob change proposed, confirmed by a short A/B
     /// and kept only if checks hold and cluster improves; behavioural problems listed for a human.
     Tune(TuneArgs),
+    /// Check the A/B statistics on SIMULATED experiments: how often an A/A test calls an arm
+    /// better (goal: at most 5%), and how often a planted effect is found against the power
+    /// the reports claim. Exit 1 when the A/A rate is over 5%.
+    StatsCheck {
+        /// Experiments of each kind.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        experiments: u32,
+        /// Tasks per experiment (the clusters; the study has 5).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+        tasks: u32,
+        /// Turns per task.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        turns: u32,
+        /// Replicates per arm.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        replicates: u32,
+        /// The planted difference in checks (A − B, points of 10).
+        #[arg(long, default_value_t = 2.0)]
+        effect: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// A/B of a careful and a sloppy scripted model over tasks/smoke on a SIMULATED fleet.
     Demo {
         /// Replicates per arm.
@@ -355,6 +378,29 @@ fn main() -> ExitCode {
         }
         Command::Generate(args) => generate::generate_command(args),
         Command::Tune(args) => tune::tune_command(args),
+        Command::StatsCheck {
+            experiments,
+            tasks,
+            turns,
+            replicates,
+            effect,
+            seed,
+        } => {
+            let check = gym::stats_check::check_statistics(gym::stats_check::StatsPlan {
+                experiments,
+                tasks,
+                turns,
+                replicates,
+                effect,
+                seed,
+            });
+            print!("{}", check.render());
+            if check.keeps_alpha() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
     }
 }
 
