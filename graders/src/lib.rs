@@ -9,6 +9,7 @@ pub mod fsutil;
 /// The seven dimensions, in the order results columns list them.
 pub use notebooks::schema::DIMENSIONS;
 pub mod behaviour;
+pub mod calibration;
 pub mod diagnostics;
 pub mod grade;
 pub mod judge;

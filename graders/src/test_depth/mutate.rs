@@ -307,19 +307,27 @@ fn mutate_node(file: &str, source: &str, node: tree_sitter::Node<'_>, found: &mu
     }
 }
 
-/// A bounded, seeded sample of `mutants` (at most `count`), spread over the operators: the
-/// candidates are shuffled with the seed, then taken in turn from each operator's list, so a
-/// file full of numbers cannot crowd out its comparisons.
-pub fn sample(mutants: Vec<Mutant>, count: usize, seed: u64) -> Vec<Mutant> {
+/// Shuffles `items` the same way for the same seed, on every machine (Fisher–Yates over
+/// splitmix64, a small well-known generator: enough to pick reproducibly).
+pub fn seeded_shuffle<T>(items: &mut [T], seed: u64) {
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
-        // splitmix64: a small, well-known generator; enough to shuffle reproducibly.
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
+    for index in (1..items.len()).rev() {
+        let other = (next() % (index as u64 + 1)) as usize;
+        items.swap(index, other);
+    }
+}
+
+/// A bounded, seeded sample of `mutants` (at most `count`), spread over the operators: the
+/// candidates are shuffled with the seed, then taken in turn from each operator's list, so a
+/// file full of numbers cannot crowd out its comparisons.
+pub fn sample(mutants: Vec<Mutant>, count: usize, seed: u64) -> Vec<Mutant> {
     let operators: BTreeSet<Operator> = mutants.iter().map(|m| m.operator).collect();
     let mut lists: Vec<Vec<Mutant>> = operators
         .iter()
@@ -331,11 +339,8 @@ pub fn sample(mutants: Vec<Mutant>, count: usize, seed: u64) -> Vec<Mutant> {
                 .collect()
         })
         .collect();
-    for list in &mut lists {
-        for index in (1..list.len()).rev() {
-            let other = (next() % (index as u64 + 1)) as usize;
-            list.swap(index, other);
-        }
+    for (index, list) in lists.iter_mut().enumerate() {
+        seeded_shuffle(list, seed.wrapping_add(index as u64));
         list.reverse();
     }
     let mut chosen = Vec::new();

@@ -139,6 +139,10 @@ pub struct When {
     /// Substring of any message.
     #[serde(default)]
     pub contains: Option<String>,
+    /// Substrings that must all occur in the messages (each in any one of them): a
+    /// scripted judge that answers one way only when every file it is shown is intact.
+    #[serde(default)]
+    pub contains_all: Vec<String>,
     /// Substring of the last message.
     #[serde(default)]
     pub last_contains: Option<String>,

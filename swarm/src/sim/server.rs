@@ -216,6 +216,10 @@ fn matches(when: &When, schema: Option<&str>, tools: bool, turn: u32, texts: &[S
             .as_deref()
             .is_none_or(|want| texts.iter().any(|t| t.contains(want)))
         && when
+            .contains_all
+            .iter()
+            .all(|want| texts.iter().any(|t| t.contains(want.as_str())))
+        && when
             .last_contains
             .as_deref()
             .is_none_or(|want| texts.last().is_some_and(|t| t.contains(want)))
