@@ -39,7 +39,8 @@ pub enum TwinKind {
 }
 
 impl TwinKind {
-    fn name(self) -> &'static str {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
         match self {
             TwinKind::CorruptedDefault => "corrupted default",
             TwinKind::UnwiredModule => "unwired module",

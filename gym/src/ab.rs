@@ -313,6 +313,20 @@ fn value(row: &ResultRow, dimension: &str) -> Option<f64> {
 
 /// Pairs the rows of arms A and B and analyses them.
 pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> AbReport {
+    analyse_with(experiment, rows_a, rows_b, None)
+}
+
+/// [`analyse`], with the judge's dimensions left out of the tests and verdicts when
+/// `untrusted_judge` says why (a judge that failed its calibration): their means are still
+/// shown, their verdict says why they do not count, and Holm's family is the rest.
+pub fn analyse_with(
+    experiment: &str,
+    rows_a: &[ResultRow],
+    rows_b: &[ResultRow],
+    untrusted_judge: Option<&str>,
+) -> AbReport {
+    let counts =
+        |dimension: &str| untrusted_judge.is_none() || !graders::judge::JUDGED.contains(&dimension);
     let key = |r: &ResultRow| (r.suite.clone(), r.task.clone(), r.turn, r.replicate);
     let b_by_key: BTreeMap<_, &ResultRow> = rows_b.iter().map(|r| (key(r), r)).collect();
     let pairs: Vec<(&ResultRow, &ResultRow)> = rows_a
@@ -344,6 +358,7 @@ pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> 
     let tested: Vec<(usize, f64)> = comparisons
         .iter()
         .enumerate()
+        .filter(|(i, _)| counts(graders::DIMENSIONS[*i]))
         .filter_map(|(i, c)| c.as_ref().and_then(|c| c.p_value).map(|p| (i, p)))
         .collect();
     let adjusted = holm(&tested.iter().map(|(_, p)| *p).collect::<Vec<_>>());
@@ -367,7 +382,10 @@ pub fn analyse(experiment: &str, rows_a: &[ResultRow], rows_b: &[ResultRow]) -> 
         .map(|(index, dimension)| {
             let comparison = comparisons[index].clone();
             let adjusted_p = adjusted_by_index.get(&index).copied();
-            let verdict = verdict(dimension, comparison.as_ref(), adjusted_p, replicates);
+            let verdict = match untrusted_judge.filter(|_| !counts(dimension)) {
+                Some(why) => format!("left out of verdicts: {why}"),
+                None => verdict(dimension, comparison.as_ref(), adjusted_p, replicates),
+            };
             DimensionResult {
                 dimension: dimension.to_string(),
                 comparison,

@@ -17,6 +17,12 @@ fn repo_root() -> PathBuf {
 /// The five apps' careful and sloppy replies on one simulated server answering as both
 /// models; the fleet file names it.
 async fn study_sim(dir: &Path) -> (SimFleet, PathBuf) {
+    study_sim_judged(dir, false).await
+}
+
+/// [`study_sim`], with a judge node whose scripted judge gives every project the same scores
+/// (it cannot tell a working app from a broken one) when `blind_judge`.
+async fn study_sim_judged(dir: &Path, blind_judge: bool) -> (SimFleet, PathBuf) {
     let tasks: Vec<gym::task::Task> =
         gym::task::suite_task_dirs(&repo_root().join("tasks/qwopus-study"))
             .unwrap()
@@ -32,27 +38,41 @@ async fn study_sim(dir: &Path) -> (SimFleet, PathBuf) {
         gym::demo::swarm_rules(&tasks, None, "sloppy", &gym::demo::sloppy_files),
         "sim-sloppy",
     ));
+    let node = |name: &str, model: &str| NodeSpec {
+        name: name.into(),
+        model: model.into(),
+        tokens_per_second: 20_000.0,
+        prefill_tokens_per_second: 500_000.0,
+        slots: 4,
+        context_length: 65_536,
+        supports_tools: true,
+        port: 0,
+    };
+    let mut nodes = vec![node("box", "whatever-is-loaded")];
+    if blind_judge {
+        nodes.push(node("jn", "sim-judge"));
+        let verdict = r#"{"requirements": {"score": 7, "findings": []}, "code_quality": {"score": 7, "findings": []}, "bugs": {"score": 7, "findings": []}}"#;
+        let rule: swarm::sim::scenario::Rule = serde_yaml_ng::from_str(&format!(
+            "node: jn\nwhen: {{schema: judge_verdict}}\nreply: {{json: {verdict}}}\n"
+        ))
+        .unwrap();
+        rules.insert(0, rule);
+    }
     let scenario = Scenario {
-        nodes: vec![NodeSpec {
-            name: "box".into(),
-            model: "whatever-is-loaded".into(),
-            tokens_per_second: 20_000.0,
-            prefill_tokens_per_second: 500_000.0,
-            slots: 4,
-            context_length: 65_536,
-            supports_tools: true,
-            port: 0,
-        }],
+        nodes,
         rules,
         default_reply: Some(gym::demo::claims_done()),
     };
     let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
     let fleet = dir.join("lan.yaml");
-    std::fs::write(
-        &fleet,
-        format!("nodes:\n  - {{name: box, url: '{}', model: whatever-is-loaded, slots: 4, roles: [planner, worker, scout]}}\n", sim.nodes[0].url),
-    )
-    .unwrap();
+    let mut yaml = format!("nodes:\n  - {{name: box, url: '{}', model: whatever-is-loaded, slots: 4, roles: [planner, worker, scout]}}\n", sim.nodes[0].url);
+    if blind_judge {
+        yaml.push_str(&format!(
+            "  - {{name: jn, url: '{}', model: sim-judge, slots: 4, roles: [judge]}}\n",
+            sim.nodes[1].url
+        ));
+    }
+    std::fs::write(&fleet, yaml).unwrap();
     (sim, fleet)
 }
 
@@ -356,4 +376,55 @@ async fn a_killed_study_resumes_with_no_row_lost_or_repeated() {
         "{stdout}"
     );
     assert!(stdout.contains("over 2 app(s)"), "{stdout}");
+}
+
+/// A judge that cannot tell an app from its planted-bug twins is found out before the study
+/// runs: its scores are recorded but left out of every verdict, in both reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncalibrated_judge_is_left_out_of_the_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, fleet) = study_sim_judged(dir.path(), true).await;
+    let results = dir.path().join("results.csv");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+            .args(["study", "qwopus-vs-vanilla", "--a-model", "sim-careful"])
+            .args(["--b-model", "sim-sloppy", "--tasks", "byte-oracle,fsdrift"])
+            .args(["--knob", "fix.rounds=1", "--knob", "scout.enabled=false"])
+            .args(["--judge-samples", "1", "--mutants", "4"])
+            .arg("--fleet")
+            .arg(&fleet)
+            .arg("--results")
+            .arg(&results)
+            .env("SWARM_CONFIG", "/dev/null")
+            .current_dir(repo_root())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}\n{stdout}");
+    assert!(
+        stdout.contains(
+            "judge sim-judge UNCALIBRATED: ranked the reference above its planted-bug twin on 0/"
+        ),
+        "{stdout}"
+    );
+    let requirements = stdout
+        .lines()
+        .find(|l| l.starts_with("requirements "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        requirements.contains("left out of verdicts: the judge is UNCALIBRATED"),
+        "{requirements}"
+    );
+    assert!(
+        stdout.contains("quality and spec are shown but left out of the verdicts"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("reference 9.0 vs twin 9.0 WRONG"),
+        "{stderr}"
+    );
 }

@@ -7,10 +7,11 @@
 //! split: its judge role stays on the original model).
 
 pub mod cost;
+pub mod judge;
 pub mod report;
 
 pub use cost::{estimate_cost, CostEstimate};
-pub use report::{render_study, study_table, FourScores, StudyTable, PUBLISHED};
+pub use report::{render_study, study_table, study_table_with, FourScores, StudyTable, PUBLISHED};
 use serde::Serialize;
 use swarm::{Fleet, Role};
 

@@ -176,6 +176,8 @@ pub struct StudyTable {
     pub adjusted: Vec<Option<f64>>,
     /// Replicates seen.
     pub replicates: u32,
+    /// Why the judged scores do not count (an uncalibrated judge), when they do not.
+    pub untrusted_judge: Option<String>,
 }
 
 /// (wins, draws, losses) of A over apps.
@@ -212,6 +214,18 @@ fn order(app: &str) -> usize {
 
 /// Our table from the two arms' rows.
 pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
+    study_table_with(rows_a, rows_b, None)
+}
+
+/// [`study_table`], with the judged scores (quality, spec) shown but left out of the apps'
+/// verdicts and the tests when `untrusted_judge` says why.
+pub fn study_table_with(
+    rows_a: &[ResultRow],
+    rows_b: &[ResultRow],
+    untrusted_judge: Option<&str>,
+) -> StudyTable {
+    // quality and spec are the judged scores.
+    let counts = |index: usize| untrusted_judge.is_none() || index < 2;
     let (a, b) = (delivered(rows_a), delivered(rows_b));
     let mut per_app: BTreeMap<String, Vec<(FourScores, FourScores)>> = BTreeMap::new();
     let mut replicate_ids = std::collections::BTreeSet::new();
@@ -246,6 +260,7 @@ pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
     let tested: Vec<(usize, f64)> = comparisons
         .iter()
         .enumerate()
+        .filter(|(i, _)| counts(*i))
         .filter_map(|(i, c)| c.as_ref().and_then(|c| c.p_value).map(|p| (i, p)))
         .collect();
     let adjusted_values = holm(&tested.iter().map(|(_, p)| *p).collect::<Vec<_>>());
@@ -262,8 +277,16 @@ pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
         .map(|(app, scores)| {
             let a = FourScores::mean_of(&scores.iter().map(|s| s.0).collect::<Vec<_>>());
             let b = FourScores::mean_of(&scores.iter().map(|s| s.1).collect::<Vec<_>>());
+            let trusted = |scores: FourScores| {
+                let mut kept = scores;
+                if untrusted_judge.is_some() {
+                    kept.values[2] = None;
+                    kept.values[3] = None;
+                }
+                kept
+            };
             AppScores {
-                verdict: decide(&a, &b),
+                verdict: decide(&trusted(a), &trusted(b)),
                 app,
                 a,
                 b,
@@ -279,6 +302,7 @@ pub fn study_table(rows_a: &[ResultRow], rows_b: &[ResultRow]) -> StudyTable {
         comparisons,
         adjusted,
         replicates: replicate_ids.len() as u32,
+        untrusted_judge: untrusted_judge.map(String::from),
     }
 }
 
@@ -350,6 +374,11 @@ pub fn render_study(table: &StudyTable, label_a: &str, label_b: &str) -> String 
             .map(|p| FourScores::published(p.qwen))
             .collect::<Vec<_>>(),
     );
+    if let Some(why) = &table.untrusted_judge {
+        out.push_str(&format!(
+            "quality and spec are shown but left out of the verdicts: {why}\n"
+        ));
+    }
     let ours = wins_draws_losses(table.apps.iter().map(|a| a.verdict));
     let theirs = wins_draws_losses(PUBLISHED.iter().map(|p| {
         decide(
@@ -383,7 +412,12 @@ pub fn render_study(table: &StudyTable, label_a: &str, label_b: &str) -> String 
     ));
     for ((name, comparison), adjusted) in SCORES.iter().zip(&table.comparisons).zip(&table.adjusted)
     {
+        let judged = *name == "quality" || *name == "spec";
         let line = match comparison {
+            Some(_) if judged && table.untrusted_judge.is_some() => format!(
+                "left out: {}",
+                table.untrusted_judge.as_deref().unwrap_or_default()
+            ),
             None => "no paired values (nothing measured it in both arms)".to_string(),
             Some(c) => {
                 let interval = c

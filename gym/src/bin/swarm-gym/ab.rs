@@ -124,6 +124,7 @@ pub(crate) fn run_and_report(
     base: RunConfig,
     arms: (&[gym::ab::Setting], &[gym::ab::Setting]),
     experiment: &str,
+    untrusted_judge: Option<&str>,
 ) -> ExitCode {
     let results = base.results.clone();
     let turns_per_arm =
@@ -161,7 +162,7 @@ pub(crate) fn run_and_report(
             .cloned()
             .collect::<Vec<_>>()
     };
-    let report = gym::ab::analyse(experiment, &arm("A"), &arm("B"));
+    let report = gym::ab::analyse_with(experiment, &arm("A"), &arm("B"), untrusted_judge);
     print!(
         "{}",
         gym::ab::render(
@@ -233,7 +234,7 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
         ..base
     };
     print_estimate(&base, 2);
-    run_and_report("ab", &runtime, base, (&arm_a, &arm_b), &experiment)
+    run_and_report("ab", &runtime, base, (&arm_a, &arm_b), &experiment, None)
 }
 
 /// Says before a run what one replicate of each arm should cost, from the results file's
@@ -420,7 +421,14 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
     let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
     println!("SIMULATED fleet: scripted models, real code, real grading. No judge node: requirements, code_quality and bugs stay empty.");
-    let code = run_and_report("demo", &runtime, base, (&arm_a, &arm_b), &experiment_id());
+    let code = run_and_report(
+        "demo",
+        &runtime,
+        base,
+        (&arm_a, &arm_b),
+        &experiment_id(),
+        None,
+    );
     print_sloppy_catches(results);
     drop(sim);
     // The same rows as figures and one page (every title says SIMULATED).
@@ -569,9 +577,20 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         );
     }
     print_estimate(&base, 2);
-    let code = run_and_report("study", &runtime, base, (&arm_a, &arm_b), &experiment);
+    let untrusted = match judge_trust(&runtime, &base, &args, &experiment) {
+        Ok(untrusted) => untrusted,
+        Err(err) => return fail(err),
+    };
+    let code = run_and_report(
+        "study",
+        &runtime,
+        base,
+        (&arm_a, &arm_b),
+        &experiment,
+        untrusted.as_deref(),
+    );
     if let Some((arm_a_rows, arm_b_rows)) = experiment_rows(&args.results, &experiment) {
-        let table = gym::study::study_table(&arm_a_rows, &arm_b_rows);
+        let table = gym::study::study_table_with(&arm_a_rows, &arm_b_rows, untrusted.as_deref());
         print!(
             "{}",
             gym::study::render_study(&table, &args.a_model, &args.b_model)
@@ -579,6 +598,64 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         print_study_cost(&arm_a_rows, &arm_b_rows, args.replicates);
     }
     code
+}
+
+/// Calibrates the fleet's judge before the study (unless told not to) and says the result;
+/// returns why the judged scores must be left out of the verdicts, if they must. The
+/// calibration is written beside the results (`study-EXPERIMENT-judge-calibration.json`).
+fn judge_trust(
+    runtime: &tokio::runtime::Runtime,
+    base: &RunConfig,
+    args: &StudyArgs,
+    experiment: &str,
+) -> Result<Option<String>, String> {
+    if args.no_calibration {
+        let why = "the judge was not calibrated (--no-calibration)".to_string();
+        eprintln!("{why}: its scores are recorded but left out of the verdicts");
+        return Ok(Some(why));
+    }
+    eprintln!("calibrating the judge on the suite's references and planted-bug twins of them...");
+    let calibration = runtime.block_on(gym::study::judge::calibrate_judges(
+        &base.fleet,
+        &base.knobs,
+        &base.tasks,
+        args.calibration_share,
+    ))?;
+    let Some(calibration) = calibration else {
+        eprintln!("no judge node: the judged scores stay empty");
+        return Ok(None);
+    };
+    for pair in &calibration.pairs {
+        let show = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
+        eprintln!(
+            "  {} {}: reference {} vs twin {}{} ({})",
+            pair.task,
+            pair.kind.name(),
+            show(pair.reference),
+            show(pair.twin),
+            if pair.ranked_right() { "" } else { " WRONG" },
+            pair.change
+        );
+    }
+    for missing in &calibration.not_made {
+        eprintln!("  {missing}: no twin failed the hidden checks, so none was made");
+    }
+    println!("{}", calibration.summary());
+    let dir = args.results.parent().unwrap_or(Path::new("."));
+    let path = dir.join(format!("study-{experiment}-judge-calibration.json"));
+    if let Ok(json) = serde_json::to_string_pretty(&calibration) {
+        if let Err(err) = std::fs::write(&path, json) {
+            eprintln!("warning: cannot write {}: {err}", path.display());
+        }
+    }
+    Ok((!calibration.calibrated()).then(|| {
+        format!(
+            "the judge is UNCALIBRATED ({}/{} reference-versus-twin pairs ranked right, {:.0}% needed)",
+            calibration.right(),
+            calibration.pairs.len(),
+            100.0 * calibration.required
+        )
+    }))
 }
 
 /// The rows of `experiment`'s two arms in `results`.

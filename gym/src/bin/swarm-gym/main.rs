@@ -255,6 +255,14 @@ struct StudyArgs {
     /// The builders' sampling seed in both arms (default: none sent).
     #[arg(long)]
     seed: Option<String>,
+    /// The share of reference-versus-twin pairs the judge must rank right before its scores
+    /// count (the judge is calibrated on the suite's references before the study runs).
+    #[arg(long, default_value_t = graders::calibration::DEFAULT_SHARE)]
+    calibration_share: f64,
+    /// Skip the judge's calibration: its scores are then shown as uncalibrated and left out
+    /// of the verdicts.
+    #[arg(long)]
+    no_calibration: bool,
     #[command(flatten)]
     grading: GradingArgs,
     /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
