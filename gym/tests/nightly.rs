@@ -48,8 +48,18 @@ fn plan_file(dir: &Path, name: &str, fleet: &Path) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nights_build_a_baseline_a_worse_night_is_a_regression_and_an_interrupted_night_resumes() {
     let tasks = gym::demo::load_suite(&repo_root().join("tasks/smoke")).unwrap();
-    let scenario =
+    let mut scenario =
         gym::demo::careful_and_sloppy(&tasks, ("good", "sim-nightly"), ("bad", "sim-nightly"));
+    // A judge that scores every project alike: its calibration fails, so its dimensions are
+    // left out of the regression judgement (and said to be).
+    let verdict = r#"{"requirements": {"score": 7, "findings": []}, "code_quality": {"score": 7, "findings": []}, "bugs": {"score": 7, "findings": []}}"#;
+    scenario.rules.insert(
+        0,
+        serde_yaml_ng::from_str(&format!(
+            "when: {{schema: judge_verdict}}\nreply: {{json: {verdict}}}\n"
+        ))
+        .unwrap(),
+    );
     let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fleet = |node: usize, name: &str| {
@@ -57,8 +67,8 @@ async fn nights_build_a_baseline_a_worse_night_is_a_regression_and_an_interrupte
         std::fs::write(
             &path,
             format!(
-                "nodes:\n  - {{name: {}, url: '{}', model: sim-nightly, slots: 4, roles: [planner, worker, scout, brain]}}\n",
-                sim.nodes[node].name, sim.nodes[node].url
+                "nodes:\n  - {{name: {}, url: '{}', model: sim-nightly, slots: 4, roles: [planner, worker, scout, brain]}}\n  - {{name: judge, url: '{}', model: sim-nightly, slots: 2, roles: [judge]}}\n",
+                sim.nodes[node].name, sim.nodes[node].url, sim.nodes[node].url
             ),
         )
         .unwrap();
@@ -99,6 +109,20 @@ async fn nights_build_a_baseline_a_worse_night_is_a_regression_and_an_interrupte
         assert!(stdout.contains("fleet occupancy: "), "{stdout}");
     }
     let third = String::from_utf8_lossy(&outputs[2].stdout);
+    let third_stderr = String::from_utf8_lossy(&outputs[2].stderr);
+    assert!(
+        third_stderr.contains(
+            "judge sim-nightly UNCALIBRATED: ranked the reference above its planted-bug twin on 0/"
+        ),
+        "{third_stderr}"
+    );
+    let markdown = std::fs::read_to_string(dir.path().join("bad/report/report.md"))
+        .or_else(|_| std::fs::read_to_string(dir.path().join("report/report.md")))
+        .unwrap();
+    assert!(
+        markdown.contains("tonight's judge sim-nightly is UNCALIBRATED"),
+        "{markdown}"
+    );
     // Regressions come first, checks among them.
     assert!(
         third.starts_with("REGRESSION sim-nightly / smoke / swarm"),

@@ -21,6 +21,9 @@ pub struct ReportOptions {
     /// Judge only series that ran on this night (a nightly run's report: a model dropped
     /// from the plan weeks ago is not tonight's regression).
     pub night: Option<String>,
+    /// Dimensions not judged for regressions, with why (the judged dimensions when tonight's
+    /// judge failed its calibration).
+    pub left_out: Vec<(String, String)>,
 }
 
 impl Default for ReportOptions {
@@ -29,6 +32,7 @@ impl Default for ReportOptions {
             window: 7,
             title: "swarm-gym report".into(),
             night: None,
+            left_out: Vec::new(),
         }
     }
 }
@@ -141,8 +145,12 @@ pub fn write(
     let mut judged: Vec<(&Series, Judgement)> = Vec::new();
     for one in &all_series {
         let newest = one.points.last().map(|p| p.night.as_str());
-        let judgement = match &options.night {
-            Some(night) if newest != Some(night.as_str()) => Judgement::Unjudged {
+        let left_out = options.left_out.iter().find(|(d, _)| *d == one.dimension);
+        let judgement = match (&options.night, left_out) {
+            (_, Some((_, why))) => Judgement::Unjudged {
+                reason: why.clone(),
+            },
+            (Some(night), _) if newest != Some(night.as_str()) => Judgement::Unjudged {
                 reason: format!("did not run on {night}"),
             },
             _ => judge(one, options.window),

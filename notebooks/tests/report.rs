@@ -275,4 +275,35 @@ fn a_constructed_history_yields_the_regressions_it_holds_and_figures_that_match_
         0,
         "a series that did not run is not tonight's regression"
     );
+    // Dimensions left out (an uncalibrated judge's) are not judged, and the page says why.
+    let regressing: Vec<String> = notebooks::report::write(
+        &data,
+        &dir.path().join("all"),
+        &notebooks::report::ReportOptions {
+            night: Some("2026-11-30".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .regressions
+    .iter()
+    .map(|r| r.dimension.clone())
+    .collect();
+    let why = "tonight's judge is UNCALIBRATED";
+    let written = notebooks::report::write(
+        &data,
+        &dir.path().join("left-out"),
+        &notebooks::report::ReportOptions {
+            night: Some("2026-11-30".into()),
+            left_out: regressing
+                .iter()
+                .map(|d| (d.clone(), why.to_string()))
+                .collect(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(written.regressions.is_empty(), "{regressing:?}");
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(markdown.contains(why), "{markdown}");
 }

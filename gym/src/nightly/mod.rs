@@ -52,6 +52,9 @@ fn default_window() -> usize {
 fn default_judge_samples() -> u32 {
     3
 }
+fn default_calibration_share() -> f64 {
+    graders::calibration::DEFAULT_SHARE
+}
 fn default_mutants() -> usize {
     graders::TestDepthOptions::default().mutants
 }
@@ -99,6 +102,10 @@ pub struct NightlyPlan {
     /// Samples per judge node per turn.
     #[serde(default = "default_judge_samples")]
     pub judge_samples: u32,
+    /// The share of reference-versus-twin pairs tonight's judge must rank right before its
+    /// scores are judged for regressions (0 accepts any judge).
+    #[serde(default = "default_calibration_share")]
+    pub calibration_share: f64,
     /// Mutants per turn for test_depth (0: not measured).
     #[serde(default = "default_mutants")]
     pub mutants: usize,

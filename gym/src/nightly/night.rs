@@ -4,7 +4,7 @@
 //! the [`NightEvent`]s and chooses the exit code from the [`NightOutcome`].
 
 use super::{cells, choose_night, read_state, run_night, write_state, CellEvents};
-use super::{NightState, NightSummary, NightlyPlan};
+use super::{Cell, NightState, NightSummary, NightlyPlan};
 use crate::runner::RunConfig;
 use crate::sut::Sut;
 use swarm::{Fleet, Knobs, Sandbox};
@@ -43,6 +43,8 @@ pub enum NightEvent {
     },
     /// Something went wrong that does not stop the night.
     Warning(String),
+    /// A cell's judge was calibrated (its summary line).
+    Calibrated(String),
 }
 
 /// How a night ended.
@@ -105,6 +107,7 @@ pub async fn night(
         cells: cells.iter().map(|c| c.label.clone()).collect(),
         turns,
     });
+    let untrusted = calibrate_cells(&cells, plan.calibration_share, on_event).await?;
     let progress = (options.progress)(turns);
     let summary = run_night(&cells, &night, plan.replicates, progress)
         .await
@@ -118,12 +121,56 @@ pub async fn night(
             on_event(&NightEvent::Warning(err));
         }
     }
-    let written = report(plan, &night, on_event)?;
+    let written = report(plan, &night, untrusted, on_event)?;
     Ok(NightOutcome {
         night,
         summary,
         written,
     })
+}
+
+/// Calibrates each cell's judge (once per distinct set of judge models) on the cell's
+/// tasks; returns why the judged dimensions must not be judged for regressions tonight, if
+/// some judge failed.
+async fn calibrate_cells(
+    cells: &[Cell],
+    required: f64,
+    on_event: &(dyn Fn(&NightEvent) + Send + Sync),
+) -> Result<Option<String>, String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut failed = Vec::new();
+    for cell in cells {
+        let judges: Vec<String> = cell
+            .config
+            .fleet
+            .nodes
+            .iter()
+            .filter(|n| n.has_role(swarm::Role::Judge))
+            .map(|n| format!("{}={}", n.name, n.model))
+            .collect();
+        if judges.is_empty() || !seen.insert(judges.join(";")) {
+            continue;
+        }
+        let calibration = crate::study::judge::calibrate_judges(
+            &cell.config.fleet,
+            &cell.config.knobs,
+            &cell.config.tasks,
+            required,
+        )
+        .await?;
+        if let Some(calibration) = calibration {
+            on_event(&NightEvent::Calibrated(calibration.summary()));
+            if !calibration.calibrated() {
+                failed.push(calibration.models.join(";"));
+            }
+        }
+    }
+    Ok((!failed.is_empty()).then(|| {
+        format!(
+            "tonight's judge {} is UNCALIBRATED (it could not tell the suites' references from planted-bug twins)",
+            failed.join(", ")
+        )
+    }))
 }
 
 /// The night to run, recorded before anything runs: the interrupted night of this plan
@@ -151,6 +198,7 @@ fn open_night(plan: &NightlyPlan, asked: Option<&str>) -> Result<(NightState, bo
 fn report(
     plan: &NightlyPlan,
     night: &str,
+    untrusted_judge: Option<String>,
     on_event: &(dyn Fn(&NightEvent) + Send + Sync),
 ) -> Result<notebooks::report::Written, String> {
     let data = notebooks::data::load(std::slice::from_ref(&plan.results))
@@ -162,6 +210,14 @@ fn report(
         window: plan.baseline_nights,
         title: format!("swarm-gym nightly {night}"),
         night: Some(night.to_string()),
+        left_out: untrusted_judge
+            .map(|why| {
+                graders::judge::JUDGED
+                    .iter()
+                    .map(|d| (d.to_string(), why.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     notebooks::report::write(&data, &plan.report, &options).map_err(|err| err.to_string())
 }

@@ -45,6 +45,7 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
     let show = |event: &NightEvent| match event {
         NightEvent::Skipped(line) => eprintln!("{line}"),
         NightEvent::Warning(line) => eprintln!("warning: {line}"),
+        NightEvent::Calibrated(line) => eprintln!("{line}"),
         NightEvent::Starting {
             night,
             resumed,
