@@ -117,10 +117,21 @@ impl Calibration {
         !self.pairs.is_empty() && self.share() >= self.required
     }
 
-    /// One line: the verdict, the share, what it needed.
+    /// One line: the verdict, the share, what it needed (and how many pairs got no score at
+    /// all: a judge that answers nothing is not calibrated either, but the line says why).
     pub fn summary(&self) -> String {
+        let unscored = self
+            .pairs
+            .iter()
+            .filter(|p| p.reference.is_none() || p.twin.is_none())
+            .count();
+        let unscored = if unscored > 0 {
+            format!("; no usable score on {unscored} pair(s): is the judge reachable and serving its model?")
+        } else {
+            String::new()
+        };
         format!(
-            "judge {} {}: ranked the reference above its planted-bug twin on {}/{} pair(s) ({:.0}%; needs {:.0}%)",
+            "judge {} {}: ranked the reference above its planted-bug twin on {}/{} pair(s) ({:.0}%; needs {:.0}%){unscored}",
             self.models.join(";"),
             if self.calibrated() {
                 "CALIBRATED"
