@@ -14,6 +14,7 @@ mod ab;
 mod generate;
 mod nightly;
 mod run;
+mod study;
 mod tasks;
 mod tune;
 
@@ -210,7 +211,7 @@ struct AbArgs {
     /// Continue an experiment a kill interrupted: its id (`ab…`, printed with its rows), or
     /// none for the newest in the results file. Finished turns are skipped; the settings
     /// must be the ones it started with.
-    #[arg(long, num_args = 0..=1, default_missing_value = "latest", value_name = "EXPERIMENT")]
+    #[arg(long, num_args = 0..=1, default_missing_value = ab::LATEST, value_name = "EXPERIMENT")]
     resume: Option<String>,
     #[command(flatten)]
     grading: GradingArgs,
@@ -244,7 +245,7 @@ struct StudyArgs {
     /// Continue an experiment a kill interrupted: its id (`ab…`, printed with its rows), or
     /// none for the newest in the results file. Finished turns are skipped; the settings
     /// must be the ones it started with.
-    #[arg(long, num_args = 0..=1, default_missing_value = "latest", value_name = "EXPERIMENT")]
+    #[arg(long, num_args = 0..=1, default_missing_value = ab::LATEST, value_name = "EXPERIMENT")]
     resume: Option<String>,
     /// The builders' sampling temperature in both arms (default: each request's own).
     #[arg(long)]
@@ -369,7 +370,7 @@ fn main() -> ExitCode {
             replicates,
             results,
         } => ab::demo_command(replicates, &results),
-        Command::Study(args) => ab::study_command(args),
+        Command::Study(args) => study::study_command(args),
         Command::Nightly(args) => nightly::nightly_command(args),
         Command::Report {
             files,
