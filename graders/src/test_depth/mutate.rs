@@ -308,20 +308,9 @@ fn mutate_node(file: &str, source: &str, node: tree_sitter::Node<'_>, found: &mu
 }
 
 /// Shuffles `items` the same way for the same seed, on every machine (Fisher–Yates over
-/// splitmix64, a small well-known generator: enough to pick reproducibly).
+/// splitmix64: enough to pick reproducibly).
 pub fn seeded_shuffle<T>(items: &mut [T], seed: u64) {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    for index in (1..items.len()).rev() {
-        let other = (next() % (index as u64 + 1)) as usize;
-        items.swap(index, other);
-    }
+    swarm::rng::SplitMix64::new(seed).shuffle(items);
 }
 
 /// A bounded, seeded sample of `mutants` (at most `count`), spread over the operators: the

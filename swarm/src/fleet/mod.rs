@@ -13,6 +13,7 @@
 
 pub mod live;
 mod mode;
+pub mod sched;
 
 pub use live::{connect, LiveNode, ProbeLine};
 pub use mode::ActionMode;
