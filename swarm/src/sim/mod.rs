@@ -15,6 +15,7 @@
 
 pub mod render;
 pub mod scenario;
+pub mod schedule;
 mod server;
 
 pub use scenario::{

@@ -5,6 +5,7 @@
 mod pipeline_cmd;
 mod progress;
 mod review_cmd;
+mod simulate_cmd;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -68,12 +69,22 @@ enum Command {
     /// The review's scorecard over the corpus of real packages, clean and with planted
     /// defects (fetch it first: python3 swarm/review-corpus/fetch.py).
     ReviewCorpus(review_cmd::CorpusArgs),
+    /// The fleet's scheduler: `swarm fleet simulate` runs it on virtual time.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// List the knobs: type, value, safe range, whether the tuner may change them.
     Knobs {
         /// As JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum FleetCommand {
+    /// Run the scheduler on virtual time over generated plans and fleets; print makespan ÷
+    /// lower bound, ÷ HEFT, occupancy and cache hits per scenario (all simulated).
+    Simulate(simulate_cmd::SimulateArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -131,6 +142,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => Ok(pipeline_cmd::verify_command(args).await),
             Command::Review(args) => Ok(review_cmd::review(args)),
             Command::ReviewCorpus(args) => Ok(review_cmd::corpus(args)),
+            Command::Fleet(FleetCommand::Simulate(args)) => Ok(simulate_cmd::simulate(args)),
             Command::Knobs { json } => Ok(pipeline_cmd::knobs_command(json)),
         }
     });

@@ -18,8 +18,10 @@
 //! others to the least loaded.
 
 mod dag;
+mod estimate;
 
 pub use dag::{Dag, DagError, LowerBound, TaskSpec};
+pub use estimate::{Estimator, DEFAULT_SPEED};
 
 use std::fmt;
 

@@ -1,0 +1,129 @@
+//! `swarm fleet simulate`: the scheduler on virtual time over generated plans and fleets.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use swarm::fleet::sched::Policy;
+use swarm::sim::schedule::{self, report, Calibration, FleetKind, Options, Scenario, Shape};
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Plan sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [20usize, 200, 2000])]
+    sizes: Vec<usize>,
+    /// DAG shapes (wide, deep, diamond, layered, plan), comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = parse_shape)]
+    shapes: Vec<Shape>,
+    /// Fleets (equal-3, mixed-4, mixed-16, big-256, flaky-8), comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = parse_fleet)]
+    fleets: Vec<FleetKind>,
+    /// Seed of the plans and fleets.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Only the headline case: a 16-task plan on one fast node and three slow ones, over
+    /// ten seeds.
+    #[arg(long)]
+    mixed_speed: bool,
+    /// Leave out the old greedy policy's column.
+    #[arg(long)]
+    no_compare: bool,
+    /// Requests go to any idle server slot (no `id_slot`).
+    #[arg(long)]
+    no_affinity: bool,
+    /// Slots start cold (no pre-warmed prefix).
+    #[arg(long)]
+    no_prewarm: bool,
+    /// Write the figures as CSV here.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Draw makespan ÷ bound per scenario as SVG here.
+    #[arg(long)]
+    svg: Option<PathBuf>,
+}
+
+fn parse_shape(text: &str) -> Result<Shape, String> {
+    Shape::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
+        format!("no shape `{text}`; shapes: {}", names.join(", "))
+    })
+}
+
+fn parse_fleet(text: &str) -> Result<FleetKind, String> {
+    FleetKind::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = FleetKind::ALL.iter().map(|f| f.name()).collect();
+        format!("no fleet `{text}`; fleets: {}", names.join(", "))
+    })
+}
+
+/// Runs the scenarios and prints the table (exit 2 when a scenario cannot run).
+pub fn simulate(args: SimulateArgs) -> ExitCode {
+    let scenarios: Vec<Scenario> = if args.mixed_speed {
+        (1..=10).map(schedule::mixed_speed_case).collect()
+    } else {
+        let shapes = if args.shapes.is_empty() {
+            Shape::ALL.to_vec()
+        } else {
+            args.shapes.clone()
+        };
+        let fleets = if args.fleets.is_empty() {
+            FleetKind::ALL.to_vec()
+        } else {
+            args.fleets.clone()
+        };
+        schedule::scenario_set(&args.sizes, args.seed)
+            .into_iter()
+            .filter(|s| shapes.contains(&s.shape) && fleets.contains(&s.fleet))
+            .collect()
+    };
+    if scenarios.is_empty() || args.sizes.contains(&0) {
+        eprintln!("swarm fleet simulate: no scenario to run (sizes must be at least 1)");
+        return ExitCode::from(2);
+    }
+    let cal = Calibration::default();
+    let options = Options {
+        affinity: !args.no_affinity,
+        prewarm: !args.no_prewarm,
+        ..Options::default()
+    };
+    let mut measured = Vec::new();
+    for (i, scenario) in scenarios.iter().enumerate() {
+        eprint!("\r[{}/{}] {:<28}", i + 1, scenarios.len(), scenario.label());
+        let policy = schedule::run(*scenario, Policy::Eft, cal, options, true);
+        let greedy = (!args.no_compare)
+            .then(|| schedule::run(*scenario, Policy::Greedy, cal, options, false));
+        match (policy, greedy.transpose()) {
+            (Ok(p), Ok(g)) => measured.push((p, g)),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("\nswarm fleet simulate: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    eprintln!();
+    let rows: Vec<report::Row> = measured
+        .iter()
+        .map(|(p, g)| report::Row {
+            policy: p,
+            greedy: g.as_ref(),
+        })
+        .collect();
+    print!("{}", report::table(&rows));
+    if let Some(path) = &args.csv {
+        if let Err(err) = std::fs::write(path, report::csv(&rows)) {
+            eprintln!(
+                "swarm fleet simulate: cannot write {}: {err}",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        println!("figures: {}", path.display());
+    }
+    if let Some(path) = &args.svg {
+        if let Err(err) = report::chart(&rows, path) {
+            eprintln!("swarm fleet simulate: {err}");
+            return ExitCode::from(2);
+        }
+        println!("chart: {}", path.display());
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,135 @@
+//! The yardsticks: each task's true seconds on each node, the lower bound no schedule beats,
+//! and HEFT (Topcuoglu et al., 2002) planned offline with the true durations — the classic
+//! static list scheduler the online policy is compared with.
+
+use super::fleet::{Calibration, NodeModel};
+use super::workload::Workload;
+use crate::fleet::sched::LowerBound;
+
+/// Seconds task `t` takes alone on `node` with a warm cache (the prefix and its own
+/// conversation cached: only its new tokens are prefilled), tools included.
+pub fn solo_seconds(work: &Workload, t: usize, node: &NodeModel, cal: &Calibration) -> f64 {
+    let c = &work.truth[t];
+    let mut seconds = 0.0;
+    for (j, reply) in c.replies.iter().enumerate() {
+        let new = if j == 0 {
+            c.task_prompt
+        } else {
+            c.tool_outputs[j - 1]
+        };
+        seconds += node.request_seconds(cal, u64::from(new), u64::from(*reply));
+    }
+    seconds + cal.tool_s * c.tool_outputs.len() as f64
+}
+
+/// The lower bound: the larger of the critical path with each task at its fastest, alone,
+/// and all the work over the fleet's capacity. A node's capacity, in the plan's whole work
+/// per second, is the lesser of what its slots can hold (each task holds one for at least
+/// its solo seconds there) and what its throughput can generate (every slot streaming at
+/// once). Tasks are taken in the plan's average mix: a task's fixed seconds (overheads,
+/// tools) grow with its requests, and so with its tokens, so every task has about the same
+/// mix.
+pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> LowerBound {
+    let fastest = |t: usize| {
+        fleet
+            .iter()
+            .map(|n| solo_seconds(work, t, n, cal))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let tokens: f64 = (0..work.dag.len())
+        .map(|t| {
+            let c = &work.truth[t];
+            let new: f64 = f64::from(c.task_prompt)
+                + c.tool_outputs.iter().map(|x| f64::from(*x)).sum::<f64>();
+            new / cal.prefill_per_decode + c.generated() as f64
+        })
+        .sum();
+    let rate: f64 = fleet
+        .iter()
+        .map(|node| {
+            let held: f64 = (0..work.dag.len())
+                .map(|t| solo_seconds(work, t, node, cal))
+                .sum();
+            let by_slots = f64::from(node.slots.max(1)) / held;
+            let by_throughput = node.capacity(cal) / tokens;
+            by_slots.min(by_throughput)
+        })
+        .sum();
+    LowerBound {
+        critical_path: work.dag.critical_path(fastest),
+        work_over_capacity: if rate > 0.0 { 1.0 / rate } else { 0.0 },
+    }
+}
+
+/// HEFT's plan: each task's node and each node's order of starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeftPlan {
+    /// Node of each task.
+    pub node_of: Vec<usize>,
+    /// Tasks per node in start order.
+    pub order: Vec<Vec<usize>>,
+    /// The makespan HEFT itself predicts.
+    pub predicted: f64,
+}
+
+/// HEFT over the true durations: tasks by upward rank (mean duration over nodes); each to
+/// the slot where it would finish first after its dependencies (a node's slots are its
+/// processors, each at the speed of a full node).
+pub fn heft(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> HeftPlan {
+    let n = work.dag.len();
+    let full = |node: &NodeModel| 1.0 + cal.share * (f64::from(node.slots.max(1)) - 1.0);
+    let seconds: Vec<Vec<f64>> = (0..n)
+        .map(|t| {
+            fleet
+                .iter()
+                .map(|node| solo_seconds(work, t, node, cal) * full(node))
+                .collect()
+        })
+        .collect();
+    let mean = |t: usize| seconds[t].iter().sum::<f64>() / fleet.len().max(1) as f64;
+    let rank = work.dag.upward_ranks(mean);
+    let mut by_rank: Vec<usize> = (0..n).collect();
+    by_rank.sort_by(|a, b| rank[*b].total_cmp(&rank[*a]).then_with(|| a.cmp(b)));
+    let mut free: Vec<Vec<f64>> = fleet.iter().map(|m| vec![0.0; m.slots as usize]).collect();
+    let mut finish = vec![0.0; n];
+    let mut node_of = vec![0; n];
+    let mut starts: Vec<Vec<(f64, usize)>> = vec![Vec::new(); fleet.len()];
+    for t in by_rank {
+        let ready = work
+            .dag
+            .task(t)
+            .deps
+            .iter()
+            .map(|d| finish[*d])
+            .fold(0.0, f64::max);
+        let mut best: Option<(usize, usize, f64, f64)> = None;
+        for (node, slots) in free.iter().enumerate() {
+            for (slot, at) in slots.iter().enumerate() {
+                let start = at.max(ready);
+                let end = start + seconds[t][node];
+                if best.is_none_or(|(_, _, _, e)| end < e) {
+                    best = Some((node, slot, start, end));
+                }
+            }
+        }
+        let Some((node, slot, start, end)) = best else {
+            continue;
+        };
+        free[node][slot] = end;
+        finish[t] = end;
+        node_of[t] = node;
+        starts[node].push((start, t));
+    }
+    let order = starts
+        .into_iter()
+        .map(|mut s| {
+            s.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            s.into_iter().map(|(_, t)| t).collect()
+        })
+        .collect();
+    HeftPlan {
+        node_of,
+        order,
+        predicted: finish.into_iter().fold(0.0, f64::max),
+    }
+}

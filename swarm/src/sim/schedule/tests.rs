@@ -1,0 +1,177 @@
+use super::*;
+use crate::fleet::sched::{Dag, TaskSpec};
+use workload::Conversation;
+
+fn chain(n: usize) -> Workload {
+    let specs = (0..n)
+        .map(|i| TaskSpec {
+            work: 2.0,
+            deps: if i == 0 { vec![] } else { vec![i - 1] },
+            hard: false,
+        })
+        .collect();
+    Workload {
+        shape: Shape::Deep,
+        dag: Dag::new(specs).unwrap_or_else(|e| panic!("{e}")),
+        truth: (0..n)
+            .map(|_| Conversation {
+                task_prompt: 500,
+                replies: vec![300, 300],
+                tool_outputs: vec![200],
+            })
+            .collect(),
+        prefix_tokens: 4000,
+    }
+}
+
+fn node(decode_tps: f64, slots: u32) -> NodeModel {
+    NodeModel {
+        name: "n".into(),
+        decode_tps,
+        slots,
+        fault: None,
+    }
+}
+
+#[test]
+fn a_chain_on_one_warm_node_takes_exactly_its_solo_time_which_is_the_bound() {
+    let work = chain(5);
+    let cal = Calibration::default();
+    let fleet = [node(100.0, 1)];
+    let bound = heft::lower_bound(&work, &fleet, &cal);
+    let scheduler = Scheduler::new(work.dag.clone(), Policy::Eft, 1.0);
+    let measured = simulate(
+        &work,
+        &fleet,
+        cal,
+        Options::default(),
+        &Driver::Online(&scheduler),
+        bound.value(),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        (measured.makespan - bound.critical_path).abs() < 1e-6,
+        "{} vs {}",
+        measured.makespan,
+        bound.critical_path
+    );
+    // Per task: 0.15 + 500/1200 + 3 s, 0.5 s of tools, 0.15 + 200/1200 + 3 s.
+    let per_task = 0.15 + 500.0 / 1200.0 + 3.0 + 0.5 + 0.15 + 200.0 / 1200.0 + 3.0;
+    assert!((measured.makespan - 5.0 * per_task).abs() < 1e-6);
+    assert!((measured.occupancy() - 1.0).abs() < 1e-9);
+    // Everything but the new tokens came from the cache: 10 requests of 4000+ tokens.
+    assert_eq!(measured.requests, 10);
+    assert!(measured.cache_share() > 0.9, "{}", measured.cache_share());
+    // A cold slot (no pre-warming) pays the prefix once: the first request only.
+    let cold = Options {
+        prewarm: false,
+        ..Options::default()
+    };
+    let colder = simulate(&work, &fleet, cal, cold, &Driver::Online(&scheduler), 1.0)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!((colder.makespan - measured.makespan - 4000.0 / 1200.0).abs() < 1e-6);
+}
+
+#[test]
+fn no_schedule_beats_the_bound_and_affinity_keeps_the_cache_warm() {
+    let cal = Calibration::default();
+    for fleet in [FleetKind::Equal3, FleetKind::Mixed4, FleetKind::Mixed16] {
+        for shape in Shape::ALL {
+            let scenario = Scenario {
+                shape,
+                tasks: 40,
+                fleet,
+                seed: 3,
+            };
+            for policy in [Policy::Eft, Policy::Greedy] {
+                let figures = run(scenario, policy, cal, Options::default(), true)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(figures.over_bound() >= 1.0 - 1e-9, "{figures:?}");
+                let heft = figures.heft.as_ref().map(|h| h.makespan / figures.bound);
+                assert!(heft.is_some_and(|h| h >= 1.0 - 1e-9), "{figures:?}");
+                assert!(figures.measured.occupancy() <= 1.0 + 1e-9);
+            }
+        }
+    }
+    // Two-slot nodes: without slot affinity, conversations move between slots and lose
+    // their cache.
+    let scenario = Scenario {
+        shape: Shape::Wide,
+        tasks: 40,
+        fleet: FleetKind::Equal3,
+        seed: 3,
+    };
+    let with = run(scenario, Policy::Eft, cal, Options::default(), false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let without = Options {
+        affinity: false,
+        ..Options::default()
+    };
+    let without = run(scenario, Policy::Eft, cal, without, false).unwrap_or_else(|e| panic!("{e}"));
+    // What misses the cache is what costs prefill time.
+    let uncached = |m: &Measured| (m.prompt_tokens - m.cached_tokens) as f64;
+    assert!(
+        uncached(&without.measured) > 1.2 * uncached(&with.measured),
+        "{:?} vs {:?}",
+        with.measured,
+        without.measured
+    );
+}
+
+#[test]
+fn on_one_fast_and_three_slow_nodes_the_policy_beats_the_greedy_one() {
+    let cal = Calibration::default();
+    let mut eft = Vec::new();
+    let mut greedy = Vec::new();
+    for seed in 1..=5 {
+        let case = mixed_speed_case(seed);
+        let options = Options::default();
+        eft.push(run(case, Policy::Eft, cal, options, false).map(|f| f.over_bound()));
+        greedy.push(run(case, Policy::Greedy, cal, options, false).map(|f| f.over_bound()));
+    }
+    let mut eft: Vec<f64> = eft.into_iter().map(|r| r.unwrap_or(f64::NAN)).collect();
+    let mut greedy: Vec<f64> = greedy.into_iter().map(|r| r.unwrap_or(f64::NAN)).collect();
+    let (e, g) = (median(&mut eft), median(&mut greedy));
+    assert!(
+        e.zip(g).is_some_and(|(e, g)| e < g),
+        "eft {e:?} greedy {g:?}"
+    );
+}
+
+#[test]
+fn faults_send_tasks_elsewhere_and_a_fleet_with_no_node_left_is_reported() {
+    let cal = Calibration::default();
+    let scenario = Scenario {
+        shape: Shape::Wide,
+        tasks: 200,
+        fleet: FleetKind::Flaky8,
+        seed: 2,
+    };
+    let figures =
+        run(scenario, Policy::Eft, cal, Options::default(), true).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        figures.heft.is_none(),
+        "HEFT assumes a fleet without faults"
+    );
+    assert!(figures.measured.reroutes > 0, "{figures:?}");
+    assert!(figures.over_bound() >= 1.0);
+    // The only node dies a tenth of the way in.
+    let work = chain(4);
+    let dying = [NodeModel {
+        fault: Some(Fault::Die { at: 0.1 }),
+        ..node(100.0, 1)
+    }];
+    let scheduler = Scheduler::new(work.dag.clone(), Policy::Eft, 1.0);
+    let stuck = simulate(
+        &work,
+        &dying,
+        cal,
+        Options::default(),
+        &Driver::Online(&scheduler),
+        10.0,
+    );
+    assert!(
+        matches!(&stuck, Err(Stuck(why)) if why.contains("no node left")),
+        "{stuck:?}"
+    );
+}
