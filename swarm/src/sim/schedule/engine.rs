@@ -191,6 +191,10 @@ struct Sim<'a> {
     measured: Measured,
     done: usize,
     cursor: Vec<usize>,
+    /// Seconds each running task has spent in requests (what an agent report counts).
+    model_seconds: Vec<f64>,
+    /// When each task's current request went out.
+    sent_at: Vec<f64>,
 }
 
 /// Runs `work` on `fleet` under `driver`; `bound` (seconds) places the faults in time.
@@ -252,6 +256,8 @@ pub fn simulate(
         },
         done: 0,
         cursor: vec![0; fleet.len()],
+        model_seconds: vec![0.0; work.dag.len()],
+        sent_at: vec![0.0; work.dag.len()],
     };
     for (i, node) in fleet.iter().enumerate() {
         if let Some(fault) = node.fault {
@@ -382,6 +388,7 @@ impl Sim<'_> {
         self.measured.prompt_tokens += prompt;
         self.measured.cached_tokens += cached;
         self.measured.requests += 1;
+        self.sent_at[task] = self.now;
         self.advance(n);
         let node = &mut self.nodes[n];
         node.cache[server_slot] = Held {
@@ -449,6 +456,7 @@ impl Sim<'_> {
 
     fn request_done(&mut self, n: usize, request: Request) {
         let task = request.task;
+        self.model_seconds[task] += self.now - self.sent_at[task];
         let index = self.tasks[task].next_request;
         let conversation = self.conversation_before(task, index);
         let reply = self.work.truth[task].replies[index];
@@ -469,8 +477,13 @@ impl Sim<'_> {
         };
         self.nodes[n].permits[permit] = None;
         self.measured.busy_slot_seconds += self.now - since;
-        self.estimator
-            .observe_task(n, self.work.dag.task(task).work, self.now - since);
+        let model_seconds = std::mem::take(&mut self.model_seconds[task]);
+        self.estimator.observe_task(
+            n,
+            self.work.dag.task(task).work,
+            self.now - since,
+            model_seconds,
+        );
         self.tasks[task].status = Status::Done;
         self.done += 1;
         for &succ in self.work.dag.successors(task) {
@@ -498,6 +511,7 @@ impl Sim<'_> {
             state.status = Status::Waiting;
             state.epoch += 1;
             state.last_failed = Some(n);
+            self.model_seconds[task] = 0.0;
             self.measured.reroutes += 1;
         }
     }

@@ -2,7 +2,7 @@
 //! and HEFT (Topcuoglu et al., 2002) planned offline with the true durations — the classic
 //! static list scheduler the online policy is compared with.
 
-use super::fleet::{Calibration, NodeModel};
+use super::fleet::{Calibration, Fault, NodeModel};
 use super::workload::Workload;
 use crate::fleet::sched::LowerBound;
 
@@ -28,7 +28,7 @@ pub fn solo_seconds(work: &Workload, t: usize, node: &NodeModel, cal: &Calibrati
 /// its solo seconds there) and what its throughput can generate (every slot streaming at
 /// once). Tasks are taken in the plan's average mix: a task's fixed seconds (overheads,
 /// tools) grow with its requests, and so with its tokens, so every task has about the same
-/// mix.
+/// mix. A node's capacity stops where it dies and pauses while it stalls.
 pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> LowerBound {
     let fastest = |t: usize| {
         fleet
@@ -44,7 +44,7 @@ pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> L
             new / cal.prefill_per_decode + c.generated() as f64
         })
         .sum();
-    let rate: f64 = fleet
+    let rates: Vec<f64> = fleet
         .iter()
         .map(|node| {
             let held: f64 = (0..work.dag.len())
@@ -54,10 +54,44 @@ pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> L
             let by_throughput = node.capacity(cal) / tokens;
             by_slots.min(by_throughput)
         })
-        .sum();
+        .collect();
+    let critical_path = work.dag.critical_path(fastest);
+    let rate: f64 = rates.iter().sum();
+    if rate <= 0.0 {
+        return LowerBound {
+            critical_path,
+            work_over_capacity: 0.0,
+        };
+    }
+    // A node that stalls or dies offers less: find the time by which the rest of the
+    // fleet makes up for it (the faults sit at fractions of the bound without them).
+    let before = LowerBound {
+        critical_path,
+        work_over_capacity: 1.0 / rate,
+    }
+    .value();
+    let lost = |until: f64| -> f64 {
+        fleet
+            .iter()
+            .zip(&rates)
+            .map(|(node, r)| match node.fault {
+                Some(Fault::Die { at }) => r * (until - at * before).max(0.0),
+                Some(Fault::Stall { at, seconds }) => r * (until - at * before).clamp(0.0, seconds),
+                None => 0.0,
+            })
+            .sum()
+    };
+    let mut over = 1.0 / rate;
+    for _ in 0..100 {
+        let next = (1.0 + lost(over)) / rate;
+        if !next.is_finite() || (next - over).abs() < 1e-9 {
+            break;
+        }
+        over = next;
+    }
     LowerBound {
-        critical_path: work.dag.critical_path(fastest),
-        work_over_capacity: if rate > 0.0 { 1.0 / rate } else { 0.0 },
+        critical_path,
+        work_over_capacity: over,
     }
 }
 

@@ -113,6 +113,15 @@ pub fn run(
         .map_err(|e| format!("{}: {e}", scenario.label()))?;
     let nodes = scenario.fleet.nodes(scenario.seed);
     let bound = heft::lower_bound(&work, &nodes, &cal).value();
+    // Faults sit at fractions of the bound the fleet would have without them.
+    let sound: Vec<NodeModel> = nodes
+        .iter()
+        .map(|n| NodeModel {
+            fault: None,
+            ..n.clone()
+        })
+        .collect();
+    let placed = heft::lower_bound(&work, &sound, &cal).value();
     let mean_speed = nodes.iter().map(|n| n.decode_tps).sum::<f64>() / nodes.len() as f64;
     // The scheduler ranks in work units at a speed it does not know yet: the default.
     let scheduler = Scheduler::new(work.dag.clone(), policy, crate::fleet::sched::DEFAULT_SPEED);
@@ -122,7 +131,7 @@ pub fn run(
         cal,
         options,
         &Driver::Online(&scheduler),
-        bound,
+        placed,
     )
     .map_err(|Stuck(why)| format!("{}: {why}", scenario.label()))?;
     let heft = if with_heft && !scenario.fleet.faulty() {
@@ -132,7 +141,7 @@ pub fn run(
             order: &plan.order,
         };
         Some(
-            simulate(&work, &nodes, cal, options, &driver, bound)
+            simulate(&work, &nodes, cal, options, &driver, placed)
                 .map_err(|Stuck(why)| format!("{} (HEFT): {why}", scenario.label()))?,
         )
     } else {
