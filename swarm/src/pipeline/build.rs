@@ -4,15 +4,14 @@
 //! judge stops, or whose node stalls or dies, loses its task to the queue; its worktree — and
 //! so whatever it wrote — stays for the next attempt.
 //!
-//! Dispatch order: when `sched.priority` is on, ready tasks that unblock the most downstream
-//! work go first, then those on the longest remaining chain; hard tasks go to the fastest free
-//! node (`sched.fastest_for_hard`), others to the least loaded. Free slots pull from one
-//! queue, so an idle node always takes the next ready task.
+//! Dispatch is the scheduler's (`fleet::sched`, see `build/dispatch.rs`): upward rank first,
+//! each task where it would finish earliest, which may mean waiting for a busy faster node
+//! (`sched.eft`; off, any free slot takes the next ready task).
 
 use super::context::{agent_config, forward, Ctx};
 use super::{git, prompts, Contracts, Event, Phase, PhaseStatus, PipelineError, Record, RunStats};
 use crate::agent::{run_agent, AgentReport, DoneGate, JudgeRules, Outcome, Workspace};
-use crate::plan::{Difficulty, Plan, PlanTask};
+use crate::plan::{Plan, PlanTask};
 use crate::pyast;
 use crate::verify::Finding;
 use std::collections::{BTreeMap, BTreeSet};
@@ -165,24 +164,6 @@ fn done_gate(task: &PlanTask, base: &BTreeMap<String, Option<String>>) -> DoneGa
     })
 }
 
-/// Longest chain of dependents below each task (1 for a sink).
-fn heights(tasks: &[PlanTask]) -> BTreeMap<String, usize> {
-    let mut height: BTreeMap<String, usize> = tasks.iter().map(|t| (t.id.clone(), 1)).collect();
-    for _ in 0..tasks.len() {
-        for task in tasks {
-            for dep in &task.depends_on {
-                let below = height.get(&task.id).copied().unwrap_or(1) + 1;
-                if let Some(h) = height.get_mut(dep) {
-                    if *h < below {
-                        *h = below;
-                    }
-                }
-            }
-        }
-    }
-    height
-}
-
 fn snapshot(worktree: &Path, files: &[String]) -> BTreeMap<String, Option<String>> {
     files
         .iter()
@@ -199,11 +180,15 @@ struct Finished {
     job: Job,
     node: usize,
     report: AgentReport,
+    /// The job could not even be set up: the run cannot go on.
+    fatal: Option<PipelineError>,
 }
 
-async fn prepare(ctx: &Ctx, job: &mut Job) -> Result<(), PipelineError> {
+/// Makes the job's worktree (or finds the one a killed run left) and notes what its owned
+/// files held at the start.
+async fn prepare(out: &Path, job: &mut Job) -> Result<(), PipelineError> {
     if !job.worktree.join(".git").exists() {
-        git::worktree(&ctx.out, &job.worktree, &job.branch)
+        git::worktree(out, &job.worktree, &job.branch)
             .await
             .map_err(|err| {
                 PipelineError::Io(format!(
@@ -216,9 +201,7 @@ async fn prepare(ctx: &Ctx, job: &mut Job) -> Result<(), PipelineError> {
         // A worktree left by a killed run: compare against main, where the task started.
         let mut base = BTreeMap::new();
         for file in &job.task.files {
-            let content = git::git(&ctx.out, &["show", &format!("HEAD:{file}")])
-                .await
-                .ok();
+            let content = git::git(out, &["show", &format!("HEAD:{file}")]).await.ok();
             base.insert(file.clone(), content.map(|c| format!("{c}\n")));
         }
         job.base = base;
@@ -226,7 +209,14 @@ async fn prepare(ctx: &Ctx, job: &mut Job) -> Result<(), PipelineError> {
     Ok(())
 }
 
-fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, index: usize) {
+fn spawn(
+    ctx: &Ctx,
+    shared: &Shared,
+    running: &mut JoinSet<Finished>,
+    mut job: Job,
+    index: usize,
+    git_lock: Arc<tokio::sync::Mutex<()>>,
+) {
     let node = &ctx.nodes[index];
     node.acquire();
     let client = node.client.clone();
@@ -236,10 +226,8 @@ fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, 
         config.judge = Some(JudgeRules {
             max_idle_actions: ctx.knobs.get(crate::knobs::JUDGE_MAX_IDLE_ACTIONS),
             max_repeats: ctx.knobs.get(crate::knobs::JUDGE_MAX_REPEATS),
-            done_gate: ctx
-                .knobs
-                .get(crate::knobs::JUDGE_REJECT_EMPTY_DONE)
-                .then(|| done_gate(&job.task, &job.base)),
+            // Set once the worktree exists (the gate compares with its start).
+            done_gate: None,
         });
     }
     let text = if job.stage == "build" {
@@ -256,7 +244,25 @@ fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, 
         )
     };
     let events = forward(ctx, &job.task.id, index);
+    let out = ctx.out.clone();
+    let reject_empty_done = ctx.knobs.get(crate::knobs::JUDGE_REJECT_EMPTY_DONE);
     running.spawn(async move {
+        let prepared = {
+            let _one_at_a_time = git_lock.lock().await;
+            prepare(&out, &mut job).await
+        };
+        if let Err(fatal) = prepared {
+            return Finished {
+                job,
+                node: index,
+                report: AgentReport::empty(Outcome::Failed, "the worktree cannot be made"),
+                fatal: Some(fatal),
+            };
+        }
+        if let Some(judge) = config.judge.as_mut() {
+            // The gate compares with the owned files as the worktree began.
+            judge.done_gate = reject_empty_done.then(|| done_gate(&job.task, &job.base));
+        }
         let report = match Workspace::new(&job.worktree) {
             Ok(workspace) => {
                 let workspace = workspace.with_owned_files(job.task.files.clone());
@@ -271,6 +277,7 @@ fn spawn(ctx: &Ctx, shared: &Shared, running: &mut JoinSet<Finished>, job: Job, 
             job,
             node: index,
             report,
+            fatal: None,
         }
     });
 }
@@ -296,28 +303,6 @@ fn save_transcript(ctx: &Ctx, job: &Job, node: &str, report: &AgentReport) {
         job.attempts + 1 + job.reroutes
     );
     let _ = std::fs::write(dir.join(name), text);
-}
-
-fn placeholder() -> Job {
-    Job {
-        task: PlanTask {
-            id: String::new(),
-            title: String::new(),
-            files: Vec::new(),
-            depends_on: Vec::new(),
-            difficulty: Difficulty::Medium,
-            description: String::new(),
-        },
-        stage: String::new(),
-        branch: String::new(),
-        worktree: PathBuf::new(),
-        findings: Vec::new(),
-        attempts: 0,
-        reroutes: 0,
-        last_node: None,
-        sent_back: Vec::new(),
-        base: BTreeMap::new(),
-    }
 }
 
 fn job(ctx: &Ctx, task: &PlanTask, stage: &str, findings: Vec<Finding>) -> Job {

@@ -23,6 +23,8 @@ pub(crate) struct Ctx {
     pub nodes: Vec<LiveNode>,
     pub recorder: Recorder,
     pub sandbox: &'static Sandbox,
+    /// What the scheduler has learned about the nodes' speeds (BUILD and FIX share it).
+    pub estimator: std::sync::Mutex<crate::fleet::sched::Estimator>,
 }
 
 impl Ctx {

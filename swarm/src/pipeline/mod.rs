@@ -259,6 +259,7 @@ async fn execute(
     });
     let live = connect_fleet(&options, &recorder).await?;
     let spec = read_json::<Spec>(&run_dir.join("spec.json")).unwrap_or(options.spec.clone());
+    let estimator = std::sync::Mutex::new(crate::fleet::sched::Estimator::new(live.len()));
     let mut ctx = Ctx {
         out: options.out.clone(),
         run_dir: run_dir.clone(),
@@ -267,6 +268,7 @@ async fn execute(
         nodes: live,
         recorder,
         sandbox: Sandbox::detect(),
+        estimator,
     };
     let mut stats = RunStats {
         worker_slots: nodes::with_role(&ctx.nodes, Role::Worker)

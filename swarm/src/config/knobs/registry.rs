@@ -184,6 +184,11 @@ pub const SCHED_PRIORITY: Knob<bool> = feature(
     "sched.priority",
     "dispatch tasks that unblock the most downstream work first (off: plan order)",
 );
+/// `sched.eft`.
+pub const SCHED_EFT: Knob<bool> = feature(
+    "sched.eft",
+    "place each ready task where it would finish earliest, waiting for a busy faster node when that is sooner (off: any free slot takes the next ready task)",
+);
 /// `sched.fastest_for_hard`.
 pub const SCHED_FASTEST_FOR_HARD: Knob<bool> = feature(
     "sched.fastest_for_hard",
@@ -327,6 +332,7 @@ pub const REGISTRY: &[KnobDef] = &[
     BUILD_CHECK_FINISHED.def,
     SCHED_PRIORITY.def,
     SCHED_FASTEST_FOR_HARD.def,
+    SCHED_EFT.def,
     NODE_SLOTS_CAP.def,
     NODE_STALL_TIMEOUT_S.def,
     NODE_FIRST_BYTE_TIMEOUT_S.def,

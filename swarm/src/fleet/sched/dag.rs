@@ -103,6 +103,30 @@ impl Dag {
         })
     }
 
+    /// The tasks with their dependencies left out (work that is not a positive number
+    /// counts as 1): what a scheduler falls back on for a plan that is not a DAG.
+    pub fn independent(tasks: Vec<TaskSpec>) -> Dag {
+        let n = tasks.len();
+        let tasks: Vec<TaskSpec> = tasks
+            .into_iter()
+            .map(|t| TaskSpec {
+                work: if t.work.is_finite() && t.work > 0.0 {
+                    t.work
+                } else {
+                    1.0
+                },
+                deps: Vec::new(),
+                hard: t.hard,
+            })
+            .collect();
+        Dag {
+            tasks,
+            successors: vec![Vec::new(); n],
+            topo: (0..n).collect(),
+            unblocks: vec![0; n],
+        }
+    }
+
     /// Number of tasks.
     pub fn len(&self) -> usize {
         self.tasks.len()

@@ -181,6 +181,12 @@ impl Scheduler {
         }
     }
 
+    /// The same policy with ready tasks taken in plan order (`sched.priority` off).
+    pub fn in_plan_order(mut self) -> Self {
+        self.priority = (0..self.dag.len()).collect();
+        self
+    }
+
     /// The DAG.
     pub fn dag(&self) -> &Dag {
         &self.dag

@@ -2,23 +2,79 @@
 //! happens when a job comes back (merged, sent back with the reasons, re-routed off a node
 //! that failed, or failed for good).
 //!
-//! Order: when `sched.priority` is on, ready jobs that unblock the most downstream work go
-//! first, then those on the longest remaining chain, then plan order; hard tasks go to the
-//! fastest free node (`sched.fastest_for_hard`), others to the least loaded.
+//! Which ready job starts, where and when is the scheduler's ([`crate::fleet::sched`]): the
+//! same policy the simulator runs on virtual time, asked here on real time whenever a job
+//! comes back or a node rejoins. It sees each task's work (its difficulty: easy 1, medium 2,
+//! hard 4 units), each node's speed as the run has measured it, and how long each running
+//! job should still take. A node's slots are permits (`acquire` at dispatch, `release` when
+//! the job comes back). Making a job's git worktree happens in the job's own task, off this
+//! loop (one at a time: git locks its repository).
 
-use super::{
-    heights, node_failure, placeholder, prepare, save_transcript, spawn, task_problems, Finished,
-    Job, Shared,
-};
+use super::{node_failure, save_transcript, spawn, task_problems, Finished, Job, Shared};
 use crate::agent::{AgentReport, Outcome};
 use crate::fleet::live as nodes;
+use crate::fleet::sched::{Dag, NodeView, Policy, Scheduler, TaskSpec};
 use crate::fleet::Role;
 use crate::pipeline::context::Ctx;
 use crate::pipeline::{git, Event, PipelineError, RunStats};
-use crate::plan::{downstream_counts, Difficulty};
+use crate::plan::{Difficulty, PlanTask};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
+
+/// Work units the scheduler is told per difficulty.
+pub(crate) fn work_units(difficulty: Difficulty) -> f64 {
+    match difficulty {
+        Difficulty::Easy => 1.0,
+        Difficulty::Medium => 2.0,
+        Difficulty::Hard => 4.0,
+    }
+}
+
+/// How much each extra busy slot slows the streams of a node, as the scheduler assumes it
+/// (llama-server on a GPU: two streams at about 1.6× one stream's throughput).
+const ASSUMED_SHARE: f64 = 0.25;
+
+/// The plan as the scheduler sees it (without dependencies for FIX, whose jobs are
+/// independent).
+fn scheduler_for(ctx: &Ctx, tasks: &[PlanTask], use_deps: bool) -> Scheduler {
+    let index: BTreeMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let specs: Vec<TaskSpec> = tasks
+        .iter()
+        .map(|t| TaskSpec {
+            work: work_units(t.difficulty),
+            deps: if use_deps {
+                t.depends_on
+                    .iter()
+                    .filter_map(|d| index.get(d.as_str()).copied())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            hard: t.difficulty == Difficulty::Hard
+                && ctx.knobs.get(crate::knobs::SCHED_FASTEST_FOR_HARD),
+        })
+        .collect();
+    let policy = if ctx.knobs.get(crate::knobs::SCHED_EFT) {
+        Policy::Eft
+    } else {
+        Policy::Greedy
+    };
+    let mean = ctx.estimator.lock().map(|e| e.mean_speed()).unwrap_or(1.0);
+    // A plan is validated acyclic before BUILD; should it not be, the queue still gates
+    // on merged dependencies and the scheduler ranks as if there were none.
+    let dag = Dag::new(specs.clone()).unwrap_or_else(|_| Dag::independent(specs));
+    let scheduler = Scheduler::new(dag, policy, mean);
+    if ctx.knobs.get(crate::knobs::SCHED_PRIORITY) {
+        scheduler
+    } else {
+        scheduler.in_plan_order()
+    }
+}
 
 /// Runs `jobs` to the end; with `use_deps`, a build job waits for its dependencies to merge
 /// (those in `already` count as merged). Returns the jobs merged now and those that failed.
@@ -35,18 +91,28 @@ pub(super) async fn run_jobs(
         if use_deps {
             queue.drop_blocked();
         }
-        queue.dispatch(stats).await?;
+        queue.dispatch(stats);
         if queue.running.is_empty() {
             if queue.pending.is_empty() || !queue.wait_for_a_node().await {
                 break;
             }
             continue;
         }
-        let Some(joined) = queue.running.join_next().await else {
+        // Wake for whichever comes first: a job back, or a node rejoining that a waiting
+        // job may want.
+        let rejoin = queue.next_rejoin();
+        let joined = tokio::select! {
+            joined = queue.running.join_next() => joined,
+            () = sleep_or_never(rejoin) => continue,
+        };
+        let Some(joined) = joined else {
             continue;
         };
         let finished =
             joined.map_err(|err| PipelineError::Io(format!("a worker crashed: {err}")))?;
+        if let Some(fatal) = finished.fatal {
+            return Err(fatal);
+        }
         queue.settle(finished, stats).await;
     }
     let Queue {
@@ -58,11 +124,25 @@ pub(super) async fn run_jobs(
     Ok((merged, failed))
 }
 
+async fn sleep_or_never(wait: Option<Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A job on the fleet, as the scheduler sees it.
+struct Running {
+    task: usize,
+    node: usize,
+    since: Instant,
+}
+
 /// The jobs of one BUILD or FIX and what became of them.
 struct Queue<'a> {
     ctx: &'a Ctx,
     shared: &'a Shared,
-    /// Jobs waiting for their dependencies or a free slot.
+    /// Jobs waiting for their dependencies or a slot.
     pending: Vec<Job>,
     /// Tasks merged (including those merged before).
     merged: BTreeSet<String>,
@@ -70,20 +150,22 @@ struct Queue<'a> {
     failed: BTreeSet<String>,
     /// Jobs on the fleet.
     running: JoinSet<Finished>,
+    /// What each running job is.
+    on_fleet: Vec<Running>,
     /// Whether build dependencies gate dispatch.
     use_deps: bool,
     /// Worker node indices.
     workers: Vec<usize>,
-    /// Tasks each task unblocks, for priority.
-    downstream: BTreeMap<String, usize>,
-    /// Longest chain below each task, for priority.
-    height: BTreeMap<String, usize>,
-    /// Plan order, the last tie-break.
-    order: BTreeMap<String, usize>,
+    /// The policy over the plan.
+    scheduler: Scheduler,
+    /// Plan index of each task.
+    index: BTreeMap<String, usize>,
     /// Attempts a task gets (`build.attempts`).
     max_attempts: u32,
     /// How long a failed node sits out (`node.cooldown_s`).
     cooldown: Duration,
+    /// One `git worktree add` at a time.
+    git_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<'a> Queue<'a> {
@@ -102,17 +184,18 @@ impl<'a> Queue<'a> {
             merged: already.clone(),
             failed: BTreeSet::new(),
             running: JoinSet::new(),
+            on_fleet: Vec::new(),
             use_deps,
             workers: nodes::with_role(&ctx.nodes, Role::Worker),
-            downstream: downstream_counts(tasks),
-            height: heights(tasks),
-            order: tasks
+            scheduler: scheduler_for(ctx, tasks, use_deps),
+            index: tasks
                 .iter()
                 .enumerate()
                 .map(|(i, t)| (t.id.clone(), i))
                 .collect(),
             max_attempts: ctx.knobs.get(crate::knobs::BUILD_ATTEMPTS).max(1),
             cooldown: ctx.knobs.get(crate::knobs::NODE_COOLDOWN_S),
+            git_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -142,75 +225,118 @@ impl<'a> Queue<'a> {
         }
     }
 
-    /// Indices of the pending jobs that may start, best first.
-    fn ready(&self) -> Vec<usize> {
-        let mut ready: Vec<usize> = (0..self.pending.len())
-            .filter(|i| {
-                !self.use_deps
-                    || self.pending[*i]
-                        .task
-                        .depends_on
-                        .iter()
-                        .all(|d| self.merged.contains(d))
-            })
-            .collect();
-        let rank = |id: &String| {
-            (
-                std::cmp::Reverse(self.downstream.get(id).copied().unwrap_or(0)),
-                std::cmp::Reverse(self.height.get(id).copied().unwrap_or(0)),
-                self.order.get(id).copied().unwrap_or(0),
-            )
-        };
-        if self.ctx.knobs.get(crate::knobs::SCHED_PRIORITY) {
-            ready.sort_by_key(|i| rank(&self.pending[*i].task.id));
-        } else {
-            ready.sort_by_key(|i| {
-                self.order
-                    .get(&self.pending[*i].task.id)
-                    .copied()
-                    .unwrap_or(0)
-            });
-        }
-        ready
+    fn task_index(&self, job: &Job) -> usize {
+        self.index.get(&job.task.id).copied().unwrap_or(0)
     }
 
-    /// Starts ready jobs, best first, while a worker has a free slot.
-    async fn dispatch(&mut self, stats: &mut RunStats) -> Result<(), PipelineError> {
+    /// Plan indices of the pending jobs that may start.
+    fn ready(&self) -> Vec<usize> {
+        self.pending
+            .iter()
+            .filter(|job| {
+                !self.use_deps || job.task.depends_on.iter().all(|d| self.merged.contains(d))
+            })
+            .map(|job| self.task_index(job))
+            .collect()
+    }
+
+    /// The fleet as the scheduler sees it now.
+    fn views(&self) -> Vec<NodeView> {
+        let estimator = self.ctx.estimator.lock().ok();
+        let now = Instant::now();
+        self.ctx
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, live)| {
+                let speed = estimator.as_ref().map_or(1.0, |e| e.speed(i));
+                let busy = self
+                    .on_fleet
+                    .iter()
+                    .filter(|r| r.node == i)
+                    .map(|r| {
+                        let work = self.scheduler.dag().task(r.task).work;
+                        let elapsed = now.duration_since(r.since).as_secs_f64();
+                        estimator
+                            .as_ref()
+                            .map_or(0.0, |e| e.remaining(i, work, elapsed))
+                    })
+                    .collect();
+                let available_in = if !self.workers.contains(&i) {
+                    None
+                } else {
+                    Some(live.rejoins_in().map_or(0.0, |d| d.as_secs_f64()))
+                };
+                NodeView {
+                    speed,
+                    slots: live.slots,
+                    available_in,
+                    busy,
+                    share: ASSUMED_SHARE,
+                }
+            })
+            .collect()
+    }
+
+    /// Starts what the scheduler says starts now.
+    fn dispatch(&mut self, stats: &mut RunStats) {
+        let ready = self.ready();
+        if ready.is_empty() {
+            return;
+        }
+        let views = self.views();
+        let last_node: BTreeMap<usize, usize> = self
+            .pending
+            .iter()
+            .filter_map(|job| job.last_node.map(|n| (self.task_index(job), n)))
+            .collect();
+        let avoid = |task: usize| last_node.get(&task).copied();
+        let decided = self.scheduler.decide(&ready, &views, &avoid);
         let ctx = self.ctx;
-        let mut taken: Vec<usize> = Vec::new();
-        for i in self.ready() {
-            let job = &self.pending[i];
-            let hard = job.task.difficulty == Difficulty::Hard;
-            let fastest = ctx.knobs.get(crate::knobs::SCHED_FASTEST_FOR_HARD);
-            let Some((index, why)) =
-                nodes::pick(&ctx.nodes, &self.workers, hard, fastest, job.last_node)
+        for decision in decided.start {
+            let Some(at) = self
+                .pending
+                .iter()
+                .position(|job| self.task_index(job) == decision.task)
             else {
-                break;
+                continue;
             };
-            let priority = if ctx.knobs.get(crate::knobs::SCHED_PRIORITY) {
-                let unblocks = self.downstream.get(&job.task.id).copied().unwrap_or(0);
-                format!("unblocks {unblocks} task(s); ")
-            } else {
-                String::new()
-            };
+            let job = self.pending.remove(at);
             let fix = if job.stage == "build" { "" } else { "fix; " };
             ctx.emit(Event::Dispatch {
                 task: job.task.id.clone(),
-                node: ctx.nodes[index].node.name.clone(),
+                node: ctx.nodes[decision.node].node.name.clone(),
                 attempt: job.attempts + 1,
-                reason: format!("{fix}{priority}{why}"),
+                reason: format!("{fix}{decision}"),
             });
             stats.dispatches += 1;
-            taken.push(i);
-            let mut job = std::mem::replace(&mut self.pending[i], placeholder());
-            prepare(ctx, &mut job).await?;
-            spawn(ctx, self.shared, &mut self.running, job, index);
+            self.on_fleet.push(Running {
+                task: decision.task,
+                node: decision.node,
+                since: Instant::now(),
+            });
+            spawn(
+                ctx,
+                self.shared,
+                &mut self.running,
+                job,
+                decision.node,
+                self.git_lock.clone(),
+            );
         }
-        taken.sort_unstable();
-        for i in taken.into_iter().rev() {
-            self.pending.remove(i);
+    }
+
+    /// When the soonest down worker rejoins, if a job is waiting.
+    fn next_rejoin(&self) -> Option<Duration> {
+        if self.pending.is_empty() {
+            return None;
         }
-        Ok(())
+        self.workers
+            .iter()
+            .filter_map(|i| self.ctx.nodes[*i].rejoins_in())
+            .filter(|d| !d.is_zero())
+            .min()
+            .map(|d| d + Duration::from_millis(50))
     }
 
     /// Nothing runs and nothing could start: waits for a node to rejoin (true), or fails
@@ -238,11 +364,32 @@ impl<'a> Queue<'a> {
             mut job,
             node,
             report,
+            ..
         } = finished;
         let live = &self.ctx.nodes[node];
         live.release();
-        if report.model_ms > 0 && report.tokens_out > 0 {
-            live.observe_speed(report.tokens_out as f64 * 1000.0 / report.model_ms as f64);
+        let task = self.task_index(&job);
+        if let Some(at) = self
+            .on_fleet
+            .iter()
+            .position(|r| r.task == task && r.node == node)
+        {
+            self.on_fleet.remove(at);
+        }
+        if let Ok(mut estimator) = self.ctx.estimator.lock() {
+            if report.model_ms > 0 && report.tokens_out > 0 {
+                let speed = report.tokens_out as f64 * 1000.0 / report.model_ms as f64;
+                live.observe_speed(speed);
+                estimator.observe_generation(node, speed);
+            }
+            if !node_failure(&report) {
+                estimator.observe_task(
+                    node,
+                    work_units(job.task.difficulty),
+                    report.wall_ms as f64 / 1000.0,
+                    report.model_ms as f64 / 1000.0,
+                );
+            }
         }
         count(stats, &report);
         save_transcript(self.ctx, &job, &live.node.name, &report);
