@@ -197,6 +197,13 @@ fn experiment(
     (a, b)
 }
 
+/// One synthetic experiment's two arms under `plan`, with its planted effect (the rows the
+/// checks below analyse; the benchmarks time the analysis on them).
+pub fn synthetic_experiment(plan: &StatsPlan) -> (Vec<ResultRow>, Vec<ResultRow>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed);
+    experiment(&mut rng, plan, plan.effect)
+}
+
 /// Runs the A/A and planted-effect simulations.
 pub fn check_statistics(plan: StatsPlan) -> StatsCheck {
     let mut rng = rand::rngs::StdRng::seed_from_u64(plan.seed);

@@ -18,6 +18,7 @@
 //! others to the least loaded.
 
 mod dag;
+mod eft;
 mod estimate;
 
 pub use dag::{Dag, DagError, LowerBound, TaskSpec};
@@ -144,7 +145,7 @@ pub struct Scheduler {
 }
 
 /// Two times closer than this are the same moment.
-const EPS: f64 = 1e-9;
+pub(crate) const EPS: f64 = 1e-9;
 
 impl Scheduler {
     /// The policy over `dag`, ranking with `mean_speed` (work units per second).
@@ -219,101 +220,9 @@ impl Scheduler {
     ) -> Decisions {
         let ready = self.by_priority(ready);
         match self.policy {
-            Policy::Eft => self.earliest_finish(&ready, nodes, avoid),
+            Policy::Eft => eft::decide(self, &ready, nodes, avoid),
             Policy::Greedy => greedy(&self.dag, &ready, nodes, avoid),
         }
-    }
-
-    fn earliest_finish(
-        &self,
-        ready: &[usize],
-        nodes: &[NodeView],
-        avoid: &dyn Fn(usize) -> Option<usize>,
-    ) -> Decisions {
-        // When each slot of each node frees, from now.
-        let mut slots: Vec<Vec<f64>> = nodes
-            .iter()
-            .map(|node| match node.available_in {
-                None => Vec::new(),
-                Some(wait) => {
-                    let free = (node.slots as usize).saturating_sub(node.busy.len());
-                    let mut times: Vec<f64> = node.busy.iter().map(|b| b.max(wait)).collect();
-                    times.extend(std::iter::repeat_n(wait.max(0.0), free));
-                    times
-                }
-            })
-            .collect();
-        let mut in_use: Vec<usize> = nodes.iter().map(|n| n.busy.len()).collect();
-        let earliest = |times: &[f64]| times.iter().copied().fold(f64::INFINITY, f64::min);
-        let mut soonest: Vec<f64> = slots.iter().map(|t| earliest(t)).collect();
-        let mut free_now: usize = slots
-            .iter()
-            .map(|times| times.iter().filter(|t| **t <= EPS).count())
-            .sum();
-        let mut decisions = Decisions::default();
-        for &task in ready {
-            if free_now == 0 {
-                break;
-            }
-            let work = self.dag.task(task).work;
-            let avoided = avoid(task);
-            let mut best: Option<(usize, f64, f64)> = None;
-            for pass in 0..2 {
-                for (n, node) in nodes.iter().enumerate() {
-                    if !soonest[n].is_finite() || (pass == 0 && avoided == Some(n)) {
-                        continue;
-                    }
-                    let start = soonest[n];
-                    let busy_then = if start <= EPS {
-                        in_use[n]
-                    } else {
-                        in_use[n].saturating_sub(1)
-                    };
-                    let finish = start + node.seconds(work, busy_then);
-                    let better = match best {
-                        None => true,
-                        Some((b, b_start, b_finish)) => {
-                            (finish, start, -nodes[n].speed, n).partial_cmp(&(
-                                b_finish,
-                                b_start,
-                                -nodes[b].speed,
-                                b,
-                            )) == Some(std::cmp::Ordering::Less)
-                        }
-                    };
-                    if better {
-                        best = Some((n, start, finish));
-                    }
-                }
-                if best.is_some() {
-                    break;
-                }
-            }
-            let Some((node, start, finish)) = best else {
-                continue;
-            };
-            // Hold the node's soonest slot until this task would end there.
-            if let Some(slot) = slots[node].iter_mut().find(|t| (**t - start).abs() <= EPS) {
-                *slot = finish;
-            }
-            soonest[node] = earliest(&slots[node]);
-            if start <= EPS {
-                free_now -= 1;
-                in_use[node] += 1;
-                decisions.start.push(Decision {
-                    task,
-                    node,
-                    finish,
-                    why: Why::EarliestFinish {
-                        rank: self.rank[task],
-                        unblocks: self.dag.unblocks(task),
-                    },
-                });
-            } else {
-                decisions.waiting.push(Waiting { task, node, start });
-            }
-        }
-        decisions
     }
 }
 
