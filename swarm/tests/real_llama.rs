@@ -231,6 +231,24 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         .collect();
     eprintln!("phases started: {phases:?}");
     assert_eq!(&phases[..2], ["scout", "plan"]);
+    // Slot affinity: each worker conversation names its llama-server slot with
+    // `cache_prompt`, so a conversation's second request finds its first in the cache.
+    let schedule = &outcome["schedule"];
+    eprintln!("fleet use: {schedule}");
+    let prompt = schedule["prompt_tokens"].as_u64().unwrap();
+    let cached = schedule["cached_tokens"].as_u64().unwrap();
+    assert!(cached <= prompt, "{schedule}");
+    let second_requests = events
+        .iter()
+        .filter(|e| e["event"] == "agent" && e["agent"]["event"] == "request")
+        .filter(|e| e["agent"]["number"].as_u64().unwrap_or(0) >= 2)
+        .count();
+    if second_requests > 0 {
+        assert!(
+            cached > 0,
+            "{second_requests} follow-up request(s), nothing cached: {schedule}"
+        );
+    }
     // Once a plan is chosen the run goes on to build and verify, whatever the model does.
     if events.iter().any(|e| e["event"] == "plan_chosen") {
         for phase in ["contract", "build", "verify"] {

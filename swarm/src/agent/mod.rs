@@ -60,6 +60,9 @@ pub struct AgentConfig {
     pub allowed_tools: Option<Vec<String>>,
     /// The judge's rules (None: no judge).
     pub judge: Option<JudgeRules>,
+    /// The server slot every request of this run goes to (llama-server; None: the server
+    /// chooses).
+    pub cache_slot: Option<u32>,
 }
 
 /// Decides whether `done` may end the run: `Some(reason)` refuses it.
@@ -105,6 +108,7 @@ impl AgentConfig {
             preamble: None,
             allowed_tools: None,
             judge: None,
+            cache_slot: None,
         }
     }
 }
@@ -321,6 +325,7 @@ pub async fn run_agent(
         let mut request = ChatRequest::new(config.model.clone(), messages.clone());
         request.max_tokens = Some(config.max_reply_tokens);
         request.temperature = config.temperature;
+        request.cache_slot = config.cache_slot;
         match mode {
             ActionMode::Json => request.response_format = Some(action_schema()),
             _ => request.tools = tool_specs(),

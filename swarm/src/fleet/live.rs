@@ -5,7 +5,7 @@
 use crate::agent::ActionMode;
 use crate::fleet::{Fleet, Node, Role};
 use crate::knobs::Knobs;
-use crate::llm::{probe, ClientConfig, LlmClient};
+use crate::llm::{probe, Backend, ClientConfig, LlmClient};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,12 +22,18 @@ pub struct LiveNode {
     pub context_length: Option<u64>,
     /// Parallel requests.
     pub slots: u32,
+    /// The server, as probed.
+    pub backend: Option<Backend>,
+    /// Slots the server itself reported (llama-server's `/props`).
+    pub server_slots: Option<u32>,
     state: Mutex<NodeState>,
 }
 
 #[derive(Debug, Default)]
 struct NodeState {
     busy: u32,
+    /// Which permits are taken (grown on demand up to `slots`).
+    taken: Vec<bool>,
     down_until: Option<Instant>,
     /// Measured generation speed, tokens/s (moving average).
     speed: Option<f64>,
@@ -60,18 +66,46 @@ impl LiveNode {
         self.state.lock().ok().and_then(|s| s.speed)
     }
 
-    /// Takes a slot.
-    pub fn acquire(&self) {
+    /// Takes a slot: `prefer` when it is free (the slot that holds a conversation), else
+    /// the lowest free one. Returns the slot's index.
+    pub fn acquire(&self, prefer: Option<u32>) -> u32 {
+        let Ok(mut s) = self.state.lock() else {
+            return 0;
+        };
+        let permits = self.slots.max(1) as usize;
+        if s.taken.len() < permits {
+            s.taken.resize(permits, false);
+        }
+        let free = |i: usize| !s.taken.get(i).copied().unwrap_or(true);
+        let slot = prefer
+            .map(|p| p as usize)
+            .filter(|p| free(*p))
+            .or_else(|| (0..s.taken.len()).find(|i| free(*i)))
+            .unwrap_or(0);
+        if let Some(t) = s.taken.get_mut(slot) {
+            *t = true;
+        }
+        s.busy += 1;
+        slot as u32
+    }
+
+    /// Gives slot `slot` back.
+    pub fn release(&self, slot: u32) {
         if let Ok(mut s) = self.state.lock() {
-            s.busy += 1;
+            s.busy = s.busy.saturating_sub(1);
+            if let Some(t) = s.taken.get_mut(slot as usize) {
+                *t = false;
+            }
         }
     }
 
-    /// Gives a slot back.
-    pub fn release(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            s.busy = s.busy.saturating_sub(1);
-        }
+    /// The server slot requests on permit `slot` should name: llama-server only (where
+    /// `id_slot` and `cache_prompt` keep a conversation's prompt cached), and only a slot
+    /// the server has. Elsewhere None: LM Studio, Ollama and vLLM cache prompts on their
+    /// own and take no slot id.
+    pub fn cache_slot(&self, slot: u32) -> Option<u32> {
+        (self.backend == Some(Backend::LlamaServer) && self.server_slots.is_none_or(|n| slot < n))
+            .then_some(slot)
     }
 
     /// Leaves the node out for `cooldown`.
@@ -201,12 +235,18 @@ pub async fn connect(fleet: &Fleet, knobs: &Knobs) -> (Vec<LiveNode>, Vec<ProbeL
         } else {
             context_length
         };
+        let (backend, server_slots) = match &probed {
+            Ok(report) if ok => (Some(report.backend), report.slots),
+            _ => (None, None),
+        };
         let live = LiveNode {
             node: node.clone(),
             client,
             mode,
             context_length,
             slots,
+            backend,
+            server_slots,
             state: Mutex::new(NodeState::default()),
         };
         if !ok {

@@ -130,6 +130,9 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// Stream with SSE (lets the stall timeout see progress).
     pub stream: bool,
+    /// llama-server only: the server slot to use, so that a conversation finds its own
+    /// prompt in that slot's cache (sent as `id_slot` with `cache_prompt: true`).
+    pub cache_slot: Option<u32>,
 }
 
 impl ChatRequest {
@@ -143,6 +146,7 @@ impl ChatRequest {
             temperature: None,
             max_tokens: None,
             stream: true,
+            cache_slot: None,
         }
     }
 
@@ -182,6 +186,10 @@ impl ChatRequest {
         }
         if let Some(max_tokens) = self.max_tokens {
             body["max_tokens"] = serde_json::json!(max_tokens);
+        }
+        if let Some(slot) = self.cache_slot {
+            body["id_slot"] = serde_json::json!(slot);
+            body["cache_prompt"] = serde_json::json!(true);
         }
         body
     }

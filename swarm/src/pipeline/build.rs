@@ -44,7 +44,11 @@ struct Job {
     findings: Vec<Finding>,
     attempts: u32,
     reroutes: u32,
+    /// Node and slot of its last attempt (a retry prefers them: its prompt is cached there).
     last_node: Option<usize>,
+    last_slot: Option<u32>,
+    /// The node its last attempt lost to a failure (a retry avoids it).
+    failed_node: Option<usize>,
     sent_back: Vec<String>,
     /// Owned files' content when the worktree was made (None: absent).
     base: BTreeMap<String, Option<String>>,
@@ -179,6 +183,8 @@ fn node_failure(report: &AgentReport) -> bool {
 struct Finished {
     job: Job,
     node: usize,
+    /// The node's slot it held.
+    slot: u32,
     report: AgentReport,
     /// The job could not even be set up: the run cannot go on.
     fatal: Option<PipelineError>,
@@ -218,9 +224,11 @@ fn spawn(
     git_lock: Arc<tokio::sync::Mutex<()>>,
 ) {
     let node = &ctx.nodes[index];
-    node.acquire();
+    let prefer = job.last_slot.filter(|_| job.last_node == Some(index));
+    let slot = node.acquire(prefer);
     let client = node.client.clone();
     let mut config = agent_config(ctx, index, ctx.knobs.get(crate::knobs::BUILD_MAX_ACTIONS));
+    config.cache_slot = node.cache_slot(slot);
     config.preamble = Some(shared.preamble.as_str().to_string());
     if ctx.knobs.get(crate::knobs::JUDGE_ENABLED) {
         config.judge = Some(JudgeRules {
@@ -255,6 +263,7 @@ fn spawn(
             return Finished {
                 job,
                 node: index,
+                slot,
                 report: AgentReport::empty(Outcome::Failed, "the worktree cannot be made"),
                 fatal: Some(fatal),
             };
@@ -276,6 +285,7 @@ fn spawn(
         Finished {
             job,
             node: index,
+            slot,
             report,
             fatal: None,
         }
@@ -331,6 +341,8 @@ fn job(ctx: &Ctx, task: &PlanTask, stage: &str, findings: Vec<Finding>) -> Job {
         attempts: 0,
         reroutes: 0,
         last_node: None,
+        last_slot: None,
+        failed_node: None,
         sent_back: Vec::new(),
         base: BTreeMap::new(),
     }

@@ -12,6 +12,7 @@ mod build;
 mod context;
 mod contract;
 pub mod events;
+pub mod figures;
 pub mod git;
 mod merges;
 mod planning;
@@ -117,6 +118,9 @@ pub struct RunOutcome {
     pub stats: RunStats,
     /// Wall time of this invocation.
     pub wall_ms: u64,
+    /// How well this invocation used the fleet.
+    #[serde(default)]
+    pub schedule: figures::ScheduleFigures,
 }
 
 /// A run could not start or continue: configuration, not the app (exit 2).
@@ -240,6 +244,7 @@ async fn execute(
     resumed: bool,
 ) -> Result<RunOutcome, PipelineError> {
     let started = std::time::Instant::now();
+    let started_ms = crate::clock::unix_ms();
     refuse_unsealed(&options.knobs)?;
     let recorder = Recorder::open(&run_dir.join("events.jsonl"), sink)
         .map_err(io_err("cannot open events.jsonl"))?;
@@ -282,6 +287,12 @@ async fn execute(
         verdict,
         reason: reason.clone(),
     });
+    let schedule = figures::measure(
+        &read_log(ctx.recorder.path()).unwrap_or_default(),
+        read_json::<crate::plan::Plan>(&run_dir.join("plan.json")).as_ref(),
+        stats.worker_slots,
+        started_ms,
+    );
     let result = RunOutcome {
         run_id,
         out: ctx.out.clone(),
@@ -291,6 +302,7 @@ async fn execute(
         report,
         stats,
         wall_ms: started.elapsed().as_millis() as u64,
+        schedule,
     };
     write_json(&run_dir.join("verdict.json"), &result)?;
     Ok(result)

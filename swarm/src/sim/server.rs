@@ -48,6 +48,10 @@ struct NodeState {
     spec: NodeSpec,
     slots: Arc<Semaphore>,
     shared: Arc<Shared>,
+    /// The prompt each slot last held (its prompt cache). A request naming `id_slot` uses
+    /// that slot; one that does not is served from slot 0, as a server keeping no
+    /// conversation on a slot would be.
+    cache: Arc<Mutex<Vec<String>>>,
 }
 
 /// One running node.
@@ -86,6 +90,7 @@ impl SimFleet {
                 slots: Arc::new(Semaphore::new(spec.slots as usize)),
                 spec: spec.clone(),
                 shared: shared.clone(),
+                cache: Arc::new(Mutex::new(vec![String::new(); spec.slots.max(1) as usize])),
             };
             let app = Router::new()
                 .route("/v1/chat/completions", post(chat))
@@ -258,6 +263,7 @@ async fn chat(State(state): State<NodeState>, body: Bytes) -> Response {
             .get("tools")
             .map(|t| token_estimate(&t.to_string()))
             .unwrap_or(0);
+    let cached_tokens = cached(&state, &body, &texts, prompt_tokens);
     let scenario = &state.shared.scenario;
     let chosen = {
         let Ok(mut uses) = state.shared.uses.lock() else {
@@ -330,6 +336,7 @@ async fn chat(State(state): State<NodeState>, body: Bytes) -> Response {
         rendered,
         fault,
         prompt_tokens,
+        cached_tokens,
     };
     if stream {
         stream_reply(plan)
@@ -351,11 +358,39 @@ struct StreamPlan {
     rendered: super::render::Rendered,
     fault: Fault,
     prompt_tokens: u64,
+    /// Of those, found in the slot's cache (not prefilled again).
+    cached_tokens: u64,
+}
+
+/// Prompt tokens the request finds in its slot's cache: the longest common prefix with what
+/// the slot held, in proportion to the prompt's tokens. The slot then holds this prompt.
+fn cached(state: &NodeState, body: &Value, texts: &[String], prompt_tokens: u64) -> u64 {
+    let slot = body.get("id_slot").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let prompt = texts.concat();
+    let Ok(mut cache) = state.cache.lock() else {
+        return 0;
+    };
+    let Some(held) = cache.get_mut(slot) else {
+        return 0;
+    };
+    let common = held
+        .bytes()
+        .zip(prompt.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let share = if prompt.is_empty() {
+        0.0
+    } else {
+        common as f64 / prompt.len() as f64
+    };
+    *held = prompt;
+    (prompt_tokens as f64 * share) as u64
 }
 
 impl StreamPlan {
     fn prefill(&self) -> Duration {
-        let prefill = self.prompt_tokens as f64 / self.state.spec.prefill_tokens_per_second;
+        let uncached = self.prompt_tokens.saturating_sub(self.cached_tokens);
+        let prefill = uncached as f64 / self.state.spec.prefill_tokens_per_second;
         Duration::from_secs_f64(prefill)
             + Duration::from_millis(self.fault.first_byte_delay_ms.unwrap_or(0))
     }
@@ -388,8 +423,9 @@ impl StreamPlan {
     fn usage(&self, completion: u64, elapsed: Duration) -> (Value, Value) {
         let per_second = completion as f64 / elapsed.as_secs_f64().max(1e-3);
         (
-            json!({"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": self.prompt_tokens + completion}),
-            json!({"prompt_n": self.prompt_tokens, "cache_n": 0, "predicted_n": completion, "predicted_per_second": per_second}),
+            json!({"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": self.prompt_tokens + completion,
+                "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}),
+            json!({"prompt_n": self.prompt_tokens.saturating_sub(self.cached_tokens), "cache_n": self.cached_tokens, "predicted_n": completion, "predicted_per_second": per_second}),
         )
     }
 

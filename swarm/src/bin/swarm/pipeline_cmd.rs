@@ -154,6 +154,7 @@ pub fn print_outcome(outcome: &RunOutcome, json: bool) {
         stats.tokens_out,
         outcome.wall_ms as f64 / 1000.0
     );
+    println!("{}", outcome.schedule.line());
     println!("app: {}", outcome.out.display());
     println!("events: {}", outcome.run_dir.join("events.jsonl").display());
     println!(

@@ -285,12 +285,14 @@ impl<'a> Queue<'a> {
             return;
         }
         let views = self.views();
-        let last_node: BTreeMap<usize, usize> = self
+        // A job that lost its node to a failure avoids it; one sent back may go anywhere
+        // (it prefers its old slot when it lands on that node again).
+        let failed_on: BTreeMap<usize, usize> = self
             .pending
             .iter()
-            .filter_map(|job| job.last_node.map(|n| (self.task_index(job), n)))
+            .filter_map(|job| job.failed_node.map(|n| (self.task_index(job), n)))
             .collect();
-        let avoid = |task: usize| last_node.get(&task).copied();
+        let avoid = |task: usize| failed_on.get(&task).copied();
         let decided = self.scheduler.decide(&ready, &views, &avoid);
         let ctx = self.ctx;
         for decision in decided.start {
@@ -363,11 +365,12 @@ impl<'a> Queue<'a> {
         let Finished {
             mut job,
             node,
+            slot,
             report,
             ..
         } = finished;
         let live = &self.ctx.nodes[node];
-        live.release();
+        live.release(slot);
         let task = self.task_index(&job);
         if let Some(at) = self
             .on_fleet
@@ -405,7 +408,9 @@ impl<'a> Queue<'a> {
             error_kind: report.error_kind,
         });
         job.last_node = Some(node);
+        job.last_slot = Some(slot);
         if node_failure(&report) {
+            job.failed_node = Some(node);
             self.reroute(job, node, &report, stats);
             return;
         }
