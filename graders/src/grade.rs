@@ -108,6 +108,10 @@ pub struct TurnOutcome {
     pub events: Vec<serde_json::Value>,
     /// The fleet failed before any work was done: the turn is retried, not graded.
     pub infrastructure: bool,
+    /// The swarm's BUILD occupancy, when it built.
+    pub build_occupancy: Option<f64>,
+    /// The swarm's BUILD makespan ÷ the bound of its plan with the observed durations.
+    pub makespan_over_bound: Option<f64>,
 }
 
 /// How a turn is graded beyond its checks: who judges the judged dimensions, how many

@@ -98,6 +98,21 @@ pub struct ResultRow {
     /// The builder's sampling settings as JSON (`{}`: the servers' defaults).
     #[serde(default)]
     pub sampling: String,
+    /// Share of the turn's prompt tokens the servers served from their cache.
+    #[serde(default)]
+    pub cache_hit: Option<f64>,
+    /// Median generation speed of the turn's replies, tokens per second (as servers said).
+    #[serde(default)]
+    pub tokens_per_second: Option<f64>,
+    /// Median time to the first byte of the turn's replies, milliseconds.
+    #[serde(default)]
+    pub first_byte_ms: Option<f64>,
+    /// The swarm's BUILD occupancy (worker slot-seconds held ÷ offered).
+    #[serde(default)]
+    pub build_occupancy: Option<f64>,
+    /// The swarm's BUILD makespan ÷ the bound of its plan with the durations observed.
+    #[serde(default)]
+    pub makespan_over_bound: Option<f64>,
 }
 
 /// The header, in order (the field names of [`ResultRow`]).

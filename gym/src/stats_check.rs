@@ -162,6 +162,11 @@ fn row(
         test_depth: Some(test_depth),
         test_depth_detail: String::new(),
         sampling: String::new(),
+        cache_hit: None,
+        tokens_per_second: None,
+        first_byte_ms: None,
+        build_occupancy: None,
+        makespan_over_bound: None,
     }
 }
 

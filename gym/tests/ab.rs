@@ -1,7 +1,7 @@
 //! The A/B analysis on constructed rows whose statistics are worked out by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use gym::ab::analyse;
+use gym::ab::{analyse, render};
 use gym::ResultRow;
 use pretty_assertions::assert_eq;
 
@@ -47,6 +47,11 @@ fn row(task: &str, replicate: u32, checks: f64, pass: bool) -> ResultRow {
         test_depth: None,
         test_depth_detail: String::new(),
         sampling: String::new(),
+        cache_hit: None,
+        tokens_per_second: None,
+        first_byte_ms: None,
+        build_occupancy: None,
+        makespan_over_bound: None,
     }
 }
 
@@ -166,4 +171,40 @@ fn a_judge_that_praises_code_the_checks_failed_is_flagged_in_the_report() {
         "B",
     );
     assert!(!quiet.contains("CONTRADICTS"), "{quiet}");
+}
+
+#[test]
+fn speed_is_reported_head_to_head_with_medians_p90_and_a_paired_interval() {
+    // Arm A takes 10, 20, ... 100 s per turn; B always 5 s longer. Only A says how fast it
+    // generated.
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for i in 0..10u32 {
+        let task = format!("t{}", i % 5);
+        let mut ra = row(&task, i / 5, 5.0, true);
+        let mut rb = row(&task, i / 5, 5.0, true);
+        ra.wall_seconds = f64::from(10 * (i + 1));
+        rb.wall_seconds = ra.wall_seconds + 5.0;
+        ra.tokens_per_second = Some(30.0);
+        ra.cache_hit = Some(0.9);
+        rb.cache_hit = Some(0.5);
+        a.push(ra);
+        b.push(rb);
+    }
+    let report = analyse("speed", &a, &b);
+    let wall = &report.speed[0];
+    assert_eq!(wall.measure, "wall_seconds");
+    assert_eq!(wall.a, Some((50.0, 90.0)));
+    assert_eq!(wall.b, Some((55.0, 95.0)));
+    let difference = wall.comparison.as_ref().map(|c| c.difference);
+    assert!(
+        difference.is_some_and(|d| (d + 5.0).abs() < 1e-9),
+        "{difference:?}"
+    );
+    let speed = &report.speed[1];
+    assert_eq!((speed.a, speed.b), (Some((30.0, 30.0)), None));
+    assert!(speed.comparison.is_none(), "no pair has both");
+    let text = render(&report, "a", "b");
+    assert!(text.contains("speed per turn"), "{text}");
+    assert!(text.contains("cache_hit"), "{text}");
 }

@@ -47,6 +47,11 @@ fn row(task: &str, turn: u32) -> ResultRow {
         test_depth: Some(6.5),
         test_depth_detail: "killed 13/20; concrete asserts 4/9".into(),
         sampling: "{\"temperature\":0.7}".into(),
+        cache_hit: None,
+        tokens_per_second: None,
+        first_byte_ms: None,
+        build_occupancy: None,
+        makespan_over_bound: None,
     }
 }
 

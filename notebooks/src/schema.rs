@@ -3,7 +3,7 @@
 //! produce these dimensions, and the analyses read them; none keeps its own list.
 
 /// The header of a results CSV, in order (the gym's `ResultRow` writes exactly these).
-pub const COLUMNS: [&str; 40] = [
+pub const COLUMNS: [&str; 45] = [
     "run_id",
     "experiment",
     "timestamp",
@@ -44,6 +44,11 @@ pub const COLUMNS: [&str; 40] = [
     "test_depth",
     "test_depth_detail",
     "sampling",
+    "cache_hit",
+    "tokens_per_second",
+    "first_byte_ms",
+    "build_occupancy",
+    "makespan_over_bound",
 ];
 
 /// The scored dimensions, in the order reports list them: the seven of the first design and
@@ -78,7 +83,7 @@ pub const TEXT_COLUMNS: [&str; 14] = [
 ];
 
 /// Number columns kept from the CSV (empty cells become null).
-pub const NUMBER_COLUMNS: [&str; 16] = [
+pub const NUMBER_COLUMNS: [&str; 21] = [
     "checks",
     "swarm",
     "cluster",
@@ -95,6 +100,11 @@ pub const NUMBER_COLUMNS: [&str; 16] = [
     "context_overflows",
     "turn",
     "replicate",
+    "cache_hit",
+    "tokens_per_second",
+    "first_byte_ms",
+    "build_occupancy",
+    "makespan_over_bound",
 ];
 
 /// The texts of the `hidden_verdict` column.

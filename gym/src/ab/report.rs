@@ -45,6 +45,83 @@ pub struct AbReport {
     pub unpaired: usize,
     /// Paired rows of each arm where the judge contradicts the hidden checks (A, B).
     pub contradictions: (usize, usize),
+    /// Speed, head to head: wall per turn, generation speed, time to first byte, cache hits.
+    pub speed: Vec<SpeedLine>,
+}
+
+/// One speed measure of both arms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeedLine {
+    /// The results column.
+    pub measure: &'static str,
+    /// Median and 90th percentile of arm A's turns.
+    pub a: Option<(f64, f64)>,
+    /// Median and 90th percentile of arm B's turns.
+    pub b: Option<(f64, f64)>,
+    /// The paired mean difference A − B, with its interval (turns paired as for scores).
+    pub comparison: Option<PairedComparison>,
+}
+
+/// The speed measures a row carries.
+const SPEED: [&str; 4] = [
+    "wall_seconds",
+    "tokens_per_second",
+    "first_byte_ms",
+    "cache_hit",
+];
+
+fn speed_value(row: &ResultRow, measure: &str) -> Option<f64> {
+    match measure {
+        "wall_seconds" => Some(row.wall_seconds),
+        "tokens_per_second" => row.tokens_per_second,
+        "first_byte_ms" => row.first_byte_ms,
+        "cache_hit" => row.cache_hit,
+        _ => None,
+    }
+    .filter(|v| v.is_finite())
+}
+
+/// Median and 90th percentile (nearest rank) of `values`.
+fn median_p90(mut values: Vec<f64>) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank =
+        |q: f64| values[((q * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1];
+    Some((rank(0.5), rank(0.9)))
+}
+
+fn speed_lines(pairs: &[(&ResultRow, &ResultRow)]) -> Vec<SpeedLine> {
+    SPEED
+        .iter()
+        .map(|measure| {
+            let of = |first: bool| {
+                median_p90(
+                    pairs
+                        .iter()
+                        .filter_map(|(a, b)| speed_value(if first { a } else { b }, measure))
+                        .collect(),
+                )
+            };
+            let paired: Vec<Pair> = pairs
+                .iter()
+                .filter_map(|(a, b)| {
+                    Some(Pair {
+                        task: format!("{}/{}", a.suite, a.task),
+                        a: speed_value(a, measure)?,
+                        b: speed_value(b, measure)?,
+                    })
+                })
+                .collect();
+            SpeedLine {
+                measure,
+                a: of(true),
+                b: of(false),
+                comparison: compare(&paired),
+            }
+        })
+        .collect()
 }
 
 fn value(row: &ResultRow, dimension: &str) -> Option<f64> {
@@ -177,6 +254,7 @@ pub fn analyse_with(
         })
         .collect();
     AbReport {
+        speed: speed_lines(&pairs),
         experiment: experiment.into(),
         pairs: pairs.len(),
         replicates,
@@ -306,6 +384,7 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
     if contradicted_a + contradicted_b > 0 {
         out.push_str(&format!("JUDGE CONTRADICTS THE CHECKS on {contradicted_a} row(s) of A and {contradicted_b} of B (a judged score of 8 or more where the hidden checks failed): read the judged dimensions with care; `swarm-gym show ROW` names them\n"));
     }
+    out.push_str(&render_speed(&report.speed));
     out.push_str("\nper task (overall, by replicate): wins-draws-losses for A\n");
     for (task, wins, draws, losses) in &report.tasks {
         out.push_str(&format!("  {task:<24} {wins}-{draws}-{losses}\n"));
@@ -315,5 +394,37 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
         .iter()
         .fold((0, 0, 0), |(w, d, l), (_, a, b, c)| (w + a, d + b, l + c));
     out.push_str(&format!("  {:<24} {wins}-{draws}-{losses}\n", "all"));
+    out
+}
+
+/// The speed head-to-head: per arm median and 90th percentile per turn, and the paired mean
+/// difference with its 95% interval.
+fn render_speed(lines: &[SpeedLine]) -> String {
+    let mut out =
+        String::from("\nspeed per turn: median / p90 of each arm; A-B paired mean [95% CI]\n");
+    let pair = |v: Option<(f64, f64)>| {
+        v.map(|(m, p)| format!("{m:.2} / {p:.2}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    for line in lines {
+        let difference = line
+            .comparison
+            .as_ref()
+            .map(|c| {
+                let interval = c
+                    .interval
+                    .map(|(l, h)| format!(" [{l:+.2}, {h:+.2}]"))
+                    .unwrap_or_default();
+                format!("{:+.2}{interval}", c.difference)
+            })
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "  {:<18} A {:>17}  B {:>17}  A-B {}\n",
+            line.measure,
+            pair(line.a),
+            pair(line.b),
+            difference
+        ));
+    }
     out
 }

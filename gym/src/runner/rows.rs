@@ -72,6 +72,11 @@ pub(super) fn row_template(
         test_depth: None,
         test_depth_detail: String::new(),
         sampling: lane.sampling.clone(),
+        cache_hit: None,
+        tokens_per_second: None,
+        first_byte_ms: None,
+        build_occupancy: None,
+        makespan_over_bound: None,
     }
 }
 
@@ -123,6 +128,7 @@ pub(super) fn graded_row(
     files: &TurnFiles<'_>,
 ) -> ResultRow {
     let facts = &outcome.facts;
+    let replies = reply_figures(&outcome.events);
     ResultRow {
         timestamp: swarm::now_rfc3339(),
         turn: turn.number as u32,
@@ -150,7 +156,62 @@ pub(super) fn graded_row(
         errors: facts.server_errors,
         transcript: files.relative("transcript.jsonl"),
         events: files.relative("events.jsonl"),
+        cache_hit: replies.cache_hit,
+        tokens_per_second: replies.tokens_per_second,
+        first_byte_ms: replies.first_byte_ms,
+        build_occupancy: outcome.build_occupancy,
+        makespan_over_bound: outcome.makespan_over_bound,
         ..template.clone()
+    }
+}
+
+/// What a turn's model replies say about speed and the prompt cache.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ReplyFigures {
+    pub cache_hit: Option<f64>,
+    pub tokens_per_second: Option<f64>,
+    pub first_byte_ms: Option<f64>,
+}
+
+/// Reads every agent `reply` event (the pipeline's record format, the single agent's too).
+pub(crate) fn reply_figures(events: &[serde_json::Value]) -> ReplyFigures {
+    let replies: Vec<&serde_json::Value> = events
+        .iter()
+        .filter_map(|e| e.get("agent"))
+        .filter(|a| a.get("event").and_then(|v| v.as_str()) == Some("reply"))
+        .collect();
+    let number = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_f64());
+    let prompt: f64 = replies.iter().filter_map(|r| number(r, "tokens_in")).sum();
+    let cached: f64 = replies
+        .iter()
+        .filter_map(|r| Some(number(r, "cached_tokens")?.min(number(r, "tokens_in")?)))
+        .sum();
+    let median = |mut values: Vec<f64>| -> Option<f64> {
+        values.retain(|v| v.is_finite());
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        (n > 0).then(|| {
+            if n % 2 == 1 {
+                values[n / 2]
+            } else {
+                (values[n / 2 - 1] + values[n / 2]) / 2.0
+            }
+        })
+    };
+    ReplyFigures {
+        cache_hit: (prompt > 0.0).then(|| cached / prompt),
+        tokens_per_second: median(
+            replies
+                .iter()
+                .filter_map(|r| number(r, "tokens_per_second"))
+                .collect(),
+        ),
+        first_byte_ms: median(
+            replies
+                .iter()
+                .filter_map(|r| number(r, "first_byte_ms"))
+                .collect(),
+        ),
     }
 }
 
@@ -188,4 +249,36 @@ pub fn entry_points(turn: &Turn) -> BTreeSet<String> {
         .filter(|word| word.ends_with(".py") || word.starts_with("./"))
         .map(|word| word.trim_start_matches("./").to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{reply_figures, ReplyFigures};
+    use serde_json::json;
+
+    #[test]
+    fn replies_give_the_cache_share_and_median_speeds() {
+        let reply = |tokens_in: u64, cached: Option<u64>, tps: f64, ttfb: u64| {
+            json!({"t": 1, "event": "agent", "task": "a", "node": "n", "agent": {
+                "event": "reply", "tokens_in": tokens_in, "tokens_out": 5, "cached_tokens": cached,
+                "tokens_per_second": tps, "first_byte_ms": ttfb, "total_ms": 9,
+                "tool_calls": 0, "recovered_from_text": false}})
+        };
+        let events = vec![
+            reply(1000, Some(900), 30.0, 100),
+            reply(1000, None, 10.0, 300),
+            json!({"t": 2, "event": "dispatch", "task": "a"}),
+            reply(2000, Some(2500), 20.0, 200),
+        ];
+        // Cached is capped at the prompt: 900 + 0 + 2000 of 4000.
+        assert_eq!(
+            reply_figures(&events),
+            ReplyFigures {
+                cache_hit: Some(0.725),
+                tokens_per_second: Some(20.0),
+                first_byte_ms: Some(200.0),
+            }
+        );
+        assert_eq!(reply_figures(&[]), ReplyFigures::default());
+    }
 }

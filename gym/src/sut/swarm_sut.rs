@@ -175,6 +175,8 @@ fn outcome_of(run: &RunOutcome, records: &[Record]) -> TurnOutcome {
         tool_errors: stats.tool_errors as u32,
         context_overflows: stats.context_overflows as u32,
         transcript: transcripts(run),
+        build_occupancy: run.schedule.build_occupancy,
+        makespan_over_bound: run.schedule.makespan_over_bound(),
         events: records
             .iter()
             .filter_map(|record| serde_json::to_value(record).ok())
