@@ -74,7 +74,11 @@ pub fn load(files: &[PathBuf]) -> Result<Dataset, NotebookError> {
             } else {
                 experiment
             };
-            let replicate = values[NUMBER_COLUMNS.len() - 1].unwrap_or(0.0);
+            let replicate = NUMBER_COLUMNS
+                .iter()
+                .position(|c| *c == "replicate")
+                .and_then(|at| values[at])
+                .unwrap_or(0.0);
             let (suite, sut, model) = (&texts[4], &texts[6], &texts[7]);
             sample.push(format!("{group}|{model}|{suite}|{sut}#{replicate}"));
             for (column, value) in text.iter_mut().zip(texts) {
