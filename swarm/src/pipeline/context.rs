@@ -99,6 +99,42 @@ pub(super) fn role_nodes(ctx: &Ctx, role: Role) -> Vec<usize> {
     }
 }
 
+/// A fan-out of `count` parallel pieces of work (scouts, plan drafts) over `candidates`,
+/// spread over their slots: every node's first slot, then every second slot, and so on,
+/// so a 1-slot node gets a second piece only when every slot of the others has one.
+pub(super) fn spread_over_slots(
+    candidates: &[usize],
+    slots_of: impl Fn(usize) -> u32,
+    count: usize,
+) -> Vec<usize> {
+    let mut order = Vec::new();
+    let most = candidates
+        .iter()
+        .map(|i| slots_of(*i).max(1))
+        .max()
+        .unwrap_or(1);
+    for round in 0..most {
+        order.extend(
+            candidates
+                .iter()
+                .copied()
+                .filter(|i| slots_of(*i).max(1) > round),
+        );
+    }
+    (0..count)
+        .filter_map(|k| order.get(k % order.len().max(1)).copied())
+        .collect()
+}
+
+/// One gate per node with as many permits as it has slots: a fan-out's pieces wait here,
+/// never in a server's queue behind another request.
+pub(super) fn slot_gates(ctx: &Ctx) -> Vec<Arc<tokio::sync::Semaphore>> {
+    ctx.nodes
+        .iter()
+        .map(|n| Arc::new(tokio::sync::Semaphore::new(n.slots.max(1) as usize)))
+        .collect()
+}
+
 pub(super) fn agent_config(ctx: &Ctx, index: usize, max_actions: u32) -> AgentConfig {
     let node = &ctx.nodes[index];
     let mut config = AgentConfig::new(node.node.model.clone(), node.mode);
@@ -140,4 +176,20 @@ pub(super) fn forward(ctx: &Ctx, task: &str, index: usize) -> EventSink {
             agent: other.clone(),
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread_over_slots;
+
+    #[test]
+    fn a_fan_out_fills_every_nodes_first_slot_before_any_second() {
+        // Node 0 has one slot, node 1 two, node 2 one.
+        let slots = |i: usize| [1, 2, 1][i];
+        assert_eq!(spread_over_slots(&[0, 1, 2], slots, 3), vec![0, 1, 2]);
+        assert_eq!(spread_over_slots(&[0, 1, 2], slots, 4), vec![0, 1, 2, 1]);
+        // More pieces than slots: the next round starts over (those wait at the node's gate).
+        assert_eq!(spread_over_slots(&[0, 1], slots, 5), vec![0, 1, 1, 0, 1]);
+        assert!(spread_over_slots(&[], slots, 3).is_empty());
+    }
 }

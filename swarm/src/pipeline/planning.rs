@@ -69,17 +69,21 @@ pub(super) async fn plan_phase(
 /// What one planner answered, with the tokens it cost.
 type Answer = (Result<serde_json::Value, String>, (u64, u64));
 
-/// `drafts` drafts at once, spread over the planners, each warmer than the last.
+/// `drafts` drafts at once, spread over the planners' slots (never more at once on a node
+/// than it has slots), each warmer than the last.
 async fn ask_drafts(
     ctx: &Ctx,
     planners: &[usize],
     drafts: usize,
     text: &str,
 ) -> Vec<(usize, Answer)> {
-    let requests = (0..drafts).map(|i| {
-        let index = planners[i % planners.len()];
+    let gates = super::context::slot_gates(ctx);
+    let assigned = super::context::spread_over_slots(planners, |i| ctx.nodes[i].slots, drafts);
+    let requests = assigned.into_iter().enumerate().map(|(i, index)| {
         let text = text.to_string();
+        let gate = gates[index].clone();
         async move {
+            let _slot = gate.acquire_owned().await.ok();
             let temperature = 0.2 + 0.3 * i as f32;
             let answer = ask_counted(ctx, index, text, plan::plan_schema(), temperature).await;
             (index, answer)

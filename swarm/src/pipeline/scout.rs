@@ -19,9 +19,16 @@ pub(super) async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
     };
     let _ = crate::fsutil::copy_tree(&ctx.out, scratch.path());
     let dir = scratch.path();
-    let runs = prompts::LENSES.iter().enumerate().map(|(i, lens)| {
-        let index = scouts[i % scouts.len()];
-        async move { (lens.0, index, one_scout(ctx, index, *lens, dir).await) }
+    let gates = super::context::slot_gates(ctx);
+    let assigned =
+        super::context::spread_over_slots(&scouts, |i| ctx.nodes[i].slots, prompts::LENSES.len());
+    let runs = prompts::LENSES.iter().zip(assigned).map(|(lens, index)| {
+        let gate = gates[index].clone();
+        async move {
+            // Never more scouts at once on a node than it has slots.
+            let _slot = gate.acquire_owned().await.ok();
+            (lens.0, index, one_scout(ctx, index, *lens, dir).await)
+        }
     });
     let mut notes = Vec::new();
     for (lens, index, result) in futures::future::join_all(runs).await {
