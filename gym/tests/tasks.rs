@@ -245,3 +245,66 @@ fn malformed_task_files_name_the_file_the_field_and_the_expectation() {
         .message
         .starts_with("turns[0].reference: expected a directory"));
 }
+
+#[tokio::test]
+async fn a_sound_task_is_proven_once_and_proven_again_when_it_changes() {
+    use gym::validate::{prove_task, usable_tasks, Proofs};
+    let root = tempfile::tempdir().unwrap();
+    let proofs = Proofs::at(root.path().join("proofs"));
+    let good =
+        greet_yaml("      - console: |\n          $ python3 greet.py ada\n          hello ada\n");
+    let files = [
+        ("task.yaml", good.as_str()),
+        ("spec.md", GREET_SPEC),
+        ("reference/turn1/greet.py", GREET_OK),
+    ];
+    let dir = task_dir(root.path(), "greet", &files);
+    let sandbox = Sandbox::detect();
+
+    let (first, cached) = prove_task(&load_task(&dir).unwrap(), sandbox, &proofs)
+        .await
+        .unwrap();
+    assert!(first.valid && !cached, "{first:?}");
+    let (again, cached) = prove_task(&load_task(&dir).unwrap(), sandbox, &proofs)
+        .await
+        .unwrap();
+    assert!(cached, "the second start reads the kept proof");
+    assert_eq!(again, first);
+    let usable = usable_tasks(&root.path().join("suite"), &[], sandbox, &proofs)
+        .await
+        .unwrap();
+    assert_eq!(
+        (usable.tasks.len(), usable.from_cache),
+        (1, 1),
+        "{}",
+        usable.summary()
+    );
+
+    // Any file of the task changing (here the reference, now wrong) means proving again:
+    // the kept proof is not trusted and the broken task is found.
+    std::fs::write(dir.join("reference/turn1/greet.py"), "print('hi')\n").unwrap();
+    let (changed, cached) = prove_task(&load_task(&dir).unwrap(), sandbox, &proofs)
+        .await
+        .unwrap();
+    assert!(!cached && !changed.valid, "{changed:?}");
+    // An unsound task is never kept: it is proven again every time.
+    let (_, cached) = prove_task(&load_task(&dir).unwrap(), sandbox, &proofs)
+        .await
+        .unwrap();
+    assert!(!cached);
+
+    // A damaged cache file is no proof, not an error.
+    std::fs::write(dir.join("reference/turn1/greet.py"), GREET_OK).unwrap();
+    for entry in std::fs::read_dir(root.path().join("proofs")).unwrap() {
+        std::fs::write(entry.unwrap().path(), "{ not json").unwrap();
+    }
+    let (report, cached) = prove_task(&load_task(&dir).unwrap(), sandbox, &proofs)
+        .await
+        .unwrap();
+    assert!(report.valid && !cached);
+    // Off: nothing is kept.
+    let (_, cached) = prove_task(&load_task(&dir).unwrap(), sandbox, &Proofs::off())
+        .await
+        .unwrap();
+    assert!(!cached);
+}

@@ -70,7 +70,13 @@ pub async fn night(
     let mut suites = Vec::new();
     for suite in &plan.suites {
         let dir = crate::task::suite_dirs(std::slice::from_ref(suite))?.remove(0);
-        let usable = crate::validate::usable_tasks(&dir, &plan.tasks, options.sandbox).await?;
+        let usable = crate::validate::usable_tasks(
+            &dir,
+            &plan.tasks,
+            options.sandbox,
+            &crate::validate::Proofs::from_env(),
+        )
+        .await?;
         for line in usable.skipped {
             on_event(&NightEvent::Skipped(line));
         }

@@ -241,7 +241,13 @@ async fn affected_tasks(
             .map(|(_, t)| t.clone())
             .collect();
         let dir = crate::task::suite_dirs(std::slice::from_ref(suite))?.remove(0);
-        let usable = crate::validate::usable_tasks(&dir, &only, sandbox).await?;
+        let usable = crate::validate::usable_tasks(
+            &dir,
+            &only,
+            sandbox,
+            &crate::validate::Proofs::from_env(),
+        )
+        .await?;
         tasks.extend(usable.tasks);
     }
     Ok(tasks)

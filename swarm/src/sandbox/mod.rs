@@ -259,6 +259,15 @@ pub enum SandboxError {
     },
 }
 
+/// When `path` was last modified, in seconds since the epoch (0 when unknown).
+fn modified_secs(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The refusal to run unsealed: every missing protection, and the two ways on.
 pub fn unsealed_message(missing: &[MissingLayer]) -> String {
     let mut text = String::from(
@@ -427,6 +436,36 @@ impl Sandbox {
         }
         let layers: Vec<String> = self.missing.iter().map(|m| m.layer.to_string()).collect();
         Some(format!("unsealed (missing: {})", layers.join(", ")))
+    }
+
+    /// What a check's verdict here depends on besides the project: sealed or not, the layers
+    /// missing, `PATH` inside, and the toolchain roots mounted with their modification times
+    /// (an installed or removed package changes them). Keys the gym's cache of task proofs.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!("sealed={} path={}", self.is_sealed(), self.view.path);
+        for layer in &self.missing {
+            text.push_str(&format!(" missing={}", layer.layer));
+        }
+        for root in &self.view.read_only {
+            text.push_str(&format!(" ro={}@{}", root.display(), modified_secs(root)));
+        }
+        for tool in ["python3", "node"] {
+            let found = self
+                .view
+                .path
+                .split(':')
+                .map(|dir| Path::new(dir).join(tool))
+                .find(|path| path.is_file());
+            if let Some(path) = found {
+                let real = std::fs::canonicalize(&path).unwrap_or(path);
+                text.push_str(&format!(
+                    " {tool}={}@{}",
+                    real.display(),
+                    modified_secs(&real)
+                ));
+            }
+        }
+        text
     }
 
     /// Layers this machine cannot apply; the CLI warns about them once.

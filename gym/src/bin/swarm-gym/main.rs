@@ -437,10 +437,12 @@ pub(crate) fn usable_tasks(
 ) -> Result<Vec<Task>, String> {
     let suite = suite_dirs(&[suite.to_string()])?.remove(0);
     let sandbox = sandbox_gate()?;
-    let usable = runtime.block_on(gym::validate::usable_tasks(&suite, only, sandbox))?;
+    let proofs = gym::validate::Proofs::from_env();
+    let usable = runtime.block_on(gym::validate::usable_tasks(&suite, only, sandbox, &proofs))?;
     for line in &usable.skipped {
         eprintln!("{line}");
     }
+    eprintln!("{}", usable.summary());
     Ok(usable.tasks)
 }
 

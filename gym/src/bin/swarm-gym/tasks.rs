@@ -26,6 +26,7 @@ pub(crate) fn tasks_check(suites: &[String], json: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let proofs = gym::validate::Proofs::from_env();
     let mut reports: Vec<TaskReport> = Vec::new();
     let mut malformed = 0;
     for suite in dirs {
@@ -49,6 +50,10 @@ pub(crate) fn tasks_check(suites: &[String], json: bool) -> ExitCode {
             eprint!("checking {}/{} ... ", task.suite, task.id);
             match runtime.block_on(validate_task(&task, sandbox)) {
                 Ok(report) => {
+                    // `tasks check` always proves; a sound task's proof is kept for runs.
+                    if let Err(err) = proofs.keep(&task, sandbox, &report) {
+                        eprint!("(cannot keep the proof: {err}) ");
+                    }
                     if report.valid {
                         eprintln!("valid: {} turn(s), {} check(s); reference passed {}x, checks fail without the work", report.turns, report.checks, gym::validate::REFERENCE_RUNS);
                     } else {
