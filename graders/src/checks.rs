@@ -132,73 +132,101 @@ async fn run_step(
         .await?)
 }
 
-/// Runs every check against `project` (a missing project counts as empty).
+/// Runs every check against `project` (a missing project counts as empty). Checks are
+/// independent (each command runs in its own fresh copy), so several run at once — as many as
+/// the machine has cores — when the sandbox gives each its own network namespace; unsealed,
+/// they run one at a time, so two servers can never fight over a port.
 pub async fn run_checks(
     project: &Path,
     turn: CheckSet<'_>,
     sandbox: &Sandbox,
 ) -> Result<Vec<CheckOutcome>, CheckError> {
+    use futures::StreamExt;
     let shared = grading_copy(project, turn)?;
-    let mut outcomes = Vec::new();
-    for check in turn.checks {
-        let label = check.label();
-        let (verdict, evidence) = match check {
-            Check::FileExists(path) => {
-                let exists = shared.path().join(path).exists();
-                (
-                    if exists { Verdict::Pass } else { Verdict::Fail },
-                    format!(
-                        "{path} {}",
-                        if exists { "exists" } else { "does not exist" }
-                    ),
-                )
+    let at_once = if sandbox.is_sealed() {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    let shared_dir = shared.path();
+    // Boxed, so the stream's type names no closure over a borrowed check (which keeps the
+    // caller's future `Send` for any lifetime).
+    let runs: Vec<futures::future::BoxFuture<'_, Result<CheckOutcome, CheckError>>> = turn
+        .checks
+        .iter()
+        .map(|check| Box::pin(run_one(check, project, shared_dir, turn, sandbox)) as _)
+        .collect();
+    futures::stream::iter(runs)
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// One check: file checks look at `shared` (the project with its fixtures), commands run in a
+/// fresh copy of their own.
+async fn run_one(
+    check: &Check,
+    project: &Path,
+    shared: &Path,
+    turn: CheckSet<'_>,
+    sandbox: &Sandbox,
+) -> Result<CheckOutcome, CheckError> {
+    let label = check.label();
+    let (verdict, evidence) = match check {
+        Check::FileExists(path) => {
+            let exists = shared.join(path).exists();
+            (
+                if exists { Verdict::Pass } else { Verdict::Fail },
+                format!(
+                    "{path} {}",
+                    if exists { "exists" } else { "does not exist" }
+                ),
+            )
+        }
+        Check::FileContains { path, text } => match std::fs::read_to_string(shared.join(path)) {
+            Ok(content) if content.contains(text.as_str()) => {
+                (Verdict::Pass, format!("{path} contains {text:?}"))
             }
-            Check::FileContains { path, text } => {
-                match std::fs::read_to_string(shared.path().join(path)) {
-                    Ok(content) if content.contains(text.as_str()) => {
-                        (Verdict::Pass, format!("{path} contains {text:?}"))
-                    }
-                    Ok(_) => (Verdict::Fail, format!("{path} does not contain {text:?}")),
-                    Err(_) => (
-                        Verdict::Fail,
-                        format!("{path} does not exist or is not text"),
-                    ),
+            Ok(_) => (Verdict::Fail, format!("{path} does not contain {text:?}")),
+            Err(_) => (
+                Verdict::Fail,
+                format!("{path} does not exist or is not text"),
+            ),
+        },
+        Check::FileMatches { path, regex } => {
+            let pattern =
+                regex::Regex::new(regex).map_err(|err| std::io::Error::other(err.to_string()))?;
+            match std::fs::read_to_string(shared.join(path)) {
+                Ok(content) if pattern.is_match(&content) => {
+                    (Verdict::Pass, format!("{path} matches /{regex}/"))
                 }
+                Ok(_) => (Verdict::Fail, format!("{path} does not match /{regex}/")),
+                Err(_) => (
+                    Verdict::Fail,
+                    format!("{path} does not exist or is not text"),
+                ),
             }
-            Check::FileMatches { path, regex } => {
-                let pattern = regex::Regex::new(regex)
-                    .map_err(|err| std::io::Error::other(err.to_string()))?;
-                match std::fs::read_to_string(shared.path().join(path)) {
-                    Ok(content) if pattern.is_match(&content) => {
-                        (Verdict::Pass, format!("{path} matches /{regex}/"))
-                    }
-                    Ok(_) => (Verdict::Fail, format!("{path} does not match /{regex}/")),
-                    Err(_) => (
-                        Verdict::Fail,
-                        format!("{path} does not exist or is not text"),
-                    ),
-                }
+        }
+        Check::CommandSucceeds(command) => {
+            let fresh = grading_copy(project, turn)?;
+            let outcome = run_step(sandbox, fresh.path(), command).await?;
+            if let Some(missing) = tool_missing(command, &outcome) {
+                (Verdict::Inconclusive, missing)
+            } else if outcome.success() {
+                (Verdict::Pass, format!("`{command}` exited 0"))
+            } else {
+                (Verdict::Fail, describe_exit(command, &outcome, 0))
             }
-            Check::CommandSucceeds(command) => {
-                let fresh = grading_copy(project, turn)?;
-                let outcome = run_step(sandbox, fresh.path(), command).await?;
-                if let Some(missing) = tool_missing(command, &outcome) {
-                    (Verdict::Inconclusive, missing)
-                } else if outcome.success() {
-                    (Verdict::Pass, format!("`{command}` exited 0"))
-                } else {
-                    (Verdict::Fail, describe_exit(command, &outcome, 0))
-                }
-            }
-            Check::Console(body) => console_check(project, turn, sandbox, body).await?,
-        };
-        outcomes.push(CheckOutcome {
-            label,
-            verdict,
-            evidence,
-        });
-    }
-    Ok(outcomes)
+        }
+        Check::Console(body) => console_check(project, turn, sandbox, body).await?,
+    };
+    Ok(CheckOutcome {
+        label,
+        verdict,
+        evidence,
+    })
 }
 
 fn describe_exit(command: &str, outcome: &SandboxOutcome, expected: i32) -> String {

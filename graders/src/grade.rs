@@ -175,10 +175,25 @@ pub async fn grade(
     outcome: &TurnOutcome,
     judging: &Judging,
 ) -> Result<Grades, CheckError> {
-    let checks = run_checks(&outcome.project, turn.checks, Sandbox::detect()).await?;
+    // The sandboxed work (checks, then mutants: each already uses every core), the judges
+    // (waiting on the fleet) and the review (CPU, on a blocking thread) run at once.
+    let sandboxed = async {
+        let checks = run_checks(&outcome.project, turn.checks, Sandbox::detect()).await?;
+        let depth = test_depth(&outcome.project, &judging.test_depth, Sandbox::detect()).await;
+        Ok::<_, CheckError>((checks, depth))
+    };
+    let review = {
+        let (project, entry_points) = (outcome.project.clone(), turn.entry_points.clone());
+        tokio::task::spawn_blocking(move || diagnostics_score(&project, &entry_points).0)
+    };
+    let (sandboxed, judge, review) =
+        tokio::join!(sandboxed, judged(turn, outcome, judging), review);
+    let (checks, depth) = sandboxed?;
     let hidden = hidden_verdict(&checks);
-    let (diagnostics, _) = diagnostics_score(&outcome.project, &turn.entry_points);
-    let depth = test_depth(&outcome.project, &judging.test_depth, Sandbox::detect()).await;
+    let diagnostics = match review {
+        Ok(score) => score,
+        Err(err) => DimensionScore::missing("diagnostics", format!("the review crashed: {err}")),
+    };
     let mut scores = vec![
         checks_score(&checks),
         swarm_score(&outcome.facts, hidden),
@@ -186,7 +201,6 @@ pub async fn grade(
         diagnostics,
         depth.score,
     ];
-    let judge = judged(turn, outcome, judging).await;
     match &judge {
         Some(result) => scores.extend(result.scores.iter().cloned()),
         None => scores.extend(

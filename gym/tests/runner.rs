@@ -171,6 +171,24 @@ async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
         assert!(dir.path().join(&row.events).is_file());
         assert!(row.diagnostics.unwrap() >= 8.0, "{row:?}");
     }
+    // Rows of one replicate are stored in turn order, though turn 1 is graded while turn 2
+    // builds.
+    for task in ["todo", "units", "wordfreq"] {
+        let turns: Vec<u32> = stored
+            .iter()
+            .filter(|r| r.task == task)
+            .map(|r| r.turn)
+            .collect();
+        assert_eq!(turns, vec![1, 2], "{task}");
+    }
+    // Turn 1's grading ran beside turn 2's build, so less than all of the grading was exposed;
+    // the last turn's grading always is.
+    assert!(
+        summary.grading_alone_seconds > 0.0
+            && summary.grading_alone_seconds < summary.grading_seconds,
+        "{}",
+        summary.grading_line().unwrap_or_default()
+    );
 }
 
 #[tokio::test]

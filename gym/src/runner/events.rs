@@ -109,4 +109,41 @@ pub struct RunSummary {
     pub skipped: u32,
     /// Task replicates abandoned, with the reason.
     pub abandoned: Vec<String>,
+    /// Seconds spent grading, over every replicate.
+    pub grading_seconds: f64,
+    /// Of those, the seconds no turn of the graded replicate was building beside the grading
+    /// (a turn is graded while the next one builds; the last turn's grading is all exposed).
+    pub grading_alone_seconds: f64,
+    /// Seconds of every replicate, first turn to last row (summed over replicates).
+    pub replicate_seconds: f64,
+}
+
+impl RunSummary {
+    /// Several runs' summaries as one: their rows, skips, abandoned replicates and times.
+    pub fn total(runs: &[RunSummary]) -> RunSummary {
+        let mut total = RunSummary::default();
+        for run in runs {
+            total.rows.extend(run.rows.iter().cloned());
+            total.skipped += run.skipped;
+            total.abandoned.extend(run.abandoned.iter().cloned());
+            total.grading_seconds += run.grading_seconds;
+            total.grading_alone_seconds += run.grading_alone_seconds;
+            total.replicate_seconds += run.replicate_seconds;
+        }
+        total
+    }
+
+    /// How much grading cost the run: total, exposed, and exposed as a share of the
+    /// replicates' time. `None` when nothing was graded.
+    pub fn grading_line(&self) -> Option<String> {
+        (self.grading_seconds > 0.0 && self.replicate_seconds > 0.0).then(|| {
+            format!(
+                "grading: {:.1} s in all, {:.1} s of it with nothing of its task building ({:.1}% of the replicates' {:.1} s)",
+                self.grading_seconds,
+                self.grading_alone_seconds,
+                100.0 * self.grading_alone_seconds / self.replicate_seconds,
+                self.replicate_seconds
+            )
+        })
+    }
 }

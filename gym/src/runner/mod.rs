@@ -1,11 +1,13 @@
 //! The runner: schedules every turn of every task replicate of a suite on a system under test
-//! ([`crate::sut`]), has each graded ([`graders::grade`]) before the next starts, and appends
-//! one row per graded turn. It builds nothing and grades nothing itself.
+//! ([`crate::sut`]), has each graded ([`graders::grade`]) and appends one row per graded
+//! turn. It builds nothing and grades nothing itself.
 //!
 //! Flow of one task replicate: copy the task's starting project (if any) into a fresh project
 //! directory → for each turn: give the request (turn 1: the spec; later: the task's scripted
 //! turns, or the brain playing the user) to the system under test → keep its transcript and
-//! events as JSONL and snapshot the project → grade → append the row.
+//! events as JSONL and snapshot the project → grade the snapshot while the next turn builds
+//! (the next request needs what the builder claimed, never the grades) → append the row.
+//! Rows of one replicate are appended in turn order.
 //!
 //! Failures of the infrastructure (a node that refuses connections, a timeout before any
 //! token) are retried from the previous turn's snapshot; failures of the model are results.
@@ -27,6 +29,7 @@ use rows::{RowContext, TurnFiles};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use swarm::{Fleet, Knobs};
 
 /// What one `run` does.
@@ -320,13 +323,78 @@ async fn run_replicate(
         seen: Vec::new(),
     };
     let key = replicate_key(&state.template);
+    let grader = Grader {
+        shared,
+        task,
+        replicate,
+        template: state.template.clone(),
+    };
+    let started = Instant::now();
+    let mut waiting: Option<Built<'_>> = None;
+    let mut timing = GradingTime::default();
     for turn in &task.turns {
         match shared.done.get(&(key.clone(), turn.number as u32)) {
-            Some(row) => skip_turn(shared, &mut state, turn, row),
-            None => run_turn(shared, &mut state, turn).await?,
+            Some(row) => {
+                if let Some(built) = waiting.take() {
+                    timing.alone(grader.grade(built).await?);
+                }
+                skip_turn(shared, &mut state, turn, row);
+            }
+            None => {
+                // The last turn is graded while this one builds.
+                let previous = waiting.take();
+                let grading = async {
+                    match previous {
+                        Some(built) => grader.grade(built).await.map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let building = async {
+                    let start = Instant::now();
+                    let built = build_turn(shared, &mut state, turn).await;
+                    (built, start.elapsed().as_secs_f64())
+                };
+                let (graded, (built, build_seconds)) = tokio::join!(grading, building);
+                if let Some(seconds) = graded? {
+                    timing.overlapped(seconds, build_seconds);
+                }
+                waiting = Some(built?);
+            }
         }
     }
+    if let Some(built) = waiting.take() {
+        timing.alone(grader.grade(built).await?);
+    }
+    timing.replicate = started.elapsed().as_secs_f64();
+    if let Ok(mut summary) = shared.summary.lock() {
+        summary.grading_seconds += timing.total;
+        summary.grading_alone_seconds += timing.exposed;
+        summary.replicate_seconds += timing.replicate;
+    }
     Ok(())
+}
+
+/// How long one replicate's grading took, and how much of it nothing of the replicate was
+/// building (grading on its critical path).
+#[derive(Debug, Default)]
+struct GradingTime {
+    total: f64,
+    exposed: f64,
+    replicate: f64,
+}
+
+impl GradingTime {
+    /// Grading with nothing building beside it.
+    fn alone(&mut self, seconds: f64) {
+        self.total += seconds;
+        self.exposed += seconds;
+    }
+
+    /// Grading that started with a build: only what outlasted the build was exposed.
+    fn overlapped(&mut self, seconds: f64, build_seconds: f64) {
+        self.total += seconds;
+        self.exposed += (seconds - build_seconds).max(0.0);
+    }
 }
 
 /// `--resume`: the turn's row exists; the conversation goes on from its snapshot.
@@ -345,8 +413,21 @@ fn skip_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn, row: &Resu
         .map(|dir| shared.results_dir.join(dir).join("project"));
 }
 
-/// Builds, keeps, grades and stores one turn.
-async fn run_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn) -> Result<(), RunError> {
+/// A turn built and kept, waiting for its grades.
+struct Built<'t> {
+    turn: &'t Turn,
+    turn_dir: PathBuf,
+    /// Its `project` is the turn's snapshot, which the next turn never touches.
+    outcome: TurnOutcome,
+    brain_model: Option<String>,
+}
+
+/// Builds one turn and keeps it (snapshot, transcript, events); the conversation moves on.
+async fn build_turn<'t>(
+    shared: &Shared,
+    state: &mut Replicate<'_>,
+    turn: &'t Turn,
+) -> Result<Built<'t>, RunError> {
     let number = turn.number as u32;
     let turn_dir = state.base.join(format!("turn{number}"));
     std::fs::create_dir_all(&turn_dir)
@@ -358,7 +439,7 @@ async fn run_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn) -> Re
         serde_json::to_string_pretty(&record).unwrap_or_default(),
     )
     .map_err(io_error("cannot write the request".into()))?;
-    let outcome = build_with_retries(shared, state, turn, &request, &turn_dir).await?;
+    let mut outcome = build_with_retries(shared, state, turn, &request, &turn_dir).await?;
     let snapshot = turn_dir.join("project");
     graders::fsutil::copy_tree(&state.project, &snapshot)
         .map_err(io_error("cannot snapshot the project".into()))?;
@@ -366,50 +447,72 @@ async fn run_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn) -> Re
         .map_err(io_error("cannot write the transcript".into()))?;
     rows::write_jsonl(&turn_dir.join("events.jsonl"), &outcome.events)
         .map_err(io_error("cannot write the events".into()))?;
-    let task = state.task;
-    let graded = graders::Turn {
-        spec: &task.spec,
-        request: &turn.request,
-        hidden_requirements: &task.hidden_requirements,
-        checks: turn.check_set(),
-        entry_points: entry_points(turn),
-    };
-    let grades = graders::grade(&graded, &outcome, &shared.judging).await?;
-    std::fs::write(
-        turn_dir.join("grades.json"),
-        serde_json::to_string_pretty(&grades).unwrap_or_default(),
-    )
-    .map_err(io_error("cannot write grades".into()))?;
-    let files = TurnFiles {
-        results_dir: &shared.results_dir,
-        turn_dir: &turn_dir,
-    };
-    let mut row = rows::graded_row(&state.template, turn, &outcome, &grades, &files);
-    row.brain_model = brain_model.unwrap_or_default();
     state.seen.push(SeenTurn {
         request,
-        claimed: row.claimed_verdict.clone(),
+        claimed: outcome.claim.map(|c| c.to_string()).unwrap_or_default(),
         summary: outcome.summary.clone(),
         files: crate::demo::files_of(&state.project)
             .into_iter()
             .map(|(path, _)| path)
             .collect(),
     });
-    shared.store.append(&row)?;
-    shared.emit(RunEvent::TurnGraded {
-        task: task.id.clone(),
-        replicate: state.replicate,
-        turn: number,
-        hidden: row.hidden_verdict.clone(),
-        claimed: row.claimed_verdict.clone(),
-        checks: row.checks,
-        overall: row.overall,
-    });
-    if let Ok(mut summary) = shared.summary.lock() {
-        summary.rows.push(row);
-    }
+    outcome.project = snapshot.clone();
     state.previous = Some(snapshot);
-    Ok(())
+    Ok(Built {
+        turn,
+        turn_dir,
+        outcome,
+        brain_model,
+    })
+}
+
+/// What grading a replicate's turns needs (none of it changes while the next turn builds).
+struct Grader<'a> {
+    shared: &'a Shared,
+    task: &'a Task,
+    replicate: u32,
+    template: ResultRow,
+}
+
+impl Grader<'_> {
+    /// Grades a built turn and stores its row; returns the seconds grading took.
+    async fn grade(&self, built: Built<'_>) -> Result<f64, RunError> {
+        let started = Instant::now();
+        let (shared, task, turn) = (self.shared, self.task, built.turn);
+        let graded = graders::Turn {
+            spec: &task.spec,
+            request: &turn.request,
+            hidden_requirements: &task.hidden_requirements,
+            checks: turn.check_set(),
+            entry_points: entry_points(turn),
+        };
+        let grades = graders::grade(&graded, &built.outcome, &shared.judging).await?;
+        std::fs::write(
+            built.turn_dir.join("grades.json"),
+            serde_json::to_string_pretty(&grades).unwrap_or_default(),
+        )
+        .map_err(io_error("cannot write grades".into()))?;
+        let files = TurnFiles {
+            results_dir: &shared.results_dir,
+            turn_dir: &built.turn_dir,
+        };
+        let mut row = rows::graded_row(&self.template, turn, &built.outcome, &grades, &files);
+        row.brain_model = built.brain_model.unwrap_or_default();
+        shared.store.append(&row)?;
+        shared.emit(RunEvent::TurnGraded {
+            task: task.id.clone(),
+            replicate: self.replicate,
+            turn: turn.number as u32,
+            hidden: row.hidden_verdict.clone(),
+            claimed: row.claimed_verdict.clone(),
+            checks: row.checks,
+            overall: row.overall,
+        });
+        if let Ok(mut summary) = shared.summary.lock() {
+            summary.rows.push(row);
+        }
+        Ok(started.elapsed().as_secs_f64())
+    }
 }
 
 /// Builds a turn from the previous turn's snapshot, again (up to [`INFRA_RETRIES`] times)

@@ -384,12 +384,14 @@ pub fn find_issues(dir: &Path, entry_points: &BTreeSet<String>) -> Option<Vec<Fi
 /// All findings for the project in `dir`, knowing `scope`. `None` when the grammar cannot
 /// be loaded.
 pub fn review_project(dir: &Path, scope: &ReviewScope) -> Option<Vec<Finding>> {
-    let mut parser = parser()?;
+    use rayon::prelude::*;
+    // The grammar must load; then files are read and parsed on every core, a parser per thread.
+    parser()?;
     let modules: Vec<Module> = python_files(dir)
-        .into_iter()
-        .map(|file| {
+        .into_par_iter()
+        .map_init(parser, |parser, file| {
             let source = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
-            let tree = parser.parse(&source, None);
+            let tree = parser.as_mut().and_then(|p| p.parse(&source, None));
             Module { file, source, tree }
         })
         .collect();

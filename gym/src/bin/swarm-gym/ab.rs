@@ -129,17 +129,26 @@ pub(crate) fn run_and_report(
     let results = base.results.clone();
     let turns_per_arm =
         base.tasks.iter().map(|t| t.turns.len()).sum::<usize>() * base.replicates as usize;
-    if let Err(err) = runtime.block_on(gym::ab::run_ab(
+    match runtime.block_on(gym::ab::run_ab(
         &base,
         arms,
         experiment,
         counted_ab_progress(turns_per_arm),
     )) {
-        eprintln!("swarm-gym {command}: {err}");
-        if base.resume || results.exists() {
-            eprintln!("rows written so far are kept; continue with --resume {experiment}");
+        Ok((a, b)) => {
+            for (label, runs) in [("A", a), ("B", b)] {
+                if let Some(line) = gym::RunSummary::total(&runs).grading_line() {
+                    eprintln!("arm {label} {line}");
+                }
+            }
         }
-        return ExitCode::from(2);
+        Err(err) => {
+            eprintln!("swarm-gym {command}: {err}");
+            if base.resume || results.exists() {
+                eprintln!("rows written so far are kept; continue with --resume {experiment}");
+            }
+            return ExitCode::from(2);
+        }
     }
     let (rows, bad) = match gym::read_rows(&results) {
         Ok(read) => read,

@@ -66,6 +66,9 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         summary.rows.len(),
         summary.skipped
     );
+    if let Some(line) = summary.grading_line() {
+        println!("{line}");
+    }
     if summary.abandoned.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -20,15 +20,25 @@ pub(super) fn copies_min_tokens() -> usize {
 
 /// Every rule's findings over `modules`.
 pub(super) fn all(modules: &[Module], scope: &ReviewScope, dir: &std::path::Path) -> Vec<Finding> {
-    let mut findings = syntax::check(modules);
-    findings.extend(unwired::check(modules, &scope.entry_points));
-    findings.extend(imports::check(modules));
-    findings.extend(duplicates::check(modules));
-    findings.extend(copies::check(modules));
-    findings.extend(stubs::check(modules, &scope.to_fill));
-    findings.extend(arity::call_arity(modules));
-    findings.extend(sql::check(modules, sql::schema_of(dir).as_ref()));
-    findings
+    use rayon::prelude::*;
+    // The rules only read the parsed modules: they run at once, and their findings are
+    // joined in this order whatever finishes first.
+    type Rule<'a> = Box<dyn Fn() -> Vec<Finding> + Send + Sync + 'a>;
+    let rules: Vec<Rule<'_>> = vec![
+        Box::new(|| syntax::check(modules)),
+        Box::new(|| unwired::check(modules, &scope.entry_points)),
+        Box::new(|| imports::check(modules)),
+        Box::new(|| duplicates::check(modules)),
+        Box::new(|| copies::check(modules)),
+        Box::new(|| stubs::check(modules, &scope.to_fill)),
+        Box::new(|| arity::call_arity(modules)),
+        Box::new(|| sql::check(modules, sql::schema_of(dir).as_ref())),
+    ];
+    rules
+        .par_iter()
+        .map(|rule| rule())
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// A fixture: the project `files` (path, source) written to a temporary directory and
