@@ -109,13 +109,14 @@ pub struct RunSummary {
     pub skipped: u32,
     /// Task replicates abandoned, with the reason.
     pub abandoned: Vec<String>,
-    /// Seconds spent grading, over every replicate.
+    /// Seconds spent grading, summed over the turns.
     pub grading_seconds: f64,
-    /// Of those, the seconds no turn of the graded replicate was building beside the grading
-    /// (a turn is graded while the next one builds; the last turn's grading is all exposed).
+    /// Of the run's wall, the seconds during which something was graded and nothing built (a
+    /// turn is graded while the next one builds, and a replicate's last turn while the next
+    /// replicate builds; what is left is grading on the run's critical path).
     pub grading_alone_seconds: f64,
-    /// Seconds of every replicate, first turn to last row (summed over replicates).
-    pub replicate_seconds: f64,
+    /// The run's wall seconds.
+    pub wall_seconds: f64,
 }
 
 impl RunSummary {
@@ -128,21 +129,21 @@ impl RunSummary {
             total.abandoned.extend(run.abandoned.iter().cloned());
             total.grading_seconds += run.grading_seconds;
             total.grading_alone_seconds += run.grading_alone_seconds;
-            total.replicate_seconds += run.replicate_seconds;
+            total.wall_seconds += run.wall_seconds;
         }
         total
     }
 
-    /// How much grading cost the run: total, exposed, and exposed as a share of the
-    /// replicates' time. `None` when nothing was graded.
+    /// How much grading cost the run: its total, and the wall during which only grading ran,
+    /// as a share of the run's wall. `None` when nothing was graded.
     pub fn grading_line(&self) -> Option<String> {
-        (self.grading_seconds > 0.0 && self.replicate_seconds > 0.0).then(|| {
+        (self.grading_seconds > 0.0 && self.wall_seconds > 0.0).then(|| {
             format!(
-                "grading: {:.1} s in all, {:.1} s of it with nothing of its task building ({:.1}% of the replicates' {:.1} s)",
+                "grading: {:.1} s in all; {:.1} s of the run's {:.1} s wall had grading and no build ({:.1}%)",
                 self.grading_seconds,
                 self.grading_alone_seconds,
-                100.0 * self.grading_alone_seconds / self.replicate_seconds,
-                self.replicate_seconds
+                self.wall_seconds,
+                100.0 * self.grading_alone_seconds / self.wall_seconds
             )
         })
     }

@@ -185,9 +185,20 @@ pub async fn run_suite(
         }),
         brain,
         sut,
+        clock: Instant::now(),
+        builds: Mutex::new(Vec::new()),
+        gradings: Mutex::new(Vec::new()),
     });
     schedule(&shared, lanes).await;
-    let summary = shared.summary.lock().map(|s| s.clone()).unwrap_or_default();
+    let mut summary = shared.summary.lock().map(|s| s.clone()).unwrap_or_default();
+    let builds = shared.builds.lock().map(|b| b.clone()).unwrap_or_default();
+    let gradings = shared
+        .gradings
+        .lock()
+        .map(|g| g.clone())
+        .unwrap_or_default();
+    (summary.grading_seconds, summary.grading_alone_seconds) = grading_cost(&builds, &gradings);
+    summary.wall_seconds = shared.clock.elapsed().as_secs_f64();
     Ok(summary)
 }
 
@@ -205,11 +216,11 @@ async fn schedule(shared: &Arc<Shared>, lanes: usize) {
     for (slot, (task, replicate)) in replicates.enumerate() {
         let (shared, semaphore) = (shared.clone(), semaphore.clone());
         handles.push(tokio::spawn(async move {
-            let Ok(_permit) = semaphore.acquire_owned().await else {
+            let Ok(permit) = semaphore.acquire_owned().await else {
                 return;
             };
             let lane = slot % lanes.max(1);
-            if let Err(err) = run_replicate(&shared, &task, replicate, lane).await {
+            if let Err(err) = run_replicate(&shared, &task, replicate, lane, permit).await {
                 let reason = err.to_string();
                 (shared.on_event)(&RunEvent::Abandoned {
                     task: task.id.clone(),
@@ -261,12 +272,54 @@ struct Shared {
     judging: Judging,
     brain: Option<Brain>,
     sut: Arc<dyn SystemUnderTest>,
+    /// The run's start, for the intervals below.
+    clock: Instant,
+    /// When each turn built and was graded (seconds since `clock`).
+    builds: Mutex<Vec<(f64, f64)>>,
+    gradings: Mutex<Vec<(f64, f64)>>,
 }
 
 impl Shared {
     fn emit(&self, event: RunEvent) {
         (self.on_event)(&event);
     }
+
+    /// Records an interval from `start` to now.
+    fn note_interval(&self, into: &Mutex<Vec<(f64, f64)>>, start: f64) {
+        let end = self.clock.elapsed().as_secs_f64();
+        if let Ok(mut intervals) = into.lock() {
+            intervals.push((start, end));
+        }
+    }
+}
+
+/// The seconds covered by `intervals` (their union).
+fn covered(intervals: &[(f64, f64)]) -> f64 {
+    let mut sorted = intervals.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut total = 0.0;
+    let mut current: Option<(f64, f64)> = None;
+    for (start, end) in sorted {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + current.map_or(0.0, |(s, e)| e - s)
+}
+
+/// Grading's cost to a run: (seconds of grading in all, seconds during which something was
+/// graded and nothing built).
+fn grading_cost(builds: &[(f64, f64)], gradings: &[(f64, f64)]) -> (f64, f64) {
+    let total = gradings.iter().map(|(s, e)| e - s).sum();
+    // |G \ B| = |G ∪ B| − |B|.
+    let mut both = builds.to_vec();
+    both.extend_from_slice(gradings);
+    (total, (covered(&both) - covered(builds)).max(0.0))
 }
 
 /// One task replicate's state as its turns go by.
@@ -292,6 +345,7 @@ async fn run_replicate(
     task: &Task,
     replicate: u32,
     lane: usize,
+    permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<(), RunError> {
     let config = &shared.config;
     let context = RowContext {
@@ -329,14 +383,12 @@ async fn run_replicate(
         replicate,
         template: state.template.clone(),
     };
-    let started = Instant::now();
     let mut waiting: Option<Built<'_>> = None;
-    let mut timing = GradingTime::default();
     for turn in &task.turns {
         match shared.done.get(&(key.clone(), turn.number as u32)) {
             Some(row) => {
                 if let Some(built) = waiting.take() {
-                    timing.alone(grader.grade(built).await?);
+                    grader.grade(built).await?;
                 }
                 skip_turn(shared, &mut state, turn, row);
             }
@@ -345,56 +397,29 @@ async fn run_replicate(
                 let previous = waiting.take();
                 let grading = async {
                     match previous {
-                        Some(built) => grader.grade(built).await.map(Some),
-                        None => Ok(None),
+                        Some(built) => grader.grade(built).await,
+                        None => Ok(()),
                     }
                 };
                 let building = async {
-                    let start = Instant::now();
+                    let start = shared.clock.elapsed().as_secs_f64();
                     let built = build_turn(shared, &mut state, turn).await;
-                    (built, start.elapsed().as_secs_f64())
+                    shared.note_interval(&shared.builds, start);
+                    built
                 };
-                let (graded, (built, build_seconds)) = tokio::join!(grading, building);
-                if let Some(seconds) = graded? {
-                    timing.overlapped(seconds, build_seconds);
-                }
+                let (graded, built) = tokio::join!(grading, building);
+                graded?;
                 waiting = Some(built?);
             }
         }
     }
+    // Nothing of this replicate builds any more: the next replicate may start while its last
+    // turn is graded.
+    drop(permit);
     if let Some(built) = waiting.take() {
-        timing.alone(grader.grade(built).await?);
-    }
-    timing.replicate = started.elapsed().as_secs_f64();
-    if let Ok(mut summary) = shared.summary.lock() {
-        summary.grading_seconds += timing.total;
-        summary.grading_alone_seconds += timing.exposed;
-        summary.replicate_seconds += timing.replicate;
+        grader.grade(built).await?;
     }
     Ok(())
-}
-
-/// How long one replicate's grading took, and how much of it nothing of the replicate was
-/// building (grading on its critical path).
-#[derive(Debug, Default)]
-struct GradingTime {
-    total: f64,
-    exposed: f64,
-    replicate: f64,
-}
-
-impl GradingTime {
-    /// Grading with nothing building beside it.
-    fn alone(&mut self, seconds: f64) {
-        self.total += seconds;
-        self.exposed += seconds;
-    }
-
-    /// Grading that started with a build: only what outlasted the build was exposed.
-    fn overlapped(&mut self, seconds: f64, build_seconds: f64) {
-        self.total += seconds;
-        self.exposed += (seconds - build_seconds).max(0.0);
-    }
 }
 
 /// `--resume`: the turn's row exists; the conversation goes on from its snapshot.
@@ -475,9 +500,9 @@ struct Grader<'a> {
 }
 
 impl Grader<'_> {
-    /// Grades a built turn and stores its row; returns the seconds grading took.
-    async fn grade(&self, built: Built<'_>) -> Result<f64, RunError> {
-        let started = Instant::now();
+    /// Grades a built turn and stores its row.
+    async fn grade(&self, built: Built<'_>) -> Result<(), RunError> {
+        let start = self.shared.clock.elapsed().as_secs_f64();
         let (shared, task, turn) = (self.shared, self.task, built.turn);
         let graded = graders::Turn {
             spec: &task.spec,
@@ -511,7 +536,8 @@ impl Grader<'_> {
         if let Ok(mut summary) = shared.summary.lock() {
             summary.rows.push(row);
         }
-        Ok(started.elapsed().as_secs_f64())
+        shared.note_interval(&shared.gradings, start);
+        Ok(())
     }
 }
 
@@ -615,5 +641,21 @@ async fn request_for(
             });
             (turn.request.clone(), None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grading_cost;
+
+    #[test]
+    fn only_grading_with_no_build_beside_it_is_exposed() {
+        // Builds 0–10 and 12–20; gradings 8–13 (overlapping both) and 20–25 (after all).
+        let builds = [(0.0, 10.0), (12.0, 20.0)];
+        let gradings = [(8.0, 13.0), (20.0, 25.0)];
+        let (total, exposed) = grading_cost(&builds, &gradings);
+        assert!((total - 10.0).abs() < 1e-9);
+        assert!((exposed - 7.0).abs() < 1e-9, "10–12 and 20–25: {exposed}");
+        assert_eq!(grading_cost(&builds, &[]), (0.0, 0.0));
     }
 }

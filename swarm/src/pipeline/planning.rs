@@ -77,6 +77,11 @@ async fn ask_drafts(
     drafts: usize,
     text: &str,
 ) -> Vec<(usize, Answer)> {
+    let worker_slots: usize = role_nodes(ctx, Role::Worker)
+        .iter()
+        .map(|i| ctx.nodes[*i].slots.max(1) as usize)
+        .sum();
+    let most = plan::max_tasks(ctx.knobs.get(crate::knobs::PLAN_MAX_TASKS), worker_slots);
     let gates = super::context::slot_gates(ctx);
     let assigned = super::context::spread_over_slots(planners, |i| ctx.nodes[i].slots, drafts);
     let requests = assigned.into_iter().enumerate().map(|(i, index)| {
@@ -85,7 +90,7 @@ async fn ask_drafts(
         async move {
             let _slot = gate.acquire_owned().await.ok();
             let temperature = 0.2 + 0.3 * i as f32;
-            let answer = ask_counted(ctx, index, text, plan::plan_schema(), temperature).await;
+            let answer = ask_counted(ctx, index, text, plan::plan_schema(most), temperature).await;
             (index, answer)
         }
     });

@@ -67,8 +67,21 @@ pub struct Plan {
 /// Name of the response schema for plan drafts.
 pub const PLAN_SCHEMA_NAME: &str = "plan_draft";
 
-/// The JSON schema plan drafts are requested under.
-pub fn plan_schema() -> JsonSchemaFormat {
+/// The fewest tasks a plan may always have (the cap before the scheduler could use more).
+pub const BASE_MAX_TASKS: usize = 16;
+
+/// The most tasks a plan may have on a fleet whose workers have `worker_slots` slots in all,
+/// unless a knob says otherwise (`chosen` > 0): 16, or twice the slots when that is more (so
+/// every slot has work while the rest waits on dependencies), never above 64.
+pub fn max_tasks(chosen: u32, worker_slots: usize) -> usize {
+    if chosen > 0 {
+        return chosen as usize;
+    }
+    (2 * worker_slots).clamp(BASE_MAX_TASKS, 64)
+}
+
+/// The JSON schema plan drafts are requested under, for plans of at most `max_tasks` tasks.
+pub fn plan_schema(max_tasks: usize) -> JsonSchemaFormat {
     JsonSchemaFormat {
         name: PLAN_SCHEMA_NAME.into(),
         schema: json!({
@@ -78,13 +91,13 @@ pub fn plan_schema() -> JsonSchemaFormat {
                 // schemas into grammars enforce them), so the JSON stays whole.
                 "entry": {"type": "string", "maxLength": 120},
                 "stores_data": {"type": "boolean"},
-                "tasks": {"type": "array", "minItems": 1, "maxItems": 16, "items": {
+                "tasks": {"type": "array", "minItems": 1, "maxItems": max_tasks, "items": {
                     "type": "object",
                     "properties": {
                         "id": {"type": "string", "maxLength": 40},
                         "title": {"type": "string", "maxLength": 100},
                         "files": {"type": "array", "minItems": 1, "maxItems": 8, "items": {"type": "string", "maxLength": 80}},
-                        "depends_on": {"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 40}},
+                        "depends_on": {"type": "array", "maxItems": max_tasks, "items": {"type": "string", "maxLength": 40}},
                         "difficulty": {"type": "string", "enum": ["easy", "medium", "hard"]},
                         "description": {"type": "string", "maxLength": 600}
                     },

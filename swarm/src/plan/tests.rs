@@ -162,3 +162,17 @@ fn the_scorer_prefers_wide_and_flat_whatever_the_order() {
     assert_eq!(downstream_counts(&chain.tasks)["c"], 2);
     assert_eq!(files_run_by("python3 -m inv.cli add x"), vec!["inv/cli.py"]);
 }
+
+#[test]
+fn a_plan_may_have_more_tasks_when_the_fleet_has_the_slots() {
+    assert_eq!(max_tasks(0, 4), 16, "a small fleet keeps the old cap");
+    assert_eq!(max_tasks(0, 20), 40, "twice the workers' slots");
+    assert_eq!(max_tasks(0, 256), 64, "never above 64 unless chosen");
+    assert_eq!(max_tasks(100, 2), 100, "the knob wins");
+    let schema = plan_schema(40).schema;
+    assert_eq!(schema["properties"]["tasks"]["maxItems"], 40);
+    assert_eq!(
+        schema["properties"]["tasks"]["items"]["properties"]["depends_on"]["maxItems"],
+        40
+    );
+}

@@ -141,6 +141,15 @@ pub const PLAN_REPAIR_ROUNDS: Knob<u32> = int(
     false,
     "rounds of repair when no draft is valid",
 );
+/// `plan.max_tasks`.
+pub const PLAN_MAX_TASKS: Knob<u32> = int(
+    "plan.max_tasks",
+    0.0,
+    0.0,
+    128.0,
+    false,
+    "most tasks a plan may have (0: 16, or twice the workers' slots when that is more, up to 64)",
+);
 /// `contract.attempts`.
 pub const CONTRACT_ATTEMPTS: Knob<u32> = int(
     "contract.attempts",
@@ -325,6 +334,7 @@ pub const REGISTRY: &[KnobDef] = &[
     SCOUT_MAX_ACTIONS.def,
     PLAN_DRAFTS.def,
     PLAN_REPAIR_ROUNDS.def,
+    PLAN_MAX_TASKS.def,
     CONTRACT_ATTEMPTS.def,
     CONTRACT_MAX_ACTIONS.def,
     BUILD_MAX_ACTIONS.def,
