@@ -184,10 +184,9 @@ async fn a_looping_worker_is_stopped_and_its_task_dispatched_again() {
         vec![1, 2],
         "{sent:?}"
     );
-    assert_ne!(
-        sent[0].0, sent[1].0,
-        "a stopped task goes to another node when one is free"
-    );
+    // The task failed, not its node: the retry goes wherever the scheduler expects it to
+    // finish first, preferring the slot that holds its prompt (only a node that failed is
+    // avoided: see a_node_that_dies_mid_task_loses_it_and_nothing_is_lost).
     assert_eq!(ran.outcome.verdict, Verdict::Pass, "{}", ran.outcome.reason);
 }
 
