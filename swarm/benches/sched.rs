@@ -51,6 +51,7 @@ fn simulator(c: &mut Criterion) {
             tasks,
             fleet,
             seed: 1,
+            plans: 1,
         };
         group.bench_function(BenchmarkId::from_parameter(scenario.label()), |b| {
             b.iter(|| {

@@ -24,6 +24,11 @@ pub struct SimulateArgs {
     /// ten seeds.
     #[arg(long)]
     mixed_speed: bool,
+    /// Plans run at once on each fleet, comma-separated (as a nightly's `--concurrency` runs
+    /// several tasks at once): each scenario is run with K plans of its size side by side,
+    /// for each K given.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize])]
+    concurrency: Vec<usize>,
     /// Leave out the old greedy policy's column.
     #[arg(long)]
     no_compare: bool,
@@ -79,6 +84,18 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
         eprintln!("swarm fleet simulate: no scenario to run (sizes must be at least 1)");
         return ExitCode::from(2);
     }
+    if args.concurrency.iter().any(|k| !(1..=64).contains(k)) {
+        eprintln!("swarm fleet simulate: --concurrency takes whole numbers from 1 to 64");
+        return ExitCode::from(2);
+    }
+    let scenarios: Vec<Scenario> = scenarios
+        .into_iter()
+        .flat_map(|s| {
+            args.concurrency
+                .iter()
+                .map(move |&plans| Scenario { plans, ..s })
+        })
+        .collect();
     let cal = Calibration::default();
     let options = Options {
         affinity: !args.no_affinity,

@@ -132,7 +132,8 @@ impl PartialOrd for Event {
 /// What a server slot holds in its cache.
 #[derive(Debug, Clone, Copy, Default)]
 struct Held {
-    prefix: bool,
+    /// The plan whose stable prefix it holds.
+    prefix: Option<u32>,
     task: Option<usize>,
     /// Tokens of that task's conversation after the prefix.
     conversation: u64,
@@ -221,13 +222,7 @@ pub fn simulate(
                 dead_at: None,
                 down_until: 0.0,
                 permits: vec![None; m.slots as usize],
-                cache: vec![
-                    Held {
-                        prefix: options.prewarm,
-                        ..Held::default()
-                    };
-                    m.slots as usize
-                ],
+                cache: vec![Held::default(); m.slots as usize],
             })
             .collect(),
         tasks: (0..work.dag.len())
@@ -259,6 +254,18 @@ pub fn simulate(
         model_seconds: vec![0.0; work.dag.len()],
         sent_at: vec![0.0; work.dag.len()],
     };
+    if options.prewarm {
+        // While planning runs, each slot is warmed with one plan's prefix, the plans taking
+        // turns over the fleet's slots.
+        let plans = work.plan_of.iter().max().map_or(1, |p| p + 1);
+        let mut next = 0;
+        for node in &mut sim.nodes {
+            for held in &mut node.cache {
+                held.prefix = Some(next % plans);
+                next += 1;
+            }
+        }
+    }
     for (i, node) in fleet.iter().enumerate() {
         if let Some(fault) = node.fault {
             let at = match fault {
@@ -370,7 +377,8 @@ impl Sim<'_> {
                 .unwrap_or(permit)
         };
         let held = node.cache[server_slot];
-        let cached = if held.prefix {
+        let plan = self.work.plan_of.get(task).copied().unwrap_or(0);
+        let cached = if held.prefix == Some(plan) {
             prefix
                 + if held.task == Some(task) {
                     held.conversation.min(conversation)
@@ -392,7 +400,7 @@ impl Sim<'_> {
         self.advance(n);
         let node = &mut self.nodes[n];
         node.cache[server_slot] = Held {
-            prefix: true,
+            prefix: Some(plan),
             task: Some(task),
             conversation,
             last_used: self.now,

@@ -25,12 +25,35 @@ pub struct Scenario {
     pub fleet: FleetKind,
     /// Seed of the plan and the fleet.
     pub seed: u64,
+    /// Plans run at once on the fleet (`--concurrency`), each of `tasks` tasks drawn with its
+    /// own seed; 1: one plan.
+    pub plans: usize,
 }
 
 impl Scenario {
-    /// `shape/tasks@fleet`.
+    /// `shape/tasks@fleet`, with `×K` when K plans run at once.
     pub fn label(&self) -> String {
-        format!("{}/{}@{}", self.shape, self.tasks, self.fleet)
+        let together = if self.plans > 1 {
+            format!("×{}", self.plans)
+        } else {
+            String::new()
+        };
+        format!("{}/{}{together}@{}", self.shape, self.tasks, self.fleet)
+    }
+
+    /// Its workload: one plan, or `plans` plans side by side.
+    pub fn workload(&self) -> Result<Workload, String> {
+        let draw = |k: u64| {
+            generate(self.shape, self.tasks, self.seed.wrapping_add(k * 7919))
+                .map_err(|e| format!("{}: {e}", self.label()))
+        };
+        if self.plans <= 1 {
+            return draw(0);
+        }
+        let plans = (0..self.plans as u64)
+            .map(draw)
+            .collect::<Result<Vec<_>, _>>()?;
+        workload::together(&plans).map_err(|e| format!("{}: {e}", self.label()))
     }
 }
 
@@ -41,6 +64,7 @@ pub fn mixed_speed_case(seed: u64) -> Scenario {
         tasks: 16,
         fleet: FleetKind::Mixed4,
         seed,
+        plans: 1,
     }
 }
 
@@ -55,6 +79,7 @@ pub fn scenario_set(sizes: &[usize], seed: u64) -> Vec<Scenario> {
                     tasks,
                     fleet,
                     seed,
+                    plans: 1,
                 });
             }
         }
@@ -109,8 +134,7 @@ pub fn run(
     options: Options,
     with_heft: bool,
 ) -> Result<Figures, String> {
-    let work = generate(scenario.shape, scenario.tasks, scenario.seed)
-        .map_err(|e| format!("{}: {e}", scenario.label()))?;
+    let work = scenario.workload()?;
     let nodes = scenario.fleet.nodes(scenario.seed);
     let bound = heft::lower_bound(&work, &nodes, &cal).value();
     // Faults sit at fractions of the bound the fleet would have without them.

@@ -21,6 +21,7 @@ fn chain(n: usize) -> Workload {
             })
             .collect(),
         prefix_tokens: 4000,
+        plan_of: vec![0; n],
     }
 }
 
@@ -82,6 +83,7 @@ fn no_schedule_beats_the_bound_and_affinity_keeps_the_cache_warm() {
                 tasks: 40,
                 fleet,
                 seed: 3,
+                plans: 1,
             };
             for policy in [Policy::Eft, Policy::Greedy] {
                 let figures = run(scenario, policy, cal, Options::default(), true)
@@ -100,6 +102,7 @@ fn no_schedule_beats_the_bound_and_affinity_keeps_the_cache_warm() {
         tasks: 40,
         fleet: FleetKind::Equal3,
         seed: 3,
+        plans: 1,
     };
     let with = run(scenario, Policy::Eft, cal, Options::default(), false)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -146,6 +149,7 @@ fn faults_send_tasks_elsewhere_and_a_fleet_with_no_node_left_is_reported() {
         tasks: 200,
         fleet: FleetKind::Flaky8,
         seed: 2,
+        plans: 1,
     };
     let figures =
         run(scenario, Policy::Eft, cal, Options::default(), true).unwrap_or_else(|e| panic!("{e}"));
@@ -174,4 +178,33 @@ fn faults_send_tasks_elsewhere_and_a_fleet_with_no_node_left_is_reported() {
         matches!(&stuck, Err(Stuck(why)) if why.contains("no node left")),
         "{stuck:?}"
     );
+}
+
+#[test]
+fn several_plans_at_once_fill_a_fleet_one_plan_cannot() {
+    let cal = Calibration::default();
+    let one = Scenario {
+        shape: Shape::Plan,
+        tasks: 16,
+        fleet: FleetKind::Equal3,
+        seed: 1,
+        plans: 1,
+    };
+    let four = Scenario { plans: 4, ..one };
+    assert_eq!(four.label(), "plan/16×4@equal-3");
+    let run_one =
+        run(one, Policy::Eft, cal, Options::default(), false).unwrap_or_else(|e| panic!("{e}"));
+    let run_four =
+        run(four, Policy::Eft, cal, Options::default(), false).unwrap_or_else(|e| panic!("{e}"));
+    // A 16-task plan is narrower than six slots; four of them side by side are not.
+    assert!(!run_one.width_allows() && run_four.width_allows());
+    assert!(
+        run_four.measured.occupancy() > run_one.measured.occupancy() + 0.3,
+        "{} vs {}",
+        run_four.measured.occupancy(),
+        run_one.measured.occupancy()
+    );
+    // Each plan's prefix is its own: a slot that moves to another plan re-reads it.
+    let share = |m: &Measured| m.cached_tokens as f64 / m.prompt_tokens as f64;
+    assert!(share(&run_four.measured) < share(&run_one.measured));
 }

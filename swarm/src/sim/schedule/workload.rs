@@ -88,9 +88,40 @@ pub struct Workload {
     pub dag: Dag,
     /// Each task's true conversation.
     pub truth: Vec<Conversation>,
-    /// Tokens of the stable prefix every worker prompt starts with (system prompt, spec,
-    /// contracts).
+    /// Tokens of the stable prefix every worker prompt of a plan starts with (system prompt,
+    /// spec, contracts).
     pub prefix_tokens: u32,
+    /// The plan each task belongs to (several plans run at once share the fleet, each with
+    /// its own prefix); all 0 for one plan.
+    pub plan_of: Vec<u32>,
+}
+
+/// Several plans run at once on one fleet (`--concurrency`): one DAG of their tasks, side by
+/// side, each task keeping its plan (and so its plan's prefix).
+pub fn together(plans: &[Workload]) -> Result<Workload, DagError> {
+    let mut specs = Vec::new();
+    let mut truth = Vec::new();
+    let mut plan_of = Vec::new();
+    for (k, plan) in plans.iter().enumerate() {
+        let offset = specs.len();
+        for t in 0..plan.dag.len() {
+            let spec = plan.dag.task(t);
+            specs.push(TaskSpec {
+                work: spec.work,
+                deps: spec.deps.iter().map(|d| d + offset).collect(),
+                hard: spec.hard,
+            });
+            plan_of.push(k as u32);
+        }
+        truth.extend(plan.truth.iter().cloned());
+    }
+    Ok(Workload {
+        shape: plans.first().map_or(Shape::Plan, |p| p.shape),
+        dag: Dag::new(specs)?,
+        truth,
+        prefix_tokens: plans.first().map_or(0, |p| p.prefix_tokens),
+        plan_of,
+    })
 }
 
 /// Dependencies per task for `shape` with `n` tasks (always acyclic: only earlier tasks).
@@ -215,6 +246,7 @@ pub fn generate(shape: Shape, n: usize, seed: u64) -> Result<Workload, DagError>
     Ok(Workload {
         shape,
         dag: Dag::new(specs)?,
+        plan_of: vec![0; truth.len()],
         truth,
         prefix_tokens: 3900,
     })
@@ -239,6 +271,25 @@ mod tests {
             }
             assert_eq!(Shape::parse(shape.name()), Some(shape));
         }
+    }
+
+    #[test]
+    fn plans_run_together_side_by_side() {
+        let a = generate(Shape::Plan, 16, 1).unwrap_or_else(|e| panic!("{e}"));
+        let b = generate(Shape::Plan, 16, 2).unwrap_or_else(|e| panic!("{e}"));
+        let both = together(&[a.clone(), b.clone()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(both.dag.len(), 32);
+        assert_eq!(&both.plan_of[..16], &[0; 16]);
+        assert_eq!(&both.plan_of[16..], &[1; 16]);
+        // The second plan's dependencies point into its own tasks.
+        for t in 16..32 {
+            assert!(both.dag.task(t).deps.iter().all(|d| *d >= 16));
+        }
+        let unit = |_| 1.0;
+        assert_eq!(
+            both.dag.critical_path(unit),
+            a.dag.critical_path(unit).max(b.dag.critical_path(unit))
+        );
     }
 
     #[test]
