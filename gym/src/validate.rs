@@ -144,7 +144,7 @@ impl Proofs {
             &task.id,
             &task.manifest_hash,
             &sandbox.fingerprint(),
-            &harness_identity(),
+            harness_identity(),
         ] {
             hasher.update(part.as_bytes());
             hasher.update([0]);
@@ -190,8 +190,13 @@ impl Proofs {
 }
 
 /// The harness that proves: its version and its executable's size and modification time, so
-/// a rebuilt harness proves again.
-fn harness_identity() -> String {
+/// a rebuilt harness proves again. Read once per process.
+fn harness_identity() -> &'static str {
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(read_harness_identity)
+}
+
+fn read_harness_identity() -> String {
     let exe = std::env::current_exe().ok();
     let meta = exe.as_ref().and_then(|path| std::fs::metadata(path).ok());
     let modified = meta
