@@ -22,9 +22,43 @@ pub fn new_run_id() -> String {
     format!("{}-{:04x}", now.format("%Y%m%d%H%M%S"), salt & 0xffff)
 }
 
+/// CPU seconds this process has used so far, user and system, over all its threads (not
+/// the commands it ran: those are its children). None where the system will not say.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given, which points
+    // at one we own; it reads nothing from it.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if status != 0 {
+        return None;
+    }
+    // SAFETY: getrusage returned 0, so it filled the struct.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_process_cpu_clock_moves_with_work() {
+        let before = process_cpu_seconds().unwrap_or(-1.0);
+        assert!(before >= 0.0, "getrusage answered nothing");
+        // Spin until the clock has counted 20 ms more (it cannot stand still while this
+        // thread runs; 10 s is only a guard against a clock that never moves).
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        let mut after = before;
+        while after < before + 0.02 && start.elapsed() < std::time::Duration::from_secs(10) {
+            for _ in 0..10_000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+            after = process_cpu_seconds().unwrap_or(-1.0);
+        }
+        assert!(after >= before + 0.02, "{before} -> {after} ({x})");
+    }
 
     #[test]
     fn stamps_have_their_documented_shape() {

@@ -238,6 +238,11 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
     let prompt = schedule["prompt_tokens"].as_u64().unwrap();
     let cached = schedule["cached_tokens"].as_u64().unwrap();
     assert!(cached <= prompt, "{schedule}");
+    // What orchestrating cost: the swarm process's own CPU over the invocation.
+    let cpu = schedule["process_cpu_s"].as_f64().unwrap_or(0.0);
+    let wall = schedule["wall_s"].as_f64().unwrap_or(0.0);
+    assert!(cpu > 0.0 && wall > 0.0, "{schedule}");
+    eprintln!("swarm process CPU: {cpu:.2} s of {wall:.1} s wall");
     let second_requests = events
         .iter()
         .filter(|e| e["event"] == "agent" && e["agent"]["event"] == "request")

@@ -31,6 +31,14 @@ pub struct ScheduleFigures {
     /// Of those, served from cache.
     #[serde(default)]
     pub worker_cached_tokens: u64,
+    /// CPU seconds the swarm's own process used over the invocation (every thread; the
+    /// commands it ran are not in it). Embedded in the gym, other runs in the same process
+    /// count too.
+    #[serde(default)]
+    pub process_cpu_s: Option<f64>,
+    /// The invocation's wall, seconds.
+    #[serde(default)]
+    pub wall_s: Option<f64>,
 }
 
 impl ScheduleFigures {
@@ -53,6 +61,14 @@ impl ScheduleFigures {
             .then(|| self.worker_cached_tokens as f64 / self.worker_prompt_tokens as f64)
     }
 
+    /// The process's CPU ÷ the invocation's wall: what orchestrating the fleet costs.
+    pub fn cpu_share(&self) -> Option<f64> {
+        match (self.process_cpu_s, self.wall_s) {
+            (Some(cpu), Some(wall)) if wall > 0.0 => Some(cpu / wall),
+            _ => None,
+        }
+    }
+
     /// One line for the end of `swarm run`.
     pub fn line(&self) -> String {
         let percent = |x: Option<f64>| {
@@ -60,7 +76,7 @@ impl ScheduleFigures {
                 .unwrap_or_else(|| "—".into())
         };
         format!(
-            "fleet use: BUILD occupancy {}, BUILD makespan {} ÷ bound {} = {}, run occupancy {}, prompt tokens from cache {} ({} of {}; workers {})",
+            "fleet use: BUILD occupancy {}, BUILD makespan {} ÷ bound {} = {}, run occupancy {}, prompt tokens from cache {} ({} of {}; workers {}); swarm process CPU {} of wall ({})",
             percent(self.build_occupancy),
             seconds(self.build_makespan_s),
             seconds(self.build_bound_s),
@@ -72,6 +88,10 @@ impl ScheduleFigures {
             self.cached_tokens,
             self.prompt_tokens,
             percent(self.worker_cache_hit()),
+            self.cpu_share()
+                .map(|x| format!("{:.1}%", x * 100.0))
+                .unwrap_or_else(|| "—".into()),
+            seconds(self.process_cpu_s),
         )
     }
 }
@@ -297,6 +317,18 @@ mod tests {
         assert_eq!(figures.cache_hit(), Some(0.45));
         let line = figures.line();
         assert!(line.contains("1.00×") && line.contains("45%"), "{line}");
+        assert!(line.contains("CPU — of wall"), "{line}");
+        let timed = ScheduleFigures {
+            process_cpu_s: Some(1.5),
+            wall_s: Some(300.0),
+            ..figures.clone()
+        };
+        assert_eq!(timed.cpu_share(), Some(0.005));
+        assert!(
+            timed.line().contains("CPU 0.5% of wall (1.5 s)"),
+            "{}",
+            timed.line()
+        );
         // Records before this invocation are left out; no BUILD, no BUILD figures.
         let none = measure(&records, Some(&plan), 2, 40_000);
         assert_eq!(none, ScheduleFigures::default());

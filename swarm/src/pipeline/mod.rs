@@ -245,6 +245,7 @@ async fn execute(
 ) -> Result<RunOutcome, PipelineError> {
     let started = std::time::Instant::now();
     let started_ms = crate::clock::unix_ms();
+    let started_cpu = crate::clock::process_cpu_seconds();
     refuse_unsealed(&options.knobs)?;
     let recorder = Recorder::open(&run_dir.join("events.jsonl"), sink)
         .map_err(io_err("cannot open events.jsonl"))?;
@@ -287,12 +288,16 @@ async fn execute(
         verdict,
         reason: reason.clone(),
     });
-    let schedule = figures::measure(
+    let mut schedule = figures::measure(
         &read_log(ctx.recorder.path()).unwrap_or_default(),
         read_json::<crate::plan::Plan>(&run_dir.join("plan.json")).as_ref(),
         stats.worker_slots,
         started_ms,
     );
+    schedule.wall_s = Some(started.elapsed().as_secs_f64());
+    schedule.process_cpu_s = started_cpu
+        .zip(crate::clock::process_cpu_seconds())
+        .map(|(from, to)| (to - from).max(0.0));
     let result = RunOutcome {
         run_id,
         out: ctx.out.clone(),
