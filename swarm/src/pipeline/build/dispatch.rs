@@ -7,8 +7,9 @@
 //! comes back or a node rejoins. It sees each task's work (its difficulty: easy 1, medium 2,
 //! hard 4 units), each node's speed as the run has measured it, and how long each running
 //! job should still take. A node's slots are permits (`acquire` at dispatch, `release` when
-//! the job comes back). Making a job's git worktree happens in the job's own task, off this
-//! loop (one at a time: git locks its repository).
+//! the job comes back). Making a job's git worktree happens in the job's own task, and
+//! committing and merging a finished job in a task of its own, both off this loop (one git
+//! command that changes the repository at a time: git locks it).
 
 use super::{node_failure, save_transcript, spawn, task_problems, Finished, Job, Shared};
 use crate::agent::{AgentReport, Outcome};
@@ -92,28 +93,31 @@ pub(super) async fn run_jobs(
             queue.drop_blocked();
         }
         queue.dispatch(stats);
-        if queue.running.is_empty() {
+        if queue.running.is_empty() && queue.merging.is_empty() {
             if queue.pending.is_empty() || !queue.wait_for_a_node().await {
                 break;
             }
             continue;
         }
-        // Wake for whichever comes first: a job back, or a node rejoining that a waiting
-        // job may want.
+        // Wake for whichever comes first: a job back, a merge done, or a node rejoining
+        // that a waiting job may want.
         let rejoin = queue.next_rejoin();
-        let joined = tokio::select! {
-            joined = queue.running.join_next() => joined,
-            () = sleep_or_never(rejoin) => continue,
-        };
-        let Some(joined) = joined else {
-            continue;
-        };
-        let finished =
-            joined.map_err(|err| PipelineError::Io(format!("a worker crashed: {err}")))?;
-        if let Some(fatal) = finished.fatal {
-            return Err(fatal);
+        tokio::select! {
+            Some(joined) = queue.running.join_next() => {
+                let finished =
+                    joined.map_err(|err| PipelineError::Io(format!("a worker crashed: {err}")))?;
+                if let Some(fatal) = finished.fatal {
+                    return Err(fatal);
+                }
+                queue.settle(finished, stats);
+            }
+            Some(joined) = queue.merging.join_next() => {
+                let (task, merged) =
+                    joined.map_err(|err| PipelineError::Io(format!("a merge crashed: {err}")))?;
+                queue.merged_or_failed(task, merged);
+            }
+            () = sleep_or_never(rejoin) => {}
         }
-        queue.settle(finished, stats).await;
     }
     let Queue {
         mut merged, failed, ..
@@ -150,6 +154,9 @@ struct Queue<'a> {
     failed: BTreeSet<String>,
     /// Jobs on the fleet.
     running: JoinSet<Finished>,
+    /// Finished jobs being committed and merged into main, off this loop: the task and its
+    /// merge commit, or why it could not merge.
+    merging: JoinSet<(String, Result<(String, String), String>)>,
     /// What each running job is.
     on_fleet: Vec<Running>,
     /// Whether build dependencies gate dispatch.
@@ -164,7 +171,7 @@ struct Queue<'a> {
     max_attempts: u32,
     /// How long a failed node sits out (`node.cooldown_s`).
     cooldown: Duration,
-    /// One `git worktree add` at a time.
+    /// One git command that changes the repository at a time (worktrees, merges).
     git_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -184,6 +191,7 @@ impl<'a> Queue<'a> {
             merged: already.clone(),
             failed: BTreeSet::new(),
             running: JoinSet::new(),
+            merging: JoinSet::new(),
             on_fleet: Vec::new(),
             use_deps,
             workers: nodes::with_role(&ctx.nodes, Role::Worker),
@@ -361,7 +369,7 @@ impl<'a> Queue<'a> {
     }
 
     /// A job came back: counted, logged, then re-routed, merged, sent back or failed.
-    async fn settle(&mut self, finished: Finished, stats: &mut RunStats) {
+    fn settle(&mut self, finished: Finished, stats: &mut RunStats) {
         let Finished {
             mut job,
             node,
@@ -416,7 +424,7 @@ impl<'a> Queue<'a> {
         }
         let problems = self.problems(&job, &report);
         if problems.is_empty() {
-            self.merge(job).await;
+            self.merge(job);
         } else {
             self.send_back(job, &report, problems, stats);
         }
@@ -475,27 +483,43 @@ impl<'a> Queue<'a> {
     }
 
     /// Commits the job's files in its worktree and merges its branch into main (the merge
-    /// commit carries the run, stage and task).
-    async fn merge(&mut self, job: Job) {
+    /// commit carries the run, stage and task), in a task of its own: the loop goes on
+    /// dispatching, and the tasks that depend on this one wait for the merge to land.
+    fn merge(&mut self, job: Job) {
         let ctx = self.ctx;
         let message = format!("{} {}: {}", job.stage, job.task.id, job.task.title);
         let trailers = git::merge_trailers(&ctx.run_id(), &job.stage, &job.task.id);
-        let merged_commit = async {
-            git::commit_files(&job.worktree, &job.task.files, &message).await?;
-            git::merge(&ctx.out, &job.branch, &format!("merge {message}{trailers}")).await
-        }
-        .await;
-        match merged_commit {
-            Ok(commit) => {
-                ctx.emit(Event::Merged {
-                    task: job.task.id.clone(),
-                    commit,
-                    stage: job.stage.clone(),
-                });
-                git::remove_worktree(&ctx.out, &job.worktree).await;
-                self.merged.insert(job.task.id.clone());
+        let out = ctx.out.clone();
+        let git_lock = self.git_lock.clone();
+        self.merging.spawn(async move {
+            let _one_at_a_time = git_lock.lock().await;
+            let merged = async {
+                git::commit_files(&job.worktree, &job.task.files, &message).await?;
+                git::merge(&out, &job.branch, &format!("merge {message}{trailers}")).await
             }
-            Err(err) => self.fail(&job.task.id, format!("merge failed: {err}")),
+            .await;
+            if merged.is_ok() {
+                git::remove_worktree(&out, &job.worktree).await;
+            }
+            let merged = merged
+                .map(|commit| (commit, job.stage.clone()))
+                .map_err(|err| format!("merge failed: {err}"));
+            (job.task.id, merged)
+        });
+    }
+
+    /// A merge came back: the task is merged (its dependents may start) or failed.
+    fn merged_or_failed(&mut self, task: String, merged: Result<(String, String), String>) {
+        match merged {
+            Ok((commit, stage)) => {
+                self.ctx.emit(Event::Merged {
+                    task: task.clone(),
+                    commit,
+                    stage,
+                });
+                self.merged.insert(task);
+            }
+            Err(reason) => self.fail(&task, reason),
         }
     }
 
