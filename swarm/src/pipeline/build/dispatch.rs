@@ -135,6 +135,9 @@ async fn sleep_or_never(wait: Option<Duration>) {
     }
 }
 
+/// What a merge left: the merge commit and the stage, or why the task could not merge.
+type MergeResult = Result<(String, String), String>;
+
 /// A job on the fleet, as the scheduler sees it.
 struct Running {
     task: usize,
@@ -156,7 +159,7 @@ struct Queue<'a> {
     running: JoinSet<Finished>,
     /// Finished jobs being committed and merged into main, off this loop: the task and its
     /// merge commit, or why it could not merge.
-    merging: JoinSet<(String, Result<(String, String), String>)>,
+    merging: JoinSet<(String, MergeResult)>,
     /// What each running job is.
     on_fleet: Vec<Running>,
     /// Whether build dependencies gate dispatch.
@@ -509,7 +512,7 @@ impl<'a> Queue<'a> {
     }
 
     /// A merge came back: the task is merged (its dependents may start) or failed.
-    fn merged_or_failed(&mut self, task: String, merged: Result<(String, String), String>) {
+    fn merged_or_failed(&mut self, task: String, merged: MergeResult) {
         match merged {
             Ok((commit, stage)) => {
                 self.ctx.emit(Event::Merged {
