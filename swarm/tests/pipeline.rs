@@ -449,3 +449,54 @@ async fn an_unusable_acceptance_derivation_is_tried_twice_fails_clearly_and_its_
         "nothing was built without a way to prove it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_worker_slots_are_warmed_and_workers_then_find_their_prefix_cached() {
+    let warm = run_demo(Vec::new(), &[]).await;
+    let cold = run_demo(Vec::new(), &["sched.prewarm=false"]).await;
+    assert_eq!(
+        warm.outcome.verdict,
+        Verdict::Pass,
+        "{}",
+        warm.outcome.reason
+    );
+    let warm_ups: Vec<(&str, u64, bool)> = warm
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::WarmUp {
+                stage,
+                prompt_tokens,
+                error,
+                ..
+            } => Some((stage.as_str(), *prompt_tokens, error.is_none())),
+            _ => None,
+        })
+        .collect();
+    eprintln!("warm-ups: {warm_ups:?}");
+    // During CONTRACT every worker slot but the contract's own is warmed with the spec;
+    // at the start of BUILD the slots the first dispatch left free get the contracts too.
+    assert!(warm_ups.iter().any(|w| w.0 == "contract"), "{warm_ups:?}");
+    assert!(warm_ups.iter().any(|w| w.0 == "build"), "{warm_ups:?}");
+    assert!(warm_ups.iter().all(|w| w.1 > 0 && w.2), "{warm_ups:?}");
+    assert!(!cold
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::WarmUp { .. })));
+    let (w, c) = (&warm.outcome.schedule, &cold.outcome.schedule);
+    eprintln!("warm: {}\ncold: {}", w.line(), c.line());
+    assert!(
+        w.worker_cached_tokens > c.worker_cached_tokens,
+        "warm {} vs cold {}",
+        w.line(),
+        c.line()
+    );
+    // Scripted replies are never spent on a warm-up: the same app, the same verdict.
+    assert_eq!(
+        cold.outcome.verdict,
+        Verdict::Pass,
+        "{}",
+        cold.outcome.reason
+    );
+    assert_eq!(merged(&warm.events, "build"), merged(&cold.events, "build"));
+}

@@ -238,6 +238,10 @@ fn system_prompt(mode: ActionMode, workspace: &Workspace, config: &AgentConfig) 
     } else {
         owned_line(workspace)
     };
+    system_prompt_with(mode, &owned, config)
+}
+
+fn system_prompt_with(mode: ActionMode, owned: &str, config: &AgentConfig) -> String {
     let allowed = config
         .allowed_tools
         .as_ref()
@@ -257,6 +261,38 @@ fn system_prompt(mode: ActionMode, workspace: &Workspace, config: &AgentConfig) 
         prompt.push_str(preamble);
     }
     prompt
+}
+
+/// Marks a request that only fills a server slot's prompt cache (scripted fleets answer it
+/// without spending a scripted reply).
+pub const WARM_UP_MARKER: &str = "WARM-UP";
+
+/// A request that puts an agent's stable prefix — its system prompt with the preamble (spec
+/// and frozen contracts), and in the native protocol its tool list — into the prompt cache
+/// of `config.cache_slot`, so that the first request of a conversation started there later
+/// finds it cached. It asks for one token; only the prefill counts. Meant for configs with
+/// a preamble (whose system prompt is the same for every worker).
+pub fn warm_up_request(config: &AgentConfig) -> ChatRequest {
+    let mode = if config.action_mode == ActionMode::Auto {
+        ActionMode::Json
+    } else {
+        config.action_mode
+    };
+    let messages = vec![
+        Message::text(Role::System, system_prompt_with(mode, "", config)),
+        Message::text(
+            Role::User,
+            format!("{WARM_UP_MARKER}: nothing to do yet; reply OK."),
+        ),
+    ];
+    let mut request = ChatRequest::new(config.model.clone(), messages);
+    request.max_tokens = Some(1);
+    request.temperature = Some(0.0);
+    request.cache_slot = config.cache_slot;
+    if mode != ActionMode::Json {
+        request.tools = tool_specs();
+    }
+    request
 }
 
 fn target_of(action: &Action) -> String {

@@ -89,6 +89,19 @@ impl LiveNode {
         slot as u32
     }
 
+    /// The slots taken now.
+    pub fn taken_slots(&self) -> Vec<u32> {
+        self.state
+            .lock()
+            .map(|s| {
+                (0..s.taken.len())
+                    .filter(|i| s.taken[*i])
+                    .map(|i| i as u32)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Gives slot `slot` back.
     pub fn release(&self, slot: u32) {
         if let Ok(mut s) = self.state.lock() {

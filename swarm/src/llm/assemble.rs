@@ -173,6 +173,12 @@ impl ReplyAssembler {
             if let Some(speed) = timings.get("predicted_per_second").and_then(Value::as_f64) {
                 self.usage.tokens_per_second = Some(speed);
             }
+            // Only a prefill of some length says how fast prefill is.
+            if number(timings.get("prompt_n")).unwrap_or(0) > 0 {
+                if let Some(speed) = timings.get("prompt_per_second").and_then(Value::as_f64) {
+                    self.usage.prefill_tokens_per_second = Some(speed);
+                }
+            }
             if self.usage.completion_tokens == 0 {
                 if let Some(predicted) = number(timings.get("predicted_n")) {
                     self.usage.completion_tokens = predicted;
@@ -325,7 +331,8 @@ mod tests {
                 prompt_tokens: 50,
                 completion_tokens: 9,
                 cached_prompt_tokens: Some(32),
-                tokens_per_second: None
+                tokens_per_second: None,
+                prefill_tokens_per_second: None,
             }
         );
     }
@@ -390,7 +397,7 @@ mod tests {
     fn llama_server_timings_give_speed_and_cache() {
         let response = assemble(&[
             json!({"choices":[{"delta":{"content":"hi"},"finish_reason":"stop"}],
-            "timings":{"cache_n":120,"prompt_n":8,"predicted_n":2,"predicted_per_second":41.5}}),
+            "timings":{"cache_n":120,"prompt_n":8,"predicted_n":2,"predicted_per_second":41.5,"prompt_per_second":640.0}}),
         ]);
         assert_eq!(
             response.usage,
@@ -398,7 +405,8 @@ mod tests {
                 prompt_tokens: 128,
                 completion_tokens: 2,
                 cached_prompt_tokens: Some(120),
-                tokens_per_second: Some(41.5)
+                tokens_per_second: Some(41.5),
+                prefill_tokens_per_second: Some(640.0),
             }
         );
     }

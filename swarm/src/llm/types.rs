@@ -206,6 +206,10 @@ pub struct Usage {
     pub cached_prompt_tokens: Option<u64>,
     /// Generation speed as the server measured it, when it says.
     pub tokens_per_second: Option<f64>,
+    /// Prompt processing speed of the uncached prompt tokens, when the server says
+    /// (llama-server's `timings.prompt_per_second`).
+    #[serde(default)]
+    pub prefill_tokens_per_second: Option<f64>,
 }
 
 /// How the model's tool calls reached us.

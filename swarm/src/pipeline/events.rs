@@ -271,6 +271,26 @@ pub enum Event {
         /// build or fix-N.
         stage: String,
     },
+    /// A server slot's prompt cache was filled with the stable prefix of the workers' prompts
+    /// while the slot had nothing else to do (`cache.prewarm`): during CONTRACT the prefix
+    /// up to the spec, at the start of BUILD the whole of it with the frozen contracts.
+    WarmUp {
+        /// Node.
+        node: String,
+        /// The server slot.
+        slot: u32,
+        /// `contract` or `build`.
+        stage: String,
+        /// Prompt tokens of the warm-up request.
+        prompt_tokens: u64,
+        /// Of those, already in the slot's cache.
+        cached_tokens: u64,
+        /// How long the request took, ms.
+        ms: u64,
+        /// Why it failed, when it did (the run goes on: a cold slot is only slower).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A task gave up.
     TaskFailed {
         /// Task.

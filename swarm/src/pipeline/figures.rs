@@ -31,6 +31,15 @@ pub struct ScheduleFigures {
     /// Of those, served from cache.
     #[serde(default)]
     pub worker_cached_tokens: u64,
+    /// Warm-up requests that filled an idle slot's cache with the workers' prefix.
+    #[serde(default)]
+    pub warm_ups: u64,
+    /// Their prompt tokens.
+    #[serde(default)]
+    pub warm_up_prompt_tokens: u64,
+    /// Of those, already cached.
+    #[serde(default)]
+    pub warm_up_cached_tokens: u64,
     /// CPU seconds the swarm's own process used over the invocation (every thread; the
     /// commands it ran are not in it). Embedded in the gym, other runs in the same process
     /// count too.
@@ -61,6 +70,16 @@ impl ScheduleFigures {
             .then(|| self.worker_cached_tokens as f64 / self.worker_prompt_tokens as f64)
     }
 
+    /// Workers' and warm-ups' cached ÷ prompt tokens: the share of every prefill done for
+    /// the workers' sake that the cache spared (warm-ups move prefill to idle slots; they
+    /// do not make it free).
+    pub fn worker_cache_hit_with_warm_ups(&self) -> Option<f64> {
+        let prompt = self.worker_prompt_tokens + self.warm_up_prompt_tokens;
+        (prompt > 0).then(|| {
+            (self.worker_cached_tokens + self.warm_up_cached_tokens) as f64 / prompt as f64
+        })
+    }
+
     /// The process's CPU ÷ the invocation's wall: what orchestrating the fleet costs.
     pub fn cpu_share(&self) -> Option<f64> {
         match (self.process_cpu_s, self.wall_s) {
@@ -76,7 +95,7 @@ impl ScheduleFigures {
                 .unwrap_or_else(|| "—".into())
         };
         format!(
-            "fleet use: BUILD occupancy {}, BUILD makespan {} ÷ bound {} = {}, run occupancy {}, prompt tokens from cache {} ({} of {}; workers {}); swarm process CPU {} of wall ({})",
+            "fleet use: BUILD occupancy {}, BUILD makespan {} ÷ bound {} = {}, run occupancy {}, prompt tokens from cache {} ({} of {}; workers {}{}); swarm process CPU {} of wall ({})",
             percent(self.build_occupancy),
             seconds(self.build_makespan_s),
             seconds(self.build_bound_s),
@@ -88,6 +107,16 @@ impl ScheduleFigures {
             self.cached_tokens,
             self.prompt_tokens,
             percent(self.worker_cache_hit()),
+            if self.warm_ups > 0 {
+                format!(
+                    ", {} with {} warm-up(s) of {} tokens",
+                    percent(self.worker_cache_hit_with_warm_ups()),
+                    self.warm_ups,
+                    self.warm_up_prompt_tokens
+                )
+            } else {
+                String::new()
+            },
             self.cpu_share()
                 .map(|x| format!("{:.1}%", x * 100.0))
                 .unwrap_or_else(|| "—".into()),
@@ -126,6 +155,17 @@ pub fn measure(
         })
         .collect();
     for r in &records {
+        if let Event::WarmUp {
+            prompt_tokens,
+            cached_tokens,
+            error: None,
+            ..
+        } = &r.event
+        {
+            figures.warm_ups += 1;
+            figures.warm_up_prompt_tokens += prompt_tokens;
+            figures.warm_up_cached_tokens += cached_tokens.min(prompt_tokens);
+        }
         if let Event::Agent {
             task,
             agent:
@@ -318,6 +358,34 @@ mod tests {
         let line = figures.line();
         assert!(line.contains("1.00×") && line.contains("45%"), "{line}");
         assert!(line.contains("CPU — of wall"), "{line}");
+        assert!(!line.contains("warm-up"), "{line}");
+        // A warm-up of 1000 tokens (none cached before) counts beside the workers' 2000.
+        let mut warmed = records.clone();
+        warmed.insert(
+            1,
+            at(
+                1_000,
+                Event::WarmUp {
+                    node: "n".into(),
+                    slot: 1,
+                    stage: "build".into(),
+                    prompt_tokens: 1000,
+                    cached_tokens: 0,
+                    ms: 500,
+                    error: None,
+                },
+            ),
+        );
+        let warm = measure(&warmed, Some(&plan), 2, 0);
+        assert_eq!((warm.warm_ups, warm.warm_up_prompt_tokens), (1, 1000));
+        assert_eq!(warm.worker_cache_hit(), Some(0.45));
+        assert_eq!(warm.worker_cache_hit_with_warm_ups(), Some(0.3));
+        assert!(
+            warm.line()
+                .contains("workers 45%, 30% with 1 warm-up(s) of 1000 tokens"),
+            "{}",
+            warm.line()
+        );
         let timed = ScheduleFigures {
             process_cpu_s: Some(1.5),
             wall_s: Some(300.0),

@@ -16,6 +16,7 @@ pub mod figures;
 pub mod git;
 mod merges;
 mod planning;
+mod prewarm;
 pub mod prompts;
 mod scout;
 mod verify_fix;

@@ -264,8 +264,14 @@ async fn chat(State(state): State<NodeState>, body: Bytes) -> Response {
             .map(|t| token_estimate(&t.to_string()))
             .unwrap_or(0);
     let cached_tokens = cached(&state, &body, &texts, prompt_tokens);
+    // A cache warm-up is answered "OK" as any server would, without spending a rule.
+    let warm_up = texts
+        .last()
+        .is_some_and(|t| t.starts_with(crate::agent::WARM_UP_MARKER));
     let scenario = &state.shared.scenario;
-    let chosen = {
+    let chosen = if warm_up {
+        None
+    } else {
         let Ok(mut uses) = state.shared.uses.lock() else {
             return error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -287,21 +293,31 @@ async fn chat(State(state): State<NodeState>, body: Bytes) -> Response {
             (index, rule.reply.clone(), rule.fault.clone())
         })
     };
-    if let Ok(mut log) = state.shared.log.lock() {
-        log.push(ServedRequest {
-            node: state.spec.name.clone(),
-            turn,
-            schema: schema.clone(),
-            tools,
-            rule: chosen.as_ref().map(|(index, _, _)| *index),
-            prompt_tokens,
-        });
+    // The log is of the scripted conversation; warm-ups are not in it.
+    if !warm_up {
+        if let Ok(mut log) = state.shared.log.lock() {
+            log.push(ServedRequest {
+                node: state.spec.name.clone(),
+                turn,
+                schema: schema.clone(),
+                tools,
+                rule: chosen.as_ref().map(|(index, _, _)| *index),
+                prompt_tokens,
+            });
+        }
     }
     if prompt_tokens > state.spec.context_length {
         return overflow(prompt_tokens, state.spec.context_length);
     }
     let (reply, fault) = match chosen {
         Some((_, reply, fault)) => (reply, fault),
+        None if warm_up => (
+            super::scenario::Reply {
+                content: Some("OK".into()),
+                ..Default::default()
+            },
+            Fault::default(),
+        ),
         None => match &scenario.default_reply {
             Some(reply) => (reply.clone(), Fault::default()),
             None => {

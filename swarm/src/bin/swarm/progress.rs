@@ -165,6 +165,21 @@ pub fn progress() -> Sink {
                 format!("[resume] {task} ({stage}) was merged ({commit}) before the run stopped; git says so, the log had lost it")
             }
             Event::TaskFailed { task, reason } => format!("[build] {task} FAILED: {reason}"),
+            Event::WarmUp {
+                node,
+                slot,
+                stage,
+                prompt_tokens,
+                cached_tokens,
+                ms,
+                error,
+            } => match error {
+                Some(error) => format!("[{stage}] warm-up of {node} slot {slot} failed: {error}"),
+                None => format!(
+                    "[{stage}] {node} slot {slot} warmed: {prompt_tokens} prompt tokens ({cached_tokens} already cached) in {:.1} s",
+                    *ms as f64 / 1000.0
+                ),
+            },
             Event::Gate {
                 round,
                 gate,

@@ -198,6 +198,11 @@ pub const SCHED_EFT: Knob<bool> = feature(
     "sched.eft",
     "place each ready task where it would finish earliest, waiting for a busy faster node when that is sooner (off: any free slot takes the next ready task)",
 );
+/// `sched.prewarm`.
+pub const SCHED_PREWARM: Knob<bool> = feature(
+    "sched.prewarm",
+    "fill idle worker slots' prompt caches with the workers' stable prefix (spec during CONTRACT, spec and contracts at the start of BUILD; llama-server only)",
+);
 /// `sched.fastest_for_hard`.
 pub const SCHED_FASTEST_FOR_HARD: Knob<bool> = feature(
     "sched.fastest_for_hard",
@@ -343,6 +348,7 @@ pub const REGISTRY: &[KnobDef] = &[
     SCHED_PRIORITY.def,
     SCHED_FASTEST_FOR_HARD.def,
     SCHED_EFT.def,
+    SCHED_PREWARM.def,
     NODE_SLOTS_CAP.def,
     NODE_STALL_TIMEOUT_S.def,
     NODE_FIRST_BYTE_TIMEOUT_S.def,

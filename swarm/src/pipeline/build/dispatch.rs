@@ -88,11 +88,15 @@ pub(super) async fn run_jobs(
     stats: &mut RunStats,
 ) -> Result<(BTreeSet<String>, BTreeSet<String>), PipelineError> {
     let mut queue = Queue::new(ctx, shared, jobs, already, use_deps);
+    let mut first = use_deps;
     loop {
         if use_deps {
             queue.drop_blocked();
         }
         queue.dispatch(stats);
+        if std::mem::take(&mut first) {
+            queue.warm_free_slots();
+        }
         if queue.running.is_empty() && queue.merging.is_empty() {
             if queue.pending.is_empty() || !queue.wait_for_a_node().await {
                 break;
@@ -337,6 +341,23 @@ impl<'a> Queue<'a> {
                 self.git_lock.clone(),
             );
         }
+    }
+
+    /// BUILD's first dispatch is out: every worker slot it left free gets the workers'
+    /// stable prefix in its cache before a task comes to it.
+    fn warm_free_slots(&self) {
+        let taken: Vec<(usize, u32)> = self
+            .workers
+            .iter()
+            .flat_map(|i| {
+                self.ctx.nodes[*i]
+                    .taken_slots()
+                    .into_iter()
+                    .map(move |slot| (*i, slot))
+            })
+            .collect();
+        crate::pipeline::prewarm::warm(self.ctx, "build", &self.shared.preamble, &taken)
+            .detach_all();
     }
 
     /// When the soonest down worker rejoins, if a job is waiting.
