@@ -280,3 +280,43 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         assert!(!outcome["reason"].as_str().unwrap().is_empty());
     }
 }
+
+/// `swarm fleet calibrate` on a real llama-server: the timings it reads exist, the constants
+/// it writes are sane, and the simulator runs on them.
+#[test]
+fn calibrate_measures_a_real_llama_server_and_the_simulator_runs_on_it() {
+    let Some((server, model)) = real_model() else {
+        return;
+    };
+    let running = LlamaServer::start(&server, &model, 2, 8192, 2).expect("llama-server starts");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calibration.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_swarm"))
+        .args(["fleet", "calibrate", "--url", &running.url, "--rounds", "2"])
+        .arg("--out")
+        .arg(&file)
+        .env("SWARM_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("{stderr}{stdout}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // A GPU or CPU prefills many times faster than it generates; two streams share it.
+    let ratio = written["prefill_per_decode"].as_f64().unwrap();
+    assert!(ratio > 1.0, "{written}");
+    assert!(
+        written["measured"]["parallel"].as_u64() == Some(2),
+        "{written}"
+    );
+    let simulated = Command::new(env!("CARGO_BIN_EXE_swarm"))
+        .args(["fleet", "simulate", "--sizes", "20", "--shapes", "plan"])
+        .args(["--fleets", "equal-3", "--no-compare", "--calibration"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&simulated.stdout);
+    assert_eq!(simulated.status.code(), Some(0), "{table}");
+    assert!(table.contains("SIMULATED"), "{table}");
+}

@@ -441,7 +441,8 @@ impl StreamPlan {
         (
             json!({"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": self.prompt_tokens + completion,
                 "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}),
-            json!({"prompt_n": self.prompt_tokens.saturating_sub(self.cached_tokens), "cache_n": self.cached_tokens, "predicted_n": completion, "predicted_per_second": per_second}),
+            json!({"prompt_n": self.prompt_tokens.saturating_sub(self.cached_tokens), "cache_n": self.cached_tokens, "predicted_n": completion, "predicted_per_second": per_second,
+                "prompt_per_second": self.state.spec.prefill_tokens_per_second}),
         )
     }
 

@@ -2,6 +2,7 @@
 //! `resume`, `verify` (the gates alone), `review` (the static review alone), `knobs`, `demo` (the pipeline on a bundled simulated
 //! fleet), `agent` (the single agent), `demo-agent`, and `probe` (what a server is).
 
+mod calibrate_cmd;
 mod pipeline_cmd;
 mod progress;
 mod review_cmd;
@@ -85,6 +86,9 @@ enum FleetCommand {
     /// Run the scheduler on virtual time over generated plans and fleets; print makespan ÷
     /// lower bound, ÷ HEFT, occupancy and cache hits per scenario (all simulated).
     Simulate(simulate_cmd::SimulateArgs),
+    /// Measure a llama-server (prefill and decode speed, per-request overhead, slow-down per
+    /// busy slot) and write the simulator's constants for `simulate --calibration FILE`.
+    Calibrate(calibrate_cmd::CalibrateArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -143,6 +147,9 @@ fn main() -> ExitCode {
             Command::Review(args) => Ok(review_cmd::review(args)),
             Command::ReviewCorpus(args) => Ok(review_cmd::corpus(args)),
             Command::Fleet(FleetCommand::Simulate(args)) => Ok(simulate_cmd::simulate(args)),
+            Command::Fleet(FleetCommand::Calibrate(args)) => {
+                Ok(calibrate_cmd::calibrate(args).await)
+            }
             Command::Knobs { json } => Ok(pipeline_cmd::knobs_command(json)),
         }
     });

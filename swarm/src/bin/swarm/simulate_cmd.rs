@@ -38,6 +38,10 @@ pub struct SimulateArgs {
     /// Slots start cold (no pre-warmed prefix).
     #[arg(long)]
     no_prewarm: bool,
+    /// The latency constants measured by `swarm fleet calibrate` (default: figures of a
+    /// 27B model on llama-server, see the README).
+    #[arg(long)]
+    calibration: Option<PathBuf>,
     /// Write the figures as CSV here.
     #[arg(long)]
     csv: Option<PathBuf>,
@@ -96,7 +100,19 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
                 .map(move |&plans| Scenario { plans, ..s })
         })
         .collect();
-    let cal = Calibration::default();
+    let cal = match &args.calibration {
+        None => Calibration::default(),
+        Some(path) => match schedule::calibrate::CalibrationFile::read(path) {
+            Ok(file) => {
+                eprintln!("latency constants from {}", path.display());
+                file.calibration()
+            }
+            Err(why) => {
+                eprintln!("swarm fleet simulate: {why}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let options = Options {
         affinity: !args.no_affinity,
         prewarm: !args.no_prewarm,

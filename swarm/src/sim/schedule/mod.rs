@@ -2,6 +2,7 @@
 //! virtual time over generated plans ([`workload`]) and fleets ([`fleet`]), judged against
 //! the lower bound and HEFT ([`heft`]). Every figure it produces is simulated.
 
+pub mod calibrate;
 pub mod engine;
 pub mod fleet;
 pub mod heft;
