@@ -155,18 +155,10 @@ fn request(model: &str, text: String, max_tokens: u32) -> ChatRequest {
     request
 }
 
+/// The median of the finite values.
 fn median(mut values: Vec<f64>) -> Option<f64> {
     values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    })
+    super::median(&mut values)
 }
 
 async fn ask(client: &LlmClient, request: &ChatRequest) -> Result<ChatResponse, String> {
