@@ -53,7 +53,7 @@ pub async fn calibrate(args: CalibrateArgs) -> ExitCode {
         Ok(client) => client,
         Err(err) => return fail(err.to_string()),
     };
-    let seed = args.seed.unwrap_or_else(|| swarm::unix_ms());
+    let seed = args.seed.unwrap_or_else(swarm::unix_ms);
     eprintln!(
         "swarm fleet calibrate: {} — {} prefill, {} decode and {} parallel request(s) of {parallel}",
         crate::describe(&report),
