@@ -196,6 +196,9 @@ fn speed_is_reported_head_to_head_with_medians_p90_and_a_paired_interval() {
     assert_eq!(wall.measure, "wall_seconds");
     assert_eq!(wall.a, Some((50.0, 90.0)));
     assert_eq!(wall.b, Some((55.0, 95.0)));
+    // Ten turns: the median's interval is the 2nd to the 9th value; a p90 needs 36 turns.
+    assert_eq!(wall.a_intervals.median, Some((20.0, 90.0)));
+    assert_eq!(wall.a_intervals.p90, None);
     let difference = wall.comparison.as_ref().map(|c| c.difference);
     assert!(
         difference.is_some_and(|d| (d + 5.0).abs() < 1e-9),
@@ -206,5 +209,9 @@ fn speed_is_reported_head_to_head_with_medians_p90_and_a_paired_interval() {
     assert!(speed.comparison.is_none(), "no pair has both");
     let text = render(&report, "a", "b");
     assert!(text.contains("speed per turn"), "{text}");
+    assert!(
+        text.contains("A 50.00 [20.00, 90.00] / 90.00 [needs 36 turns]"),
+        "{text}"
+    );
     assert!(text.contains("cache_hit"), "{text}");
 }

@@ -164,6 +164,34 @@ pub fn mcnemar_exact(a_only: u64, b_only: u64) -> f64 {
     (2.0 * tail).min(1.0)
 }
 
+/// A distribution-free 95% interval of the `q` quantile (0 < q < 1) of what `values` were
+/// drawn from: the order statistics x(l) and x(u) with P(l ≤ B < u) ≥ 95% for B ~
+/// Binomial(n, q). None when there are too few values for any such pair (a median needs 6,
+/// a 90th percentile 36).
+pub fn quantile_interval(values: &[f64], q: f64) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n == 0 || !(q > 0.0 && q < 1.0) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    // cdf[k] = P(B ≤ k), the binomial terms summed in log space.
+    let ln_choose = |r: usize| {
+        ln_gamma(n as f64 + 1.0) - ln_gamma(r as f64 + 1.0) - ln_gamma((n - r) as f64 + 1.0)
+    };
+    let mut cdf = Vec::with_capacity(n + 1);
+    let mut total = 0.0;
+    for k in 0..=n {
+        total += (ln_choose(k) + k as f64 * q.ln() + (n - k) as f64 * (1.0 - q).ln()).exp();
+        cdf.push(total.min(1.0));
+    }
+    let tail = 0.025;
+    // The largest l ≥ 1 with P(B ≤ l − 1) ≤ 2.5%, the smallest u ≤ n with P(B ≥ u) ≤ 2.5%.
+    let l = (1..=n).rev().find(|&l| cdf[l - 1] <= tail)?;
+    let u = (1..=n).find(|&u| 1.0 - cdf[u - 1] <= tail)?;
+    (l < u).then(|| (sorted[l - 1], sorted[u - 1]))
+}
+
 /// Holm's step-down adjustment of p-values (same order as given).
 pub fn holm(p_values: &[f64]) -> Vec<f64> {
     let m = p_values.len();
@@ -252,6 +280,44 @@ pub fn replicates_needed(replicates: u32, detectable: f64, difference: f64) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantile_intervals_are_the_textbook_order_statistics_and_cover() {
+        let values: Vec<f64> = (1..=10).map(f64::from).collect();
+        // Ten values: the median's 95% interval is [x(2), x(9)] (coverage 97.9%).
+        assert_eq!(quantile_interval(&values, 0.5), Some((2.0, 9.0)));
+        // Too few for a 90th percentile, or for a median of five.
+        assert_eq!(quantile_interval(&values, 0.9), None);
+        assert_eq!(quantile_interval(&values[..5], 0.5), None);
+        assert!(quantile_interval(&values[..6], 0.5).is_some());
+        let many: Vec<f64> = (1..=36).map(f64::from).collect();
+        assert!(quantile_interval(&many, 0.9).is_some());
+        assert!(quantile_interval(&many[..35], 0.9).is_none());
+        assert_eq!(quantile_interval(&[], 0.5), None);
+        assert_eq!(quantile_interval(&values, 1.0), None);
+        // Drawn 2,000 times, 20 uniform values each: the interval holds the true median
+        // (0.5) and the true 90th percentile (0.9, from 60 values) 95% of the time or more
+        // (94% allows for the draw's own noise).
+        let mut seed: u64 = 42;
+        let mut uniform = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut held = (0, 0);
+        for _ in 0..2000 {
+            let small: Vec<f64> = (0..20).map(|_| uniform()).collect();
+            if quantile_interval(&small, 0.5).is_some_and(|(l, h)| l <= 0.5 && 0.5 <= h) {
+                held.0 += 1;
+            }
+            let large: Vec<f64> = (0..60).map(|_| uniform()).collect();
+            if quantile_interval(&large, 0.9).is_some_and(|(l, h)| l <= 0.9 && 0.9 <= h) {
+                held.1 += 1;
+            }
+        }
+        assert!(held.0 >= 1880 && held.1 >= 1880, "{held:?} of 2000");
+    }
 
     fn close(a: f64, b: f64, tolerance: f64) -> bool {
         (a - b).abs() < tolerance

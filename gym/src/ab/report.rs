@@ -6,7 +6,8 @@
 
 use crate::results::ResultRow;
 use crate::stats::{
-    compare, holm, mcnemar_exact, replicates_needed, wilson, Pair, PairedComparison,
+    compare, holm, mcnemar_exact, quantile_interval, replicates_needed, wilson, Pair,
+    PairedComparison,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,8 +59,31 @@ pub struct SpeedLine {
     pub a: Option<(f64, f64)>,
     /// Median and 90th percentile of arm B's turns.
     pub b: Option<(f64, f64)>,
+    /// Arm A's 95% intervals of the median and of the 90th percentile (distribution-free;
+    /// None where there are too few turns: 6 for a median, 36 for a p90).
+    pub a_intervals: QuantileIntervals,
+    /// Arm B's.
+    pub b_intervals: QuantileIntervals,
     /// The paired mean difference A − B, with its interval (turns paired as for scores).
     pub comparison: Option<PairedComparison>,
+}
+
+/// 95% intervals of a median and of a 90th percentile.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QuantileIntervals {
+    /// Of the median.
+    pub median: Option<(f64, f64)>,
+    /// Of the 90th percentile.
+    pub p90: Option<(f64, f64)>,
+}
+
+impl QuantileIntervals {
+    fn of(values: &[f64]) -> Self {
+        QuantileIntervals {
+            median: quantile_interval(values, 0.5),
+            p90: quantile_interval(values, 0.9),
+        }
+    }
 }
 
 /// The speed measures a row carries.
@@ -96,14 +120,13 @@ fn speed_lines(pairs: &[(&ResultRow, &ResultRow)]) -> Vec<SpeedLine> {
     SPEED
         .iter()
         .map(|measure| {
-            let of = |first: bool| {
-                median_p90(
-                    pairs
-                        .iter()
-                        .filter_map(|(a, b)| speed_value(if first { a } else { b }, measure))
-                        .collect(),
-                )
+            let values = |first: bool| -> Vec<f64> {
+                pairs
+                    .iter()
+                    .filter_map(|(a, b)| speed_value(if first { a } else { b }, measure))
+                    .collect()
             };
+            let (a, b) = (values(true), values(false));
             let paired: Vec<Pair> = pairs
                 .iter()
                 .filter_map(|(a, b)| {
@@ -116,8 +139,10 @@ fn speed_lines(pairs: &[(&ResultRow, &ResultRow)]) -> Vec<SpeedLine> {
                 .collect();
             SpeedLine {
                 measure,
-                a: of(true),
-                b: of(false),
+                a_intervals: QuantileIntervals::of(&a),
+                b_intervals: QuantileIntervals::of(&b),
+                a: median_p90(a),
+                b: median_p90(b),
                 comparison: compare(&paired),
             }
         })
@@ -400,11 +425,22 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
 /// The speed head-to-head: per arm median and 90th percentile per turn, and the paired mean
 /// difference with its 95% interval.
 fn render_speed(lines: &[SpeedLine]) -> String {
-    let mut out =
-        String::from("\nspeed per turn: median / p90 of each arm; A-B paired mean [95% CI]\n");
-    let pair = |v: Option<(f64, f64)>| {
-        v.map(|(m, p)| format!("{m:.2} / {p:.2}"))
-            .unwrap_or_else(|| "-".into())
+    let mut out = String::from(
+        "\nspeed per turn: median [95% CI] / p90 [95% CI] of each arm; A-B paired mean [95% CI]\n",
+    );
+    let interval = |ci: Option<(f64, f64)>, needs: u32| {
+        ci.map(|(l, h)| format!(" [{l:.2}, {h:.2}]"))
+            .unwrap_or_else(|| format!(" [needs {needs} turns]"))
+    };
+    let arm = |v: Option<(f64, f64)>, ci: &QuantileIntervals| {
+        v.map(|(m, p)| {
+            format!(
+                "{m:.2}{} / {p:.2}{}",
+                interval(ci.median, 6),
+                interval(ci.p90, 36)
+            )
+        })
+        .unwrap_or_else(|| "-".into())
     };
     for line in lines {
         let difference = line
@@ -419,10 +455,10 @@ fn render_speed(lines: &[SpeedLine]) -> String {
             })
             .unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "  {:<18} A {:>17}  B {:>17}  A-B {}\n",
+            "  {}\n    A {}\n    B {}\n    A-B {}\n",
             line.measure,
-            pair(line.a),
-            pair(line.b),
+            arm(line.a, &line.a_intervals),
+            arm(line.b, &line.b_intervals),
             difference
         ));
     }
