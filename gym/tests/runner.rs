@@ -189,6 +189,22 @@ async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
         "{}",
         summary.grading_line().unwrap_or_default()
     );
+    // The fleet's occupancy over the run: the rows' model-busy time over 4 slots × the wall.
+    let busy: f64 = stored
+        .iter()
+        .map(|r| r.occupancy.unwrap_or(0.0) * r.wall_seconds)
+        .sum();
+    assert_eq!(summary.slots, 4);
+    assert!(
+        busy > 0.0 && (summary.busy_seconds - busy).abs() < 1e-6,
+        "{busy} vs {}",
+        summary.busy_seconds
+    );
+    let occupancy = summary.occupancy().unwrap_or(0.0);
+    assert!(occupancy > 0.0 && occupancy <= 1.0, "{occupancy}");
+    assert!(summary
+        .occupancy_line()
+        .is_some_and(|l| l.contains("x 4 worker slot(s)")));
 }
 
 #[tokio::test]

@@ -319,15 +319,9 @@ impl NightSummary {
 /// Receives each cell's progress: the cell's label and the event.
 pub type CellEvents = Arc<dyn Fn(&str, &RunEvent) + Send + Sync>;
 
-/// Worker slots of a fleet.
+/// Worker slots of a cell's fleet.
 fn worker_slots(config: &RunConfig) -> u32 {
-    config
-        .fleet
-        .nodes
-        .iter()
-        .filter(|n| n.has_role(swarm::Role::Worker))
-        .map(|n| n.slots.max(1))
-        .sum()
+    crate::runner::worker_slots(&config.fleet)
 }
 
 /// Runs the night: replicate by replicate, every cell, skipping turns already recorded.
@@ -353,8 +347,6 @@ pub async fn run_night(
             config.replicates = 1;
             config.resume = true;
             config.experiment = format!("nightly-{night}");
-            let slots = f64::from(worker_slots(&config).max(1));
-            let sut = config.sut;
             let events = on_event.clone();
             let label = cell.label.clone();
             let ran = run_suite(
@@ -362,11 +354,7 @@ pub async fn run_night(
                 Arc::new(move |event: &RunEvent| events(&label, event)),
             )
             .await?;
-            for row in &ran.rows {
-                // A swarm row's occupancy is per worker slot; a single agent uses one slot.
-                let used = if sut == Sut::Swarm { slots } else { 1.0 };
-                summary.busy_seconds += row.occupancy.unwrap_or(0.0) * row.wall_seconds * used;
-            }
+            summary.busy_seconds += ran.busy_seconds;
             summary.rows.extend(ran.rows);
             summary.skipped += ran.skipped;
             summary.abandoned.extend(ran.abandoned);

@@ -117,6 +117,11 @@ pub struct RunSummary {
     pub grading_alone_seconds: f64,
     /// The run's wall seconds.
     pub wall_seconds: f64,
+    /// Model-busy seconds over the rows appended, summed over every builder slot (a swarm
+    /// row's occupancy is per worker slot; a single agent uses one slot).
+    pub busy_seconds: f64,
+    /// The fleet's worker slots.
+    pub slots: u32,
 }
 
 impl RunSummary {
@@ -130,8 +135,30 @@ impl RunSummary {
             total.grading_seconds += run.grading_seconds;
             total.grading_alone_seconds += run.grading_alone_seconds;
             total.wall_seconds += run.wall_seconds;
+            total.busy_seconds += run.busy_seconds;
+            total.slots = total.slots.max(run.slots);
         }
         total
+    }
+
+    /// Fleet occupancy over the run: model-busy seconds ÷ (wall × worker slots). Several
+    /// turns at once (`--concurrency`) raise it; one narrow plan at a time cannot.
+    pub fn occupancy(&self) -> Option<f64> {
+        (self.wall_seconds > 0.0 && self.slots > 0)
+            .then(|| (self.busy_seconds / (self.wall_seconds * f64::from(self.slots))).min(1.0))
+    }
+
+    /// The occupancy as one line, or None when nothing ran.
+    pub fn occupancy_line(&self) -> Option<String> {
+        self.occupancy().filter(|_| self.busy_seconds > 0.0).map(|occupancy| {
+            format!(
+                "fleet occupancy: {:.0}% ({:.0} model-busy slot-seconds over {:.0} s x {} worker slot(s))",
+                occupancy * 100.0,
+                self.busy_seconds,
+                self.wall_seconds,
+                self.slots
+            )
+        })
     }
 
     /// How much grading cost the run: its total, and the wall during which only grading ran,

@@ -201,7 +201,28 @@ pub async fn run_suite(
         .unwrap_or_default();
     (summary.grading_seconds, summary.grading_alone_seconds) = grading_cost(&builds, &gradings);
     summary.wall_seconds = shared.clock.elapsed().as_secs_f64();
+    summary.slots = worker_slots(&shared.config.fleet);
+    let used = if shared.config.sut == Sut::Swarm {
+        f64::from(summary.slots.max(1))
+    } else {
+        1.0
+    };
+    summary.busy_seconds = summary
+        .rows
+        .iter()
+        .map(|row| row.occupancy.unwrap_or(0.0) * row.wall_seconds * used)
+        .sum();
     Ok(summary)
+}
+
+/// Worker slots of a fleet.
+pub(crate) fn worker_slots(fleet: &swarm::Fleet) -> u32 {
+    fleet
+        .nodes
+        .iter()
+        .filter(|n| n.has_role(swarm::Role::Worker))
+        .map(|n| n.slots.max(1))
+        .sum()
 }
 
 /// Runs every task replicate, `concurrency` at a time, spread over the lanes round-robin;

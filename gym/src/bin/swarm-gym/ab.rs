@@ -137,7 +137,11 @@ pub(crate) fn run_and_report(
     )) {
         Ok((a, b)) => {
             for (label, runs) in [("A", a), ("B", b)] {
-                if let Some(line) = gym::RunSummary::total(&runs).grading_line() {
+                let total = gym::RunSummary::total(&runs);
+                for line in [total.grading_line(), total.occupancy_line()]
+                    .into_iter()
+                    .flatten()
+                {
                     eprintln!("arm {label} {line}");
                 }
             }

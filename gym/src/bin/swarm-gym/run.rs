@@ -66,7 +66,10 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         summary.rows.len(),
         summary.skipped
     );
-    if let Some(line) = summary.grading_line() {
+    for line in [summary.grading_line(), summary.occupancy_line()]
+        .into_iter()
+        .flatten()
+    {
         println!("{line}");
     }
     if summary.abandoned.is_empty() {
