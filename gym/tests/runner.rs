@@ -272,6 +272,47 @@ async fn a_dead_builder_node_is_a_clear_error_not_a_row() {
     );
 }
 
+#[tokio::test]
+async fn a_swarm_fleet_without_a_planner_is_refused_once_before_any_task() {
+    // The node answers (it is the scripted fleet) but only builds: the swarm needs a planner.
+    let (sim, _) = start(vec![judge_rule()], None).await;
+    let fleet = Fleet::from_yaml(
+        &format!(
+            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful, slots: 4, roles: [worker]}}\n",
+            sim.nodes[0].url
+        ),
+        "test",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("r.csv");
+    let events = Arc::new(std::sync::Mutex::new(0usize));
+    let counted = events.clone();
+    let mut config = config(smoke_tasks(), fleet, results.clone());
+    config.sut = Sut::Swarm;
+    let err = run_suite(
+        config,
+        Arc::new(move |_: &RunEvent| {
+            if let Ok(mut n) = counted.lock() {
+                *n += 1;
+            }
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the fleet has no node with the role `planner`"),
+        "{err}"
+    );
+    // Refused before any turn started or was retried, and no row written.
+    assert_eq!(*events.lock().unwrap(), 0);
+    assert!(sim.served().is_empty(), "{:?}", sim.served());
+    assert!(gym::read_rows(&results)
+        .map(|(r, _)| r.is_empty())
+        .unwrap_or(true));
+}
+
 /// A two-turn task whose second turn adds a file that needs the first one.
 fn pair_task(root: &Path) -> PathBuf {
     let dir = root.join("suite/pair");

@@ -51,7 +51,7 @@ pub use fsutil::{
 };
 pub use knobs::Knobs;
 pub use llm::{ErrorKind, LlmClient, LlmError};
-pub use pipeline::{run, Event, PipelineError, Record, RunOptions, RunOutcome, Sink};
+pub use pipeline::{missing_role, run, Event, PipelineError, Record, RunOptions, RunOutcome, Sink};
 pub use plan::{files_run_by, package_main, PLAN_SCHEMA_NAME};
 pub use pyast::{find_issues, has_main_guard, python_files, stub_source, Finding as ReviewFinding};
 pub use sandbox::{

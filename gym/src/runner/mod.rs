@@ -149,6 +149,13 @@ pub async fn run_suite(
     } else {
         BTreeMap::new()
     };
+    // A fleet the swarm cannot use is refused once, before any task: retrying each turn
+    // would fail the same way every time.
+    if config.sut == Sut::Swarm {
+        if let Some(why) = swarm::missing_role(&config.fleet) {
+            return Err(RunError::Fleet(why));
+        }
+    }
     let connected = connect_fleet(&config.fleet, &config.knobs)
         .await
         .map_err(RunError::Fleet)?;

@@ -331,6 +331,9 @@ async fn connect_fleet(
     options: &RunOptions,
     recorder: &Recorder,
 ) -> Result<Vec<LiveNode>, PipelineError> {
+    if let Some(why) = missing_role(&options.fleet) {
+        return Err(PipelineError::Config(why));
+    }
     let (mut live, probes) = nodes::connect(&options.fleet, &options.knobs).await;
     for node in &mut live {
         let (recorder, name) = (recorder.clone(), node.node.name.clone());
@@ -362,12 +365,21 @@ async fn connect_fleet(
             where_.collect::<Vec<_>>().join(", ")
         )));
     }
-    for role in [Role::Planner, Role::Worker] {
-        if nodes::with_role(&live, role).is_empty() {
-            return Err(PipelineError::Config(format!("the fleet has no node with the role `{}`; add it to a node's roles (or leave roles empty for all)", format!("{role:?}").to_lowercase())));
-        }
-    }
     Ok(live)
+}
+
+/// Why `fleet` cannot run the pipeline for want of a role (planner, worker), or None: a
+/// fleet file's fault, the same at every try, so a caller can refuse it before any work.
+pub fn missing_role(fleet: &Fleet) -> Option<String> {
+    [Role::Planner, Role::Worker]
+        .into_iter()
+        .find(|role| fleet.with_role(*role).is_empty())
+        .map(|role| {
+            format!(
+                "the fleet has no node with the role `{}`; add it to a node's roles (or leave roles empty for all)",
+                format!("{role:?}").to_lowercase()
+            )
+        })
 }
 
 /// How a run ended: its verdict, why, and the last verification.
