@@ -225,6 +225,18 @@ async fn a_model_that_claims_done_without_writing_is_caught_as_a_false_green() {
     )
     .await
     .unwrap();
+    // `show` says why first: the failed hidden checks with their evidence, before the scores.
+    let shown = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .args(["show", "1", "--results"])
+        .arg(dir.path().join("results.csv"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(shown.status.code(), Some(0), "{text}");
+    let failed = text.find("did not pass").unwrap_or(usize::MAX);
+    let scores = text.find("hidden fail | claimed done").unwrap_or(0);
+    assert!(failed < scores, "{text}");
+    assert!(text.contains("\n  FAIL "), "{text}");
     for row in &summary.rows {
         assert_eq!(
             (

@@ -166,6 +166,57 @@ pub(crate) fn print_run_table(summary: &gym::RunSummary) {
     }
 }
 
+/// The turn's hidden checks that did not pass, each with its evidence, read from the
+/// grades.json beside the row's events: why the turn failed, before anything else.
+fn print_failed_checks(base: &Path, row: &gym::ResultRow, full: bool) {
+    let Some(path) = Path::new(&row.events)
+        .parent()
+        .map(|dir| base.join(dir).join("grades.json"))
+    else {
+        return;
+    };
+    let grades = std::fs::read_to_string(&path)
+        .map_err(|err| err.to_string())
+        .and_then(|text| {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|err| err.to_string())
+        });
+    let checks = match grades {
+        Ok(grades) => grades["checks"].as_array().cloned().unwrap_or_default(),
+        Err(err) => {
+            println!("hidden checks: cannot read {}: {err}", path.display());
+            return;
+        }
+    };
+    let failed: Vec<&serde_json::Value> = checks
+        .iter()
+        .filter(|c| c["verdict"].as_str() != Some("pass"))
+        .collect();
+    println!(
+        "hidden checks: {} of {} did not pass",
+        failed.len(),
+        checks.len()
+    );
+    let limit = if full { usize::MAX } else { 20 };
+    for check in failed {
+        println!(
+            "  {} {}",
+            check["verdict"].as_str().unwrap_or("?").to_uppercase(),
+            check["label"].as_str().unwrap_or("?")
+        );
+        let evidence = check["evidence"].as_str().unwrap_or("");
+        let lines: Vec<&str> = evidence.lines().collect();
+        for line in lines.iter().take(limit) {
+            println!("      {line}");
+        }
+        if lines.len() > limit {
+            println!(
+                "      [... {} more line(s); --full shows everything]",
+                lines.len() - limit
+            );
+        }
+    }
+}
+
 pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
     let (rows, bad) = match gym::read_rows(results) {
         Ok(read) => read,
@@ -191,6 +242,7 @@ pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
         return ExitCode::from(2);
     };
     let show = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+    let base = results.parent().unwrap_or(Path::new("."));
     println!(
         "row {row}: {}/{} turn {} replicate {} | SUT {} | builder {} | run {} | commit {}",
         found.suite,
@@ -202,6 +254,7 @@ pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
         found.run_id,
         found.commit
     );
+    print_failed_checks(base, found, full);
     let scores: Vec<String> = graders::DIMENSIONS
         .iter()
         .chain(["overall"].iter())
@@ -228,7 +281,6 @@ pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
         found.tool_errors,
         found.context_overflows
     );
-    let base = results.parent().unwrap_or(Path::new("."));
     let transcript = base.join(&found.transcript);
     let text = match std::fs::read_to_string(&transcript) {
         Ok(text) => text,
