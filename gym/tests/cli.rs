@@ -197,3 +197,38 @@ fn a_report_into_a_closed_pipe_ends_quietly() {
         output.status
     );
 }
+
+#[test]
+fn run_says_a_dead_fleet_before_proving_any_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!("nodes:\n  - {{name: gone, url: 'http://127.0.0.1:{port}', model: m}}\n"),
+    )
+    .unwrap();
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tasks/smoke");
+    let results = dir.path().join("r.csv");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+        .args(["run", "--suite", suite.to_str().unwrap()])
+        .args(["--fleet", fleet.to_str().unwrap()])
+        .args(["--results", results.to_str().unwrap()])
+        .env("SWARM_CONFIG", "/dev/null")
+        // Proofs not cached: proving would take seconds per task before the fleet was seen.
+        .env("SWARM_GYM_PROOFS", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no worker node of the fleet answers: gone"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("usable ("), "no task was proven: {stderr}");
+    assert!(!results.exists());
+}

@@ -207,7 +207,7 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks, None) {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("swarm-gym ab: {err}");

@@ -446,15 +446,21 @@ pub(crate) fn usable_tasks(
     Ok(usable.tasks)
 }
 
-/// What `run` and `ab` need first: the fleet, a runtime, and the suite's proven tasks.
+/// What `run` and `ab` need first: the fleet, a runtime, and the suite's proven tasks. With
+/// `probe`, the fleet is probed before any task is proven, so a dead fleet is said at once,
+/// not after the proofs.
 pub(crate) fn prepare(
     fleet: &Path,
     suite: &str,
     only: &[String],
+    probe: Option<&swarm::knobs::Knobs>,
 ) -> Result<(Fleet, tokio::runtime::Runtime, Vec<Task>), String> {
     let fleet = Fleet::load(fleet).map_err(|err| err.to_string())?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    if let Some(knobs) = probe {
+        runtime.block_on(gym::sut::connect_fleet(&fleet, knobs))?;
+    }
     let tasks = usable_tasks(&runtime, suite, only)?;
     Ok((fleet, runtime, tasks))
 }

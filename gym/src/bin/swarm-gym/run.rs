@@ -15,7 +15,8 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks) {
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks, Some(&knobs))
+    {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("swarm-gym run: {err}");

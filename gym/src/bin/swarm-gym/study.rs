@@ -27,7 +27,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         Err(err) => return fail(err),
     };
     let suite = args.suite.as_deref().unwrap_or(design.suite);
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, suite, &args.tasks) {
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, suite, &args.tasks, None) {
         Ok(prepared) => prepared,
         Err(err) => return fail(err),
     };
