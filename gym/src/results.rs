@@ -161,6 +161,13 @@ pub struct ResultsStore {
 pub const CONTRADICTING_SCORE: f64 = 8.0;
 
 impl ResultRow {
+    /// The turn's grades.json (beside its events), for a results file in `base`.
+    pub fn grades_file(&self, base: &std::path::Path) -> Option<std::path::PathBuf> {
+        std::path::Path::new(&self.events)
+            .parent()
+            .map(|dir| base.join(dir).join("grades.json"))
+    }
+
     /// A scored dimension's value by name ([`graders::DIMENSIONS`] and `overall`).
     pub fn dimension(&self, dimension: &str) -> Option<f64> {
         match dimension {

@@ -311,8 +311,12 @@ pub struct NightSummary {
 impl NightSummary {
     /// Fleet occupancy over the night: busy seconds ÷ (wall × slots).
     pub fn occupancy(&self) -> Option<f64> {
-        (self.wall_seconds > 0.0 && self.slots > 0)
-            .then(|| (self.busy_seconds / (self.wall_seconds * f64::from(self.slots))).min(1.0))
+        crate::runner::occupancy(self.busy_seconds, self.wall_seconds, self.slots)
+    }
+
+    /// The occupancy as the line `run` prints, or None when nothing ran.
+    pub fn occupancy_line(&self) -> Option<String> {
+        crate::runner::occupancy_line(self.busy_seconds, self.wall_seconds, self.slots)
     }
 }
 

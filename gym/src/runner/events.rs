@@ -124,6 +124,23 @@ pub struct RunSummary {
     pub slots: u32,
 }
 
+/// Fleet occupancy: model-busy slot-seconds ÷ (wall × worker slots), or None without a wall
+/// or slots.
+pub fn occupancy(busy_seconds: f64, wall_seconds: f64, slots: u32) -> Option<f64> {
+    (wall_seconds > 0.0 && slots > 0)
+        .then(|| (busy_seconds / (wall_seconds * f64::from(slots))).min(1.0))
+}
+
+/// [`occupancy`] as the line `run`, `ab` and `nightly` print.
+pub fn occupancy_line(busy_seconds: f64, wall_seconds: f64, slots: u32) -> Option<String> {
+    occupancy(busy_seconds, wall_seconds, slots).map(|share| {
+        format!(
+            "fleet occupancy: {:.0}% ({busy_seconds:.0} model-busy slot-seconds over {wall_seconds:.0} s x {slots} worker slot(s))",
+            share * 100.0
+        )
+    })
+}
+
 impl RunSummary {
     /// Several runs' summaries as one: their rows, skips, abandoned replicates and times.
     pub fn total(runs: &[RunSummary]) -> RunSummary {
@@ -141,24 +158,17 @@ impl RunSummary {
         total
     }
 
-    /// Fleet occupancy over the run: model-busy seconds ÷ (wall × worker slots). Several
-    /// turns at once (`--concurrency`) raise it; one narrow plan at a time cannot.
+    /// Fleet occupancy over the run ([`occupancy`]). Several turns at once (`--concurrency`)
+    /// raise it; one narrow plan at a time cannot.
     pub fn occupancy(&self) -> Option<f64> {
-        (self.wall_seconds > 0.0 && self.slots > 0)
-            .then(|| (self.busy_seconds / (self.wall_seconds * f64::from(self.slots))).min(1.0))
+        occupancy(self.busy_seconds, self.wall_seconds, self.slots)
     }
 
-    /// The occupancy as one line, or None when nothing ran.
+    /// The occupancy as one line ([`occupancy_line`]), or None when nothing ran.
     pub fn occupancy_line(&self) -> Option<String> {
-        self.occupancy().filter(|_| self.busy_seconds > 0.0).map(|occupancy| {
-            format!(
-                "fleet occupancy: {:.0}% ({:.0} model-busy slot-seconds over {:.0} s x {} worker slot(s))",
-                occupancy * 100.0,
-                self.busy_seconds,
-                self.wall_seconds,
-                self.slots
-            )
-        })
+        (self.busy_seconds > 0.0)
+            .then(|| occupancy_line(self.busy_seconds, self.wall_seconds, self.slots))
+            .flatten()
     }
 
     /// How much grading cost the run: its total, and the wall during which only grading ran,

@@ -18,7 +18,7 @@ mod events;
 mod rows;
 mod turn;
 
-pub use events::{RunEvent, RunSummary};
+pub use events::{occupancy, occupancy_line, RunEvent, RunSummary};
 pub use rows::entry_points;
 
 use crate::results::{harness_commit, replicate_key, ResultRow, ResultsError, ResultsStore};

@@ -180,13 +180,8 @@ pub fn diagnose(rows: &[(PathBuf, ResultRow)]) -> Diagnosis {
             entry.1 += n;
         }
         if found.is_empty() && row.hidden() == Some(graders::HiddenVerdict::Fail) {
-            let grades = std::fs::read_to_string(
-                base.join(&row.events)
-                    .parent()
-                    .map(|d| d.join("grades.json"))
-                    .unwrap_or_default(),
-            )
-            .unwrap_or_default();
+            let grades = std::fs::read_to_string(row.grades_file(base).unwrap_or_default())
+                .unwrap_or_default();
             let kind = if grades.contains("TypeError") {
                 "interface drift"
             } else if grades.contains("never imported") {

@@ -94,6 +94,15 @@ impl std::fmt::Debug for JudgeRules {
 pub const READ_ONLY_TOOLS: [&str; 4] = ["read_file", "list_files", "search", "done"];
 
 impl AgentConfig {
+    /// The protocol requests use: `auto` (not resolved from a probe) falls back to JSON.
+    fn resolved_mode(&self) -> ActionMode {
+        if self.action_mode == ActionMode::Auto {
+            ActionMode::Json
+        } else {
+            self.action_mode
+        }
+    }
+
     /// Defaults for `model` in `mode`.
     pub fn new(model: impl Into<String>, mode: ActionMode) -> Self {
         AgentConfig {
@@ -273,11 +282,7 @@ pub const WARM_UP_MARKER: &str = "WARM-UP";
 /// finds it cached. It asks for one token; only the prefill counts. Meant for configs with
 /// a preamble (whose system prompt is the same for every worker).
 pub fn warm_up_request(config: &AgentConfig) -> ChatRequest {
-    let mode = if config.action_mode == ActionMode::Auto {
-        ActionMode::Json
-    } else {
-        config.action_mode
-    };
+    let mode = config.resolved_mode();
     let messages = vec![
         Message::text(Role::System, system_prompt_with(mode, "", config)),
         Message::text(
@@ -312,11 +317,7 @@ pub async fn run_agent(
     events: &EventSink,
 ) -> AgentReport {
     let started = Instant::now();
-    let mode = if config.action_mode == ActionMode::Auto {
-        ActionMode::Json
-    } else {
-        config.action_mode
-    };
+    let mode = config.resolved_mode();
     events(&AgentEvent::Started {
         model: config.model.clone(),
         action_mode: mode,

@@ -144,16 +144,16 @@ async fn attempt_contract(
         .with_owned_files(files.to_vec());
     let budget = ctx.knobs.get(crate::knobs::CONTRACT_MAX_ACTIONS);
     let mut config = agent_config(ctx, index, budget);
-    config.preamble = Some(format!("## The spec\n{}", ctx.spec.text));
+    let spec = format!("## The spec\n{}", ctx.spec.text);
     // The contract holds a slot of its node (its conversation stays in that slot's cache);
     // on the first attempt every other worker slot is given the spec meanwhile.
     let live = &ctx.nodes[index];
     let slot = live.acquire(None);
     config.cache_slot = live.cache_slot(slot);
-    let mut warming = match (&config.preamble, attempt) {
-        (Some(spec), 1) => super::prewarm::warm(ctx, "contract", spec, &[(index, slot)]),
-        _ => tokio::task::JoinSet::new(),
-    };
+    if attempt == 1 {
+        super::prewarm::warm(ctx, "contract", &spec, &[(index, slot)]);
+    }
+    config.preamble = Some(spec);
     let report = run_agent(
         &live.client,
         &workspace,
@@ -163,9 +163,6 @@ async fn attempt_contract(
     )
     .await;
     live.release(slot);
-    // Warm-ups still running go on into BUILD: a worker sent to that slot waits for it at
-    // the server and then finds the prefix cached.
-    warming.detach_all();
     let mut problems = contract_problems(&ctx.out, files);
     if report.outcome != Outcome::Done && problems.is_empty() {
         problems.push(format!(

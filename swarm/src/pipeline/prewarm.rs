@@ -14,14 +14,15 @@ use std::time::Instant;
 use tokio::task::JoinSet;
 
 /// Sends one warm-up of `preamble` to each worker slot that has a cache to fill, is up, and
-/// is not in `skip` (node index, slot). Each request runs on its own and records a
-/// `warm_up` event. The caller detaches them or drops the set, which cancels those still
-/// running (a cold slot is only slower, never wrong).
-pub(super) fn warm(ctx: &Ctx, stage: &str, preamble: &str, skip: &[(usize, u32)]) -> JoinSet<()> {
-    let mut running = JoinSet::new();
+/// is not in `skip` (node index, slot). Each request runs on its own, detached, and records
+/// a `warm_up` event: one still running when the next phase starts goes on, and a worker
+/// sent to that slot waits for it at the server, then finds the prefix cached (a failed one
+/// leaves the slot only slower, never wrong).
+pub(super) fn warm(ctx: &Ctx, stage: &str, preamble: &str, skip: &[(usize, u32)]) {
     if !ctx.knobs.get(crate::knobs::SCHED_PREWARM) {
-        return running;
+        return;
     }
+    let mut running = JoinSet::new();
     for index in nodes::with_role(&ctx.nodes, Role::Worker) {
         let live = &ctx.nodes[index];
         if live.down() {
@@ -70,5 +71,5 @@ pub(super) fn warm(ctx: &Ctx, stage: &str, preamble: &str, skip: &[(usize, u32)]
             });
         }
     }
-    running
+    running.detach_all();
 }

@@ -477,9 +477,7 @@ pub(crate) fn print_sloppy_catches(results: &Path) {
         if row.false_green() {
             false_greens += 1;
         }
-        let grades = Path::new(&row.events)
-            .parent()
-            .map(|dir| base.join(dir).join("grades.json"));
+        let grades = row.grades_file(base);
         let text = grades
             .and_then(|path| std::fs::read_to_string(path).ok())
             .unwrap_or_default();

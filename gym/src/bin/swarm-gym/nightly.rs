@@ -81,14 +81,8 @@ pub(crate) fn nightly_command(args: NightlyArgs) -> ExitCode {
         summary.abandoned.len(),
         summary.wall_seconds
     );
-    match summary.occupancy() {
-        Some(occupancy) => println!(
-            "fleet occupancy: {:.0}% ({:.0} model-busy slot-seconds over {:.0} s x {} worker slot(s))",
-            occupancy * 100.0,
-            summary.busy_seconds,
-            summary.wall_seconds,
-            summary.slots
-        ),
+    match summary.occupancy_line() {
+        Some(line) => println!("{line}"),
         None => println!("fleet occupancy: unknown (nothing ran)"),
     }
     for line in &summary.abandoned {

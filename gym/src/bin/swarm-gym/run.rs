@@ -170,10 +170,7 @@ pub(crate) fn print_run_table(summary: &gym::RunSummary) {
 /// The turn's hidden checks that did not pass, each with its evidence, read from the
 /// grades.json beside the row's events: why the turn failed, before anything else.
 fn print_failed_checks(base: &Path, row: &gym::ResultRow, full: bool) {
-    let Some(path) = Path::new(&row.events)
-        .parent()
-        .map(|dir| base.join(dir).join("grades.json"))
-    else {
+    let Some(path) = row.grades_file(base) else {
         return;
     };
     let grades = std::fs::read_to_string(&path)

@@ -356,8 +356,7 @@ impl<'a> Queue<'a> {
                     .map(move |slot| (*i, slot))
             })
             .collect();
-        crate::pipeline::prewarm::warm(self.ctx, "build", &self.shared.preamble, &taken)
-            .detach_all();
+        crate::pipeline::prewarm::warm(self.ctx, "build", &self.shared.preamble, &taken);
     }
 
     /// When the soonest down worker rejoins, if a job is waiting.

@@ -266,6 +266,19 @@ mod tests {
     use super::*;
     use crate::sim::{Scenario, SimFleet};
 
+    /// Calibrates a one-node scripted fleet described by `yaml`.
+    async fn calibrate_sim(
+        yaml: &str,
+        rounds: u32,
+        parallel: u32,
+    ) -> Result<CalibrationFile, String> {
+        let scenario = Scenario::from_yaml(yaml, "inline").unwrap();
+        let fleet = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
+        let node = &fleet.nodes[0];
+        let client = LlmClient::new(crate::llm::ClientConfig::new(node.url.clone())).unwrap();
+        calibrate(&client, &node.url, &node.model, rounds, parallel, 7).await
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_simulated_server_is_measured_as_it_was_made() {
         // Prefill 2,000 tokens/s, decode 100 tokens/s: 20 prompt tokens per generated one.
@@ -274,13 +287,7 @@ mod tests {
         let yaml = format!(
             "nodes: [{{name: a, tokens_per_second: 100, prefill_tokens_per_second: 2000, slots: 2}}]\ndefault_reply: {{content: '{reply}'}}"
         );
-        let scenario = Scenario::from_yaml(&yaml, "inline").unwrap();
-        let fleet = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
-        let node = &fleet.nodes[0];
-        let client = LlmClient::new(crate::llm::ClientConfig::new(node.url.clone())).unwrap();
-        let file = calibrate(&client, &node.url, &node.model, 2, 2, 7)
-            .await
-            .unwrap();
+        let file = calibrate_sim(&yaml, 2, 2).await.unwrap();
         let measured = file.measured.clone().unwrap();
         assert_eq!(measured.prefill_tokens_per_second, 2000.0);
         let ratio = file.prefill_per_decode / 20.0;
@@ -306,14 +313,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_reply_too_short_to_time_is_refused_with_why() {
-        let scenario =
-            Scenario::from_yaml("nodes: [{name: a}]\ndefault_reply: {content: hi}", "inline")
-                .unwrap();
-        let fleet = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
-        let node = &fleet.nodes[0];
-        let client = LlmClient::new(crate::llm::ClientConfig::new(node.url.clone())).unwrap();
         // A reply of one token cannot time a model's generation.
-        let err = calibrate(&client, &node.url, &node.model, 1, 1, 1)
+        let err = calibrate_sim("nodes: [{name: a}]\ndefault_reply: {content: hi}", 1, 1)
             .await
             .unwrap_err();
         assert!(err.contains("too few to time"), "{err}");
