@@ -15,6 +15,7 @@ pub mod task;
 pub mod tuner;
 pub mod user_sim;
 pub mod validate;
+pub mod view;
 
 pub use graders::checks::{run_checks, Check, CheckOutcome, Verdict};
 pub use graders::fsutil;

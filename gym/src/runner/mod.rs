@@ -15,6 +15,7 @@
 //! its last graded turn.
 
 mod events;
+pub mod live;
 mod rows;
 mod turn;
 
@@ -171,12 +172,24 @@ pub async fn run_suite(
     let lanes = connected.workers.len();
     let sut = connect_sut(config.sut, &config.fleet, &config.knobs, connected.workers);
     let run_id = swarm::new_run_id();
+    let results_dir = config
+        .results
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let live = live::LiveLog::create(
+        &results_dir.join("runs").join(&run_id),
+        live_header(&config, &run_id),
+    );
+    let on_event: Arc<dyn Fn(&RunEvent) + Send + Sync> = {
+        let live = live.clone();
+        Arc::new(move |event: &RunEvent| {
+            live.event(event);
+            on_event(event);
+        })
+    };
     let shared = Arc::new(Shared {
-        results_dir: config
-            .results
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
+        results_dir,
         commit: harness_commit(Path::new(".")),
         judging: Judging {
             judges: connected.judges,
@@ -208,6 +221,7 @@ pub async fn run_suite(
         .unwrap_or_default();
     (summary.grading_seconds, summary.grading_alone_seconds) = grading_cost(&builds, &gradings);
     summary.wall_seconds = shared.clock.elapsed().as_secs_f64();
+    live.finished(summary.rows.len());
     summary.slots = worker_slots(&shared.config.fleet);
     let used = if shared.config.sut == Sut::Swarm {
         f64::from(summary.slots.max(1))
@@ -220,6 +234,27 @@ pub async fn run_suite(
         .map(|row| row.occupancy.unwrap_or(0.0) * row.wall_seconds * used)
         .sum();
     Ok(summary)
+}
+
+/// The live log's first line: what the run is and how many turns it will build.
+fn live_header(config: &RunConfig, run_id: &str) -> serde_json::Value {
+    let turns: usize = config
+        .tasks
+        .iter()
+        .map(|task| task.turns.len() * config.replicates as usize)
+        .sum();
+    let suites: std::collections::BTreeSet<&str> =
+        config.tasks.iter().map(|t| t.suite.as_str()).collect();
+    serde_json::json!({
+        "event": "run_started",
+        "run_id": run_id,
+        "suite": suites.into_iter().collect::<Vec<_>>().join(","),
+        "sut": config.sut.to_string(),
+        "experiment": config.experiment,
+        "results": config.results.display().to_string(),
+        "turns": turns,
+        "concurrency": config.concurrency,
+    })
 }
 
 /// Worker slots of a fleet.

@@ -213,6 +213,9 @@ pub enum Event {
         task: String,
         /// Node.
         node: String,
+        /// The node's slot it held (0-based; what the timeline's lanes show).
+        #[serde(default)]
+        slot: Option<u32>,
         /// How the agent ended.
         outcome: crate::agent::Outcome,
         /// Its summary or failure.

@@ -284,6 +284,7 @@ mod tests {
         Event::TaskEnded {
             task: task.into(),
             node: "n".into(),
+            slot: Some(0),
             outcome: Outcome::Done,
             summary: String::new(),
             actions: 1,

@@ -17,6 +17,7 @@ mod run;
 mod study;
 mod tasks;
 mod tune;
+mod view;
 
 pub(crate) use progress::labelled_progress;
 
@@ -48,6 +49,20 @@ enum Command {
         /// Print every message whole (default: long ones are cut).
         #[arg(long)]
         full: bool,
+    },
+    /// Browse results in a local web page on 127.0.0.1 (works offline): runs and rows with
+    /// filters, each turn (failed checks, scores with evidence, diff, timeline, transcript),
+    /// A/B experiments, nightly trends, and live runs. Prints the address and opens it.
+    View {
+        /// Result CSVs, or directories holding them (searched a few levels deep).
+        #[arg(default_value = "results")]
+        results: Vec<PathBuf>,
+        /// Port on 127.0.0.1 (taken: the next free one; 0: any free one).
+        #[arg(long, default_value_t = 8750)]
+        port: u16,
+        /// Only print the address; do not open a browser.
+        #[arg(long)]
+        no_open: bool,
     },
     /// Compare two arms on the same tasks: exactly the stated settings changed.
     Ab(AbArgs),
@@ -367,6 +382,11 @@ fn main() -> ExitCode {
         Command::Tasks(TasksCommand::Check { suites, json }) => tasks::tasks_check(&suites, json),
         Command::Run(args) => run::run_command(args),
         Command::Show { row, results, full } => run::show_command(row, &results, full),
+        Command::View {
+            results,
+            port,
+            no_open,
+        } => view::view_command(&results, port, !no_open),
         Command::Ab(args) => ab::ab_command(args),
         Command::Demo {
             replicates,

@@ -430,6 +430,7 @@ impl<'a> Queue<'a> {
         self.ctx.emit(Event::TaskEnded {
             task: job.task.id.clone(),
             node: live.node.name.clone(),
+            slot: Some(slot),
             outcome: report.outcome,
             summary: report.summary.chars().take(300).collect(),
             actions: report.actions.len(),
