@@ -10,6 +10,7 @@ pub mod runner;
 pub use notebooks::stats;
 pub mod stats_check;
 pub mod study;
+pub mod summary;
 pub mod sut;
 pub mod task;
 pub mod tuner;

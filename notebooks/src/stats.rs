@@ -22,7 +22,7 @@ pub struct Pair {
 }
 
 /// The comparison of one dimension.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PairedComparison {
     /// Pairs.
     pub n: usize,

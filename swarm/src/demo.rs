@@ -246,6 +246,32 @@ pub fn scenario() -> Scenario {
     }
 }
 
+/// The first port of the shipped scenario (`examples/sim/gradebook.yaml`); its nodes take
+/// this one and the next two.
+pub const SHIPPED_PORT: u16 = 8091;
+
+/// The scenario shipped for trying `swarm run` without a model server: the demo's, each node
+/// on a fixed port from [`SHIPPED_PORT`], so `--url http://127.0.0.1:8091` (one node) or
+/// `--fleet examples/sim/fleet.yaml` (all three) reach it.
+pub fn shipped_scenario() -> Scenario {
+    let mut scenario = scenario();
+    for (port, node) in (SHIPPED_PORT..).zip(scenario.nodes.iter_mut()) {
+        node.port = port;
+    }
+    scenario
+}
+
+/// [`shipped_scenario`] as the YAML file it is shipped as.
+pub fn shipped_scenario_yaml() -> String {
+    format!(
+        "# The swarm demo's scripted fleet (SIMULATED: scripted replies, real files and commands).\n\
+         # Serve it:   swarm-sim serve examples/sim/gradebook.yaml\n\
+         # Build:      swarm run swarm/demo/gradebook/spec.md --url http://127.0.0.1:{SHIPPED_PORT}\n\
+         # Written from swarm::demo::shipped_scenario() (SWARM_BLESS=1 on the test that checks it).\n{}",
+        serde_yaml_ng::to_string(&shipped_scenario()).unwrap_or_default()
+    )
+}
+
 /// The fleet file for a running simulated fleet: every node has every role.
 pub fn fleet_of(sim: &SimFleet, scenario: &Scenario) -> Fleet {
     Fleet {

@@ -13,6 +13,7 @@ use swarm::sim::SimFleet;
 fn swarm() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_swarm"));
     command.env("SWARM_CONFIG", "/dev/null");
+    command.env_remove("SWARM_URL").env_remove("SWARM_MODEL");
     command
 }
 
@@ -280,6 +281,33 @@ fn run_without_fleet(spec_text: &str) -> (i32, String) {
     (code, stderr)
 }
 
+/// The `--flags` a message names.
+fn flags_named(message: &str) -> Vec<String> {
+    let mut flags: Vec<String> = message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .map(String::from)
+        .collect();
+    flags.sort();
+    flags.dedup();
+    flags
+}
+
+/// Every flag a hint names exists on the command that printed it (flags of the servers'
+/// own command lines, quoted in the how-to-start-one help, are theirs).
+fn assert_hint_flags_exist(subcommand: &str, message: &str) {
+    const SERVERS_FLAGS: [&str; 2] = ["--port", "--parallel"];
+    let help = text(&swarm().args([subcommand, "--help"]).output().unwrap()).1;
+    for flag in flags_named(message) {
+        assert!(
+            SERVERS_FLAGS.contains(&flag.as_str())
+                || help.contains(&format!("{flag} "))
+                || help.contains(&format!("{flag}\n")),
+            "`swarm {subcommand}` names {flag}, which it does not have:\n{message}"
+        );
+    }
+}
+
 #[test]
 fn a_spec_without_acceptance_is_refused_with_how_to_write_it() {
     let (code, stderr) = run_without_fleet("# app\n\nA todo list.\n");
@@ -290,6 +318,149 @@ fn a_spec_without_acceptance_is_refused_with_how_to_write_it() {
             && stderr.contains("--derive-acceptance"),
         "{stderr}"
     );
+    assert_hint_flags_exist("run", &stderr);
+    // `verify` has no --derive-acceptance, so its refusal must not suggest it.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("app.md");
+    std::fs::write(&spec, "# app\n\nA todo list.\n").unwrap();
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("verify")
+            .arg(dir.path())
+            .arg("--spec")
+            .arg(&spec)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("## Acceptance"), "{stderr}");
+    assert!(!stderr.contains("--derive-acceptance"), "{stderr}");
+    assert_hint_flags_exist("verify", &stderr);
+}
+
+#[test]
+fn a_url_that_answers_nothing_is_said_with_flags_that_exist() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("app.md");
+    std::fs::write(&spec, demo::SPEC).unwrap();
+    let output = swarm()
+        .arg("run")
+        .arg(&spec)
+        .args(["--url", &format!("http://127.0.0.1:{port}"), "--model", "m"])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&output);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot reach the server"), "{stderr}");
+    assert_hint_flags_exist("run", &stderr);
+    // A model without a server is refused by the command line itself.
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("run")
+            .arg(&spec)
+            .args(["--model", "m"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--model m needs the server"), "{stderr}");
+    assert_hint_flags_exist("run", &stderr);
+    let (code, _, stderr) = text(
+        &swarm()
+            .arg("run")
+            .arg(&spec)
+            .args(["--fleet", "f.yaml", "--model", "m"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("a fleet file names each node's model"),
+        "{stderr}"
+    );
+}
+
+/// The scenario shipped for trying `swarm run` without a model server: the demo's, on fixed
+/// ports. `SWARM_BLESS=1` rewrites the file from the code.
+#[test]
+fn the_shipped_scenario_is_the_demo_scenario() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sim/gradebook.yaml");
+    let expected = demo::shipped_scenario();
+    if std::env::var("SWARM_BLESS").is_ok() {
+        std::fs::write(&path, demo::shipped_scenario_yaml()).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let shipped = swarm::sim::Scenario::from_yaml(&text, "examples/sim/gradebook.yaml").unwrap();
+    assert!(
+        shipped == expected,
+        "examples/sim/gradebook.yaml differs from swarm::demo::shipped_scenario(); rewrite it with SWARM_BLESS=1 cargo nextest run -p swarm --test pipeline_cli shipped"
+    ); // The shipped fleet file names exactly those nodes, ports, models and slots.
+    let fleet = swarm::Fleet::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sim/fleet.yaml"),
+    )
+    .unwrap();
+    let named: Vec<(String, String, String, u32)> = fleet
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.url.clone(), n.model.clone(), n.slots))
+        .collect();
+    let served: Vec<(String, String, String, u32)> = expected
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.name.clone(),
+                format!("http://127.0.0.1:{}", n.port),
+                n.model.clone(),
+                n.slots,
+            )
+        })
+        .collect();
+    assert_eq!(named, served);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_run_with_url_builds_the_spec_on_the_shipped_scenario() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sim/gradebook.yaml");
+    let mut scenario =
+        swarm::sim::Scenario::from_yaml(&std::fs::read_to_string(&path).unwrap(), "shipped")
+            .unwrap();
+    // Any free port here (the file's fixed ports may be taken on a test machine); only the
+    // first node serves, as `--url` gives one.
+    scenario.nodes.truncate(1);
+    scenario.nodes[0].port = 0;
+    let sim = SimFleet::start(scenario.clone(), "127.0.0.1")
+        .await
+        .unwrap();
+    let url = sim.url(&scenario.nodes[0].name).unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/gradebook/spec.md");
+    let app = dir.path().join("app");
+    let output = tokio::task::spawn_blocking(move || {
+        swarm()
+            .arg("run")
+            .arg(&spec)
+            .args(["--url", &url])
+            .arg("--out")
+            .arg(&app)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert!(stderr.contains("one node, every role"), "{stderr}");
+    assert!(stderr.contains("serving sim-fast"), "{stderr}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}\n{stderr}");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!sim.served().is_empty());
 }
 
 #[test]
@@ -311,6 +482,7 @@ fn without_a_fleet_and_without_servers_it_says_how_to_start_one() {
             && stderr.contains("--fleet FILE"),
         "{stderr}"
     );
+    assert_hint_flags_exist("run", &stderr);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type TaskScores = BTreeMap<u32, (Vec<f64>, Vec<f64>)>;
 
 /// The comparison of one dimension, with its corrected p-value and verdict.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DimensionResult {
     /// Dimension.
     pub dimension: String,
@@ -28,7 +28,7 @@ pub struct DimensionResult {
 }
 
 /// The whole A/B report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AbReport {
     /// Experiment id.
     pub experiment: String,
@@ -50,8 +50,33 @@ pub struct AbReport {
     pub speed: Vec<SpeedLine>,
 }
 
+impl AbReport {
+    /// The report as JSON for scripts: every field, the tuples named (`pass_fail`:
+    /// passed_a, passed_b, only_a, only_b, mcnemar_p; `tasks`: task, wins_a, draws,
+    /// losses_a; `contradictions`: a, b), with the arms' descriptions.
+    pub fn to_json(&self, arm_a: &str, arm_b: &str) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        let (passed_a, passed_b, only_a, only_b, p) = self.pass_fail;
+        value["pass_fail"] = serde_json::json!({
+            "passed_a": passed_a, "passed_b": passed_b, "only_a": only_a, "only_b": only_b, "mcnemar_p": p,
+        });
+        value["tasks"] = self
+            .tasks
+            .iter()
+            .map(|(task, wins, draws, losses)| {
+                serde_json::json!({"task": task, "wins_a": wins, "draws": draws, "losses_a": losses})
+            })
+            .collect();
+        value["contradictions"] =
+            serde_json::json!({"a": self.contradictions.0, "b": self.contradictions.1});
+        value["arm_a"] = serde_json::json!(arm_a);
+        value["arm_b"] = serde_json::json!(arm_b);
+        value
+    }
+}
+
 /// One speed measure of both arms.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SpeedLine {
     /// The results column.
     pub measure: &'static str,
@@ -69,7 +94,7 @@ pub struct SpeedLine {
 }
 
 /// 95% intervals of a median and of a 90th percentile.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct QuantileIntervals {
     /// Of the median.
     pub median: Option<(f64, f64)>,

@@ -221,8 +221,8 @@ impl Board {
             return None;
         }
         let elapsed = self.last.saturating_sub(self.started) as f64 / 1000.0;
-        let left = self.turns.saturating_sub(self.graded + self.skipped) as f64;
-        Some(elapsed / self.graded as f64 * left)
+        let total = self.turns.saturating_sub(self.skipped);
+        crate::summary::eta(elapsed, self.graded, total)
     }
 }
 
@@ -310,8 +310,8 @@ fn board(run: &LiveRun, now: SystemTime) -> Markup {
                 "suite " (b.suite) " · SUT " (b.sut) " · "
                 b { "[" (b.graded + b.skipped) "/" (b.turns) "]" } " turns"
                 @if b.skipped > 0 { " (" (b.skipped) " skipped: rows existed)" }
-                " · elapsed " (format_seconds(elapsed as f64))
-                @if let Some(eta) = b.eta_seconds() { " · ETA " (format_seconds(eta)) }
+                " · elapsed " (crate::summary::clock(elapsed as f64))
+                @if let Some(eta) = b.eta_seconds() { " · ETA " (crate::summary::clock(eta)) }
                 @if b.retries > 0 { " · " (b.retries) " retr(ies)" }
                 @if b.unreadable > 0 { " · " (b.unreadable) " unreadable line(s)" }
                 " · " a href=(format!("/?run={}", super::catalog::encode(&b.run_id))) { "its rows" }
@@ -321,7 +321,7 @@ fn board(run: &LiveRun, now: SystemTime) -> Markup {
                     tr { th { "building" } th { "phase" } th { "for" } }
                     @for turn in &b.building {
                         tr { td { (turn.task) " r" (turn.replicate) " t" (turn.turn) } td { (turn.phase) }
-                             td.num { (format_seconds(b.last.saturating_sub(turn.since) as f64 / 1000.0)) } }
+                             td.num { (crate::summary::clock(b.last.saturating_sub(turn.since) as f64 / 1000.0)) } }
                     }
                 }
             }
@@ -347,11 +347,6 @@ fn board(run: &LiveRun, now: SystemTime) -> Markup {
             @for why in &b.abandoned { div.bad { "abandoned: " (why) } }
         }
     }
-}
-
-fn format_seconds(seconds: f64) -> String {
-    let whole = seconds.max(0.0).round() as u64;
-    format!("{}:{:02}", whole / 60, whole % 60)
 }
 
 /// The live page: the boards now, then kept current by server-sent events from `/live/events`.

@@ -128,6 +128,21 @@ fn read_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
 }
 
+/// The grades.json of a turn directory.
+fn grades_in(dir: &Path) -> Result<StoredGrades, String> {
+    let path = dir.join("grades.json");
+    let text = read_text(&path)?;
+    serde_json::from_str::<StoredGrades>(&text)
+        .map_err(|err| format!("{} is damaged: {err}", path.display()))
+}
+
+/// The grades.json beside a row's events, under `base` (the CSV's directory).
+pub fn read_grades(base: &Path, row: &ResultRow) -> Result<StoredGrades, String> {
+    let events = inside(base, &row.events)?;
+    let dir = events.parent().ok_or("no turn directory")?;
+    grades_in(dir)
+}
+
 impl TurnFiles {
     /// Reads what the row names under `base` (the CSV's directory).
     pub fn read(base: &Path, row: &ResultRow) -> TurnFiles {
@@ -137,12 +152,7 @@ impl TurnFiles {
                 .map(Path::to_path_buf)
                 .ok_or_else(|| "no turn directory".to_string())
         });
-        let grades = dir.clone().and_then(|dir| {
-            let path = dir.join("grades.json");
-            let text = read_text(&path)?;
-            serde_json::from_str::<StoredGrades>(&text)
-                .map_err(|err| format!("{} is damaged: {err}", path.display()))
-        });
+        let grades = dir.clone().and_then(|dir| grades_in(&dir));
         let conversations = inside(base, &row.transcript)
             .and_then(|path| read_text(&path))
             .map(|text| conversations(&text));

@@ -79,6 +79,8 @@ pub struct AgentSettings {
     pub max_actions: u32,
     /// The API key (read from the named variable), never printed.
     pub api_key: Option<String>,
+    /// The name of the variable holding the API key.
+    pub api_key_env: Option<String>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -194,6 +196,7 @@ pub fn resolve(
             .unwrap_or(ActionMode::Auto),
         max_actions,
         api_key,
+        api_key_env,
         config_file,
     })
 }

@@ -231,12 +231,129 @@ impl Fleet {
             .filter(|node| node.has_role(role))
             .collect()
     }
+
+    /// The fleet of `--url URL [--model ID]`: the one server at `url`, playing every role.
+    /// Its model is `model`, else the one the server has loaded; its slots are the ones the
+    /// server reports (1 when it does not say). The API key comes from the variable named
+    /// by `api_key_env`. Fails with a clear reason when the server cannot be reached, lists
+    /// no model, or lists models without `model`.
+    pub async fn one_node(
+        url: &str,
+        model: Option<&str>,
+        api_key_env: Option<String>,
+    ) -> Result<Fleet, FleetError> {
+        let key = api_key_env
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok());
+        let report = crate::llm::probe(url, key.as_deref(), std::time::Duration::from_secs(5))
+            .await
+            .map_err(|err| FleetError(format!("--url {url}: cannot reach the server: {err}")))?;
+        let mut node = node_of(&report, model).map_err(FleetError)?;
+        node.api_key_env = api_key_env;
+        Ok(Fleet { nodes: vec![node] })
+    }
+}
+
+/// The node a probed server makes, playing every role: serving `model`, else the server's
+/// loaded model. Refused when the server lists models but not `model`, or lists none and no
+/// model was named.
+pub fn node_of(report: &crate::llm::ProbeReport, model: Option<&str>) -> Result<Node, String> {
+    let listed: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
+    let served = |name: &str| {
+        report
+            .models
+            .iter()
+            .any(|m| m.id == name || m.aliases.iter().any(|alias| alias == name))
+    };
+    let model = match model {
+        Some(model) if listed.is_empty() || served(model) => model.to_string(),
+        Some(model) => {
+            return Err(format!(
+                "{} does not serve `{model}`; it lists: {}",
+                report.url,
+                listed.join(", ")
+            ))
+        }
+        None => match report.default_model() {
+            Some(loaded) => loaded.id.clone(),
+            None => {
+                return Err(format!(
+                    "{} lists no model; load one, or name it with --model ID",
+                    report.url
+                ))
+            }
+        },
+    };
+    let backend = format!("{:?}", report.backend).to_lowercase();
+    let port = report
+        .url
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .rsplit(':')
+        .next()
+        .filter(|port| port.chars().all(|c| c.is_ascii_digit()))
+        .unwrap_or("0");
+    Ok(Node {
+        name: format!("{backend}-{port}"),
+        url: report.url.clone(),
+        model,
+        slots: report.slots.unwrap_or(1).max(1),
+        roles: Vec::new(),
+        api_key_env: None,
+        action_mode: ActionMode::Auto,
+        sampling: Sampling::default(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    fn report(models: &[(&str, bool)], slots: Option<u32>) -> crate::llm::ProbeReport {
+        crate::llm::ProbeReport {
+            url: "http://127.0.0.1:8080".into(),
+            backend: crate::llm::Backend::LlamaServer,
+            models: models
+                .iter()
+                .map(|(id, loaded)| crate::llm::ModelInfo {
+                    id: id.to_string(),
+                    loaded: Some(*loaded),
+                    aliases: vec![format!("{id}-alias")],
+                    ..Default::default()
+                })
+                .collect(),
+            slots,
+            slots_busy: None,
+            requests_waiting: None,
+            health: None,
+        }
+    }
+
+    #[test]
+    fn a_url_makes_one_node_with_every_role_and_the_servers_slots() {
+        let node = node_of(&report(&[("a", false), ("b", true)], Some(4)), None).unwrap();
+        assert_eq!(
+            (node.name.as_str(), node.model.as_str(), node.slots),
+            ("llamaserver-8080", "b", 4),
+            "the loaded model, the server's slots"
+        );
+        assert!(ALL_ROLES.iter().all(|role| node.has_role(*role)));
+        let named = node_of(&report(&[("a", false), ("b", true)], None), Some("a")).unwrap();
+        assert_eq!((named.model.as_str(), named.slots), ("a", 1));
+        assert!(node_of(&report(&[("a", true)], None), Some("a-alias")).is_ok());
+        let err = node_of(&report(&[("a", true)], None), Some("qwen")).unwrap_err();
+        assert!(
+            err.contains("does not serve `qwen`") && err.contains("lists: a"),
+            "{err}"
+        );
+        let err = node_of(&report(&[], None), None).unwrap_err();
+        assert!(
+            err.contains("lists no model") && err.contains("--model"),
+            "{err}"
+        );
+        assert_eq!(node_of(&report(&[], None), Some("m")).unwrap().model, "m");
+    }
 
     #[test]
     fn roles_default_to_all_and_filter() {

@@ -28,13 +28,7 @@ pub(crate) fn counted_ab_progress(turns_per_arm: usize) -> gym::ab::ArmEvents {
         graded: 0,
         skipped: 0,
     });
-    let clock = |seconds: u64| {
-        if seconds >= 3600 {
-            format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60)
-        } else {
-            format!("{}m{:02}s", seconds / 60, seconds % 60)
-        }
-    };
+    use gym::summary::{clock, eta};
     std::sync::Arc::new(move |label: &str, event: &gym::RunEvent| {
         let (graded, skipped) = match event {
             gym::RunEvent::TurnGraded { .. } => (1, 0),
@@ -51,19 +45,14 @@ pub(crate) fn counted_ab_progress(turns_per_arm: usize) -> gym::ab::ArmEvents {
             *entry += 1;
             *entry
         };
-        let elapsed = started.elapsed().as_secs();
-        let remaining = (2 * turns_per_arm).saturating_sub(counts.graded + counts.skipped);
-        let eta = if counts.graded > 0 && remaining > 0 {
-            let per_turn = started.elapsed().as_secs_f64() / counts.graded as f64;
-            format!(
-                ", about {} left",
-                clock((per_turn * remaining as f64) as u64)
-            )
-        } else {
-            String::new()
-        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let total = 2 * turns_per_arm - counts.skipped.min(2 * turns_per_arm);
+        let left = eta(elapsed, counts.graded, total)
+            .filter(|left| *left > 0.0)
+            .map(|left| format!(", about {} left", clock(left)))
+            .unwrap_or_default();
         eprint!(
-            "  [{label} {n}/{turns_per_arm} | {} elapsed{eta}] ",
+            "  [{label} {n}/{turns_per_arm} | {} elapsed{left}] ",
             clock(elapsed)
         );
         drop(counts);
@@ -125,6 +114,7 @@ pub(crate) fn run_and_report(
     arms: (&[gym::ab::Setting], &[gym::ab::Setting]),
     experiment: &str,
     untrusted_judge: Option<&str>,
+    json: bool,
 ) -> ExitCode {
     let results = base.results.clone();
     let turns_per_arm =
@@ -176,14 +166,17 @@ pub(crate) fn run_and_report(
             .collect::<Vec<_>>()
     };
     let report = gym::ab::analyse_with(experiment, &arm("A"), &arm("B"), untrusted_judge);
-    print!(
-        "{}",
-        gym::ab::render(
-            &report,
-            &gym::ab::describe(arms.0),
-            &gym::ab::describe(arms.1)
-        )
-    );
+    let (a, b) = (gym::ab::describe(arms.0), gym::ab::describe(arms.1));
+    if json {
+        let mut value = report.to_json(&a, &b);
+        value["results"] = serde_json::json!(results);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", gym::ab::render(&report, &a, &b));
     println!("rows: {} (experiment {experiment})", results.display());
     ExitCode::SUCCESS
 }
@@ -207,7 +200,7 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks, None) {
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.select, None) {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("swarm-gym ab: {err}");
@@ -227,13 +220,7 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
         judge_samples: args.grading.judge_samples,
         test_depth: args.grading.test_depth(),
         knobs,
-        ..RunConfig::new(
-            tasks,
-            Sut::Single,
-            fleet,
-            args.fleet.display().to_string(),
-            args.results,
-        )
+        ..RunConfig::new(tasks, Sut::Single, fleet, args.fleet.label(), args.results)
     };
     let experiment = match choose_experiment(&base.results, args.resume.as_deref()) {
         Ok(experiment) => experiment,
@@ -247,7 +234,15 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
         ..base
     };
     print_estimate(&base, 2);
-    run_and_report("ab", &runtime, base, (&arm_a, &arm_b), &experiment, None)
+    run_and_report(
+        "ab",
+        &runtime,
+        base,
+        (&arm_a, &arm_b),
+        &experiment,
+        None,
+        args.json,
+    )
 }
 
 /// Says before a run what one replicate of each arm should cost, from the results file's
@@ -260,7 +255,7 @@ pub(crate) fn print_estimate(base: &RunConfig, arms: u32) {
     eprintln!("{}", estimate.render(base.replicates, arms));
 }
 
-pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode {
+pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>, json: bool) -> ExitCode {
     let rows: Vec<gym::ResultRow> = match read_results(files) {
         Ok(rows) => rows.into_iter().map(|(_, row)| row).collect(),
         Err(err) => {
@@ -273,13 +268,38 @@ pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode 
         .filter_map(|r| r.experiment.rsplit_once(':').map(|(id, _)| id.to_string()))
         .filter(|id| only.is_none_or(|wanted| wanted == id))
         .collect();
-    if experiments.is_empty() {
-        eprintln!(
-            "swarm-gym report: no A/B rows{} in the given files",
-            only.map(|id| format!(" for experiment {id}"))
-                .unwrap_or_default()
-        );
+    if let (Some(id), true) = (only, experiments.is_empty()) {
+        eprintln!("swarm-gym report: no A/B rows for experiment {id} in the given files");
         return ExitCode::from(1);
+    }
+    // Rows of plain runs and nightlies (no A/B arm): a per-task summary.
+    let plain: Vec<gym::ResultRow> = rows
+        .iter()
+        .filter(|r| only.is_none() && r.experiment.rsplit_once(':').is_none())
+        .cloned()
+        .collect();
+    if rows.is_empty() {
+        eprintln!("swarm-gym report: the given files hold no rows");
+        return ExitCode::from(1);
+    }
+    if json {
+        return report_json(&rows, &experiments, &plain);
+    }
+    if !plain.is_empty() {
+        let runs: std::collections::BTreeSet<&str> =
+            plain.iter().map(|r| r.run_id.as_str()).collect();
+        let totals =
+            gym::summary::Totals::of(&plain, 0, 0, plain.iter().map(|r| r.wall_seconds).sum());
+        println!(
+            "rows outside A/B experiments: {} row(s) of {} run(s); per task and turn:",
+            plain.len(),
+            runs.len()
+        );
+        print!(
+            "{}",
+            gym::summary::render_task_table(&gym::summary::task_lines(&plain))
+        );
+        println!("{} (turn wall summed)\n", totals.line());
     }
     for experiment in experiments {
         let arm = |label: &str| {
@@ -289,23 +309,12 @@ pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode 
                 .collect::<Vec<_>>()
         };
         let (a, b) = (arm("A"), arm("B"));
-        let label = |rows: &[gym::ResultRow]| {
-            let models: std::collections::BTreeSet<&str> =
-                rows.iter().map(|r| r.builder_model.as_str()).collect();
-            let knobs: std::collections::BTreeSet<&str> =
-                rows.iter().map(|r| r.knobs.as_str()).collect();
-            format!(
-                "builder {} with knobs {}",
-                models.into_iter().collect::<Vec<_>>().join("/"),
-                knobs.into_iter().collect::<Vec<_>>().join(" | ")
-            )
-        };
         print!(
             "{}",
             gym::ab::render(
                 &gym::ab::analyse(&experiment, &a, &b),
-                &label(&a),
-                &label(&b)
+                &arm_label(&a),
+                &arm_label(&b)
             )
         );
         // A study's experiment (its suite's rows) also gets the four published scores.
@@ -330,6 +339,52 @@ pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>) -> ExitCode 
         println!();
     }
     ExitCode::SUCCESS
+}
+
+/// `report --json`: each experiment's report and the per-task summary of plain rows.
+fn report_json(
+    rows: &[gym::ResultRow],
+    experiments: &std::collections::BTreeSet<String>,
+    plain: &[gym::ResultRow],
+) -> ExitCode {
+    let reports: Vec<serde_json::Value> = experiments
+        .iter()
+        .map(|experiment| {
+            let arm = |label: &str| {
+                rows.iter()
+                    .filter(|r| r.experiment == format!("{experiment}:{label}"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            let (a, b) = (arm("A"), arm("B"));
+            gym::ab::analyse(experiment, &a, &b).to_json(&arm_label(&a), &arm_label(&b))
+        })
+        .collect();
+    let value = serde_json::json!({
+        "experiments": reports,
+        "plain": {
+            "rows": plain.len(),
+            "totals": gym::summary::Totals::of(plain, 0, 0, plain.iter().map(|r| r.wall_seconds).sum()),
+            "tasks": gym::summary::task_lines(plain),
+        },
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
+    ExitCode::SUCCESS
+}
+
+/// An arm as its rows say: builder model(s) and knobs.
+fn arm_label(rows: &[gym::ResultRow]) -> String {
+    let models: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.builder_model.as_str()).collect();
+    let knobs: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.knobs.as_str()).collect();
+    format!(
+        "builder {} with knobs {}",
+        models.into_iter().collect::<Vec<_>>().join("/"),
+        knobs.into_iter().collect::<Vec<_>>().join(" | ")
+    )
 }
 
 /// Writes the full report; prints its paths and any regression.
@@ -368,7 +423,7 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     if let Some(note) = swarm::accept_unsealed_for_scripted_demo() {
         eprintln!("{note}");
     }
-    let tasks = match usable_tasks(&runtime, "smoke", &[]) {
+    let tasks = match usable_tasks(&runtime, "smoke", &crate::TaskSelection::default()) {
         Ok(tasks) => tasks,
         Err(err) => {
             eprintln!("swarm-gym demo: {err} (run it from the repository root)");
@@ -441,6 +496,7 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
         (&arm_a, &arm_b),
         &experiment_id(),
         None,
+        false,
     );
     print_sloppy_catches(results);
     drop(sim);

@@ -2,7 +2,6 @@
 
 use crate::{runtime, sandbox_gate, GenerateArgs};
 use std::process::ExitCode;
-use swarm::Fleet;
 
 pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
     use gym::generate::{self, DraftOutcome};
@@ -13,12 +12,12 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
     if args.n == 0 || args.persona.trim().is_empty() {
         return fail("--n must be at least 1 and --persona must say who the user is".into());
     }
-    let fleet = match Fleet::load(&args.fleet) {
-        Ok(fleet) => fleet,
-        Err(err) => return fail(err.to_string()),
-    };
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);
+    };
+    let fleet = match args.fleet.load(&runtime) {
+        Ok(fleet) => fleet,
+        Err(err) => return fail(err),
     };
     let brain = match runtime.block_on(gym::sut::probe_brain(&fleet, &swarm::Knobs::default())) {
         Ok(brain) => brain,

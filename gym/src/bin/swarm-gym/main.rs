@@ -11,6 +11,7 @@ use swarm::Sandbox;
 
 mod ab;
 mod generate;
+mod list;
 mod nightly;
 mod progress;
 mod run;
@@ -39,17 +40,21 @@ enum Command {
     Tasks(TasksCommand),
     /// Run a suite against a system under test and grade every turn.
     Run(RunArgs),
-    /// Print one result row and its transcript.
+    /// Print one result row: its failed hidden checks with their output first, then its
+    /// scores, then its transcript.
     Show {
-        /// 1-based data row of the results file.
-        row: usize,
+        /// The row: N (1-based data row of --results) or FILE:N, as `list` prints it.
+        row: String,
         /// The results CSV.
         #[arg(long, default_value = "results/results.csv")]
         results: PathBuf,
-        /// Print every message whole (default: long ones are cut).
-        #[arg(long)]
+        /// Print every message and every check's output whole (default: long ones are cut).
+        #[arg(long, visible_alias = "transcript")]
         full: bool,
     },
+    /// List result rows, newest first, with filters; each line starts with the FILE:N that
+    /// `show` takes.
+    List(list::ListArgs),
     /// Browse results in a local web page on 127.0.0.1 (works offline): runs and rows with
     /// filters, each turn (failed checks, scores with evidence, diff, timeline, transcript),
     /// A/B experiments, nightly trends, and live runs. Prints the address and opens it.
@@ -71,7 +76,7 @@ enum Command {
     /// Run a nightly matrix (models x suites x SUTs x replicates), append its rows, render the
     /// trend report; exit 1 when a regression is found.
     Nightly(NightlyArgs),
-    /// Print the A/B reports of stored rows; with --html, write the analyses (trends,
+    /// Print the A/B reports of stored rows (rows of plain runs: a per-task summary); with --html, write the analyses (trends,
     /// regressions, A/B charts, knob effects) as SVG/PNG figures, Markdown and one HTML page.
     Report {
         /// Result CSVs.
@@ -89,6 +94,9 @@ enum Command {
         /// Earlier nights in a regression's rolling baseline.
         #[arg(long, default_value_t = 7)]
         baseline_nights: usize,
+        /// Print the reports (or the per-task summary) as JSON on stdout.
+        #[arg(long, conflicts_with = "html")]
+        json: bool,
     },
     /// Have the brain model invent tasks; keep only those `tasks check` proves, deduplicated
     /// against the existing suites.
@@ -138,21 +146,23 @@ struct RunArgs {
     /// System under test.
     #[arg(long, value_enum, default_value = "single")]
     sut: Sut,
-    /// Fleet file (nodes with roles; builders are the `worker` nodes).
-    #[arg(long)]
-    fleet: PathBuf,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Replicates per task.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     replicates: u32,
-    /// Only these tasks (comma-separated ids).
-    #[arg(long, value_delimiter = ',')]
-    tasks: Vec<String>,
+    #[command(flatten)]
+    select: TaskSelection,
     /// Task replicates run at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
     /// Results CSV to append to.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
+    /// Print the outcome (totals, per-task table, failures with their checks, rows) as JSON
+    /// on stdout.
+    #[arg(long)]
+    json: bool,
     /// Skip turns whose rows are already in the results file.
     #[arg(long)]
     resume: bool,
@@ -171,6 +181,77 @@ struct RunArgs {
     /// fleet's clients for both.
     #[arg(long = "knob")]
     knobs: Vec<String>,
+}
+
+/// Which of a suite's tasks run (shared by run, ab and study).
+#[derive(Args, Default)]
+pub(crate) struct TaskSelection {
+    /// Only these tasks (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// Only the first N usable tasks (after --tasks), for a quick try.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: Option<u32>,
+}
+
+impl TaskSelection {
+    /// Whether only part of the suite runs.
+    pub(crate) fn partial(&self) -> bool {
+        !self.tasks.is_empty() || self.limit.is_some()
+    }
+}
+
+/// Where a command's fleet is: a fleet file, or one server playing every role.
+#[derive(Args)]
+pub(crate) struct FleetArgs {
+    /// Fleet file (nodes with roles; examples/fleets/ has two).
+    #[arg(long, conflicts_with = "url")]
+    fleet: Option<PathBuf>,
+    /// Instead of a fleet file: one server (LM Studio, Ollama, llama-server, vLLM) playing
+    /// every role, e.g. http://127.0.0.1:1234.
+    #[arg(long)]
+    url: Option<String>,
+    /// The model --url serves (default: the one the server has loaded).
+    #[arg(long)]
+    model: Option<String>,
+}
+
+impl FleetArgs {
+    /// How rows name the fleet: the file, or the server.
+    pub(crate) fn label(&self) -> String {
+        match (&self.fleet, &self.url) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(url)) => url.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The fleet file read, or the one server of --url probed (its model and slots said on
+    /// stderr). The API key of --url comes from the variable `SWARM_API_KEY_ENV` names.
+    pub(crate) fn load(&self, runtime: &tokio::runtime::Runtime) -> Result<Fleet, String> {
+        if self.model.is_some() && self.url.is_none() {
+            return Err(
+                "--model names the model of --url; a fleet file names each node's model".into(),
+            );
+        }
+        match (&self.fleet, &self.url) {
+            (Some(path), _) => Fleet::load(path).map_err(|err| err.to_string()),
+            (None, Some(url)) => {
+                let key_env = std::env::var(swarm::settings::ENV_API_KEY_ENV).ok();
+                let fleet = runtime
+                    .block_on(Fleet::one_node(url, self.model.as_deref(), key_env))
+                    .map_err(|err| err.to_string())?;
+                for node in &fleet.nodes {
+                    eprintln!(
+                        "swarm-gym: one node, every role: {} serving {} ({} slot(s))",
+                        node.url, node.model, node.slots
+                    );
+                }
+                Ok(fleet)
+            }
+            (None, None) => Err("name the fleet: --fleet FILE, or --url URL [--model ID]".into()),
+        }
+    }
 }
 
 /// How turns are graded beyond their hidden checks (shared by run, ab and study).
@@ -204,9 +285,8 @@ struct AbArgs {
     /// Suite, as a path or a name.
     #[arg(long)]
     suite: String,
-    /// Fleet file.
-    #[arg(long)]
-    fleet: PathBuf,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Arm A's settings: model=, judge_model=, brain_model=, action_mode=, max_actions=, sut=, fleet=.
     #[arg(long = "a", num_args = 1.., required = true)]
     arm_a: Vec<String>,
@@ -216,15 +296,17 @@ struct AbArgs {
     /// Replicates per arm.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     replicates: u32,
-    /// Only these tasks (comma-separated ids).
-    #[arg(long, value_delimiter = ',')]
-    tasks: Vec<String>,
+    #[command(flatten)]
+    select: TaskSelection,
     /// Task replicates run at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
     /// Results CSV to append to.
     #[arg(long, default_value = "results/results.csv")]
     results: PathBuf,
+    /// Print the A/B report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
     /// Continue an experiment a kill interrupted: its id (`ab…`, printed with its rows), or
     /// none for the newest in the results file. Finished turns are skipped; the settings
     /// must be the ones it started with.
@@ -241,9 +323,9 @@ struct AbArgs {
 struct StudyArgs {
     /// The study: qwopus-vs-vanilla.
     study: String,
-    /// Fleet file; every node that is not only a judge serves the arm's model in turn.
-    #[arg(long)]
-    fleet: PathBuf,
+    /// The fleet; every node that is not only a judge serves the arm's model in turn.
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Arm A's model id (as the servers list it), e.g. qwopus3.6-27b.
     #[arg(long)]
     a_model: String,
@@ -286,10 +368,10 @@ struct StudyArgs {
     /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
     #[arg(long = "knob")]
     knobs: Vec<String>,
-    /// Only these apps (comma-separated), for a quick check of a fleet; the reproduction is
-    /// all five, and the report says when it is not.
-    #[arg(long, value_delimiter = ',')]
-    tasks: Vec<String>,
+    /// Only some apps (--tasks ids, --limit N), for a quick check of a fleet; the
+    /// reproduction is all five, and the report says when it is not.
+    #[command(flatten)]
+    select: TaskSelection,
     /// Run another suite under the study's design (e.g. `ab-study`, the earlier five apps);
     /// default: the study's own suite (`qwopus-study`, the published apps).
     #[arg(long)]
@@ -311,8 +393,8 @@ struct GenerateArgs {
     #[arg(long, default_value = "tasks/generated")]
     out: PathBuf,
     /// The fleet; its `brain` node writes the drafts.
-    #[arg(long)]
-    fleet: PathBuf,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Most drafts to ask for (default: 3 per task wanted).
     #[arg(long)]
     max_drafts: Option<usize>,
@@ -335,8 +417,8 @@ struct TuneArgs {
     #[arg(long, num_args = 1.., required = true)]
     results: Vec<PathBuf>,
     /// The fleet the confirming A/B runs on.
-    #[arg(long)]
-    fleet: PathBuf,
+    #[command(flatten)]
+    fleet: FleetArgs,
     /// Write a kept change into the config file ([knobs] table); never otherwise.
     #[arg(long)]
     apply: bool,
@@ -381,7 +463,8 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Tasks(TasksCommand::Check { suites, json }) => tasks::tasks_check(&suites, json),
         Command::Run(args) => run::run_command(args),
-        Command::Show { row, results, full } => run::show_command(row, &results, full),
+        Command::Show { row, results, full } => run::show_command(&row, &results, full),
+        Command::List(args) => list::list_command(args),
         Command::View {
             results,
             port,
@@ -400,11 +483,12 @@ fn main() -> ExitCode {
             html,
             out,
             baseline_nights,
+            json,
         } => {
             if html {
                 ab::html_report_command(&files, &out, baseline_nights)
             } else {
-                ab::report_command(&files, experiment.as_deref())
+                ab::report_command(&files, experiment.as_deref(), json)
             }
         }
         Command::Generate(args) => generate::generate_command(args),
@@ -455,31 +539,44 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
 pub(crate) fn usable_tasks(
     runtime: &tokio::runtime::Runtime,
     suite: &str,
-    only: &[String],
+    select: &TaskSelection,
 ) -> Result<Vec<Task>, String> {
     let suite = suite_dirs(&[suite.to_string()])?.remove(0);
     let sandbox = sandbox_gate()?;
     let proofs = gym::validate::Proofs::from_env();
-    let usable = runtime.block_on(gym::validate::usable_tasks(&suite, only, sandbox, &proofs))?;
+    let usable = runtime.block_on(gym::validate::usable_tasks(
+        &suite,
+        &select.tasks,
+        sandbox,
+        &proofs,
+    ))?;
     for line in &usable.skipped {
         eprintln!("{line}");
     }
     eprintln!("{}", usable.summary());
-    Ok(usable.tasks)
+    let mut tasks = usable.tasks;
+    if let Some(limit) = select.limit {
+        if tasks.len() > limit as usize {
+            tasks.truncate(limit as usize);
+            let kept: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+            eprintln!("--limit {limit}: running {}", kept.join(", "));
+        }
+    }
+    Ok(tasks)
 }
 
 /// What `run` and `ab` need first: the fleet, a runtime, and the suite's proven tasks. With
 /// `probe`, the fleet is probed before any task is proven, so a dead fleet is said at once,
 /// not after the proofs.
 pub(crate) fn prepare(
-    fleet: &Path,
+    fleet: &FleetArgs,
     suite: &str,
-    only: &[String],
+    only: &TaskSelection,
     probe: Option<&swarm::knobs::Knobs>,
 ) -> Result<(Fleet, tokio::runtime::Runtime, Vec<Task>), String> {
-    let fleet = Fleet::load(fleet).map_err(|err| err.to_string())?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let fleet = fleet.load(&runtime)?;
     if let Some(knobs) = probe {
         runtime.block_on(gym::sut::connect_fleet(&fleet, knobs))?;
     }

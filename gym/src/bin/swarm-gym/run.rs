@@ -15,14 +15,14 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, &args.suite, &args.tasks, Some(&knobs))
-    {
-        Ok(prepared) => prepared,
-        Err(err) => {
-            eprintln!("swarm-gym run: {err}");
-            return ExitCode::from(2);
-        }
-    };
+    let (fleet, runtime, tasks) =
+        match prepare(&args.fleet, &args.suite, &args.select, Some(&knobs)) {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                eprintln!("swarm-gym run: {err}");
+                return ExitCode::from(2);
+            }
+        };
     if !args.resume && !args.new_run {
         if let Some(refusal) = earlier_rows_of(&args, &fleet, &tasks) {
             eprintln!("swarm-gym run: {refusal}");
@@ -33,7 +33,7 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         tasks.iter().map(|t| t.turns.len()).sum::<usize>() * args.replicates as usize;
     eprintln!(
         "swarm-gym run: {} task(s) x {} replicate(s) = {total_turns} turn(s), SUT {}, fleet {}, results {}",
-        tasks.len(), args.replicates, args.sut, args.fleet.display(), args.results.display()
+        tasks.len(), args.replicates, args.sut, args.fleet.label(), args.results.display()
     );
     let config = RunConfig {
         replicates: args.replicates,
@@ -47,7 +47,7 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             tasks,
             args.sut,
             fleet,
-            args.fleet.display().to_string(),
+            args.fleet.label(),
             args.results.clone(),
         )
     };
@@ -60,7 +60,46 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    print_run_table(&summary);
+    let numbers = show_numbers(&args.results, &summary.run_id);
+    let base = args.results.parent().unwrap_or(Path::new("."));
+    let failures = gym::summary::failures(base, &summary.rows, &|row| {
+        numbers
+            .get(&(row.task.clone(), row.turn, row.replicate))
+            .copied()
+    });
+    let totals = gym::summary::Totals::of(
+        &summary.rows,
+        summary.abandoned.len(),
+        summary.skipped,
+        summary.wall_seconds,
+    );
+    let code = if summary.abandoned.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if args.json {
+        let value = serde_json::json!({
+            "run_id": summary.run_id,
+            "results": args.results,
+            "totals": totals,
+            "tasks": gym::summary::task_lines(&summary.rows),
+            "failures": failures,
+            "abandoned": summary.abandoned,
+            "grading": summary.grading_line(),
+            "occupancy": summary.occupancy_line(),
+            "rows": summary.rows,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return code;
+    }
+    print!(
+        "{}",
+        gym::summary::render_task_table(&gym::summary::task_lines(&summary.rows))
+    );
     println!(
         "results: {} ({} row(s) appended, {} turn(s) skipped as already present)",
         args.results.display(),
@@ -73,14 +112,30 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
     {
         println!("{line}");
     }
-    if summary.abandoned.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        for line in &summary.abandoned {
-            println!("abandoned: {line}");
-        }
-        ExitCode::from(1)
+    for line in &summary.abandoned {
+        println!("abandoned: {line}");
     }
+    print!(
+        "{}",
+        gym::summary::render_failures(&failures, &args.results, &totals)
+    );
+    code
+}
+
+/// The `show` number (1-based readable row of the file) of each row of run `run_id`, by
+/// (task, turn, replicate).
+fn show_numbers(
+    results: &Path,
+    run_id: &str,
+) -> std::collections::HashMap<(String, u32, u32), usize> {
+    let rows = gym::read_rows(results)
+        .map(|(rows, _)| rows)
+        .unwrap_or_default();
+    rows.iter()
+        .enumerate()
+        .filter(|(_, row)| row.run_id == run_id)
+        .map(|(index, row)| ((row.task.clone(), row.turn, row.replicate), index + 1))
+        .collect()
 }
 
 /// Why this run would duplicate rows already in its results file: plain runs (no experiment)
@@ -118,91 +173,29 @@ fn earlier_rows_of(args: &RunArgs, fleet: &Fleet, tasks: &[gym::Task]) -> Option
     ))
 }
 
-pub(crate) fn print_run_table(summary: &gym::RunSummary) {
-    let mut by_task: std::collections::BTreeMap<(String, u32), Vec<&gym::ResultRow>> =
-        std::collections::BTreeMap::new();
-    for row in &summary.rows {
-        by_task
-            .entry((row.task.clone(), row.turn))
-            .or_default()
-            .push(row);
-    }
-    println!(
-        "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>7} {:>11} {:>8}",
-        "task",
-        "turn",
-        "runs",
-        "hidden ok",
-        "checks",
-        "swarm",
-        "diagn.",
-        "tests",
-        "false green",
-        "overall"
-    );
-    for ((task, turn), rows) in &by_task {
-        let mean = |pick: fn(&gym::ResultRow) -> Option<f64>| {
-            let values: Vec<f64> = rows.iter().filter_map(|r| pick(r)).collect();
-            if values.is_empty() {
-                "-".to_string()
-            } else {
-                format!("{:.1}", values.iter().sum::<f64>() / values.len() as f64)
-            }
-        };
-        let passed = rows.iter().filter(|r| r.hidden_pass()).count();
-        let false_green = rows.iter().filter(|r| r.false_green()).count();
-        println!(
-            "{:<14} {:>4} {:>5} {:>9} {:>7} {:>7} {:>7} {:>7} {:>11} {:>8}",
-            task,
-            turn,
-            rows.len(),
-            format!("{passed}/{}", rows.len()),
-            mean(|r| r.checks),
-            mean(|r| r.swarm),
-            mean(|r| r.diagnostics),
-            mean(|r| r.test_depth),
-            false_green,
-            mean(|r| r.overall)
-        );
-    }
-}
-
 /// The turn's hidden checks that did not pass, each with its evidence, read from the
 /// grades.json beside the row's events: why the turn failed, before anything else.
 fn print_failed_checks(base: &Path, row: &gym::ResultRow, full: bool) {
-    let Some(path) = row.grades_file(base) else {
+    if row.events.is_empty() {
         return;
-    };
-    let grades = std::fs::read_to_string(&path)
-        .map_err(|err| err.to_string())
-        .and_then(|text| {
-            serde_json::from_str::<serde_json::Value>(&text).map_err(|err| err.to_string())
-        });
-    let checks = match grades {
-        Ok(grades) => grades["checks"].as_array().cloned().unwrap_or_default(),
+    }
+    let grades = match gym::view::turn::read_grades(base, row) {
+        Ok(grades) => grades,
         Err(err) => {
-            println!("hidden checks: cannot read {}: {err}", path.display());
+            println!("hidden checks: {err}");
             return;
         }
     };
-    let failed: Vec<&serde_json::Value> = checks
-        .iter()
-        .filter(|c| c["verdict"].as_str() != Some("pass"))
-        .collect();
+    let failed = grades.failed_checks();
     println!(
         "hidden checks: {} of {} did not pass",
         failed.len(),
-        checks.len()
+        grades.checks.len()
     );
     let limit = if full { usize::MAX } else { 20 };
     for check in failed {
-        println!(
-            "  {} {}",
-            check["verdict"].as_str().unwrap_or("?").to_uppercase(),
-            check["label"].as_str().unwrap_or("?")
-        );
-        let evidence = check["evidence"].as_str().unwrap_or("");
-        let lines: Vec<&str> = evidence.lines().collect();
+        println!("  {} {}", check.verdict.to_uppercase(), check.label);
+        let lines: Vec<&str> = check.evidence.lines().collect();
         for line in lines.iter().take(limit) {
             println!("      {line}");
         }
@@ -215,7 +208,28 @@ fn print_failed_checks(base: &Path, row: &gym::ResultRow, full: bool) {
     }
 }
 
-pub(crate) fn show_command(row: usize, results: &Path, full: bool) -> ExitCode {
+/// `N`, or `FILE:N` (as `list` prints rows): the results file and the 1-based row.
+fn parse_row_ref<'a>(text: &'a str, results: &'a Path) -> Result<(&'a Path, usize), String> {
+    let (file, number) = match text.rsplit_once(':') {
+        Some((file, number)) => (Path::new(file), number),
+        None => (results, text),
+    };
+    match number.trim().parse::<usize>() {
+        Ok(row) if row > 0 => Ok((file, row)),
+        _ => Err(format!(
+            "`{text}` is not a row: give N (a row of --results, from 1) or FILE:N as `swarm-gym list` prints them"
+        )),
+    }
+}
+
+pub(crate) fn show_command(row: &str, results: &Path, full: bool) -> ExitCode {
+    let (results, row) = match parse_row_ref(row, results) {
+        Ok(found) => found,
+        Err(err) => {
+            eprintln!("swarm-gym show: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let (rows, bad) = match gym::read_rows(results) {
         Ok(read) => read,
         Err(err) => {

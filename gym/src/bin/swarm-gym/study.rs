@@ -22,12 +22,15 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
     {
         return fail("--a-model and --b-model must name two different models".into());
     }
+    if args.fleet.model.is_some() {
+        return fail("the study's models are --a-model and --b-model; leave out --model (--url alone names the server)".into());
+    }
     let knobs = match resolve_knobs(&args.knobs) {
         Ok(knobs) => knobs,
         Err(err) => return fail(err),
     };
     let suite = args.suite.as_deref().unwrap_or(design.suite);
-    let (fleet, runtime, tasks) = match prepare(&args.fleet, suite, &args.tasks, None) {
+    let (fleet, runtime, tasks) = match prepare(&args.fleet, suite, &args.select, None) {
         Ok(prepared) => prepared,
         Err(err) => return fail(err),
     };
@@ -84,7 +87,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
             tasks,
             Sut::Swarm,
             fleet,
-            args.fleet.display().to_string(),
+            args.fleet.label(),
             args.results.clone(),
         )
     };
@@ -94,10 +97,11 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         "study {}: A = {}, B = {} (SUT swarm; every non-judge node serves the arm's model)",
         design.name, args.a_model, args.b_model
     );
-    if !args.tasks.is_empty() {
+    if args.select.partial() {
+        let ran: Vec<&str> = base.tasks.iter().map(|t| t.id.as_str()).collect();
         println!(
-            "PARTIAL: only {} of the study's apps ran (--tasks); the reproduction runs all of them",
-            args.tasks.join(", ")
+            "PARTIAL: only {} of the study's apps ran (--tasks/--limit); the reproduction runs all of them",
+            ran.join(", ")
         );
     }
     if suite != design.suite {
@@ -118,6 +122,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         (&arm_a, &arm_b),
         &experiment,
         untrusted.as_deref(),
+        false,
     );
     if let Some((arm_a_rows, arm_b_rows)) = experiment_rows(&args.results, &experiment) {
         let table = gym::study::study_table_with(&arm_a_rows, &arm_b_rows, untrusted.as_deref());

@@ -5,7 +5,6 @@ use crate::{read_results, runtime, sandbox_gate, TuneArgs};
 use gym::tuner::TuneEvent;
 use std::path::Path;
 use std::process::ExitCode;
-use swarm::Fleet;
 
 pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
     let fail = |err: String| {
@@ -21,10 +20,6 @@ pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
     let rows = match read_results(&args.results) {
         Ok(rows) => rows,
         Err(err) => return fail(err),
-    };
-    let fleet = match Fleet::load(&args.fleet) {
-        Ok(fleet) => fleet,
-        Err(err) => return fail(err.to_string()),
     };
     // Where a kept change goes, settled before any trial runs.
     let apply_to = if args.apply {
@@ -48,10 +43,14 @@ pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);
     };
+    let fleet = match args.fleet.load(&runtime) {
+        Ok(fleet) => fleet,
+        Err(err) => return fail(err),
+    };
     let options = gym::tuner::TuneOptions {
         results: args.results.clone(),
         fleet,
-        fleet_name: args.fleet.display().to_string(),
+        fleet_name: args.fleet.label(),
         out,
         replicates: args.replicates,
         concurrency: args.concurrency,

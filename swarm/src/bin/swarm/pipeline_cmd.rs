@@ -2,10 +2,10 @@
 //! Progress goes to stderr; stdout ends with the verdict and the paths.
 
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use swarm::fleet::{Fleet, Node};
+use swarm::fleet::Fleet;
 use swarm::knobs::{self, Knobs, REGISTRY};
 use swarm::llm::probe;
 use swarm::pipeline::{self, RunOptions, RunOutcome};
@@ -21,9 +21,8 @@ pub use crate::progress::progress;
 pub struct RunArgs {
     /// The spec (Markdown with an `## Acceptance` section).
     pub spec: PathBuf,
-    /// Fleet file (default: discover servers on the usual local ports).
-    #[arg(long)]
-    pub fleet: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: FleetFlags,
     /// Where the app goes (a git repository; default ./swarm-out/SPEC-NAME).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -46,9 +45,9 @@ pub struct RunArgs {
 pub struct ResumeArgs {
     /// The app directory of the killed run.
     pub dir: PathBuf,
-    /// A fleet file to use instead of the recorded one.
-    #[arg(long)]
-    pub fleet: Option<PathBuf>,
+    /// A fleet to use instead of the recorded one (--fleet FILE, or --url URL [--model ID]).
+    #[command(flatten)]
+    pub fleet: FleetFlags,
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
@@ -88,41 +87,85 @@ fn usage(command: &str, message: impl std::fmt::Display) -> ExitCode {
 
 use settings::resolve_knobs;
 
-/// The fleet file, or the servers found on the usual local ports (said on stderr).
-async fn fleet_or_discover(path: Option<&Path>) -> Result<Fleet, String> {
-    if let Some(path) = path {
-        return Fleet::load(path).map_err(|e| e.to_string());
+/// Where `run` and `resume` find their fleet: a fleet file, or one server.
+#[derive(Args)]
+pub struct FleetFlags {
+    /// Fleet file (default: discover servers on the usual local ports).
+    #[arg(long, conflicts_with = "url")]
+    pub fleet: Option<PathBuf>,
+    /// One server playing every role instead of a fleet file (LM Studio, Ollama,
+    /// llama-server, vLLM), e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The model --url serves (default: the one the server has loaded).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+impl FleetFlags {
+    /// Whether any was given (resume keeps the recorded fleet otherwise).
+    fn given(&self) -> bool {
+        self.fleet.is_some() || self.url.is_some()
     }
+
+    /// The fleet file; else the one server of --url (or SWARM_URL, or the config file's
+    /// `url`); else the servers found on the usual local ports (said on stderr).
+    async fn fleet(&self) -> Result<Fleet, String> {
+        if let (Some(_), Some(_)) = (&self.fleet, &self.model) {
+            return Err(
+                "--model names the model of --url; a fleet file names each node's model".into(),
+            );
+        }
+        if let Some(path) = &self.fleet {
+            return Fleet::load(path).map_err(|e| e.to_string());
+        }
+        let flags = settings::FlagSettings {
+            url: self.url.clone(),
+            model: self.model.clone(),
+            ..settings::FlagSettings::default()
+        };
+        let resolved =
+            settings::resolve(&flags, &|key| std::env::var(key).ok()).map_err(|e| e.to_string())?;
+        if let (None, Some(model)) = (&resolved.url, &self.model) {
+            return Err(format!(
+                "--model {model} needs the server that serves it: --url URL (or {})",
+                settings::ENV_URL
+            ));
+        }
+        if let Some(url) = &resolved.url {
+            let fleet = Fleet::one_node(url, resolved.model.as_deref(), resolved.api_key_env)
+                .await
+                .map_err(|e| e.to_string())?;
+            for node in &fleet.nodes {
+                eprintln!(
+                    "swarm: one node, every role: {} serving {} ({} slot(s))",
+                    node.url, node.model, node.slots
+                );
+            }
+            return Ok(fleet);
+        }
+        discover().await
+    }
+}
+
+/// The servers answering on the usual local ports, each a node with every role.
+async fn discover() -> Result<Fleet, String> {
     let timeout = std::time::Duration::from_secs(2);
     let probes =
         futures::future::join_all(DISCOVERY_URLS.iter().map(|url| probe(url, None, timeout))).await;
     let mut nodes = Vec::new();
     for (url, probed) in DISCOVERY_URLS.iter().zip(probes) {
         let Ok(report) = probed else { continue };
-        let Some(model) = report.default_model() else {
-            eprintln!(
-                "swarm: {url} answers ({:?}) but lists no model; load one",
-                report.backend
-            );
-            continue;
-        };
-        let port = url.rsplit(':').next().unwrap_or("0");
-        eprintln!(
-            "swarm: found {:?} at {url} serving {} ({} slot(s))",
-            report.backend,
-            model.id,
-            report.slots.unwrap_or(1)
-        );
-        nodes.push(Node {
-            name: format!("{}-{port}", format!("{:?}", report.backend).to_lowercase()),
-            url: url.to_string(),
-            model: model.id.clone(),
-            slots: report.slots.unwrap_or(1).max(1),
-            roles: Vec::new(),
-            api_key_env: None,
-            action_mode: swarm::agent::ActionMode::Auto,
-            sampling: Default::default(),
-        });
+        match swarm::fleet::node_of(&report, None) {
+            Ok(node) => {
+                eprintln!(
+                    "swarm: found {:?} at {url} serving {} ({} slot(s))",
+                    report.backend, node.model, node.slots
+                );
+                nodes.push(node);
+            }
+            Err(why) => eprintln!("swarm: {why}"),
+        }
     }
     if nodes.is_empty() {
         let tried: Vec<String> = DISCOVERY_URLS.iter().map(|u| u.to_string()).collect();
@@ -174,13 +217,18 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(text) => text,
         Err(err) => return usage("run", format!("cannot read {}: {err}", args.spec.display())),
     };
-    let spec = match parse_spec(
-        &text,
-        &args.spec.display().to_string(),
-        args.derive_acceptance,
-    ) {
+    let origin = args.spec.display().to_string();
+    let spec = match parse_spec(&text, &origin, args.derive_acceptance) {
         Ok(spec) => spec,
-        Err(err) => return usage("run", err),
+        Err(err) => {
+            // Only a spec that lacks nothing but its acceptance commands gets the flag's hint.
+            let hint = if !args.derive_acceptance && parse_spec(&text, &origin, true).is_ok() {
+                format!("\n{}", swarm::spec::DERIVE_HINT)
+            } else {
+                String::new()
+            };
+            return usage("run", format!("{err}{hint}"));
+        }
     };
     let mut flags = args.knobs.clone();
     if let Some(rounds) = args.fix_rounds {
@@ -190,7 +238,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(knobs) => knobs,
         Err(err) => return usage("run", err),
     };
-    let fleet = match fleet_or_discover(args.fleet.as_deref()).await {
+    let fleet = match args.fleet.fleet().await {
         Ok(fleet) => fleet,
         Err(err) => return usage("run", err),
     };
@@ -231,12 +279,13 @@ fn finish(
 
 /// `swarm resume`.
 pub async fn resume(args: ResumeArgs) -> ExitCode {
-    let fleet = match &args.fleet {
-        Some(path) => match Fleet::load(path) {
+    let fleet = if args.fleet.given() {
+        match args.fleet.fleet().await {
             Ok(fleet) => Some(fleet),
             Err(err) => return usage("resume", err),
-        },
-        None => None,
+        }
+    } else {
+        None
     };
     if let Err(code) = sandbox_gate("resume") {
         return code;
