@@ -264,11 +264,27 @@ impl Totals {
     }
 }
 
+/// A check's output in a few lines: its first line (what was expected) and its last
+/// two (where an error says what went wrong), blank lines and the bare `stdout:` / `stderr:`
+/// headers left out.
+pub fn excerpt(evidence: &str) -> Vec<String> {
+    let lines: Vec<&str> = evidence
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty() && !matches!(line.trim(), "stdout:" | "stderr:"))
+        .collect();
+    if lines.len() <= 3 {
+        return lines.into_iter().map(String::from).collect();
+    }
+    let mut kept = vec![lines[0].to_string(), "...".to_string()];
+    kept.extend(lines[lines.len() - 2..].iter().map(|l| l.to_string()));
+    kept
+}
+
 /// The failures section and the totals line, as a test runner ends: each failed turn with
 /// its first failed checks (a few lines of evidence each) and how to see all of it.
 pub fn render_failures(failures: &[Failure], results: &Path, totals: &Totals) -> String {
     const CHECKS: usize = 3;
-    const EVIDENCE_LINES: usize = 3;
     let mut out = String::new();
     if !failures.is_empty() {
         let _ = writeln!(out, "=== failures ===");
@@ -294,7 +310,7 @@ pub fn render_failures(failures: &[Failure], results: &Path, totals: &Totals) ->
         }
         for check in failure.checks.iter().take(CHECKS) {
             let _ = writeln!(out, "    {} {}", check.verdict.to_uppercase(), check.label);
-            for line in check.evidence.lines().take(EVIDENCE_LINES) {
+            for line in excerpt(&check.evidence) {
                 let _ = writeln!(out, "        {line}");
             }
         }
@@ -389,14 +405,30 @@ mod tests {
             text.contains("FAIL todo turn 1 r1: hidden fail, claimed pass FALSE GREEN"),
             "{text}"
         );
-        assert!(text.contains("    FAIL list shows it\n        expected `1 buy milk`\n        got nothing\n        line 3\n    all of it: swarm-gym show 11 --results r.csv"), "{text}");
-        assert!(!text.contains("line 4"), "{text}");
+        assert!(text.contains("    FAIL list shows it\n        expected `1 buy milk`\n        ...\n        line 3\n        line 4\n    all of it: swarm-gym show 11 --results r.csv"), "{text}");
+        assert!(!text.contains("got nothing"), "{text}");
         assert!(
             text.ends_with("=== 2 failed (1 FALSE GREEN), 1 passed in 1:32 ===\n"),
             "{text}"
         );
         let clean = Totals::of(&rows[2..], 1, 2, 3725.0);
         assert_eq!(clean.line(), "1 passed, 1 abandoned, 2 skipped in 1:02:05");
+    }
+
+    #[test]
+    fn an_excerpt_keeps_what_was_expected_and_how_it_ended() {
+        let evidence = "`python3 todo.py list` exited 2, expected 0\nstdout:\n\nstderr:\nTraceback (most recent call last):\n  File \"todo.py\", line 3\nKeyError: 'x'\n";
+        assert_eq!(
+            excerpt(evidence),
+            vec![
+                "`python3 todo.py list` exited 2, expected 0",
+                "...",
+                "  File \"todo.py\", line 3",
+                "KeyError: 'x'"
+            ]
+        );
+        assert_eq!(excerpt("a\n\nb\n"), vec!["a", "b"]);
+        assert!(excerpt("").is_empty());
     }
 
     #[test]

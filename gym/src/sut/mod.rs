@@ -157,7 +157,7 @@ fn refuse_unserved_models(lines: &[swarm::ProbeLine]) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "{}. Fix the model id (the fleet file, model=, --a-model/--b-model) or load the model on that server",
+        "{}. Fix the model id (in the fleet file or --model; an arm's model=; --a-model/--b-model) or load the model on that server",
         wrong.join("; ")
     ))
 }
