@@ -9,20 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// `m:ss` (or `h:mm:ss` from an hour).
-pub fn clock(seconds: f64) -> String {
-    let whole = seconds.max(0.0).round() as u64;
-    if whole >= 3600 {
-        format!("{}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60)
-    } else {
-        format!("{}:{:02}", whole / 60, whole % 60)
-    }
-}
-
-/// Seconds left when `done` of `total` took `elapsed` (None before the first is done).
-pub fn eta(elapsed: f64, done: usize, total: usize) -> Option<f64> {
-    (done > 0).then(|| elapsed / done as f64 * total.saturating_sub(done) as f64)
-}
+/// `m:ss` (or `h:mm:ss` from an hour), and the time left at the pace so far: the swarm's,
+/// so both binaries count alike.
+pub use swarm::clock::{duration_text as clock, eta};
 
 /// The rows of one task and turn.
 #[derive(Debug, Clone, PartialEq, Serialize)]

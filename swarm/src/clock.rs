@@ -22,6 +22,22 @@ pub fn new_run_id() -> String {
     format!("{}-{:04x}", now.format("%Y%m%d%H%M%S"), salt & 0xffff)
 }
 
+/// A duration as people read it on a progress line: `m:ss`, or `h:mm:ss` from an hour.
+pub fn duration_text(seconds: f64) -> String {
+    let whole = seconds.max(0.0).round() as u64;
+    if whole >= 3600 {
+        format!("{}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60)
+    } else {
+        format!("{}:{:02}", whole / 60, whole % 60)
+    }
+}
+
+/// Seconds left when `done` of `total` took `elapsed`, at the pace so far (None before the
+/// first is done).
+pub fn eta(elapsed: f64, done: usize, total: usize) -> Option<f64> {
+    (done > 0).then(|| elapsed / done as f64 * total.saturating_sub(done) as f64)
+}
+
 /// CPU seconds this process has used so far, user and system, over all its threads (not
 /// the commands it ran: those are its children). None where the system will not say.
 pub fn process_cpu_seconds() -> Option<f64> {

@@ -43,6 +43,9 @@ fn swarm_demo_builds_the_example_and_says_the_fleet_is_simulated() {
     assert!(stderr.contains("SIMULATED fleet"), "{stderr}");
     assert!(stderr.contains("[plan] round 0 draft"), "{stderr}");
     assert!(stderr.contains("tasks done"), "{stderr}");
+    // BUILD's progress counts tasks with the time since it started and the time left.
+    let counted = regex::Regex::new(r"1/5 tasks done · \d+:\d\d, ETA \d+:\d\d").unwrap();
+    assert!(counted.is_match(&stderr), "{stderr}");
     assert!(stdout.contains("verdict: PASS"), "{stdout}");
     assert!(
         stdout.contains(&format!("app: {}", app.display())),

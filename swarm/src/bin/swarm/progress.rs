@@ -5,7 +5,9 @@ use swarm::pipeline::{Event, Record, Sink};
 
 /// Renders pipeline events as progress lines on stderr, with tasks done/total.
 pub fn progress() -> Sink {
+    // Tasks merged, tasks planned, merged before this build, and when BUILD started.
     let counts = Arc::new(Mutex::new((0usize, 0usize)));
+    let build_started = Arc::new(Mutex::new(None::<(std::time::Instant, usize)>));
     Arc::new(move |record: &Record| {
         let event = &record.event;
         let Ok(mut counts) = counts.lock() else {
@@ -142,8 +144,10 @@ pub fn progress() -> Sink {
                 let commit: String = commit.chars().take(8).collect();
                 if stage == "build" {
                     format!(
-                        "[build] {task} merged ({commit}) · {}/{} tasks done",
-                        counts.0, counts.1
+                        "[build] {task} merged ({commit}) · {}/{} tasks done{}",
+                        counts.0,
+                        counts.1,
+                        build_pace(&build_started, counts.0, counts.1)
                     )
                 } else {
                     format!("[fix] {task} merged ({stage}, {commit})")
@@ -154,6 +158,9 @@ pub fn progress() -> Sink {
                 merged_before,
             } => {
                 *counts = (*merged_before, *tasks);
+                if let Ok(mut started) = build_started.lock() {
+                    *started = Some((std::time::Instant::now(), *merged_before));
+                }
                 format!("[build] {merged_before}/{tasks} tasks merged before this build")
             }
             Event::MergeRecovered {
@@ -207,4 +214,26 @@ pub fn progress() -> Sink {
         };
         eprintln!("{line}");
     })
+}
+
+/// ` · 1:02, ETA 3:10`: the time since BUILD started and, at the pace of the tasks merged in
+/// this build, the time left (nothing before BUILD started).
+fn build_pace(
+    started: &Mutex<Option<(std::time::Instant, usize)>>,
+    merged: usize,
+    total: usize,
+) -> String {
+    let Some((at, before)) = started.lock().ok().and_then(|s| *s) else {
+        return String::new();
+    };
+    let elapsed = at.elapsed().as_secs_f64();
+    let left = swarm::clock::eta(
+        elapsed,
+        merged.saturating_sub(before),
+        total.saturating_sub(before),
+    )
+    .filter(|_| merged < total)
+    .map(|left| format!(", ETA {}", swarm::clock::duration_text(left)))
+    .unwrap_or_default();
+    format!(" · {}{left}", swarm::clock::duration_text(elapsed))
 }
