@@ -189,7 +189,11 @@ fn a_person_sees_why_a_turn_failed_the_false_green_and_the_verdict() {
     assert!(ab.contains("McNemar exact p"));
 
     // Trends and live pages load; the demo's runs show as finished.
-    assert!(page("/trends").contains("Regressions"));
+    let trends = page("/trends");
+    assert!(trends.contains("Regressions"), "{trends}");
+    // A chart per dimension, its point a link to that night's rows.
+    assert!(trends.contains("<svg class=\"trend"), "{trends}");
+    assert!(trends.contains("night="), "{trends}");
     // The live page keeps a stream open, so the browser never calls it loaded: read it over
     // HTTP (the stream itself is the other test).
     let (status, live) = get(&viewer.address, "/live");

@@ -25,6 +25,10 @@ form.filters label { display: flex; flex-direction: column; font-size: 12px; col
 details { margin: 4px 0; } summary { cursor: pointer; }
 .msg { border-left: 3px solid #cbd2dc; padding-left: 8px; margin: 6px 0; }
 .msg-assistant { border-color: #6b8cff; } .msg-tool { border-color: #9bd39b; } .msg-user { border-color: #f0b35a; } .msg-unreadable { border-color: #b3261e; }
+div.charts { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0 10px; }
+svg.trend { background: #fafbfd; border: 1px solid #e3e6ee; } svg.trend text { font: 10px system-ui, sans-serif; fill: #555; } svg.trend text.name { font-weight: 600; fill: #222; }
+svg.trend .axis { stroke: #d5d9e2; } svg.trend .mean { fill: none; stroke: #4f7bdc; stroke-width: 1.5; } svg.trend .range { stroke: #9fb4e6; stroke-width: 3; } svg.trend .point { fill: #4f7bdc; }
+svg.trend.regressed .mean { stroke: #b3261e; } svg.trend.regressed .point { fill: #b3261e; } svg.trend.regressed .range { stroke: #e3a19b; }
 svg.timeline .lane { fill: #f1f3f7; } svg.timeline .bar { fill: #4f7bdc; } svg.timeline .bar-bad { fill: #d0584d; }
 svg.timeline .phase { fill: #dfe6f5; stroke: #fff; } svg.timeline text { font: 11px system-ui, sans-serif; fill: #333; }
 .diff-add { color: #17753a; } .diff-del { color: #b3261e; }

@@ -1,7 +1,8 @@
 //! The nightly trends: regressions first (the newest night of a series below its rolling
 //! baseline by more than the noise allows, as `swarm-gym nightly` and `report --html` judge
-//! it), then every (model, suite, SUT) as a table of nights × dimensions, each night linking
-//! to its rows.
+//! it), then every (model, suite, SUT) as one small chart per dimension (0–10, a point per
+//! night with its min–max range, each point a link to that night's rows) and a table of
+//! nights × dimensions, each night linking to its rows.
 
 use super::catalog::{Catalog, Filter};
 use super::page::frame;
@@ -72,7 +73,65 @@ fn page(all: &[Series], skipped: &[String]) -> Markup {
         @if groups.is_empty() { p.muted { "No rows to trend." } }
         @for ((model, suite, sut), members) in &groups {
             h2 { (model) " / " (suite) " / " (sut) }
+            div.charts {
+                @for s in members {
+                    @let regressed = judged.iter().any(|(j, judgement)| std::ptr::eq(*j, *s) && matches!(judgement, Judgement::Regression(_)));
+                    (chart(s, regressed))
+                }
+            }
             (night_table(members))
+        }
+    }
+}
+
+/// Chart size and margins, in pixels.
+const WIDTH: f64 = 240.0;
+const HEIGHT: f64 = 96.0;
+const LEFT: f64 = 22.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 8.0;
+
+/// One dimension of a series over its nights on the fixed 0–10 scale (nothing drawn outside
+/// it): the means joined by a line, each night's min–max as a bar, each point a link to the
+/// night's rows with its figures in a tooltip. A regressed series is drawn in red.
+fn chart(s: &Series, regressed: bool) -> Markup {
+    let n = s.points.len();
+    let x = |i: usize| {
+        if n <= 1 {
+            LEFT + (WIDTH - LEFT) / 2.0
+        } else {
+            LEFT + 6.0 + (WIDTH - LEFT - 12.0) * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: f64| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - v.clamp(0.0, 10.0) / 10.0);
+    let line: Vec<String> = s
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.mean)))
+        .collect();
+    let class = if regressed {
+        "trend regressed"
+    } else {
+        "trend"
+    };
+    html! {
+        svg class=(class) width=(WIDTH) height=(HEIGHT) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) role="img" {
+            title { (s.dimension) " of " (s.label()) ", nights " (s.points.first().map(|p| p.night.as_str()).unwrap_or("")) " to " (s.points.last().map(|p| p.night.as_str()).unwrap_or("")) }
+            text x="2" y="11" class="name" { (s.dimension) @if regressed { " — REGRESSION" } }
+            line.axis x1=(LEFT) y1=(y(10.0)) x2=(WIDTH) y2=(y(10.0)) {}
+            line.axis x1=(LEFT) y1=(y(0.0)) x2=(WIDTH) y2=(y(0.0)) {}
+            text x="2" y=(y(10.0) + 4.0) { "10" }
+            text x="8" y=(y(0.0) + 4.0) { "0" }
+            polyline.mean points=(line.join(" ")) {}
+            @for (i, p) in s.points.iter().enumerate() {
+                a href=(night_link(s, &p.night)) {
+                    line.range x1=(format!("{:.1}", x(i))) y1=(format!("{:.1}", y(p.min))) x2=(format!("{:.1}", x(i))) y2=(format!("{:.1}", y(p.max))) {}
+                    circle.point cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(p.mean))) r="3.5" {
+                        title { (p.night) ": " (format!("{:.2}", p.mean)) " (min " (format!("{:.2}", p.min)) ", max " (format!("{:.2}", p.max)) ", " (p.samples) " sample(s))" }
+                    }
+                }
+            }
         }
     }
 }
@@ -115,4 +174,56 @@ fn night_link(s: &Series, night: &str) -> String {
         ..Filter::default()
     };
     format!("/{}", filter.query(&[]))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use notebooks::trends::TrendPoint;
+
+    fn point(night: &str, mean: f64, min: f64, max: f64) -> TrendPoint {
+        TrendPoint {
+            night: night.into(),
+            mean,
+            min,
+            max,
+            sd: None,
+            samples: 2,
+        }
+    }
+
+    #[test]
+    fn a_chart_links_each_night_and_stays_on_the_scale() {
+        let s = Series {
+            model: "m".into(),
+            suite: "smoke".into(),
+            sut: "swarm".into(),
+            dimension: "checks".into(),
+            points: vec![
+                point("2026-11-28", 9.0, 8.0, 10.0),
+                point("2026-11-29", 9.5, 9.0, 10.0),
+                // A range past the scale (as an interval could be) is drawn at its edge.
+                point("2026-11-30", 4.0, -3.0, 14.0),
+            ],
+        };
+        let svg = chart(&s, true).into_string();
+        for night in ["2026-11-28", "2026-11-29", "2026-11-30"] {
+            assert!(svg.contains(&format!("night={night}")), "{svg}");
+        }
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("REGRESSION") && svg.contains("trend regressed"));
+        let ys: Vec<f64> = svg
+            .split(['"'])
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[0].ends_with(" y1=") || w[0].ends_with(" y2=") || w[0].ends_with(" cy="))
+            .map(|w| w[1].parse::<f64>().unwrap())
+            .collect();
+        assert!(!ys.is_empty());
+        assert!(
+            ys.iter().all(|y| (TOP..=HEIGHT - BOTTOM).contains(y)),
+            "every point inside the 0–10 scale: {ys:?}"
+        );
+    }
 }
