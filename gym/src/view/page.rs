@@ -29,7 +29,7 @@ div.charts { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0 10px; }
 svg.trend { background: #fafbfd; border: 1px solid #e3e6ee; } svg.trend text { font: 10px system-ui, sans-serif; fill: #555; } svg.trend text.name { font-weight: 600; fill: #222; }
 svg.trend .axis { stroke: #d5d9e2; } svg.trend .mean { fill: none; stroke: #4f7bdc; stroke-width: 1.5; } svg.trend .range { stroke: #9fb4e6; stroke-width: 3; } svg.trend .point { fill: #4f7bdc; }
 svg.trend.regressed .mean { stroke: #b3261e; } svg.trend.regressed .point { fill: #b3261e; } svg.trend.regressed .range { stroke: #e3a19b; }
-svg.timeline .lane { fill: #f1f3f7; } svg.timeline .bar { fill: #4f7bdc; } svg.timeline .bar-bad { fill: #d0584d; }
+svg.timeline .lane { fill: #f1f3f7; } svg.timeline .bar { fill: #4f7bdc; } svg.timeline .bar-bad { fill: #d0584d; } svg.timeline .bar-planning { fill: #9fb4e6; } svg.timeline .bar-warm { fill: #b8bcc6; }
 svg.timeline .phase { fill: #dfe6f5; stroke: #fff; } svg.timeline text { font: 11px system-ui, sans-serif; fill: #333; }
 .diff-add { color: #17753a; } .diff-del { color: #b3261e; }
 .board td { min-width: 60px; }

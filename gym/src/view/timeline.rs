@@ -1,9 +1,11 @@
 //! A turn's events as a timeline: one lane per node slot, a bar per worker task (BUILD and
-//! FIX, from `task_ended`: its slot, its end and its wall time), the pipeline's phases as a
-//! band above, idle time as the gaps. Events from before slots were recorded place a task on
-//! the lowest lane of its node free at its start. The single agent's turn has one lane with a
-//! bar per model request. Occupancy is the bars' seconds over the lanes' seconds from the first
-//! bar's start to the last bar's end.
+//! FIX, from `task_ended`: its slot, its end and its wall time), a lighter bar per model
+//! request of the work before BUILD (scouts, plan drafts, the contract: from their agents'
+//! replies) and a grey one per warm-up of a slot, the pipeline's phases as a band above, idle
+//! time as the gaps. Bars without a recorded slot go on the lowest lane of their node free at
+//! their start. The single agent's turn has one lane with a bar per model request. Occupancy
+//! is the task bars' seconds over the lanes' seconds from the first task bar's start to the
+//! last one's end (BUILD and FIX, as `swarm run` counts it).
 
 use maud::{html, Markup};
 use std::collections::BTreeMap;
@@ -21,6 +23,19 @@ pub struct Bar {
     pub label: String,
     /// done, or how it ended.
     pub outcome: String,
+    /// What the bar is.
+    pub kind: BarKind,
+}
+
+/// What a bar shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarKind {
+    /// A worker's task (BUILD, FIX), or the single agent's request.
+    Task,
+    /// A model request of the work before BUILD (scout, plan draft, contract).
+    Planning,
+    /// A slot's prompt cache warmed.
+    WarmUp,
 }
 
 /// One phase of the pipeline.
@@ -50,10 +65,11 @@ pub struct Timeline {
 impl Timeline {
     /// Bars' time over the lanes' time between the first bar's start and the last bar's end.
     pub fn occupancy(&self) -> Option<f64> {
-        let start = self.bars.iter().map(|b| b.start).min()?;
-        let end = self.bars.iter().map(|b| b.end).max()?;
+        let tasks = || self.bars.iter().filter(|b| b.kind == BarKind::Task);
+        let start = tasks().map(|b| b.start).min()?;
+        let end = tasks().map(|b| b.end).max()?;
         let offered = (end.saturating_sub(start)) as f64 * self.lanes.len() as f64;
-        let busy: u64 = self.bars.iter().map(|b| b.end - b.start).sum();
+        let busy: u64 = tasks().map(|b| b.end - b.start).sum();
         (offered > 0.0).then(|| (busy as f64 / offered).min(1.0))
     }
 }
@@ -97,8 +113,9 @@ pub fn build(events: &[serde_json::Value]) -> Timeline {
             end: at(last),
         });
     }
-    // (node, slot or none, start, end, label, outcome)
-    let mut runs: Vec<(String, Option<usize>, u64, u64, String, String)> = events
+    // (node, slot or none, start, end, label, outcome, kind)
+    type Run = (String, Option<usize>, u64, u64, String, String, BarKind);
+    let mut runs: Vec<Run> = events
         .iter()
         .filter(|e| e["event"] == "task_ended")
         .map(|e| {
@@ -111,9 +128,56 @@ pub fn build(events: &[serde_json::Value]) -> Timeline {
                 end,
                 e["task"].as_str().unwrap_or("?").to_string(),
                 e["outcome"].as_str().unwrap_or("?").to_string(),
+                BarKind::Task,
             )
         })
         .collect();
+    if !runs.is_empty() {
+        // The pipeline's work before BUILD: each request of an agent whose task never
+        // ended as a worker task (scouts, drafts, the contract), and every warm-up.
+        let ended: std::collections::BTreeSet<String> = runs.iter().map(|r| r.4.clone()).collect();
+        for e in events {
+            let Some(end) = e["t"].as_u64().map(at) else {
+                continue;
+            };
+            let node = e["node"].as_str().unwrap_or("?").to_string();
+            if e["event"] == "agent" && e["agent"]["event"] == "reply" {
+                let task = e["task"].as_str().unwrap_or("?");
+                if !ended.contains(task) {
+                    let total = e["agent"]["total_ms"].as_u64().unwrap_or(0);
+                    runs.push((
+                        node,
+                        None,
+                        end.saturating_sub(total),
+                        end,
+                        format!("{task}: request, {} tokens out", e["agent"]["tokens_out"]),
+                        "done".to_string(),
+                        BarKind::Planning,
+                    ));
+                }
+            } else if e["event"] == "warm_up" {
+                let ms = e["ms"].as_u64().unwrap_or(0);
+                runs.push((
+                    node,
+                    e["slot"].as_u64().map(|s| s as usize),
+                    end.saturating_sub(ms),
+                    end,
+                    format!(
+                        "warm-up ({}), {} prompt tokens",
+                        e["stage"].as_str().unwrap_or("?"),
+                        e["prompt_tokens"]
+                    ),
+                    if e["error"].is_string() {
+                        "failed"
+                    } else {
+                        "done"
+                    }
+                    .to_string(),
+                    BarKind::WarmUp,
+                ));
+            }
+        }
+    }
     if runs.is_empty() {
         // The single agent: each model request is a bar on one lane.
         runs = events
@@ -134,6 +198,7 @@ pub fn build(events: &[serde_json::Value]) -> Timeline {
                     end,
                     format!("request: {} tokens out", reply["tokens_out"]),
                     "done".to_string(),
+                    BarKind::Task,
                 ))
             })
             .collect();
@@ -156,7 +221,7 @@ pub fn build(events: &[serde_json::Value]) -> Timeline {
     }
     let mut busy_until = vec![0u64; lanes.len()];
     let mut bars = Vec::new();
-    for (node, slot, start, end, label, outcome) in runs {
+    for (node, slot, start, end, label, outcome, kind) in runs {
         let base = first_lane.get(&node).copied().unwrap_or(0);
         let count = slots_of.get(&node).copied().unwrap_or(1);
         let lane = match slot {
@@ -172,6 +237,7 @@ pub fn build(events: &[serde_json::Value]) -> Timeline {
             end,
             label,
             outcome,
+            kind,
         });
     }
     Timeline {
@@ -209,13 +275,22 @@ pub fn svg(timeline: &Timeline) -> Markup {
             @for bar in &timeline.bars {
                 @let y = TOP + LANE * bar.lane as f64;
                 rect x=(x(bar.start)) y=(y) width=((x(bar.end) - x(bar.start)).max(1.5)) height=(LANE - 4.0)
-                    class=(if bar.outcome == "done" { "bar" } else { "bar bar-bad" }) {
+                    class=(bar_class(bar)) {
                     title { (bar.label) " — " (bar.outcome) ", " (seconds(bar.end - bar.start)) }
                 }
             }
             text x=(LABEL) y=(height - 6.0) class="axis" { "0 s" }
             text x=(WIDTH - 60.0) y=(height - 6.0) class="axis" { (seconds(timeline.span)) }
         }
+    }
+}
+
+fn bar_class(bar: &Bar) -> &'static str {
+    match (bar.kind, bar.outcome == "done") {
+        (_, false) => "bar bar-bad",
+        (BarKind::Task, true) => "bar",
+        (BarKind::Planning, true) => "bar bar-planning",
+        (BarKind::WarmUp, true) => "bar bar-warm",
     }
 }
 
@@ -254,6 +329,39 @@ mod tests {
         let drawn = svg(&timeline).into_string();
         assert!(drawn.contains("bar bar-bad"));
         assert!(drawn.contains("n1 · slot 1"));
+    }
+
+    #[test]
+    fn planning_requests_and_warm_ups_get_bars_that_do_not_count_as_occupancy() {
+        let events = vec![
+            json!({"t": 0, "event": "node", "node": "n1", "detail": "serving m, 2 slot(s)"}),
+            json!({"t": 500, "event": "agent", "task": "scout:libraries", "node": "n1", "agent": {"event": "reply", "total_ms": 500, "tokens_out": 9}}),
+            json!({"t": 400, "event": "agent", "task": "contract", "node": "n1", "agent": {"event": "reply", "total_ms": 300, "tokens_out": 5}}),
+            json!({"t": 1000, "event": "warm_up", "node": "n1", "slot": 1, "stage": "build", "prompt_tokens": 900, "cached_tokens": 0, "ms": 200}),
+            json!({"t": 3000, "event": "agent", "task": "a", "node": "n1", "agent": {"event": "reply", "total_ms": 100, "tokens_out": 2}}),
+            json!({"t": 3000, "event": "task_ended", "task": "a", "node": "n1", "slot": 0, "wall_ms": 2000, "outcome": "done"}),
+        ];
+        let timeline = build(&events);
+        let bars: Vec<(&str, usize, BarKind)> = timeline
+            .bars
+            .iter()
+            .map(|b| (b.label.split(':').next().unwrap_or(""), b.lane, b.kind))
+            .collect();
+        // Scout and contract overlap, so they take both lanes; the worker task's own requests
+        // are inside its bar, not bars of their own.
+        assert_eq!(
+            bars,
+            [
+                ("scout", 0, BarKind::Planning),
+                ("contract", 1, BarKind::Planning),
+                ("warm-up (build), 900 prompt tokens", 1, BarKind::WarmUp),
+                ("a", 0, BarKind::Task),
+            ]
+        );
+        // Only the task counts: 2 s over 2 lanes x 2 s.
+        assert_eq!(timeline.occupancy(), Some(0.5));
+        let drawn = svg(&timeline).into_string();
+        assert!(drawn.contains("bar bar-planning") && drawn.contains("bar bar-warm"));
     }
 
     #[test]

@@ -210,10 +210,14 @@ fn events(files: &TurnFiles, row: &ResultRow) -> Markup {
                 @if picture.lanes.is_empty() {
                     p.muted { "No model work recorded in the events." }
                 } @else {
+                    @let tasks = picture.bars.iter().filter(|b| b.kind == timeline::BarKind::Task).count();
                     p {
-                        (picture.lanes.len()) " lane(s) (one per node slot), " (picture.bars.len())
-                        @if row.sut == "swarm" { " task run(s)" } @else { " request(s)" }
-                        "; occupancy while any bar ran: " b id="occupancy" { (percent(picture.occupancy())) }
+                        (picture.lanes.len()) " lane(s) (one per node slot), " (tasks)
+                        @if row.sut == "swarm" {
+                            " task run(s) (blue), " (picture.bars.len() - tasks) " request(s) before BUILD and slot warm-up(s) (light blue, grey)"
+                            "; occupancy of the lanes by task runs from the first to the last: "
+                        } @else { " request(s); occupancy from the first to the last: " }
+                        b id="occupancy" { (percent(picture.occupancy())) }
                         " · hover a bar for what it was"
                     }
                     (timeline::svg(&picture))
