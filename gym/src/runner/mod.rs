@@ -254,7 +254,23 @@ fn live_header(config: &RunConfig, run_id: &str) -> serde_json::Value {
         "results": config.results.display().to_string(),
         "turns": turns,
         "concurrency": config.concurrency,
+        "estimated_seconds": estimated_seconds(config),
     })
+}
+
+/// The run's wall time as earlier rows of the same tasks and turns in its results file say
+/// (the mean wall of each turn, summed, times the replicates, over the replicates that run at
+/// once), or None when some turn has no earlier row: the live board's ETA before the first
+/// turn is graded.
+fn estimated_seconds(config: &RunConfig) -> Option<f64> {
+    let rows = crate::read_rows(&config.results).ok()?.0;
+    let estimate = crate::study::estimate_cost(&rows, &config.tasks);
+    if !estimate.without_history.is_empty() || estimate.from_rows == 0 {
+        return None;
+    }
+    let replicates = config.tasks.len() * config.replicates as usize;
+    let at_once = config.concurrency.clamp(1, replicates.max(1));
+    Some(estimate.wall_seconds * config.replicates as f64 / at_once as f64)
 }
 
 /// Worker slots of a fleet.
@@ -472,4 +488,50 @@ fn skip_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn, row: &Resu
     state.previous = Path::new(&row.transcript)
         .parent()
         .map(|dir| shared.results_dir.join(dir).join("project"));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::results::ResultsStore;
+
+    #[test]
+    fn the_live_header_estimates_the_wall_only_from_earlier_rows_of_every_turn() {
+        let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tasks/smoke");
+        let tasks: Vec<Task> = crate::demo::load_suite(&suite)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.id == "todo")
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results.csv");
+        let fleet = swarm::Fleet { nodes: Vec::new() };
+        let mut config = RunConfig::new(tasks.clone(), Sut::Single, fleet, "f", &results);
+        config.replicates = 4;
+        config.concurrency = 2;
+        // No file, no rows: no estimate.
+        assert_eq!(
+            live_header(&config, "r")["estimated_seconds"],
+            serde_json::Value::Null
+        );
+        let store = ResultsStore::open(&results).unwrap();
+        let row = |turn: u32, wall: f64| crate::ResultRow {
+            suite: tasks[0].suite.clone(),
+            task: "todo".into(),
+            turn,
+            wall_seconds: wall,
+            ..crate::results::tests_support::row()
+        };
+        store.append(&row(1, 10.0)).unwrap();
+        // Turn 2 has no history yet: still no estimate.
+        assert_eq!(
+            live_header(&config, "r")["estimated_seconds"],
+            serde_json::Value::Null
+        );
+        store.append(&row(1, 20.0)).unwrap();
+        store.append(&row(2, 5.0)).unwrap();
+        // (mean 15 + 5) s a replicate, 4 replicates, 2 at once.
+        assert_eq!(live_header(&config, "r")["estimated_seconds"], 40.0);
+    }
 }

@@ -70,6 +70,8 @@ pub struct Board {
     pub experiment: String,
     /// Turns the run will build.
     pub turns: usize,
+    /// Its wall time as earlier rows of the same turns say, when all have some.
+    pub estimated: Option<f64>,
     /// Started (ms since the epoch).
     pub started: u64,
     /// The last event (ms since the epoch).
@@ -122,6 +124,7 @@ impl Board {
                 self.sut = text("sut");
                 self.experiment = text("experiment");
                 self.turns = value["turns"].as_u64().unwrap_or(0) as usize;
+                self.estimated = value["estimated_seconds"].as_f64();
                 self.started = t;
             }
             "turn_started" => {
@@ -213,6 +216,16 @@ impl Board {
             }
             _ => {}
         }
+    }
+
+    /// Seconds left before any turn is graded, from the earlier rows' estimate (None without
+    /// one, or once a turn is graded and the pace is measured).
+    pub fn estimated_left(&self) -> Option<f64> {
+        if self.graded > 0 || self.finished {
+            return None;
+        }
+        let elapsed = self.last.saturating_sub(self.started) as f64 / 1000.0;
+        self.estimated.map(|total| (total - elapsed).max(0.0))
     }
 
     /// Seconds left, from the pace of the turns graded so far (None before the first).
@@ -312,6 +325,7 @@ fn board(run: &LiveRun, now: SystemTime) -> Markup {
                 @if b.skipped > 0 { " (" (b.skipped) " skipped: rows existed)" }
                 " · elapsed " (crate::summary::clock(elapsed as f64))
                 @if let Some(eta) = b.eta_seconds() { " · ETA " (crate::summary::clock(eta)) }
+                @if let Some(left) = b.estimated_left() { " · ETA about " (crate::summary::clock(left)) " (from earlier rows of these turns)" }
                 @if b.retries > 0 { " · " (b.retries) " retr(ies)" }
                 @if b.unreadable > 0 { " · " (b.unreadable) " unreadable line(s)" }
                 " · " a href=(format!("/?run={}", super::catalog::encode(&b.run_id))) { "its rows" }
@@ -390,6 +404,12 @@ mod tests {
         assert_eq!(board.nodes["n1"].tokens_per_second, Some(42.5));
         assert_eq!(board.unreadable, 1);
         assert_eq!(board.eta_seconds(), None);
+        assert_eq!(board.estimated_left(), None, "no estimate in the header");
+        let estimated = Board::from_text(
+            &text.replace(r#""turns":4}"#, r#""turns":4,"estimated_seconds":100.0}"#),
+        );
+        // 30 ms of 100 s gone; the estimate speaks until the pace is measured.
+        assert_eq!(estimated.estimated_left(), Some(99.97));
         let more = format!(
             "{text}\n{}\n{}",
             r#"{"event":"turn_graded","t":60000,"task":"a","replicate":1,"turn":1,"hidden":"fail","claimed":"done","checks":0.0}"#,
@@ -400,6 +420,7 @@ mod tests {
         assert_eq!(board.graded, 1);
         // 60 s for one graded turn, 2 turns left.
         assert_eq!(board.eta_seconds(), Some(120.0));
+        assert_eq!(board.estimated_left(), None);
         assert!(boards(
             &[LiveRun {
                 path: PathBuf::new(),
