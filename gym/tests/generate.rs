@@ -161,6 +161,9 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
         checked.contains("1 task(s) valid, 0 invalid, 0 malformed"),
         "{checked}"
     );
+    // Its progress counts the tasks with the time since the start.
+    let progress = String::from_utf8_lossy(&check.stderr);
+    assert!(progress.contains("[1/1 0:00] checking "), "{progress}");
     let task = gym::load_task(&out.join("greet")).unwrap();
     assert_eq!(task.turns.len(), 2);
     assert_eq!(task.persona, "A teacher who wants exact output.");

@@ -208,7 +208,7 @@ async fn nights_build_a_baseline_a_worse_night_is_a_regression_and_an_interrupte
     let killed = tokio::task::spawn_blocking(move || {
         for line in std::io::BufReader::new(stderr).lines() {
             let line = line.unwrap();
-            if line.contains("[1/4]") {
+            if line.contains("[1/4 ") {
                 child.kill().unwrap();
                 child.wait().unwrap();
                 return true;

@@ -29,8 +29,8 @@ pub struct TuneOptions {
     pub concurrency: usize,
     /// The config file a kept change is written to; `None`: never written.
     pub apply_to: Option<PathBuf>,
-    /// Progress of the confirming A/B's arms.
-    pub arm_events: ArmEvents,
+    /// Progress of the confirming A/B's arms, made once its turns per arm are known.
+    pub arm_events: Box<dyn Fn(usize) -> ArmEvents + Send + Sync>,
     /// The sandbox the affected tasks are proven in (the caller has said its preflight).
     pub sandbox: &'static swarm::Sandbox,
 }
@@ -202,9 +202,16 @@ async fn confirm(
         experiment: experiment.clone(),
     });
     let arms = (&[][..], &change[..]);
-    let (done_a, done_b) = run_ab(&base, arms, &experiment, options.arm_events.clone())
-        .await
-        .map_err(|err| err.to_string())?;
+    let turns_per_arm =
+        base.tasks.iter().map(|t| t.turns.len()).sum::<usize>() * base.replicates as usize;
+    let (done_a, done_b) = run_ab(
+        &base,
+        arms,
+        &experiment,
+        (options.arm_events)(turns_per_arm),
+    )
+    .await
+    .map_err(|err| err.to_string())?;
     let rows_a: Vec<ResultRow> = done_a.into_iter().flat_map(|s| s.rows).collect();
     let rows_b: Vec<ResultRow> = done_b.into_iter().flat_map(|s| s.rows).collect();
     let report = analyse(&experiment, &rows_a, &rows_b);

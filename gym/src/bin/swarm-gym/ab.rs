@@ -9,10 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use swarm::Fleet;
 
-pub(crate) fn ab_progress() -> gym::ab::ArmEvents {
-    labelled_progress(None)
-}
-
 /// Progress of an A/B: each arm's `[A n/N]` over the whole experiment (every replicate), the
 /// time since it started and, once a turn was graded, the time left at the rate so far.
 pub(crate) fn counted_ab_progress(turns_per_arm: usize) -> gym::ab::ArmEvents {

@@ -29,16 +29,29 @@ pub(crate) fn tasks_check(suites: &[String], json: bool) -> ExitCode {
     let proofs = gym::validate::Proofs::from_env();
     let mut reports: Vec<TaskReport> = Vec::new();
     let mut malformed = 0;
+    let mut all_dirs = Vec::new();
     for suite in dirs {
-        let task_dirs = match suite_task_dirs(&suite) {
-            Ok(task_dirs) => task_dirs,
+        match suite_task_dirs(&suite) {
+            Ok(task_dirs) => all_dirs.extend(task_dirs),
             Err(err) => {
                 eprintln!("{err}");
                 malformed += 1;
-                continue;
             }
-        };
-        for dir in task_dirs {
+        }
+    }
+    let total = all_dirs.len();
+    let started = std::time::Instant::now();
+    {
+        for (index, dir) in all_dirs.into_iter().enumerate() {
+            let elapsed = started.elapsed().as_secs_f64();
+            let left = swarm::clock::eta(elapsed, index, total)
+                .map(|left| format!(", ETA {}", swarm::clock::duration_text(left)))
+                .unwrap_or_default();
+            eprint!(
+                "[{}/{total} {}{left}] ",
+                index + 1,
+                swarm::clock::duration_text(elapsed)
+            );
             let task = match load_task(&dir) {
                 Ok(task) => task,
                 Err(err) => {

@@ -1,6 +1,6 @@
 //! `swarm-gym tune`: diagnose stored rows, confirm one knob change by A/B, list the rest for a human.
 
-use crate::ab::ab_progress;
+use crate::ab::counted_ab_progress;
 use crate::{read_results, runtime, sandbox_gate, TuneArgs};
 use gym::tuner::TuneEvent;
 use std::path::Path;
@@ -55,7 +55,7 @@ pub(crate) fn tune_command(args: TuneArgs) -> ExitCode {
         replicates: args.replicates,
         concurrency: args.concurrency,
         apply_to,
-        arm_events: ab_progress(),
+        arm_events: Box::new(counted_ab_progress),
         sandbox,
     };
     let files = args.results.len();
