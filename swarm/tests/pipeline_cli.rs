@@ -622,3 +622,54 @@ fn a_closed_pipe_ends_the_command_quietly() {
     assert!(stderr.is_empty(), "{stderr}");
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
 }
+
+/// A Rust app: smoke and review cannot read it yet, so they are inconclusive and say why;
+/// acceptance alone decides, and a machine whose sandbox lacks cargo makes that inconclusive
+/// too. Never a red for code the gates cannot read.
+#[test]
+fn a_rust_app_is_never_red_for_what_the_gates_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("src/main.rs"),
+        "fn main() {\n    println!(\"hi\");\n}\n",
+    )
+    .unwrap();
+    let spec = dir.path().join("hello.md");
+    std::fs::write(
+        &spec,
+        "# hello\n\nLanguage: Rust\n\n## Acceptance\n\n```console\n$ cargo run --quiet --offline\nhi\n```\n",
+    )
+    .unwrap();
+    let output = swarm()
+        .arg("verify")
+        .arg(&app)
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_ne!(code, 1, "never red: {stdout}\n{stderr}");
+    assert!(code == 0 || code == 3, "{stdout}\n{stderr}");
+    let line = |gate: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(gate))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("smoke").contains("inconclusive") && line("smoke").contains("Rust"),
+        "{stdout}"
+    );
+    assert!(
+        line("review").contains("inconclusive") && line("review").contains("Rust"),
+        "{stdout}"
+    );
+}

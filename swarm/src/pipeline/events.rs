@@ -72,6 +72,12 @@ pub enum Event {
         knobs: std::collections::BTreeMap<String, String>,
         /// Whether this is a resume.
         resumed: bool,
+        /// The app's language and how it was decided.
+        #[serde(default)]
+        language: crate::spec::Language,
+        /// How.
+        #[serde(default)]
+        language_reason: String,
     },
     /// A phase started, finished or was skipped.
     Phase {

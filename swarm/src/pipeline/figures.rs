@@ -335,6 +335,7 @@ mod tests {
         let plan = Plan {
             entry: "python3 app.py".into(),
             stores_data: false,
+            language: Default::default(),
             tasks: vec![task("a", &[]), task("b", &["a"]), task("c", &["a"])],
         };
         let records = vec![

@@ -263,6 +263,8 @@ async fn execute(
         nodes: options.fleet.nodes.iter().map(|n| n.name.clone()).collect(),
         knobs: options.knobs.changed(),
         resumed,
+        language: options.spec.language,
+        language_reason: options.spec.language_reason.clone(),
     });
     let live = connect_fleet(&options, &recorder).await?;
     let spec = read_json::<Spec>(&run_dir.join("spec.json")).unwrap_or(options.spec.clone());

@@ -151,7 +151,8 @@ fn choose_best(ctx: &Ctx, round: u32, parsed: &[Option<Plan>]) -> Result<Option<
     let Some(best) = plan::choose(&refs) else {
         return Ok(None);
     };
-    let plan = parsed[best].clone().ok_or("the chosen draft vanished")?;
+    let mut plan = parsed[best].clone().ok_or("the chosen draft vanished")?;
+    plan.language = ctx.spec.language;
     let score = plan::score(&plan).ok_or("the chosen draft is cyclic")?;
     let valid = parsed.iter().filter(|p| p.is_some()).count();
     ctx.emit(Event::PlanChosen {
@@ -163,7 +164,12 @@ fn choose_best(ctx: &Ctx, round: u32, parsed: &[Option<Plan>]) -> Result<Option<
         tasks: plan.tasks.len(),
         reason: format!("highest score of {valid} valid draft(s): 100×width {} − 10×depth {} − largest task {} file(s)", score.width, score.depth, score.largest),
     });
-    let chosen = format!("{} task(s), entry `{}`", plan.tasks.len(), plan.entry);
+    let chosen = format!(
+        "{} task(s), entry `{}`, in {}",
+        plan.tasks.len(),
+        plan.entry,
+        plan.language.title()
+    );
     ctx.phase(Phase::Plan, PhaseStatus::Finished, chosen);
     Ok(Some(plan))
 }

@@ -2,24 +2,31 @@
 //! `TASK ID:`, `FIX TASK:`) that logs and scripted fleets can recognise.
 
 use crate::plan::{Plan, PlanTask};
-use crate::spec::{render_acceptance, Spec};
+use crate::spec::{render_acceptance, Language, Spec};
 use crate::verify::Finding;
 
-/// The three scout lenses: (name, instruction).
-pub const LENSES: [(&str, &str); 3] = [
-    (
-        "libraries",
-        "Find out what this machine offers for building the app: the Python version (`python3 --version`) and whether the libraries the spec suggests import (`python3 -c 'import NAME'`). Prefer the standard library. End with done{summary}: the version and the modules to use.",
-    ),
-    (
-        "edge_cases",
-        "List the edge cases of the spec's inputs the app must handle: empty input, missing or malformed files, bad numbers, unknown commands, and the exit code and message for each. End with done{summary}: the list.",
-    ),
-    (
-        "module_split",
-        "Look at the files already in the project, then propose a split of the app into Python modules of one responsibility each, with the functions each should expose and which module calls which. End with done{summary}: the split.",
-    ),
-];
+/// The names of the three scout lenses.
+pub const LENSES: [&str; 3] = ["libraries", "edge_cases", "module_split"];
+
+/// What the scout of `lens` is asked, for an app in `language`.
+pub fn lens_instruction(lens: &str, language: Language) -> String {
+    match lens {
+        "libraries" => match language {
+            Language::Python => "Find out what this machine offers for building the app: the Python version (`python3 --version`) and whether the libraries the spec suggests import (`python3 -c 'import NAME'`). Prefer the standard library. End with done{summary}: the version and the modules to use.".into(),
+            other => format!(
+                "Find out what this machine offers for building the app in {}: the toolchain's version (`{}`) and which of the modules the spec suggests are in {}. Nothing can be downloaded. End with done{{summary}}: the version and the modules to use.",
+                other.title(),
+                other.version_command(),
+                other.standard_library()
+            ),
+        },
+        "edge_cases" => "List the edge cases of the spec's inputs the app must handle: empty input, missing or malformed files, bad numbers, unknown commands, and the exit code and message for each. End with done{summary}: the list.".into(),
+        _ => format!(
+            "Look at the files already in the project, then propose a split of the app into {} modules of one responsibility each, with the functions each should expose and which module calls which. End with done{{summary}}: the split.",
+            language.title()
+        ),
+    }
+}
 
 /// A scout's task.
 pub fn scout(lens: &str, instruction: &str, spec: &Spec) -> String {
@@ -43,13 +50,15 @@ pub fn plan(
             }
             all
         });
-    let mut text = String::from(
+    let mut text = format!(
         "Plan the build of the app below as a task DAG for a team of workers. Answer with one JSON object with these fields:\n\
          - entry: the command that starts the app;\n\
          - stores_data: true when the app keeps data in SQLite;\n\
          - tasks: a list; each task has id (a short name of your choice, unique), title, files (the files it owns and alone writes), depends_on (ids of the tasks whose code it calls), difficulty (easy, medium or hard) and description (what to build: the functions, and who calls them).\n\
          Rules: no file is owned twice; every file the entry and the acceptance commands run is owned by a task; no cycles; prefer several independent modules (a wide, flat DAG) and one small task that wires them together; \
-         use only the Python standard library unless the notes say otherwise.\n",
+         The app is written in {}; use only {} unless the notes say otherwise.\n",
+        spec.language.title(),
+        spec.language.standard_library()
     );
     if !run.is_empty() {
         text.push_str(&format!(
@@ -79,7 +88,8 @@ pub fn plan(
 /// The request for acceptance commands when the spec has none.
 pub fn derive_acceptance(spec: &Spec) -> String {
     format!(
-        "The spec below has no acceptance commands. Propose 2 to 6 shell commands that prove the app works, run in order from the app root, each with the exact stdout it must print and its exit code, as JSON: {{\"commands\": [{{\"command\": \"python3 app.py ...\", \"stdout\": [\"line\", ...], \"exit_code\": 0}}]}}. Use `[..]` inside a line for text that may vary.\n\n## The spec\n{}",
+        "The spec below has no acceptance commands. Propose 2 to 6 shell commands that prove the app works, run in order from the app root, each with the exact stdout it must print and its exit code, as JSON: {{\"commands\": [{{\"command\": \"{} ...\", \"stdout\": [\"line\", ...], \"exit_code\": 0}}]}}. Use `[..]` inside a line for text that may vary.\n\n## The spec\n{}",
+        spec.language.example_entry(),
         spec.text
     )
 }
@@ -215,4 +225,33 @@ pub fn fix(
     }
     text.push_str("\nRun the failing command to check the fix, then call done.\n");
     text
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod language_tests {
+    use super::*;
+
+    #[test]
+    fn every_prompt_names_the_spec_s_language_and_its_standard_library() {
+        let spec = crate::spec::parse_spec(
+            "# vcs\n\nLanguage: Rust\n\n## Acceptance\n\n```console\n$ cargo run --quiet -- init\ninitialised\n```\n",
+            "vcs.md",
+            false,
+        )
+        .unwrap();
+        assert_eq!(spec.language, Language::Rust);
+        let planned = plan(&spec, &[], &[], None);
+        assert!(planned.contains("written in Rust"), "{planned}");
+        assert!(planned.contains("Rust's standard library"), "{planned}");
+        assert!(!planned.contains("Python"), "{planned}");
+        let libraries = lens_instruction("libraries", Language::Rust);
+        assert!(libraries.contains("`cargo --version`") && !libraries.contains("python3"));
+        assert!(
+            lens_instruction("module_split", Language::TypeScript).contains("TypeScript modules")
+        );
+        assert!(derive_acceptance(&spec).contains("cargo run --quiet --"));
+        // A Python spec reads as before.
+        assert!(lens_instruction("libraries", Language::Python).contains("python3 --version"));
+    }
 }

@@ -27,7 +27,12 @@ pub(super) async fn scout(ctx: &Ctx) -> Vec<(String, String)> {
         async move {
             // Never more scouts at once on a node than it has slots.
             let _slot = gate.acquire_owned().await.ok();
-            (lens.0, index, one_scout(ctx, index, *lens, dir).await)
+            let instruction = prompts::lens_instruction(lens, ctx.spec.language);
+            (
+                *lens,
+                index,
+                one_scout(ctx, index, (lens, &instruction), dir).await,
+            )
         }
     });
     let mut notes = Vec::new();

@@ -62,6 +62,10 @@ pub struct Plan {
     pub stores_data: bool,
     /// The tasks.
     pub tasks: Vec<PlanTask>,
+    /// The app's language: the spec's, set by the pipeline when it chooses the plan (a
+    /// draft does not choose it).
+    #[serde(default)]
+    pub language: crate::spec::Language,
 }
 
 /// Name of the response schema for plan drafts.

@@ -18,6 +18,7 @@ fn plan(tasks: Vec<PlanTask>) -> Plan {
     Plan {
         entry: "python3 app.py".into(),
         stores_data: false,
+        language: Default::default(),
         tasks,
     }
 }
@@ -47,6 +48,7 @@ fn ownership_dependencies_and_entry_are_checked() {
     let bad = Plan {
         entry: "python3 app.py".into(),
         stores_data: false,
+        language: Default::default(),
         tasks: vec![
             task("a", &["util.py", "../x.py"], &["ghost"]),
             task("b", &["util.py"], &[]),
@@ -76,6 +78,7 @@ fn normalizing_repairs_mechanical_mistakes_and_leaves_cycles() {
     let sloppy = Plan {
         entry: "python3 app.py".into(),
         stores_data: false,
+        language: Default::default(),
         tasks: vec![
             task("short-id", &["util.py"], &["other-id"]),
             task(

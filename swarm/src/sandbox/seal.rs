@@ -179,10 +179,15 @@ fn acceptable_root(root: &Path, home: Option<&Path>) -> bool {
 }
 
 /// `program` on `host_path`, as the shell would find it.
-fn which(program: &str, host_path: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str, host_path: &str) -> Option<PathBuf> {
     std::env::split_paths(host_path)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
+}
+
+/// Whether `program` is on this machine's `PATH`.
+pub fn host_has(program: &str) -> bool {
+    which(program, &std::env::var("PATH").unwrap_or_default()).is_some()
 }
 
 /// Where the host's python3 lives: (prefix to show, the real executable), for its base

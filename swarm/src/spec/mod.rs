@@ -2,6 +2,9 @@
 //! VERIFY runs exactly) and whose `file=PATH` blocks are fixtures written before them.
 
 pub mod console;
+pub mod language;
+
+pub use language::Language;
 
 use crate::console::{console_steps, fixtures, ConsoleStep, Fixture};
 use serde::{Deserialize, Serialize};
@@ -17,6 +20,12 @@ pub struct Spec {
     pub acceptance: Vec<ConsoleStep>,
     /// Fixture files.
     pub fixtures: Vec<Fixture>,
+    /// The language the app is written in.
+    #[serde(default)]
+    pub language: Language,
+    /// How the language was decided (stated, implied by a command, or the default).
+    #[serde(default)]
+    pub language_reason: String,
 }
 
 /// A spec that cannot be used.
@@ -113,11 +122,14 @@ pub fn parse_spec(
             fixture.path
         )));
     }
+    let (language, language_reason) = language::detect(text, &acceptance);
     Ok(Spec {
         title,
         text: text.to_string(),
         acceptance,
         fixtures,
+        language,
+        language_reason,
     })
 }
 

@@ -229,12 +229,31 @@ pub fn tool_missing(command: &str, outcome: &SandboxOutcome) -> Option<String> {
         return None;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
+    let host = std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file());
     let builtin = matches!(
         program,
         "cd" | "echo" | "test" | "[" | "true" | "false" | "export" | "printf"
     );
-    (!found && !builtin).then(|| format!("`{program}` is not installed on this machine"))
+    if builtin {
+        return None;
+    }
+    let Some(host) = host else {
+        return Some(format!("`{program}` is not installed on this machine"));
+    };
+    // On this machine but not inside the sandbox (the shell there says it found no such
+    // program): a toolchain the sandbox does not admit, not a fault of the app.
+    let stderr = outcome.stderr.text();
+    let unseen = [": not found", ": command not found"]
+        .iter()
+        .any(|tail| stderr.contains(&format!("{program}{tail}")));
+    unseen.then(|| {
+        format!(
+            "`{program}` is at {} on this machine but not inside the sandbox, which does not admit it",
+            host.display()
+        )
+    })
 }
 
 /// The first lines of a text.
@@ -333,11 +352,15 @@ pub async fn verify(
         gates: Vec::new(),
         findings: Vec::new(),
     };
-    if options.smoke {
-        smoke::smoke(sandbox, project, spec, options, &mut report).await?;
-    }
-    if options.review {
-        review::review(project, spec, options, &mut report);
+    if spec.language.gated() {
+        if options.smoke {
+            smoke::smoke(sandbox, project, spec, options, &mut report).await?;
+        }
+        if options.review {
+            review::review(project, spec, options, &mut report);
+        }
+    } else {
+        ungated(spec.language, options, &mut report);
     }
     acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
@@ -353,6 +376,47 @@ pub async fn verify(
         Verdict::Inconclusive
     };
     Ok(report)
+}
+
+/// Smoke and review of an app in a language they cannot read yet: inconclusive, saying why
+/// (its toolchain missing here, or the gate not built for it), never a red. Acceptance still
+/// runs, and decides the verdict.
+fn ungated(language: crate::spec::Language, options: &VerifyOptions, report: &mut VerifyReport) {
+    let missing: Vec<&str> = language
+        .toolchain()
+        .iter()
+        .copied()
+        .filter(|program| !crate::sandbox::seal::host_has(program))
+        .collect();
+    if options.smoke {
+        let summary = if missing.is_empty() {
+            format!(
+                "the smoke gate compiles and tests Python only so far; this app is {}, so only its acceptance commands judge it",
+                language.title()
+            )
+        } else {
+            format!(
+                "this app is {} and {} is not installed on this machine",
+                language.title(),
+                missing.join(" and ")
+            )
+        };
+        report.gates.push(GateResult {
+            gate: Gate::Smoke,
+            verdict: Verdict::Inconclusive,
+            summary,
+        });
+    }
+    if options.review {
+        report.gates.push(GateResult {
+            gate: Gate::Review,
+            verdict: Verdict::Inconclusive,
+            summary: format!(
+                "the review reads Python only so far; this app is {}",
+                language.title()
+            ),
+        });
+    }
 }
 
 #[cfg(test)]

@@ -19,11 +19,14 @@ pub fn progress() -> Sink {
                 spec,
                 nodes,
                 resumed,
+                language,
+                language_reason,
                 ..
             } => format!(
-                "[run] {} {run_id}: `{spec}` on {}",
+                "[run] {} {run_id}: `{spec}` on {}; language {} ({language_reason})",
                 if *resumed { "resuming" } else { "starting" },
-                nodes.join(", ")
+                nodes.join(", "),
+                language.title()
             ),
             Event::Phase {
                 phase,
