@@ -127,7 +127,49 @@ fn task_problems(
             ));
         }
     }
+    // Source files in a language the contracts do not read yet (Rust, TypeScript): each must
+    // exist and hold no placeholder body.
+    let other_source = |f: &&String| {
+        [".rs", ".ts", ".tsx", ".js", ".mjs"]
+            .iter()
+            .any(|e| f.ends_with(e))
+    };
+    for file in task.files.iter().filter(other_source) {
+        match current.get(file).cloned().flatten() {
+            None => problems.push(format!("{file} does not exist")),
+            Some(source) => {
+                if let Some((line, marker)) = placeholder_line(file, &source) {
+                    problems.push(format!(
+                        "{file}:{line}: `{marker}` is a placeholder; write the body"
+                    ));
+                }
+            }
+        }
+    }
     problems
+}
+
+/// The first line of a Rust or TypeScript file whose body is only a placeholder
+/// (`todo!()`, `unimplemented!()`, a not-implemented throw), with the marker found.
+fn placeholder_line(file: &str, source: &str) -> Option<(usize, &'static str)> {
+    let markers: &[&'static str] = if file.ends_with(".rs") {
+        &["todo!(", "unimplemented!("]
+    } else if [".ts", ".tsx", ".js", ".mjs"]
+        .iter()
+        .any(|e| file.ends_with(e))
+    {
+        &["not implemented"]
+    } else {
+        &[]
+    };
+    source.lines().enumerate().find_map(|(index, line)| {
+        let code = line.split("//").next().unwrap_or("");
+        let lower = code.to_ascii_lowercase();
+        markers
+            .iter()
+            .find(|m| lower.contains(*m) && (m.ends_with('(') || lower.contains("throw")))
+            .map(|m| (index + 1, *m))
+    })
 }
 
 /// The judge's gate on `done`: refuses while the owned files are unchanged (unless the
@@ -436,7 +478,36 @@ pub(crate) async fn run_fix(
 
 #[cfg(test)]
 mod tests {
-    use super::frozen_whole;
+    use super::{frozen_whole, placeholder_line};
+
+    #[test]
+    fn rust_and_typescript_placeholders_keep_a_task_from_merging() {
+        assert_eq!(
+            placeholder_line("src/store.rs", "pub fn add() {\n    todo!()\n}\n"),
+            Some((2, "todo!("))
+        );
+        assert_eq!(
+            placeholder_line(
+                "src/store.rs",
+                "// todo!() later\npub fn add() -> u32 { 1 }\n"
+            ),
+            None,
+            "a comment is not a placeholder"
+        );
+        assert_eq!(
+            placeholder_line(
+                "src/cli.ts",
+                "export function add(): void {\n  throw new Error(\"Not implemented\");\n}\n"
+            ),
+            Some((2, "not implemented"))
+        );
+        assert_eq!(
+            placeholder_line("src/cli.ts", "console.log(\"not implemented yet\");\n"),
+            None,
+            "only a throw is a placeholder"
+        );
+        assert_eq!(placeholder_line("notes.md", "todo!(\n"), None);
+    }
 
     #[test]
     fn a_file_the_contract_froze_whole_may_stay_unchanged_and_a_stub_may_not() {
