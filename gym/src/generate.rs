@@ -101,22 +101,67 @@ pub fn draft_schema() -> JsonSchemaFormat {
 }
 
 /// The prompt for one draft.
-pub fn prompt(archetype: Archetype, persona: &str, avoid: &[String]) -> String {
+pub fn prompt(
+    archetype: Archetype,
+    persona: &str,
+    avoid: &[String],
+    language: swarm::spec::Language,
+) -> String {
+    let title = language.title();
     let kind = match archetype {
-        Archetype::HeavySpec => "a detailed spec: every command, output format, error message and exit status written out, with a `## Acceptance` section of console blocks",
-        Archetype::MinimalSpec => "a short request of two or three sentences, as a busy user writes it; the hidden requirements hold what a careful engineer would infer",
-        Archetype::ContinueExisting => "work on an existing small Python project: give its files in start_files; the spec asks for a change that must keep what works working",
+        Archetype::HeavySpec => "a detailed spec: every command, output format, error message and exit status written out, with a `## Acceptance` section of console blocks".to_string(),
+        Archetype::MinimalSpec => "a short request of two or three sentences, as a busy user writes it; the hidden requirements hold what a careful engineer would infer".to_string(),
+        Archetype::ContinueExisting => format!("work on an existing small {title} project: give its files in start_files; the spec asks for a change that must keep what works working"),
+    };
+    let stated = match language {
+        swarm::spec::Language::Python => String::new(),
+        other => format!(
+            "The spec states its language on a line of its own, `Language: {}`, and checks run the app as `{} ...`.\n",
+            other.title(),
+            other.example_entry()
+        ),
     };
     format!(
-        "Invent one benchmark task for a coding assistant: a small Python 3 command-line app (standard library only), built over 2 or 3 turns.\n\
-         The task is {kind}.\nThe user's persona: {persona}\n\
+        "Invent one benchmark task for a coding assistant: a small {title} command-line app (using only {}), built over 2 or 3 turns.\n\
+         {stated}The task is {kind}.\nThe user's persona: {persona}\n\
          Hidden checks are run in a fresh directory holding the project: console checks are blocks of `$ command` lines, each followed by its exact stdout (`? N` on its own line for a non-zero exit status).\n\
          Every check must pass on that turn's reference_files (the whole project after the turn) and fail on an empty directory and on the previous turn's project.\n\
          Later turns have a request written as the persona would.\n\
          Do not repeat these existing tasks: {}.\n\
          Answer with one JSON object: {{\"id\", \"spec\", \"hidden_requirements\", \"start_files\", \"turns\": [{{\"request\", \"checks\", \"reference_files\"}}]}}.",
+        language.standard_library(),
         if avoid.is_empty() { "(none)".to_string() } else { avoid.join(", ") }
     )
+}
+
+#[cfg(test)]
+mod prompt_tests {
+    use super::*;
+
+    #[test]
+    fn the_draft_prompt_asks_for_the_language_wanted() {
+        let rust = prompt(
+            Archetype::HeavySpec,
+            "a sysadmin",
+            &[],
+            swarm::spec::Language::Rust,
+        );
+        assert!(rust.contains("a small Rust command-line app"), "{rust}");
+        assert!(rust.contains("`Language: Rust`") && rust.contains("cargo run --quiet --"));
+        assert!(!rust.contains("Python"), "{rust}");
+        let python = prompt(
+            Archetype::MinimalSpec,
+            "a teacher",
+            &[],
+            swarm::spec::Language::Python,
+        );
+        assert!(
+            python.contains(
+                "a small Python command-line app (using only the Python standard library)"
+            ),
+            "{python}"
+        );
+    }
 }
 
 /// An id as a directory name: lowercase letters, digits and dashes.

@@ -55,7 +55,7 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
             break;
         }
         let avoid: Vec<String> = known.iter().map(|k| k.id.clone()).collect();
-        let text = generate::prompt(args.archetype, &args.persona, &avoid);
+        let text = generate::prompt(args.archetype, &args.persona, &avoid, args.language);
         let outcome =
             match runtime.block_on(generate::ask_draft(&brain, text, args.max_reply_tokens)) {
                 Ok(draft) => runtime.block_on(generate::judge_draft(

@@ -386,6 +386,10 @@ struct GenerateArgs {
     /// Who the user is, in a sentence.
     #[arg(long)]
     persona: String,
+    /// The language of the app: python, typescript or rust (the spec states it; a task is
+    /// kept only when its checks are proven here, so its toolchain must be reachable).
+    #[arg(long, default_value = "python", value_parser = parse_language)]
+    language: swarm::spec::Language,
     /// Tasks to keep.
     #[arg(long, default_value_t = 1)]
     n: usize,
@@ -404,6 +408,11 @@ struct GenerateArgs {
     /// Most tokens the brain may write for one draft (spec, checks and every reference file).
     #[arg(long, default_value_t = 8192)]
     max_reply_tokens: u32,
+}
+
+pub(crate) fn parse_language(text: &str) -> Result<swarm::spec::Language, String> {
+    swarm::spec::Language::from_name(text)
+        .ok_or_else(|| format!("`{text}`: expected python, typescript or rust"))
 }
 
 pub(crate) fn parse_archetype(text: &str) -> Result<gym::task::Archetype, String> {
