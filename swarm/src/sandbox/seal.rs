@@ -90,6 +90,12 @@ impl SealedView {
             let bin = executable.parent().map(Path::to_path_buf);
             add_root(&mut view, prefix, bin);
         }
+        // Rust: the toolchain's own sysroot (rustc, cargo, the standard library), never the
+        // rustup proxies or `~/.cargo`; `CARGO_HOME` inside is the private, empty home's.
+        if let Some(sysroot) = rust_sysroot(host_path) {
+            let bin = sysroot.join("bin");
+            add_root(&mut view, sysroot, Some(bin));
+        }
         for tool in ["node"] {
             if let Some(real) = which(tool, host_path).and_then(|found| found.canonicalize().ok()) {
                 let bin = real.parent().map(Path::to_path_buf);
@@ -221,6 +227,22 @@ fn python_installations(host_path: &str) -> Vec<(PathBuf, PathBuf)> {
         found.push((PathBuf::from(prefix), executable));
     }
     found
+}
+
+/// The Rust toolchain `rustc` on `host_path` belongs to (its sysroot, holding `bin/cargo`),
+/// when there is one with a cargo.
+fn rust_sysroot(host_path: &str) -> Option<PathBuf> {
+    let rustc = which("rustc", host_path)?;
+    let output = std::process::Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .env("PATH", host_path)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    (sysroot.is_absolute() && sysroot.join("bin/cargo").is_file()).then_some(sysroot)
 }
 
 /// Removes every symbolic link under `dir` whose target lies outside `dir` (absolute, or
