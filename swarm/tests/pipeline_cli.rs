@@ -623,11 +623,11 @@ fn a_closed_pipe_ends_the_command_quietly() {
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
 }
 
-/// A Rust app: smoke and review cannot read it yet, so they are inconclusive and say why;
-/// acceptance alone decides, and a machine whose sandbox lacks cargo makes that inconclusive
-/// too. Never a red for code the gates cannot read.
+/// A Rust app: smoke builds and tests it with cargo in the sandbox (the compiler's error is the
+/// finding), review cannot read it yet and says so; a machine without cargo makes smoke and
+/// acceptance inconclusive, never red.
 #[test]
-fn a_rust_app_is_never_red_for_what_the_gates_cannot_read() {
+fn a_rust_app_is_built_and_tested_sealed_and_never_red_for_what_the_gates_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let app = dir.path().join("app");
     std::fs::create_dir_all(app.join("src")).unwrap();
@@ -665,33 +665,42 @@ fn a_rust_app_is_never_red_for_what_the_gates_cannot_read() {
             .to_string()
     };
     assert!(
-        line("smoke").contains("inconclusive") && line("smoke").contains("Rust"),
-        "{stdout}"
-    );
-    assert!(
         line("review").contains("inconclusive") && line("review").contains("Rust"),
         "{stdout}"
     );
     if !swarm::sandbox::seal::host_has("rustc") {
-        eprintln!("SKIPPED the rest: no rustc on this machine, so acceptance cannot build the app");
+        assert!(line("smoke").contains("inconclusive"), "{stdout}");
+        eprintln!("SKIPPED the rest: no rustc on this machine, so nothing can build the app");
         return;
     }
-    // The sandbox admits the Rust toolchain read-only: the acceptance command builds and
-    // runs the app, and decides.
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    std::fs::write(
-        app.join("src/main.rs"),
-        "fn main() {\n    println!(\"bye\");\n}\n",
-    )
-    .unwrap();
-    let (code, stdout, _) = text(
-        &swarm()
-            .arg("verify")
-            .arg(&app)
-            .arg("--spec")
-            .arg(&spec)
-            .output()
-            .unwrap(),
+    // The sandbox admits the Rust toolchain read-only: smoke builds and tests the crate, the
+    // acceptance command builds and runs it, and they decide.
+    assert!(
+        line("smoke").contains("pass") && line("smoke").contains("cargo test"),
+        "{stdout}"
     );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let verify = || {
+        text(
+            &swarm()
+                .arg("verify")
+                .arg(&app)
+                .arg("--spec")
+                .arg(&spec)
+                .output()
+                .unwrap(),
+        )
+    };
+    let main = |code: &str| std::fs::write(app.join("src/main.rs"), code).unwrap();
+    main("fn main() {\n    println!(\"bye\");\n}\n");
+    let (code, stdout, _) = verify();
     assert_eq!(code, 1, "a wrong answer is a real red: {stdout}");
+    // A compile error is the compiler's finding, at its file and line.
+    main("fn main() {\n    println!(\"{}\", totl);\n}\n");
+    let (code, stdout, _) = verify();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("finding smoke/compile_error src/main.rs:2 [Fail]"),
+        "{stdout}"
+    );
 }

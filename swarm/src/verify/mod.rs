@@ -14,6 +14,7 @@
 mod acceptance;
 mod review;
 mod smoke;
+mod smoke_rust;
 
 use smoke::tail;
 
@@ -99,6 +100,8 @@ pub enum FindingKind {
     ToolMissing,
     /// A planned task never merged.
     TaskUnfinished,
+    /// A compiled language's compiler refused the code (its first error, at its file and line).
+    CompileError,
 }
 
 crate::named!(FindingKind {
@@ -117,6 +120,7 @@ crate::named!(FindingKind {
     Timeout => "timeout",
     ToolMissing => "tool_missing",
     TaskUnfinished => "task_unfinished",
+    CompileError => "compile_error",
 });
 
 /// One thing a gate found.
@@ -360,7 +364,16 @@ pub async fn verify(
             review::review(project, spec, options, &mut report);
         }
     } else {
-        ungated(spec.language, options, &mut report);
+        let rust = spec.language == crate::spec::Language::Rust;
+        if rust && options.smoke {
+            smoke_rust::smoke_rust(sandbox, project, spec, options, &mut report).await?;
+        }
+        let smoke_done = rust && options.smoke;
+        let ungated_options = VerifyOptions {
+            smoke: options.smoke && !smoke_done,
+            ..options.clone()
+        };
+        ungated(spec.language, &ungated_options, &mut report);
     }
     acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
