@@ -13,6 +13,8 @@ pub mod study;
 pub mod summary;
 pub mod sut;
 pub mod task;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod tuner;
 pub mod user_sim;
 pub mod validate;

@@ -235,63 +235,6 @@ impl ResultRow {
     }
 }
 
-/// A row for unit tests: every field empty or zero, `pass`/`pass` verdicts, turn and
-/// replicate 1; tests set what they look at.
-#[cfg(test)]
-pub(crate) mod tests_support {
-    use super::ResultRow;
-
-    pub(crate) fn row() -> ResultRow {
-        ResultRow {
-            run_id: "r1".into(),
-            experiment: String::new(),
-            timestamp: String::new(),
-            commit: String::new(),
-            suite: String::new(),
-            task: String::new(),
-            manifest_hash: String::new(),
-            turn: 1,
-            replicate: 1,
-            sut: String::new(),
-            builder_model: String::new(),
-            brain_model: String::new(),
-            judge_model: String::new(),
-            fleet: String::new(),
-            knobs_hash: String::new(),
-            knobs: "{}".into(),
-            checks: None,
-            swarm: None,
-            cluster: None,
-            diagnostics: None,
-            requirements: None,
-            code_quality: None,
-            bugs: None,
-            overall: None,
-            hidden_verdict: "pass".into(),
-            claimed_verdict: "pass".into(),
-            wall_seconds: 0.0,
-            tokens_in: 0,
-            tokens_out: 0,
-            malformed_replies: 0,
-            tool_errors: 0,
-            context_overflows: 0,
-            occupancy: None,
-            stalls: 0,
-            errors: 0,
-            transcript: String::new(),
-            events: String::new(),
-            test_depth: None,
-            test_depth_detail: String::new(),
-            sampling: "{}".into(),
-            cache_hit: None,
-            tokens_per_second: None,
-            first_byte_ms: None,
-            build_occupancy: None,
-            makespan_over_bound: None,
-        }
-    }
-}
-
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResultsError + '_ {
     move |source| ResultsError::Io {
         path: path.to_path_buf(),

@@ -338,7 +338,7 @@ mod tests {
             claimed_verdict: claimed.into(),
             checks,
             events: format!("runs/r/{task}/turn-{turn}/events.jsonl"),
-            ..crate::results::tests_support::row()
+            ..crate::test_support::row()
         }
     }
 

@@ -76,6 +76,21 @@ pub fn parse_setting(text: &str) -> Result<Setting, String> {
     }
 }
 
+/// The rows of `experiment`'s two arms (`EXPERIMENT:A`, `EXPERIMENT:B`), in file order.
+pub fn arms_of(
+    rows: &[crate::ResultRow],
+    experiment: &str,
+) -> (Vec<crate::ResultRow>, Vec<crate::ResultRow>) {
+    let arm = |label: &str| {
+        let wanted = format!("{experiment}:{label}");
+        rows.iter()
+            .filter(|r| r.experiment == wanted)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    (arm("A"), arm("B"))
+}
+
 /// A fresh experiment id: `ab` and the Unix time in seconds.
 pub fn experiment_id() -> String {
     let secs = std::time::SystemTime::now()

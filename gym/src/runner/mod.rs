@@ -521,7 +521,7 @@ mod tests {
             task: "todo".into(),
             turn,
             wall_seconds: wall,
-            ..crate::results::tests_support::row()
+            ..crate::test_support::row()
         };
         store.append(&row(1, 10.0)).unwrap();
         // Turn 2 has no history yet: still no estimate.

@@ -377,7 +377,7 @@ mod tests {
             hidden_verdict: hidden.into(),
             claimed_verdict: claimed.into(),
             wall_seconds: 1.0,
-            ..crate::results::tests_support::row()
+            ..crate::test_support::row()
         }
     }
 

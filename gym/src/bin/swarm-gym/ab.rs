@@ -155,13 +155,8 @@ pub(crate) fn run_and_report(
             problem.message
         );
     }
-    let arm = |label: &str| {
-        rows.iter()
-            .filter(|r| r.experiment == format!("{experiment}:{label}"))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    let report = gym::ab::analyse_with(experiment, &arm("A"), &arm("B"), untrusted_judge);
+    let (rows_a, rows_b) = gym::ab::arms_of(&rows, experiment);
+    let report = gym::ab::analyse_with(experiment, &rows_a, &rows_b, untrusted_judge);
     let (a, b) = (gym::ab::describe(arms.0), gym::ab::describe(arms.1));
     if json {
         let mut value = report.to_json(&a, &b);
@@ -298,13 +293,7 @@ pub(crate) fn report_command(files: &[PathBuf], only: Option<&str>, json: bool) 
         println!("{} (turn wall summed)\n", totals.line());
     }
     for experiment in experiments {
-        let arm = |label: &str| {
-            rows.iter()
-                .filter(|r| r.experiment == format!("{experiment}:{label}"))
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let (a, b) = (arm("A"), arm("B"));
+        let (a, b) = gym::ab::arms_of(&rows, &experiment);
         print!(
             "{}",
             gym::ab::render(
@@ -346,13 +335,7 @@ fn report_json(
     let reports: Vec<serde_json::Value> = experiments
         .iter()
         .map(|experiment| {
-            let arm = |label: &str| {
-                rows.iter()
-                    .filter(|r| r.experiment == format!("{experiment}:{label}"))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            };
-            let (a, b) = (arm("A"), arm("B"));
+            let (a, b) = gym::ab::arms_of(rows, experiment);
             gym::ab::analyse(experiment, &a, &b).to_json(&arm_label(&a), &arm_label(&b))
         })
         .collect();

@@ -199,13 +199,7 @@ fn experiment_rows(
     experiment: &str,
 ) -> Option<(Vec<gym::ResultRow>, Vec<gym::ResultRow>)> {
     let (rows, _) = gym::read_rows(results).ok()?;
-    let arm = |label: &str| {
-        rows.iter()
-            .filter(|r| r.experiment == format!("{experiment}:{label}"))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    Some((arm("A"), arm("B")))
+    Some(gym::ab::arms_of(&rows, experiment))
 }
 
 /// What one replicate of each arm cost, from its rows: tokens and wall time summed over the
