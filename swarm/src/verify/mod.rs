@@ -368,12 +368,12 @@ pub async fn verify(
         if rust && options.smoke {
             smoke_rust::smoke_rust(sandbox, project, spec, options, &mut report).await?;
         }
-        let smoke_done = rust && options.smoke;
-        let ungated_options = VerifyOptions {
-            smoke: options.smoke && !smoke_done,
-            ..options.clone()
-        };
-        ungated(spec.language, &ungated_options, &mut report);
+        ungated(
+            spec.language,
+            options.smoke && !rust,
+            options.review,
+            &mut report,
+        );
     }
     acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
@@ -394,14 +394,14 @@ pub async fn verify(
 /// Smoke and review of an app in a language they cannot read yet: inconclusive, saying why
 /// (its toolchain missing here, or the gate not built for it), never a red. Acceptance still
 /// runs, and decides the verdict.
-fn ungated(language: crate::spec::Language, options: &VerifyOptions, report: &mut VerifyReport) {
+fn ungated(language: crate::spec::Language, smoke: bool, review: bool, report: &mut VerifyReport) {
     let missing: Vec<&str> = language
         .toolchain()
         .iter()
         .copied()
         .filter(|program| !crate::sandbox::seal::host_has(program))
         .collect();
-    if options.smoke {
+    if smoke {
         let summary = if missing.is_empty() {
             format!(
                 "the smoke gate compiles and tests Python only so far; this app is {}, so only its acceptance commands judge it",
@@ -420,7 +420,7 @@ fn ungated(language: crate::spec::Language, options: &VerifyOptions, report: &mu
             summary,
         });
     }
-    if options.review {
+    if review {
         report.gates.push(GateResult {
             gate: Gate::Review,
             verdict: Verdict::Inconclusive,
