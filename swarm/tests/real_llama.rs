@@ -14,9 +14,24 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use swarm::testing::LlamaServer;
 
-/// llama-server and SmolLM2, or `None` after saying why the test is skipped.
-fn real_model() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    swarm::testing::real_model().unwrap()
+/// One test at a time: each starts its own llama-servers, and on a 2-core CI machine three
+/// CPU-bound servers at once made every run several times slower than alone (an agent run of
+/// six actions went past its 300 s bound that way). Held for the whole test.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// llama-server and SmolLM2 with the lock that keeps these tests apart, or `None` after saying
+/// why the test is skipped.
+fn real_model() -> Option<(
+    std::sync::MutexGuard<'static, ()>,
+    std::path::PathBuf,
+    std::path::PathBuf,
+)> {
+    let (server, model) = swarm::testing::real_model().unwrap()?;
+    // A test that failed while holding the lock leaves nothing behind that the next one needs.
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Some((guard, server, model))
 }
 
 /// Waits for a command printing JSON on stdout: no hang past `deadline`, no panic, an exit
@@ -48,7 +63,7 @@ fn finish(
 
 #[test]
 fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
-    let Some((server, model)) = real_model() else {
+    let Some((_one_at_a_time, server, model)) = real_model() else {
         return;
     };
     let running = LlamaServer::start(&server, &model, 2, 8192, 2).expect("llama-server starts");
@@ -150,7 +165,7 @@ fn swarm_agent_runs_a_real_task_on_llama_server_to_an_honest_end() {
 /// the app does not confirm — within a bounded time and without a panic.
 #[test]
 fn swarm_run_on_two_real_llama_servers_ends_honestly() {
-    let Some((server, model)) = real_model() else {
+    let Some((_one_at_a_time, server, model)) = real_model() else {
         return;
     };
     // One llama.cpp thread each: two servers on two cores.
@@ -285,7 +300,7 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
 /// it writes are sane, and the simulator runs on them.
 #[test]
 fn calibrate_measures_a_real_llama_server_and_the_simulator_runs_on_it() {
-    let Some((server, model)) = real_model() else {
+    let Some((_one_at_a_time, server, model)) = real_model() else {
         return;
     };
     let running = LlamaServer::start(&server, &model, 2, 8192, 2).expect("llama-server starts");
