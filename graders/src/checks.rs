@@ -1,7 +1,9 @@
 //! Runs a turn's hidden checks against a project. The project is copied into a fresh
 //! directory with the turn's fixtures (the system under test never sees either), and every
 //! command runs in the sandbox. Each check answers pass, fail or inconclusive: a tool missing
-//! from this machine (say, `node`) is inconclusive, never a false red.
+//! from this machine (say, `node`) is inconclusive, never a false red. TypeScript is compiled
+//! once in the grading copy before any command runs (so `node dist/cli.js` can), and every
+//! command's fresh copy is taken from that compiled copy.
 
 use crate::fsutil::copy_tree;
 use serde::{Deserialize, Serialize};
@@ -143,6 +145,11 @@ pub async fn run_checks(
 ) -> Result<Vec<CheckOutcome>, CheckError> {
     use futures::StreamExt;
     let shared = grading_copy(project, turn)?;
+    let unbuilt =
+        match swarm::verify::compile_typescript(sandbox, shared.path(), STEP_WALL * 4).await? {
+            swarm::verify::Compiled::ToolMissing(why) => Some(why),
+            _ => None,
+        };
     let at_once = if sandbox.is_sealed() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -154,7 +161,15 @@ pub async fn run_checks(
     let runs: Vec<futures::future::BoxFuture<'_, Result<CheckOutcome, CheckError>>> = turn
         .checks
         .iter()
-        .map(|check| Box::pin(run_one(check, project, shared_dir, turn, sandbox)) as _)
+        .map(|check| {
+            Box::pin(run_one(
+                check,
+                unbuilt.as_deref(),
+                shared_dir,
+                turn,
+                sandbox,
+            )) as _
+        })
         .collect();
     futures::stream::iter(runs)
         .buffered(at_once)
@@ -164,11 +179,12 @@ pub async fn run_checks(
         .collect()
 }
 
-/// One check: file checks look at `shared` (the project with its fixtures), commands run in a
-/// fresh copy of their own.
+/// One check: file checks look at `shared` (the project with its fixtures, compiled), commands
+/// run in a fresh copy of it of their own — or are inconclusive when the project could not be
+/// built to run (`unbuilt` says why).
 async fn run_one(
     check: &Check,
-    project: &Path,
+    unbuilt: Option<&str>,
     shared: &Path,
     turn: CheckSet<'_>,
     sandbox: &Sandbox,
@@ -209,8 +225,12 @@ async fn run_one(
                 ),
             }
         }
+        Check::CommandSucceeds(_) | Check::Console(_) if unbuilt.is_some() => (
+            Verdict::Inconclusive,
+            unbuilt.unwrap_or_default().to_string(),
+        ),
         Check::CommandSucceeds(command) => {
-            let fresh = grading_copy(project, turn)?;
+            let fresh = grading_copy(shared, turn)?;
             let outcome = run_step(sandbox, fresh.path(), command).await?;
             if let Some(missing) = tool_missing(command, &outcome) {
                 (Verdict::Inconclusive, missing)
@@ -220,7 +240,7 @@ async fn run_one(
                 (Verdict::Fail, describe_exit(command, &outcome, 0))
             }
         }
-        Check::Console(body) => console_check(project, turn, sandbox, body).await?,
+        Check::Console(body) => console_check(shared, turn, sandbox, body).await?,
     };
     Ok(CheckOutcome {
         label,

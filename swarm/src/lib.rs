@@ -33,6 +33,7 @@ pub mod sim;
 pub mod spec;
 #[cfg(feature = "sim")]
 pub mod testing;
+pub mod toolchain;
 pub mod verify;
 
 pub use config::{knobs, settings};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// The environment variable naming the cache `.ci/prepare-model.sh` fills (default
 /// `~/.cache/swarm-gym`).
-pub const CACHE_ENV: &str = "SWARM_GYM_CACHE";
+pub use crate::toolchain::CACHE_ENV;
 /// The environment variable naming a llama-server binary to test with (overrides the cache).
 pub const LLAMA_SERVER_ENV: &str = "SWARM_LLAMA_SERVER";
 /// The environment variable naming the SmolLM2 GGUF to test with (overrides the cache).
@@ -17,15 +17,7 @@ pub const SMOLLM2_GGUF_ENV: &str = "SWARM_SMOLLM2_GGUF";
 pub const CI_ENV: &str = "CI";
 
 /// Where `.ci/prepare-model.sh` caches the server and the model.
-pub fn cache_dir() -> PathBuf {
-    std::env::var_os(CACHE_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            dirs::home_dir()
-                .unwrap_or_default()
-                .join(".cache/swarm-gym")
-        })
-}
+pub use crate::toolchain::cache_dir;
 
 /// Why the real model is not available, and whether that was recorded as expected.
 #[derive(Debug, Clone, PartialEq, Eq)]

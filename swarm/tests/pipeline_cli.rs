@@ -704,3 +704,107 @@ fn a_rust_app_is_built_and_tested_sealed_and_never_red_for_what_the_gates_cannot
         "{stdout}"
     );
 }
+
+#[test]
+fn a_typescript_app_is_compiled_type_checked_and_tested_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    let write =
+        |file: &str, code: &str| swarm::fsutil::write_inside(&app, file, code.as_bytes()).unwrap();
+    write(
+        "src/lib.ts",
+        "export function add(a: number, b: number): number {\n  return a + b;\n}\n",
+    );
+    write(
+        "cli.ts",
+        "import { add } from \"./src/lib.js\";\nconsole.log(add(Number(process.argv[2]), Number(process.argv[3])));\n",
+    );
+    let good_test = "import { test } from \"node:test\";\nimport * as assert from \"node:assert/strict\";\nimport { add } from \"./src/lib.js\";\ntest(\"adds\", () => {\n  assert.equal(add(2, 3), 5);\n});\n";
+    write("lib.test.ts", good_test);
+    let spec = dir.path().join("add.md");
+    std::fs::write(
+        &spec,
+        "# add\n\nLanguage: TypeScript\n\n## Acceptance\n\n```console\n$ node dist/cli.js 2 3\n5\n```\n",
+    )
+    .unwrap();
+    let verify = |typescript: Option<&Path>| {
+        let mut command = swarm();
+        command.arg("verify").arg(&app).arg("--spec").arg(&spec);
+        if let Some(root) = typescript {
+            command.env(swarm::toolchain::TYPESCRIPT_ENV, root);
+        }
+        text(&command.output().unwrap())
+    };
+    let line = |stdout: &str, gate: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(gate))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Without the compiler: inconclusive, saying how to install it; never red.
+    let nowhere = dir.path().join("no-typescript");
+    let (code, stdout, stderr) = verify(Some(&nowhere));
+    assert_ne!(code, 1, "never red: {stdout}\n{stderr}");
+    assert!(
+        line(&stdout, "smoke").contains("inconclusive")
+            && line(&stdout, "smoke").contains("prepare-typescript.sh"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "acceptance").contains("inconclusive"),
+        "{stdout}"
+    );
+    if let Err(why) = swarm::toolchain::TypeScript::locate() {
+        assert!(
+            std::env::var_os(swarm::testing::CI_ENV).is_none(),
+            "CI installs the TypeScript compiler (.ci/prepare-typescript.sh), yet: {why}"
+        );
+        eprintln!("SKIPPED the rest: {why}");
+        return;
+    }
+    if !swarm::sandbox::seal::host_has("node") {
+        eprintln!("SKIPPED the rest: no node on this machine");
+        return;
+    }
+    // With it: the app compiles, its test passes, and `node dist/cli.js` runs what smoke built.
+    let (code, stdout, stderr) = verify(None);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        line(&stdout, "smoke").contains("pass")
+            && line(&stdout, "smoke").contains("1 test(s) passed"),
+        "{stdout}"
+    );
+    // A type error is the compiler's finding at its file and line.
+    write(
+        "src/lib.ts",
+        "export function add(a: number, b: number): number {\n  const total: number = \"a\" + b;\n  return total;\n}\n",
+    );
+    let (code, stdout, _) = verify(None);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("finding smoke/compile_error src/lib.ts:2 [Fail]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("TS2322"), "{stdout}");
+    // A failing test is a finding naming the test.
+    write(
+        "src/lib.ts",
+        "export function add(a: number, b: number): number {\n  return a + b;\n}\n",
+    );
+    write(
+        "lib.test.ts",
+        &good_test.replace("add(2, 3), 5", "add(2, 2), 5"),
+    );
+    let (code, stdout, _) = verify(None);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("smoke/test_failure"), "{stdout}");
+    assert!(stdout.contains("the app's tests fail: adds"), "{stdout}");
+    // A wrong answer is a red from acceptance.
+    write("lib.test.ts", good_test);
+    write("cli.ts", "console.log(\"6\");\n");
+    let (code, stdout, _) = verify(None);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(line(&stdout, "acceptance").contains("fail"), "{stdout}");
+    assert!(line(&stdout, "smoke").contains("pass"), "{stdout}");
+}

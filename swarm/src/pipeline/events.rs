@@ -78,6 +78,10 @@ pub enum Event {
         /// How.
         #[serde(default)]
         language_reason: String,
+        /// What of the language's toolchain this machine lacks (the gates that need it will be
+        /// inconclusive); empty when nothing is missing.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        toolchain_missing: Vec<String>,
     },
     /// A phase started, finished or was skipped.
     Phase {

@@ -265,6 +265,7 @@ async fn execute(
         resumed,
         language: options.spec.language,
         language_reason: options.spec.language_reason.clone(),
+        toolchain_missing: crate::toolchain::missing(options.spec.language),
     });
     let live = connect_fleet(&options, &recorder).await?;
     let spec = read_json::<Spec>(&run_dir.join("spec.json")).unwrap_or(options.spec.clone());

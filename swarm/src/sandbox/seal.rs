@@ -49,7 +49,8 @@ pub struct SealedView {
 
 impl SealedView {
     /// Looks at this machine: the system directories, and the installations of the language
-    /// toolchains found on `host_path` (the interpreter python3 reports, node's prefix) plus
+    /// toolchains found on `host_path` (the interpreter python3 reports, node's prefix, rustc's
+    /// sysroot, the TypeScript compiler's cache) plus
     /// whatever [`READ_ONLY_ENV`] names.
     pub fn discover(host_path: &str, extra: Option<&str>) -> SealedView {
         let mut view = SealedView::default();
@@ -103,6 +104,10 @@ impl SealedView {
                     add_root(&mut view, prefix.to_path_buf(), bin.clone());
                 }
             }
+        }
+        // TypeScript: the compiler and Node's types from the cache, read-only.
+        if let Ok(typescript) = crate::toolchain::TypeScript::locate() {
+            add_root(&mut view, typescript.root, None);
         }
         for extra in extra
             .unwrap_or_default()

@@ -32,11 +32,12 @@ impl Language {
         }
     }
 
-    /// The programs its smoke gate needs on this machine.
+    /// The programs on `PATH` its gates need (TypeScript also needs its compiler, see
+    /// [`crate::toolchain`]).
     pub fn toolchain(self) -> &'static [&'static str] {
         match self {
             Language::Python => &["python3"],
-            Language::TypeScript => &["node", "tsc"],
+            Language::TypeScript => &["node"],
             Language::Rust => &["cargo"],
         }
     }

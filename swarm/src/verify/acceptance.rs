@@ -123,6 +123,28 @@ pub(super) async fn acceptance(
         return Ok(());
     }
     let copy = fresh_copy(project, spec)?;
+    // TypeScript runs compiled: `node dist/cli.js` needs the compiler's output first. A type
+    // error does not stop it (the compiler still writes the JavaScript; the smoke gate is where
+    // it is a finding); a compiler that is not installed leaves nothing that could be judged.
+    if let Compiled::ToolMissing(why) =
+        compile_typescript(sandbox, copy.path(), options.timeout * 6).await?
+    {
+        report.findings.push(Finding {
+            gate: Gate::Acceptance,
+            kind: FindingKind::ToolMissing,
+            file: String::new(),
+            line: None,
+            message: why.clone(),
+            evidence: String::new(),
+            severity: Severity::Inconclusive,
+        });
+        report.gates.push(GateResult {
+            gate: Gate::Acceptance,
+            verdict: Verdict::Inconclusive,
+            summary: format!("the TypeScript app could not be compiled to run: {why}"),
+        });
+        return Ok(());
+    }
     let entry_file = options
         .entry
         .as_deref()

@@ -15,14 +15,16 @@ mod acceptance;
 mod review;
 mod smoke;
 mod smoke_rust;
+mod smoke_ts;
 
 use smoke::tail;
 
 pub use acceptance::{run_step, StepResult};
+pub use smoke_ts::{compile_typescript, Compiled};
 
 use crate::fsutil::copy_tree;
 use crate::sandbox::{Sandbox, SandboxOutcome};
-use crate::spec::Spec;
+use crate::spec::{Language, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -364,16 +366,20 @@ pub async fn verify(
             review::review(project, spec, options, &mut report);
         }
     } else {
-        let rust = spec.language == crate::spec::Language::Rust;
-        if rust && options.smoke {
-            smoke_rust::smoke_rust(sandbox, project, spec, options, &mut report).await?;
+        if options.smoke {
+            match spec.language {
+                Language::Rust => {
+                    smoke_rust::smoke_rust(sandbox, project, spec, options, &mut report).await?
+                }
+                Language::TypeScript => {
+                    smoke_ts::smoke_ts(sandbox, project, spec, options, &mut report).await?
+                }
+                Language::Python => {}
+            }
         }
-        ungated(
-            spec.language,
-            options.smoke && !rust,
-            options.review,
-            &mut report,
-        );
+        if options.review {
+            unreviewed(spec.language, &mut report);
+        }
     }
     acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
@@ -391,45 +397,17 @@ pub async fn verify(
     Ok(report)
 }
 
-/// Smoke and review of an app in a language they cannot read yet: inconclusive, saying why
-/// (its toolchain missing here, or the gate not built for it), never a red. Acceptance still
-/// runs, and decides the verdict.
-fn ungated(language: crate::spec::Language, smoke: bool, review: bool, report: &mut VerifyReport) {
-    let missing: Vec<&str> = language
-        .toolchain()
-        .iter()
-        .copied()
-        .filter(|program| !crate::sandbox::seal::host_has(program))
-        .collect();
-    if smoke {
-        let summary = if missing.is_empty() {
-            format!(
-                "the smoke gate compiles and tests Python only so far; this app is {}, so only its acceptance commands judge it",
-                language.title()
-            )
-        } else {
-            format!(
-                "this app is {} and {} is not installed on this machine",
-                language.title(),
-                missing.join(" and ")
-            )
-        };
-        report.gates.push(GateResult {
-            gate: Gate::Smoke,
-            verdict: Verdict::Inconclusive,
-            summary,
-        });
-    }
-    if review {
-        report.gates.push(GateResult {
-            gate: Gate::Review,
-            verdict: Verdict::Inconclusive,
-            summary: format!(
-                "the review reads Python only so far; this app is {}",
-                language.title()
-            ),
-        });
-    }
+/// The review of an app in a language it cannot read yet: inconclusive, saying why, never a
+/// red. The other gates still run, and decide the verdict.
+fn unreviewed(language: Language, report: &mut VerifyReport) {
+    report.gates.push(GateResult {
+        gate: Gate::Review,
+        verdict: Verdict::Inconclusive,
+        summary: format!(
+            "the review reads Python only so far; this app is {}",
+            language.title()
+        ),
+    });
 }
 
 #[cfg(test)]

@@ -21,13 +21,22 @@ pub fn progress() -> Sink {
                 resumed,
                 language,
                 language_reason,
+                toolchain_missing,
                 ..
-            } => format!(
-                "[run] {} {run_id}: `{spec}` on {}; language {} ({language_reason})",
-                if *resumed { "resuming" } else { "starting" },
-                nodes.join(", "),
-                language.title()
-            ),
+            } => {
+                let mut line = format!(
+                    "[run] {} {run_id}: `{spec}` on {}; language {} ({language_reason})",
+                    if *resumed { "resuming" } else { "starting" },
+                    nodes.join(", "),
+                    language.title()
+                );
+                for missing in toolchain_missing {
+                    line.push_str(&format!(
+                        "\n[run] WARNING: {missing}; the gates that need it will be inconclusive"
+                    ));
+                }
+                line
+            }
             Event::Phase {
                 phase,
                 status,
