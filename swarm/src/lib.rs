@@ -26,6 +26,7 @@ pub mod llm;
 pub mod pipeline;
 pub mod plan;
 pub mod pyast;
+pub mod review;
 pub mod rng;
 pub mod sandbox;
 #[cfg(feature = "sim")]

@@ -51,7 +51,7 @@ fn contract_problems(out: &Path, files: &[String]) -> Vec<String> {
 }
 
 pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
-    if !ctx.spec.language.gated() {
+    if !ctx.spec.language.contracted() {
         let why = format!(
             "contracts are frozen for Python only so far; this app is {}, so BUILD goes on without frozen signatures",
             ctx.spec.language.title()

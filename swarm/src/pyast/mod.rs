@@ -21,6 +21,7 @@ mod rules;
 mod stubs;
 
 use crate::verify::FindingKind;
+pub(crate) use rules::{changed_tokens, copied};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;

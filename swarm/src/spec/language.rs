@@ -69,8 +69,8 @@ impl Language {
         }
     }
 
-    /// Whether the pipeline's gates beyond acceptance (contracts, smoke, review) read it yet.
-    pub fn gated(self) -> bool {
+    /// Whether CONTRACT writes frozen stubs in it yet (smoke and review read every language).
+    pub fn contracted(self) -> bool {
         self == Language::Python
     }
 

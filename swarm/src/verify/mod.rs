@@ -358,28 +358,19 @@ pub async fn verify(
         gates: Vec::new(),
         findings: Vec::new(),
     };
-    if spec.language.gated() {
-        if options.smoke {
-            smoke::smoke(sandbox, project, spec, options, &mut report).await?;
-        }
-        if options.review {
-            review::review(project, spec, options, &mut report);
-        }
-    } else {
-        if options.smoke {
-            match spec.language {
-                Language::Rust => {
-                    smoke_rust::smoke_rust(sandbox, project, spec, options, &mut report).await?
-                }
-                Language::TypeScript => {
-                    smoke_ts::smoke_ts(sandbox, project, spec, options, &mut report).await?
-                }
-                Language::Python => {}
+    if options.smoke {
+        match spec.language {
+            Language::Python => smoke::smoke(sandbox, project, spec, options, &mut report).await?,
+            Language::Rust => {
+                smoke_rust::smoke_rust(sandbox, project, spec, options, &mut report).await?
+            }
+            Language::TypeScript => {
+                smoke_ts::smoke_ts(sandbox, project, spec, options, &mut report).await?
             }
         }
-        if options.review {
-            unreviewed(spec.language, &mut report);
-        }
+    }
+    if options.review {
+        review::review(project, spec, options, &mut report);
     }
     acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
@@ -395,19 +386,6 @@ pub async fn verify(
         Verdict::Inconclusive
     };
     Ok(report)
-}
-
-/// The review of an app in a language it cannot read yet: inconclusive, saying why, never a
-/// red. The other gates still run, and decide the verdict.
-fn unreviewed(language: Language, report: &mut VerifyReport) {
-    report.gates.push(GateResult {
-        gate: Gate::Review,
-        verdict: Verdict::Inconclusive,
-        summary: format!(
-            "the review reads Python only so far; this app is {}",
-            language.title()
-        ),
-    });
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The `review` gate: the AST review of [`crate::pyast`] — syntax errors, modules built but
 //! never wired in, stubs left, calls whose arguments cannot bind to the callee's signature,
-//! definitions made twice — as findings of the gate.
+//! definitions made twice — as findings of the gate; for TypeScript and Rust, the review of
+//! [`crate::review`] (unwired modules, stubs, copies; the compiler judges syntax and calls).
 
 use super::*;
 use crate::pyast;
@@ -13,6 +14,9 @@ pub(super) fn review(
     options: &VerifyOptions,
     report: &mut VerifyReport,
 ) {
+    if spec.language != crate::spec::Language::Python {
+        return review_other(project, spec, options, report);
+    }
     let scope = pyast::ReviewScope {
         entry_points: entry_files(spec, options),
         to_fill: options.to_fill.clone(),
@@ -25,6 +29,39 @@ pub(super) fn review(
         });
         return;
     };
+    let reviewed = pyast::python_files(project).len();
+    record(project, issues, reviewed, "Python", report);
+}
+
+/// The review of a TypeScript or Rust app ([`crate::review`]).
+fn review_other(project: &Path, spec: &Spec, options: &VerifyOptions, report: &mut VerifyReport) {
+    let entry_points = spec
+        .acceptance
+        .iter()
+        .map(|s| s.command.as_str())
+        .chain(options.entry.as_deref())
+        .flat_map(crate::review::sources_run_by)
+        .collect();
+    let title = spec.language.title();
+    match crate::review::review(spec.language, project, &entry_points) {
+        Some((reviewed, issues)) => record(project, issues, reviewed, title, report),
+        None => report.gates.push(GateResult {
+            gate: Gate::Review,
+            verdict: Verdict::Inconclusive,
+            summary: format!("the {title} grammar could not be loaded"),
+        }),
+    }
+}
+
+/// The review's findings and its gate: fail on any failing finding, inconclusive when no file
+/// was read.
+fn record(
+    project: &Path,
+    issues: Vec<pyast::Finding>,
+    reviewed: usize,
+    language: &str,
+    report: &mut VerifyReport,
+) {
     let mut failed = 0;
     for issue in issues {
         let severity = if issue.warning {
@@ -52,7 +89,6 @@ pub(super) fn review(
             severity,
         });
     }
-    let reviewed = pyast::python_files(project).len();
     report.gates.push(GateResult {
         gate: Gate::Review,
         verdict: if failed > 0 {
@@ -62,9 +98,6 @@ pub(super) fn review(
         } else {
             Verdict::Pass
         },
-        summary: format!(
-            "{} Python file(s) reviewed, {failed} failing finding(s)",
-            pyast::python_files(project).len()
-        ),
+        summary: format!("{reviewed} {language} file(s) reviewed, {failed} failing finding(s)"),
     });
 }

@@ -72,17 +72,9 @@ pub(super) fn check(modules: &[Module]) -> Vec<Finding> {
                 if first.module.file == second.module.file {
                     continue;
                 }
-                let alike = similarity(&first.tokens, &second.tokens);
-                if alike < ALIKE || only_names_differ(&first.tokens, &second.tokens) {
+                let Some((identical, how)) = copied(&first.tokens, &second.tokens, &KEYWORDS)
+                else {
                     continue;
-                }
-                // Identical copies behave alike (a warning); copies that differ mean one of
-                // them is probably wrong.
-                let identical = first.tokens == second.tokens;
-                let how = if identical {
-                    "identical copies".to_string()
-                } else {
-                    format!("copies {:.0}% alike that differ", alike * 100.0)
                 };
                 let users = |d: &Definition<'_>| {
                     let importers = project.importers_of(&import_name(&d.module.file), &d.name);
@@ -144,12 +136,48 @@ fn leaves<'s>(node: tree_sitter::Node<'_>, source: &'s str, out: &mut Vec<&'s st
     }
 }
 
+/// Whether one of two same-named bodies (leaf tokens, in any language whose `keywords` are
+/// given) is a copy of the other: at least [`MIN_TOKENS`] long, [`ALIKE`] alike, and not
+/// merely the same shape with other names. Then (identical, how they compare in words):
+/// identical copies behave alike (a warning), copies that differ mean one of them is
+/// probably wrong.
+pub(crate) fn copied(a: &[&str], b: &[&str], keywords: &[&str]) -> Option<(bool, String)> {
+    if a.len() < MIN_TOKENS || b.len() < MIN_TOKENS {
+        return None;
+    }
+    let alike = similarity(a, b);
+    if alike < ALIKE || only_names_differ(a, b, keywords) {
+        return None;
+    }
+    Some(if a == b {
+        (true, "identical copies".to_string())
+    } else {
+        (
+            false,
+            format!("copies {:.0}% alike that differ", alike * 100.0),
+        )
+    })
+}
+
+/// Python's keywords: tokens that are never names.
+const KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
 /// Whether every token that differs between two bodies is a name: the same shape wired to
 /// different collaborators (a plugin's variant of a class), not a copy that was altered.
-fn only_names_differ(a: &[&str], b: &[&str]) -> bool {
-    if a == b {
-        return false;
-    }
+fn only_names_differ(a: &[&str], b: &[&str], keywords: &[&str]) -> bool {
+    a != b
+        && changed_tokens(a, b)
+            .iter()
+            .all(|token| is_name(token, keywords))
+}
+
+/// The tokens two bodies do not share (both sides of every change).
+pub(crate) fn changed_tokens<'t>(a: &[&'t str], b: &[&'t str]) -> Vec<&'t str> {
     let mut changed: Vec<&str> = Vec::new();
     for op in similar::capture_diff_slices(similar::Algorithm::Myers, a, b) {
         let (old, new) = (op.old_range(), op.new_range());
@@ -159,23 +187,17 @@ fn only_names_differ(a: &[&str], b: &[&str]) -> bool {
         changed.extend(a[old].iter().copied());
         changed.extend(b[new].iter().copied());
     }
-    changed.iter().all(|token| is_name(token))
+    changed
 }
 
 /// An identifier that is not a keyword.
-fn is_name(token: &str) -> bool {
-    const KEYWORDS: [&str; 35] = [
-        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-        "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-        "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-        "try", "while", "with", "yield",
-    ];
+fn is_name(token: &str, keywords: &[&str]) -> bool {
     token
         .chars()
         .next()
         .is_some_and(|c| c.is_alphabetic() || c == '_')
         && token.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&token)
+        && !keywords.contains(&token)
 }
 
 /// Shared token trigrams over all trigrams of the two bodies (Jaccard, as multisets).

@@ -4,6 +4,7 @@
 
 pub(super) mod arity;
 mod copies;
+pub(crate) use copies::{changed_tokens, copied};
 mod duplicates;
 mod imports;
 pub(super) mod sql;
