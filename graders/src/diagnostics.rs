@@ -1,12 +1,15 @@
-//! The `diagnostics` dimension: static findings over the produced Python, from the swarm's
-//! tree-sitter-python review ([`swarm::pyast`]; no code is run).
+//! The `diagnostics` dimension: static findings over the produced code, from the swarm's
+//! tree-sitter reviews (Python: [`swarm::pyast`]; TypeScript and Rust: [`swarm::review`]; no
+//! code is run).
 //!
 //! Score: 10 − 3 × syntax errors − 2 × unwired modules − 2 × calls that cannot bind −
 //! 2 × imports of names a project module lacks − 2 × functions implemented twice in two
 //! modules − 2 × SQL names the schema lacks − 1 × stubs − 1 × duplicate definitions in one
-//! module, floored at 0; a project with no source file at all scores 0, and one written in
-//! another language (Rust, TypeScript, JavaScript files and no Python) is left empty: the
-//! review cannot read it, and a score of 0 would be a false red.
+//! module (warnings count too: they are findings a careful author would not leave), floored at
+//! 0. A project with no source file at all scores 0; one written in a language no review reads
+//! (JavaScript files only, say) is left empty: a score of 0 would be a false red. A project is
+//! read as Python when it has Python files, else as TypeScript when it has TypeScript
+//! sources, else as Rust when it has a Cargo.toml or `.rs` files.
 
 use crate::score::DimensionScore;
 use std::collections::BTreeSet;
@@ -29,29 +32,54 @@ fn other_language_file(dir: &Path) -> Option<String> {
         })
 }
 
+/// The language a project with no Python is written in, when a review reads it.
+fn reviewed_language(dir: &Path) -> Option<swarm::spec::Language> {
+    if !swarm::toolchain::typescript_sources(dir, 10_000).is_empty() {
+        Some(swarm::spec::Language::TypeScript)
+    } else if dir.join("Cargo.toml").is_file()
+        || other_language_file(dir).is_some_and(|f| f.ends_with(".rs"))
+    {
+        Some(swarm::spec::Language::Rust)
+    } else {
+        None
+    }
+}
+
 /// The `diagnostics` dimension and its findings.
 pub fn diagnostics_score(
     dir: &Path,
     entry_points: &BTreeSet<String>,
 ) -> (DimensionScore, Vec<Finding>) {
-    if python_files(dir).is_empty() {
-        if let Some(other) = other_language_file(dir) {
+    let (findings, language) = if !python_files(dir).is_empty() {
+        let Some(findings) = find_issues(dir, entry_points) else {
+            return (
+                DimensionScore::missing("diagnostics", "the Python grammar could not be loaded"),
+                Vec::new(),
+            );
+        };
+        (findings, "Python")
+    } else if let Some(language) = reviewed_language(dir) {
+        let Some((_, findings)) = swarm::review::review(language, dir, entry_points) else {
             return (
                 DimensionScore::missing(
                     "diagnostics",
-                    format!("the review reads Python only so far; this project is in another language ({other})"),
+                    format!("the {} grammar could not be loaded", language.title()),
                 ),
                 Vec::new(),
             );
-        }
+        };
+        (findings, language.title())
+    } else if let Some(other) = other_language_file(dir) {
         return (
-            DimensionScore::scored("diagnostics", 0.0, "no Python file was produced"),
+            DimensionScore::missing(
+                "diagnostics",
+                format!("no review reads this project's language yet ({other}): Python, TypeScript and Rust are read"),
+            ),
             Vec::new(),
         );
-    }
-    let Some(findings) = find_issues(dir, entry_points) else {
+    } else {
         return (
-            DimensionScore::missing("diagnostics", "the Python grammar could not be loaded"),
+            DimensionScore::scored("diagnostics", 0.0, "no source file was produced"),
             Vec::new(),
         );
     };
@@ -66,7 +94,7 @@ pub fn diagnostics_score(
         - count(FindingKind::Stub)
         - count(FindingKind::DuplicateDefinition);
     let mut evidence = format!(
-        "{} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} broken import(s), {} copied implementation(s), {} SQL name(s) not in the schema, {} stub(s), {} duplicate definition(s)",
+        "{language}: {} syntax error(s), {} unwired module(s), {} call(s) that cannot bind, {} broken import(s), {} copied implementation(s), {} SQL name(s) not in the schema, {} stub(s), {} duplicate definition(s)",
         count(FindingKind::SyntaxError),
         count(FindingKind::UnwiredModule),
         count(FindingKind::CallArity),
@@ -94,14 +122,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn code_the_review_cannot_read_is_left_empty_and_no_code_at_all_scores_zero() {
+    fn code_no_review_reads_is_left_empty_and_no_code_at_all_scores_zero() {
         let dir = tempfile::tempdir().unwrap();
         let (score, _) = diagnostics_score(dir.path(), &BTreeSet::new());
         assert_eq!(score.score, Some(0.0), "nothing produced");
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+        std::fs::write(dir.path().join("app.js"), "console.log(1);\n").unwrap();
         let (score, _) = diagnostics_score(dir.path(), &BTreeSet::new());
         assert_eq!(score.score, None, "{}", score.evidence);
-        assert!(score.evidence.contains("src/main.rs"), "{}", score.evidence);
+        assert!(score.evidence.contains("app.js"), "{}", score.evidence);
+    }
+
+    #[test]
+    fn rust_and_typescript_projects_are_scored_by_their_review() {
+        let rust = tempfile::tempdir().unwrap();
+        let write = |dir: &Path, file: &str, text: &str| {
+            swarm::write_inside(dir, file, text.as_bytes()).unwrap();
+        };
+        write(
+            rust.path(),
+            "Cargo.toml",
+            "[package]\nname = \"a\"\nversion = \"0.1.0\"\n",
+        );
+        write(rust.path(), "src/main.rs", "fn main() {}\n");
+        let (score, _) = diagnostics_score(rust.path(), &BTreeSet::new());
+        assert_eq!(score.score, Some(10.0), "{}", score.evidence);
+        assert!(score.evidence.starts_with("Rust: "), "{}", score.evidence);
+        write(
+            rust.path(),
+            "src/report.rs",
+            "pub fn total() -> u32 {\n    todo!()\n}\n",
+        );
+        let (score, findings) = diagnostics_score(rust.path(), &BTreeSet::new());
+        // Unwired (−2): no `mod report;`; its body is a stub (−1).
+        assert_eq!(score.score, Some(7.0), "{}", score.evidence);
+        assert_eq!(findings.len(), 2);
+        let ts = tempfile::tempdir().unwrap();
+        write(
+            ts.path(),
+            "cli.ts",
+            "import { total } from \"./total.js\";\nconsole.log(total());\n",
+        );
+        write(
+            ts.path(),
+            "total.ts",
+            "export function total(): number {\n  return 1;\n}\n",
+        );
+        write(ts.path(), "unused.ts", "export const x = 1;\n");
+        let entries: BTreeSet<String> = ["dist/cli.js".to_string()].into();
+        let (score, _) = diagnostics_score(ts.path(), &entries);
+        assert_eq!(score.score, Some(8.0), "{}", score.evidence);
+        assert!(score.evidence.contains("unused.ts"), "{}", score.evidence);
     }
 }

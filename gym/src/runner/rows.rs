@@ -225,8 +225,8 @@ pub(super) fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> std::io::Re
     std::fs::write(path, text)
 }
 
-/// Files a task's commands run directly (`python3 X.py`, `./x.sh`): the entry points that
-/// diagnostics must not call unwired.
+/// Files a task's commands run directly (`python3 X.py`, `./x.sh`, `node dist/cli.js`): the
+/// entry points that diagnostics must not call unwired.
 pub fn entry_points(turn: &Turn) -> BTreeSet<String> {
     let mut commands: Vec<String> = Vec::new();
     for check in &turn.checks {
@@ -248,6 +248,11 @@ pub fn entry_points(turn: &Turn) -> BTreeSet<String> {
         })
         .filter(|word| word.ends_with(".py") || word.starts_with("./"))
         .map(|word| word.trim_start_matches("./").to_string())
+        .chain(
+            commands
+                .iter()
+                .flat_map(|c| swarm::review::sources_run_by(c)),
+        )
         .collect()
 }
 
