@@ -178,6 +178,55 @@ pub fn for_model(rules: Vec<Rule>, model: &str) -> Vec<Rule> {
 pub type WrittenFiles =
     dyn Fn(&Task, &crate::task::Turn, &[(String, String)]) -> Vec<(String, String)>;
 
+/// A turn's entry: the file that plays it in the plan, the command that runs the app, and the
+/// weak self-check a weak model would derive (the gym's hidden checks are what grade). Read
+/// from the language of the first command the checks run: `cargo run` is a Rust crate whose
+/// entry is `src/main.rs`; `node dist/cli.js` runs the compiled `cli.ts`; else Python.
+fn entry_of(turn: &crate::task::Turn, files: &[(String, String)]) -> (String, String, String) {
+    use swarm::spec::Language;
+    let first_command = turn.checks.iter().find_map(|check| match check {
+        graders::checks::Check::Console(body) => swarm::parse_console(body)
+            .into_iter()
+            .next()
+            .map(|s| s.command),
+        graders::checks::Check::CommandSucceeds(command) => Some(command.clone()),
+        _ => None,
+    });
+    let language = first_command.as_deref().and_then(Language::of_command);
+    match (language, first_command) {
+        (Some(Language::Rust), _) => (
+            "src/main.rs".into(),
+            "cargo run --quiet --".into(),
+            "cargo build --quiet --offline".into(),
+        ),
+        (Some(Language::TypeScript), Some(command)) => {
+            let run = swarm::review::sources_run_by(&command)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "dist/cli.js".into());
+            let stem = run
+                .trim_start_matches("dist/")
+                .trim_end_matches(".js")
+                .to_string();
+            let source = files
+                .iter()
+                .map(|(path, _)| path.clone())
+                .find(|path| *path == format!("{stem}.ts") || *path == format!("src/{stem}.ts"))
+                .unwrap_or(format!("{stem}.ts"));
+            (
+                source.clone(),
+                format!("node {run}"),
+                format!("test -s {source}"),
+            )
+        }
+        _ => {
+            let entry = entry_file(turn, files).unwrap_or_else(|| "main.py".into());
+            let check = format!("python3 -m py_compile {entry}");
+            (entry.clone(), entry_command(&entry), check)
+        }
+    }
+}
+
 /// The file a turn's checks run (its entry), else the first Python file with a main guard.
 fn entry_file(turn: &crate::task::Turn, files: &[(String, String)]) -> Option<String> {
     let from_checks = turn.checks.iter().find_map(|check| match check {
@@ -263,7 +312,7 @@ pub fn swarm_rules(
             None,
             action(
                 "done",
-                json!({"summary": "python3 with the standard library; no extra packages"}),
+                json!({"summary": "the language's toolchain with its standard library; no extra packages"}),
             ),
         ),
     )];
@@ -278,7 +327,7 @@ pub fn swarm_rules(
             // The entry is the app's, whichever files this turn changes.
             let mut app_files = files_of(&turn.reference);
             app_files.extend(files.iter().cloned());
-            let entry = entry_file(turn, &app_files).unwrap_or_else(|| "main.py".into());
+            let (entry, entry_command, self_check) = entry_of(turn, &app_files);
             let id = |path: &str| format!("{}-t{}-{}", task.id, turn.number, slug(path));
             // Files to plan: what it writes, or (writing nothing) the entry it claims to build.
             let planned: Vec<String> = if files.is_empty() {
@@ -307,14 +356,14 @@ pub fn swarm_rules(
                 format!("{label} {} turn {} plan", task.id, turn.number),
                 swarm::PLAN_SCHEMA_NAME,
                 &key,
-                json!({"entry": entry_command(&entry), "stores_data": false, "tasks": plan_tasks}),
+                json!({"entry": entry_command, "stores_data": false, "tasks": plan_tasks}),
             ));
             turn_rules.push(schema_rule(
                 node,
                 format!("{label} {} turn {} acceptance", task.id, turn.number),
                 "acceptance",
                 &key,
-                json!({"commands": [{"command": format!("python3 -m py_compile {entry}"), "stdout": [], "exit_code": 0}]}),
+                json!({"commands": [{"command": self_check, "stdout": [], "exit_code": 0}]}),
             ));
             let existing: Vec<&String> = previous.iter().map(|(p, _)| p).collect();
             let stubs: Vec<(String, String)> = files
@@ -420,10 +469,55 @@ pub fn sloppy_files(
     turn: &crate::task::Turn,
     _: &[(String, String)],
 ) -> Vec<(String, String)> {
-    sloppy_turn(&task.id, turn.number)
+    let files = match task.suite.as_str() {
+        "smoke-rust" => sloppy_rust_turn(&task.id, turn.number),
+        "smoke-ts" => sloppy_typescript_turn(&task.id, turn.number),
+        _ => sloppy_turn(&task.id, turn.number),
+    };
+    files
         .into_iter()
         .map(|(path, content)| (path.to_string(), content.to_string()))
         .collect()
+}
+
+const SLOPPY_MANIFEST: &str =
+    "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+
+/// The sloppy model's Rust, for tasks/smoke-rust.
+fn sloppy_rust_turn(task: &str, turn: usize) -> Vec<(&'static str, &'static str)> {
+    match (task, turn) {
+        // Plain `+` (a debug build panics on overflow, exit 101) and a stack module that no
+        // `mod` declares: cargo never compiles it.
+        ("rpn", 1) => vec![
+            ("Cargo.toml", SLOPPY_MANIFEST),
+            ("src/stack.rs", "pub struct Stack(pub Vec<i64>);\n\nimpl Stack {\n    pub fn pop2(&mut self) -> Option<(i64, i64)> {\n        let right = self.0.pop()?;\n        Some((self.0.pop()?, right))\n    }\n}\n"),
+            ("src/main.rs", "fn main() {\n    let expr = std::env::args().nth(1).unwrap_or_default();\n    let mut stack: Vec<i64> = Vec::new();\n    for token in expr.split_whitespace() {\n        match token {\n            \"+\" | \"-\" | \"*\" | \"/\" => {\n                let b = stack.pop().unwrap();\n                let a = stack.pop().unwrap();\n                stack.push(match token {\n                    \"+\" => a + b,\n                    \"-\" => a - b,\n                    \"*\" => a * b,\n                    _ => a / b,\n                });\n            }\n            number => stack.push(number.parse().unwrap()),\n        }\n    }\n    println!(\"{}\", stack[0]);\n}\n"),
+        ],
+        // `show` left as `todo!()`.
+        ("tally", 1) => vec![
+            ("Cargo.toml", SLOPPY_MANIFEST),
+            ("src/main.rs", "use std::collections::BTreeMap;\n\nfn load() -> BTreeMap<String, u64> {\n    let text = std::fs::read_to_string(\"tally.txt\").unwrap_or_default();\n    text.lines()\n        .filter_map(|l| l.rsplit_once(' '))\n        .map(|(n, c)| (n.to_string(), c.parse().unwrap_or(0)))\n        .collect()\n}\n\nfn show(_counts: &BTreeMap<String, u64>) {\n    todo!()\n}\n\nfn main() {\n    let args: Vec<String> = std::env::args().skip(1).collect();\n    let mut counts = load();\n    if args[0] == \"show\" {\n        show(&counts);\n        return;\n    }\n    let n: u64 = args.get(2).map_or(1, |n| n.parse().unwrap());\n    let total = counts.entry(args[1].clone()).or_insert(0);\n    *total += n;\n    println!(\"{} {}\", args[1], total);\n    let text: String = counts.iter().map(|(n, c)| format!(\"{n} {c}\\n\")).collect();\n    std::fs::write(\"tally.txt\", text).unwrap();\n}\n"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The sloppy model's TypeScript, for tasks/smoke-ts.
+fn sloppy_typescript_turn(task: &str, turn: usize) -> Vec<(&'static str, &'static str)> {
+    match (task, turn) {
+        // Numbers as doubles (64-bit integers lose their last digits, nothing overflows) and
+        // a stack module nothing imports.
+        ("rpn", 1) => vec![
+            ("stack.ts", "export function pop2(stack: number[]): [number, number] {\n  const right = stack.pop();\n  const left = stack.pop();\n  if (left === undefined || right === undefined) throw new Error(\"malformed expression\");\n  return [left, right];\n}\n"),
+            ("cli.ts", "const stack: number[] = [];\nfor (const token of (process.argv[2] ?? \"\").split(\" \")) {\n  if (\"+-*/\".includes(token) && token.length === 1) {\n    const b = stack.pop()!;\n    const a = stack.pop()!;\n    stack.push(token === \"+\" ? a + b : token === \"-\" ? a - b : token === \"*\" ? a * b : Math.trunc(a / b));\n  } else {\n    stack.push(Number(token));\n  }\n}\nconsole.log(String(stack[0]));\n"),
+        ],
+        // `show` left throwing not-implemented.
+        ("tally", 1) => vec![(
+            "cli.ts",
+            "import * as fs from \"node:fs\";\n\nfunction show(): void {\n  throw new Error(\"not implemented\");\n}\n\nconst [command, name, amount] = process.argv.slice(2);\nif (command === \"show\") {\n  show();\n} else {\n  const counts = new Map<string, number>();\n  if (fs.existsSync(\"tally.txt\")) {\n    for (const line of fs.readFileSync(\"tally.txt\", \"utf8\").split(\"\\n\").filter(Boolean)) {\n      const [n, c] = line.split(\" \");\n      counts.set(n, Number(c));\n    }\n  }\n  const total = (counts.get(name) ?? 0) + Number(amount ?? 1);\n  counts.set(name, total);\n  console.log(`${name} ${total}`);\n  fs.writeFileSync(\"tally.txt\", [...counts].map(([n, c]) => `${n} ${c}\\n`).join(\"\"));\n}\n",
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// The reply of a scripted model past its script: it claims it is done.

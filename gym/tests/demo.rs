@@ -39,7 +39,7 @@ fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
         "(12 turns): 2 false green(s)",
         "4 interface drift(s)",
         "4 crash(es)",
-        "6 turn(s) with a module built but never imported",
+        "6 turn(s) with a module built but never wired in",
     ] {
         assert!(caught.contains(expected), "{expected} in: {caught}");
     }
@@ -98,4 +98,41 @@ fn the_careful_model_wins_and_every_sloppy_behaviour_is_caught() {
         html.contains("SIMULATED"),
         "the page says the fleet was simulated"
     );
+}
+
+/// `swarm-gym demo --suite smoke-rust|smoke-ts`: the whole pipeline builds Rust and
+/// TypeScript apps; the careful model's pass every hidden check, the sloppy model's fail them,
+/// and its module that is never wired in (a Rust file no `mod` declares, a TypeScript file
+/// nothing imports) is caught by diagnostics in both turns it stays.
+#[test]
+fn the_demo_runs_the_rust_and_typescript_suites() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for suite in ["smoke-rust", "smoke-ts"] {
+        if let (Err(why), "smoke-ts") = (swarm::toolchain::TypeScript::locate(), suite) {
+            assert!(
+                std::env::var_os(swarm::testing::CI_ENV).is_none(),
+                "CI installs the TypeScript compiler, yet: {why}"
+            );
+            eprintln!("SKIPPED {suite}: {why}");
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
+            .args(["demo", "--suite", suite, "--replicates", "1", "--results"])
+            .arg(dir.path().join("results.csv"))
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{suite}: {stderr}\n{stdout}");
+        assert!(
+            stdout.contains("hidden checks passed: A 6/6") && stdout.contains("B 0/6"),
+            "{suite}: {stdout}"
+        );
+        assert!(
+            stdout.contains("2 turn(s) with a module built but never wired in"),
+            "{suite}: {stdout}"
+        );
+    }
 }

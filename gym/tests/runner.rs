@@ -115,6 +115,56 @@ fn quiet() -> Arc<dyn Fn(&RunEvent) + Send + Sync> {
     Arc::new(|_| {})
 }
 
+/// The single agent replaying the references of a Rust or TypeScript suite: every turn is
+/// built, compiled, graded by its hidden checks and passes; diagnostics reads the language.
+async fn careful_single_agent_on(suite: &str) {
+    if suite == "smoke-ts" {
+        if let Err(why) = swarm::toolchain::TypeScript::locate() {
+            assert!(
+                std::env::var_os(swarm::testing::CI_ENV).is_none(),
+                "CI installs the TypeScript compiler, yet: {why}"
+            );
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    }
+    let tasks: Vec<Task> = suite_task_dirs(&repo_root().join("tasks").join(suite))
+        .unwrap()
+        .iter()
+        .map(|d| load_task(d).unwrap())
+        .collect();
+    let mut rules = vec![judge_rule()];
+    rules.extend(gym::demo::careful_rules(&tasks, None));
+    let (_sim, fleet) = start(rules, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_suite(
+        config(tasks, fleet, dir.path().join("results.csv")),
+        quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.rows.len(), 6, "{suite}");
+    for row in &summary.rows {
+        assert_eq!(
+            (row.hidden_verdict.as_str(), row.checks, row.diagnostics),
+            ("pass", Some(10.0), Some(10.0)),
+            "{suite}/{} turn {}",
+            row.task,
+            row.turn
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_careful_single_agent_passes_the_rust_suite() {
+    careful_single_agent_on("smoke-rust").await;
+}
+
+#[tokio::test]
+async fn a_careful_single_agent_passes_the_typescript_suite() {
+    careful_single_agent_on("smoke-ts").await;
+}
+
 #[tokio::test]
 async fn a_careful_model_passes_every_turn_of_the_smoke_suite() {
     let tasks = smoke_tasks();

@@ -394,7 +394,7 @@ pub(crate) fn html_report_command(files: &[PathBuf], out: &Path, window: usize) 
     }
 }
 
-pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
+pub(crate) fn demo_command(suite: &str, replicates: u32, results: &Path) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);
     };
@@ -402,7 +402,7 @@ pub(crate) fn demo_command(replicates: u32, results: &Path) -> ExitCode {
     if let Some(note) = swarm::accept_unsealed_for_scripted_demo() {
         eprintln!("{note}");
     }
-    let tasks = match usable_tasks(&runtime, "smoke", &crate::TaskSelection::default()) {
+    let tasks = match usable_tasks(&runtime, suite, &crate::TaskSelection::default()) {
         Ok(tasks) => tasks,
         Err(err) => {
             eprintln!("swarm-gym demo: {err} (run it from the repository root)");
@@ -518,7 +518,8 @@ pub(crate) fn print_sloppy_catches(results: &Path) {
             .unwrap_or_default();
         drift += usize::from(text.contains("TypeError"));
         crashes += usize::from(text.contains("KeyError"));
-        unwired += usize::from(text.contains("never imported"));
+        unwired +=
+            usize::from(text.contains("never imported") || text.contains("is never declared"));
     }
-    println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done or pass, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never imported, found by diagnostics");
+    println!("\ngraders on the sloppy arm ({total} turns): {false_greens} false green(s) (claimed done or pass, hidden checks fail) scored swarm 0; {drift} interface drift(s) caught as TypeError by the hidden checks; {crashes} crash(es) on realistic input (KeyError); {unwired} turn(s) with a module built but never wired in (imported, or declared with `mod`), found by diagnostics");
 }

@@ -129,8 +129,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// A/B of a careful and a sloppy scripted model over tasks/smoke on a SIMULATED fleet.
+    /// A/B of a careful and a sloppy scripted model over a smoke suite on a SIMULATED fleet.
     Demo {
+        /// The suite: smoke (Python), smoke-rust or smoke-ts (the scripted models know these).
+        #[arg(long, default_value = "smoke", value_parser = ["smoke", "smoke-rust", "smoke-ts"])]
+        suite: String,
         /// Replicates per arm.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
         replicates: u32,
@@ -386,9 +389,10 @@ fn main() -> ExitCode {
         } => view::view_command(&results, port, !no_open),
         Command::Ab(args) => ab::ab_command(args),
         Command::Demo {
+            suite,
             replicates,
             results,
-        } => ab::demo_command(replicates, &results),
+        } => ab::demo_command(&suite, replicates, &results),
         Command::Study(args) => study::study_command(args),
         Command::Nightly(args) => nightly::nightly_command(args),
         Command::Report {
