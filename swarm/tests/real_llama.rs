@@ -168,10 +168,78 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
     let Some((_one_at_a_time, server, model)) = real_model() else {
         return;
     };
-    // One llama.cpp thread each: two servers on two cores.
-    // 8192 tokens per slot: the worker prompt (spec, contracts, task) fits.
-    let first = LlamaServer::start(&server, &model, 2, 16384, 1).expect("llama-server starts");
-    let second = LlamaServer::start(&server, &model, 2, 16384, 1).expect("llama-server starts");
+    let (_servers, fleet, dir) = two_servers(&server, &model);
+    let (verdict, out, _) = swarm_run_ends_honestly(
+        &fleet,
+        dir.path(),
+        "# hello\n\nA script hello.py that prints a greeting for the name given as its argument.\n\n## Acceptance\n\n```console\n$ python3 hello.py Ada\nhello, Ada\n```\n",
+    );
+    // A pass must be true: the app prints the greeting when run here.
+    if verdict == "pass" {
+        let run = Command::new("python3")
+            .args(["hello.py", "Ada"])
+            .current_dir(&out)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&run.stdout), "hello, Ada\n");
+    }
+}
+
+/// The same on a Rust spec and on a TypeScript one: the language reaches every phase, the
+/// gates build what a weak real model wrote (cargo, tsc), and the run ends honestly; a pass
+/// must survive `swarm verify` run again here.
+#[test]
+fn swarm_runs_rust_and_typescript_specs_on_two_real_llama_servers_to_an_honest_end() {
+    let Some((_one_at_a_time, server, model)) = real_model() else {
+        return;
+    };
+    let (_servers, fleet, dir) = two_servers(&server, &model);
+    for (name, spec) in [
+        ("rust", "# hello\n\nLanguage: Rust\n\nA Cargo package whose program prints a greeting for the name given as its argument.\n\n## Acceptance\n\n```console\n$ cargo run --quiet -- Ada\nhello, Ada\n```\n"),
+        ("typescript", "# hello\n\nLanguage: TypeScript\n\nA program `cli.ts` (compiled to `dist/cli.js`) that prints a greeting for the name given as its argument.\n\n## Acceptance\n\n```console\n$ node dist/cli.js Ada\nhello, Ada\n```\n"),
+    ] {
+        let here = dir.path().join(name);
+        std::fs::create_dir_all(&here).unwrap();
+        let (verdict, out, run_dir) = swarm_run_ends_honestly(&fleet, &here, spec);
+        let started = std::fs::read_to_string(run_dir.join("events.jsonl"))
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("\"run_started\""))
+            .map(String::from)
+            .unwrap_or_default();
+        let title = if name == "rust" { "rust" } else { "typescript" };
+        assert!(
+            started.contains(&format!("\"language\":\"{title}\"")),
+            "{started}"
+        );
+        if verdict == "pass" {
+            let spec_file = here.join("hello.md");
+            let again = Command::new(env!("CARGO_BIN_EXE_swarm"))
+                .arg("verify")
+                .arg(&out)
+                .arg("--spec")
+                .arg(&spec_file)
+                .env("SWARM_CONFIG", "/dev/null")
+                .output()
+                .unwrap();
+            assert_eq!(
+                again.status.code(),
+                Some(0),
+                "{name}: a pass that does not verify again: {}",
+                String::from_utf8_lossy(&again.stdout)
+            );
+        }
+    }
+}
+
+/// Two llama-servers of SmolLM2 (one llama.cpp thread each: two servers on two cores; 8192
+/// tokens per slot, so the worker prompt fits) and the fleet file naming them.
+fn two_servers(
+    server: &std::path::PathBuf,
+    model: &std::path::PathBuf,
+) -> ([LlamaServer; 2], std::path::PathBuf, tempfile::TempDir) {
+    let first = LlamaServer::start(server, model, 2, 16384, 1).expect("llama-server starts");
+    let second = LlamaServer::start(server, model, 2, 16384, 1).expect("llama-server starts");
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet.yaml");
     std::fs::write(
@@ -182,19 +250,27 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         ),
     )
     .unwrap();
-    let spec = dir.path().join("hello.md");
-    std::fs::write(
-        &spec,
-        "# hello\n\nA script hello.py that prints a greeting for the name given as its argument.\n\n## Acceptance\n\n```console\n$ python3 hello.py Ada\nhello, Ada\n```\n",
-    )
-    .unwrap();
-    let out = dir.path().join("app");
+    ([first, second], fleet, dir)
+}
+
+/// `swarm run` of `spec` (written to `dir/hello.md`) on `fleet` into `dir/app`: it ends within
+/// its bound with an exit code matching its verdict, the phases ran in order against the real
+/// servers, the prompt cache was used, and a verdict other than pass says why. Returns the
+/// verdict, the app directory and the run's directory.
+fn swarm_run_ends_honestly(
+    fleet: &std::path::Path,
+    dir: &std::path::Path,
+    spec_text: &str,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let spec = dir.join("hello.md");
+    std::fs::write(&spec, spec_text).unwrap();
+    let out = dir.join("app");
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
         .arg("run")
         .arg(&spec)
         .arg("--fleet")
-        .arg(&fleet)
+        .arg(fleet)
         .arg("--out")
         .arg(&out)
         .args(["--json", "--fix-rounds", "1"])
@@ -270,10 +346,17 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         );
     }
     // Once a plan is chosen the run goes on to build and verify, whatever the model does.
+    // (CONTRACT may be skipped, saying why: a language it does not freeze yet.)
     if events.iter().any(|e| e["event"] == "plan_chosen") {
+        let skipped: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "phase" && e["status"] == "skipped")
+            .filter_map(|e| e["phase"].as_str())
+            .collect();
         for phase in ["contract", "build", "verify"] {
             assert!(
-                phases.iter().any(|p| p == phase),
+                phases.iter().any(|p| p == phase)
+                    || (phase == "contract" && skipped.contains(&phase)),
                 "{phase} did not run: {phases:?}"
             );
         }
@@ -283,17 +366,10 @@ fn swarm_run_on_two_real_llama_servers_ends_honestly() {
         "drafts were requested"
     );
     assert_eq!(events.last().unwrap()["event"], "verdict");
-    // A pass must be true: the app prints the greeting when run here.
-    if verdict == "pass" {
-        let run = Command::new("python3")
-            .args(["hello.py", "Ada"])
-            .current_dir(&out)
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&run.stdout), "hello, Ada\n");
-    } else {
+    if verdict != "pass" {
         assert!(!outcome["reason"].as_str().unwrap().is_empty());
     }
+    (verdict, out, run_dir)
 }
 
 /// `swarm fleet calibrate` on a real llama-server: the timings it reads exist, the constants
