@@ -86,11 +86,11 @@ fn stubs_syntax_errors_and_duplicates_are_found_where_they_are() {
 }
 
 #[test]
-fn no_python_at_all_scores_zero() {
+fn no_source_at_all_scores_zero() {
     let dir = project(&[("README.md", "todo")]);
     let (score, _) = diagnostics_score(dir.path(), &BTreeSet::new());
     assert_eq!(
         (score.score, score.evidence.as_str()),
-        (Some(0.0), "no Python file was produced")
+        (Some(0.0), "no source file was produced")
     );
 }

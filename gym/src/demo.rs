@@ -368,8 +368,12 @@ pub fn swarm_rules(
             let existing: Vec<&String> = previous.iter().map(|(p, _)| p).collect();
             let stubs: Vec<(String, String)> = files
                 .iter()
-                .filter(|(path, _)| path.ends_with(".py") && !existing.contains(&path))
-                .filter_map(|(path, content)| Some((path.clone(), swarm::stub_source(content)?)))
+                .filter(|(path, _)| {
+                    swarm::review::language_of(path).is_some() && !existing.contains(&path)
+                })
+                .filter_map(|(path, content)| {
+                    Some((path.clone(), swarm::review::stub_source(path, content)?))
+                })
                 .collect();
             let contract_key = format!("- {} owns", id(&planned[0]));
             for (index, (path, stub)) in stubs.iter().enumerate() {

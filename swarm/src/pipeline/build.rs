@@ -13,6 +13,7 @@ use super::{git, prompts, Contracts, Event, Phase, PhaseStatus, PipelineError, R
 use crate::agent::{run_agent, AgentReport, DoneGate, JudgeRules, Outcome, Workspace};
 use crate::plan::{Plan, PlanTask};
 use crate::pyast;
+use crate::review;
 use crate::verify::Finding;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,11 +60,10 @@ struct Job {
 /// `__init__.py`).
 fn frozen_whole<'a>(files: impl IntoIterator<Item = (&'a String, &'a Option<String>)>) -> bool {
     files.into_iter().all(|(file, now)| {
-        file.ends_with(".py")
-            && now.as_deref().is_some_and(|source| {
-                pyast::signatures_of(file, source)
-                    .is_some_and(|signatures| signatures.iter().all(|s| !s.stub))
-            })
+        now.as_deref().is_some_and(|source| {
+            review::signatures_of(file, source)
+                .is_some_and(|signatures| signatures.iter().all(|s| !s.stub))
+        })
     })
 }
 
@@ -97,16 +97,21 @@ fn task_problems(
         ));
         return problems;
     }
-    for file in task.files.iter().filter(|f| f.ends_with(".py")) {
+    for file in task
+        .files
+        .iter()
+        .filter(|f| review::language_of(f).is_some())
+    {
         let Some(source) = current.get(file).cloned().flatten() else {
             problems.push(format!("{file} does not exist"));
             continue;
         };
-        if pyast::parses(&source) == Some(false) {
-            problems.push(format!("{file} does not parse as Python"));
+        if review::parses(file, &source) == Some(false) {
+            let language = review::language_of(file).unwrap_or_default();
+            problems.push(format!("{file} does not parse as {}", language.title()));
             continue;
         }
-        let now = pyast::signatures_of(file, &source).unwrap_or_default();
+        let now = review::signatures_of(file, &source).unwrap_or_default();
         for signature in frozen.iter().filter(|s| &s.file == file) {
             match now.iter().find(|n| n.name == signature.name) {
                 None => problems.push(format!("{file}: the frozen `{}` is gone; keep `{}`", signature.name, signature.text)),
@@ -127,14 +132,18 @@ fn task_problems(
             ));
         }
     }
-    // Source files in a language the contracts do not read yet (Rust, TypeScript): each must
-    // exist and hold no placeholder body.
+    // Rust, TypeScript and JavaScript files must also hold no placeholder body anywhere (one
+    // the contract did not freeze, or a file no contract covered); a file already reported
+    // above is not reported twice.
     let other_source = |f: &&String| {
         [".rs", ".ts", ".tsx", ".js", ".mjs"]
             .iter()
             .any(|e| f.ends_with(e))
     };
     for file in task.files.iter().filter(other_source) {
+        if problems.iter().any(|p| p.starts_with(file.as_str())) {
+            continue;
+        }
         match current.get(file).cloned().flatten() {
             None => problems.push(format!("{file} does not exist")),
             Some(source) => {
@@ -189,20 +198,20 @@ fn done_gate(task: &PlanTask, base: &BTreeMap<String, Option<String>>) -> DoneGa
         if unchanged && !frozen_whole(files.iter().zip(&current)) {
             return Some(format!("your files ({}) are unchanged", files.join(", ")));
         }
-        let py: Vec<(&String, &Option<String>)> = files
+        let sources: Vec<(&String, &Option<String>)> = files
             .iter()
             .zip(&current)
-            .filter(|(f, _)| f.ends_with(".py"))
+            .filter(|(f, _)| review::language_of(f).is_some())
             .collect();
-        let all_stubs = !py.is_empty()
-            && py.iter().all(|(f, now)| {
+        let all_stubs = !sources.is_empty()
+            && sources.iter().all(|(f, now)| {
                 let signatures = now
                     .as_deref()
-                    .and_then(|s| pyast::signatures_of(f, s))
+                    .and_then(|s| review::signatures_of(f, s))
                     .unwrap_or_default();
                 let functions: Vec<&pyast::Signature> = signatures
                     .iter()
-                    .filter(|s| s.text.contains("def "))
+                    .filter(|s| review::is_function(s))
                     .collect();
                 !functions.is_empty() && functions.iter().all(|s| s.stub)
             });
@@ -478,7 +487,9 @@ pub(crate) async fn run_fix(
 
 #[cfg(test)]
 mod tests {
-    use super::{frozen_whole, placeholder_line};
+    use super::{frozen_whole, placeholder_line, task_problems};
+    use crate::plan::PlanTask;
+    use std::collections::BTreeMap;
 
     #[test]
     fn rust_and_typescript_placeholders_keep_a_task_from_merging() {
@@ -507,6 +518,54 @@ mod tests {
             "only a throw is a placeholder"
         );
         assert_eq!(placeholder_line("notes.md", "todo!(\n"), None);
+    }
+
+    #[test]
+    fn drift_from_a_frozen_rust_or_typescript_signature_and_a_stub_left_block_the_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let frozen_rs = "pub fn total(rows: &[u32]) -> u32 {\n    todo!()\n}\n";
+        let frozen_ts = "export function total(rows: number[]): number {\n  throw new Error(\"not implemented\");\n}\n";
+        let mut frozen = crate::review::signatures_of("src/report.rs", frozen_rs).unwrap();
+        frozen.extend(crate::review::signatures_of("report.ts", frozen_ts).unwrap());
+        let base: BTreeMap<String, Option<String>> = [
+            ("src/report.rs".to_string(), Some(frozen_rs.to_string())),
+            ("report.ts".to_string(), Some(frozen_ts.to_string())),
+        ]
+        .into();
+        let task = PlanTask {
+            id: "report".into(),
+            title: String::new(),
+            files: vec!["src/report.rs".into(), "report.ts".into()],
+            depends_on: Vec::new(),
+            difficulty: Default::default(),
+            description: String::new(),
+        };
+        let write = |file: &str, text: &str| {
+            crate::fsutil::write_inside(dir.path(), file, text.as_bytes()).unwrap()
+        };
+        // Implemented, reformatted: merges.
+        write(
+            "src/report.rs",
+            "pub fn total(\n    rows: &[u32],\n) -> u32 {\n    rows.iter().sum()\n}\n",
+        );
+        write("report.ts", "export function total(rows: number[]): number {\n  return rows.reduce((a, b) => a + b, 0);\n}\n");
+        assert_eq!(
+            task_problems(dir.path(), &task, &base, &frozen),
+            Vec::<String>::new()
+        );
+        // A parameter changed in one, the body left a stub in the other.
+        write(
+            "src/report.rs",
+            "pub fn total(rows: Vec<u32>) -> u32 {\n    rows.iter().sum()\n}\n",
+        );
+        write("report.ts", frozen_ts);
+        assert_eq!(
+            task_problems(dir.path(), &task, &base, &frozen),
+            vec![
+                "src/report.rs:1: the frozen signature `pub fn total(rows: &[u32]) -> u32` was changed to `pub fn total(rows: Vec<u32>) -> u32`; frozen signatures must not change",
+                "report.ts:1: `total` is still a stub",
+            ]
+        );
     }
 
     #[test]

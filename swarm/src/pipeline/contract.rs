@@ -1,6 +1,8 @@
 //! CONTRACT: one task writes signature-only stubs for every planned module and their shared
-//! schemas; they are checked (they parse, every module has one, no body is real), committed on
-//! main and frozen: BUILD may not change a frozen signature.
+//! schemas, in the app's language (Python `...` bodies, TypeScript bodies that throw
+//! not-implemented, Rust `todo!()` bodies; types whole); they are checked (they parse, every
+//! module has one, no body is real), committed on main and frozen: BUILD may not change a
+//! frozen signature.
 
 use super::context::{agent_config, forward, role_nodes, Ctx};
 use super::events::ContractStatus;
@@ -9,7 +11,7 @@ use crate::agent::{run_agent, Outcome, Workspace};
 use crate::fleet::live as nodes;
 use crate::fleet::Role;
 use crate::plan::Plan;
-use crate::pyast::{self};
+use crate::review;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -27,22 +29,23 @@ fn contract_problems(out: &Path, files: &[String]) -> Vec<String> {
             }
             continue;
         }
-        if pyast::parses(&source) == Some(false) {
-            problems.push(format!("{file} does not parse as Python"));
+        let language = review::language_of(file).unwrap_or_default();
+        if review::parses(file, &source) == Some(false) {
+            problems.push(format!("{file} does not parse as {}", language.title()));
             continue;
         }
-        let signatures = pyast::signatures_of(file, &source).unwrap_or_default();
-        if signatures.is_empty() && !file.ends_with("__init__.py") {
-            problems.push(format!("{file} has no function or class signature"));
+        let signatures = review::signatures_of(file, &source).unwrap_or_default();
+        let module_file = file.ends_with("__init__.py") || file.ends_with("mod.rs");
+        if signatures.is_empty() && !module_file {
+            problems.push(format!("{file} has no function or type signature"));
         }
-        for signature in signatures
-            .iter()
-            .filter(|s| s.text.starts_with("def ") || s.text.starts_with("async def "))
-        {
+        for signature in signatures.iter().filter(|s| review::is_function(s)) {
             if !signature.stub {
                 problems.push(format!(
-                    "{file}:{} `{}` has a body; contracts are signatures with `...` bodies",
-                    signature.line, signature.name
+                    "{file}:{} `{}` has a body; contracts are signatures with {} bodies",
+                    signature.line,
+                    signature.name,
+                    prompts::placeholder(language)
                 ));
             }
         }
@@ -51,14 +54,6 @@ fn contract_problems(out: &Path, files: &[String]) -> Vec<String> {
 }
 
 pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, String> {
-    if !ctx.spec.language.contracted() {
-        let why = format!(
-            "contracts are frozen for Python only so far; this app is {}, so BUILD goes on without frozen signatures",
-            ctx.spec.language.title()
-        );
-        ctx.phase(Phase::Contract, PhaseStatus::Skipped, why);
-        return nothing_frozen(ctx).await;
-    }
     let files = contract_files(ctx, plan);
     if files.is_empty() {
         let why = "every planned file exists already; its code is the contract";
@@ -100,15 +95,15 @@ pub(super) async fn contract_phase(ctx: &Ctx, plan: &Plan) -> Result<Contracts, 
     nothing_frozen(ctx).await
 }
 
-/// The files the contract stubs: planned Python modules that do not exist yet, and the
-/// schema when the app stores data.
+/// The files the contract stubs: planned source modules of the app's language that do not
+/// exist yet, and the schema when the app stores data.
 fn contract_files(ctx: &Ctx, plan: &Plan) -> Vec<String> {
     let existing: BTreeSet<String> = existing_files(&ctx.out).into_iter().collect();
     let mut files: Vec<String> = plan
         .tasks
         .iter()
         .flat_map(|t| t.files.iter().cloned())
-        .filter(|f| f.ends_with(".py") && !existing.contains(f))
+        .filter(|f| review::language_of(f) == Some(ctx.spec.language) && !existing.contains(f))
         .collect();
     if plan.stores_data && !existing.contains("schema.sql") {
         files.push("schema.sql".into());
@@ -199,11 +194,9 @@ async fn freeze(ctx: &Ctx, files: &[String]) -> Result<Contracts, String> {
             let _ = std::fs::create_dir_all(parent);
         }
         let _ = std::fs::write(copy, &content);
-        if file.ends_with(".py") {
-            contracts
-                .signatures
-                .extend(pyast::signatures_of(file, &content).unwrap_or_default());
-        }
+        contracts
+            .signatures
+            .extend(review::signatures_of(file, &content).unwrap_or_default());
         contracts.files.push((file.clone(), content));
     }
     ctx.emit(Event::Contract {
@@ -254,7 +247,7 @@ mod tests {
             vec![
                 "report.py:1 `total` has a body; contracts are signatures with `...` bodies",
                 "broken.py does not parse as Python",
-                "empty.py has no function or class signature",
+                "empty.py has no function or type signature",
                 "missing.py was not written",
                 "schema.sql has no CREATE TABLE statement",
             ]
@@ -265,6 +258,49 @@ mod tests {
         );
         assert!(
             contract_problems(dir.path(), &["store.py".into(), "schema.sql".into()]).is_empty()
+        );
+    }
+
+    #[test]
+    fn typescript_and_rust_contracts_are_checked_the_same_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            crate::fsutil::write_inside(dir.path(), path, text.as_bytes()).unwrap()
+        };
+        write(
+            "src/store.ts",
+            "export interface Item { name: string }\nexport function add(item: Item): number {\n  throw new Error(\"not implemented\");\n}\n",
+        );
+        write(
+            "src/report.ts",
+            "export function total(rows: number[]): number {\n  return rows.length;\n}\n",
+        );
+        write(
+            "src/store.rs",
+            "pub struct Item {\n    pub name: String,\n}\npub fn add(item: &Item) -> u32 {\n    todo!()\n}\n",
+        );
+        write(
+            "src/report.rs",
+            "pub fn total(rows: &[u32]) -> u32 {\n    rows.len() as u32\n}\n",
+        );
+        write("src/broken.rs", "pub fn f(:\n");
+        let files: Vec<String> = [
+            "src/store.ts",
+            "src/report.ts",
+            "src/store.rs",
+            "src/report.rs",
+            "src/broken.rs",
+        ]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+        assert_eq!(
+            contract_problems(dir.path(), &files),
+            vec![
+                "src/report.ts:1 `total` has a body; contracts are signatures with `throw new Error(\"not implemented\")` bodies",
+                "src/report.rs:1 `total` has a body; contracts are signatures with `todo!()` bodies",
+                "src/broken.rs does not parse as Rust",
+            ]
         );
     }
 }

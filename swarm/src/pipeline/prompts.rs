@@ -114,12 +114,29 @@ pub fn preamble(spec: &Spec, contracts: &[(String, String)]) -> String {
     text
 }
 
+/// What a contract's function bodies hold in `language`.
+pub fn placeholder(language: Language) -> &'static str {
+    match language {
+        Language::Python => "`...`",
+        Language::TypeScript => "`throw new Error(\"not implemented\")`",
+        Language::Rust => "`todo!()`",
+    }
+}
+
 /// The contract task.
 pub fn contract(plan: &Plan, files: &[String], problems: &[String]) -> String {
+    let body = match plan.language {
+        Language::Python => "full parameter lists with type hints and a one-line docstring saying what each returns. \
+         Every function body is only `...` after the docstring: no logic, no main guard code beyond calling a stubbed main().".to_string(),
+        Language::TypeScript => format!("exported functions, classes and their methods with full typed parameter lists and return types, and the interfaces and types they share (written whole). \
+         Every function and method body is only {}: no logic.", placeholder(Language::TypeScript)),
+        Language::Rust => format!("`pub fn` items and `impl` methods with full typed parameter lists and return types, the structs, enums and traits they share (written whole), and the `mod` lines that wire the modules together. \
+         Every function body is only {}: no logic.", placeholder(Language::Rust)),
+    };
     let mut text = format!(
-        "CONTRACT TASK\nWrite signature-only stubs for these modules: {}.\n\
-         For each planned task below, write the functions and classes other modules will call: full parameter lists with type hints and a one-line docstring saying what each returns. \
-         Every function body is only `...` after the docstring: no logic, no main guard code beyond calling a stubbed main().\n",
+        "CONTRACT TASK\nWrite signature-only stubs in {} for these modules: {}.\n\
+         For each planned task below, write what other modules will call: {body}\n",
+        plan.language.title(),
         files.join(", ")
     );
     if plan.stores_data {

@@ -16,6 +16,7 @@
 //! otherwise call correct new syntax an error.
 
 mod rust;
+mod signatures;
 mod typescript;
 
 use crate::pyast::Finding;
@@ -23,6 +24,7 @@ use crate::spec::Language;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+pub use signatures::{is_function, language_of, parses, signatures_of, stub_source};
 pub use typescript::sources_run_by;
 
 /// Most files a review reads.

@@ -69,11 +69,6 @@ impl Language {
         }
     }
 
-    /// Whether CONTRACT writes frozen stubs in it yet (smoke and review read every language).
-    pub fn contracted(self) -> bool {
-        self == Language::Python
-    }
-
     /// The language a name means (`rust`, `TypeScript`, `ts`, `py`, ...).
     pub fn from_name(name: &str) -> Option<Language> {
         match name.trim().to_ascii_lowercase().as_str() {
