@@ -346,7 +346,7 @@ fn swarm_run_ends_honestly(
         );
     }
     // Once a plan is chosen the run goes on to build and verify, whatever the model does.
-    // (CONTRACT may be skipped, saying why: a language it does not freeze yet.)
+    // (CONTRACT may be skipped, saying why: every planned file already exists.)
     if events.iter().any(|e| e["event"] == "plan_chosen") {
         let skipped: Vec<&str> = events
             .iter()
