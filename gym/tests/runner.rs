@@ -115,10 +115,11 @@ fn quiet() -> Arc<dyn Fn(&RunEvent) + Send + Sync> {
     Arc::new(|_| {})
 }
 
-/// The single agent replaying the references of a Rust or TypeScript suite: every turn is
+/// The single agent replaying the references of a Rust or TypeScript suite (the smoke tasks,
+/// the multi-module app): every turn is
 /// built, compiled, graded by its hidden checks and passes; diagnostics reads the language.
 async fn careful_single_agent_on(suite: &str) {
-    if suite == "smoke-ts" {
+    if suite.ends_with("-ts") {
         if let Err(why) = swarm::toolchain::TypeScript::locate() {
             assert!(
                 std::env::var_os(swarm::testing::CI_ENV).is_none(),
@@ -133,6 +134,7 @@ async fn careful_single_agent_on(suite: &str) {
         .iter()
         .map(|d| load_task(d).unwrap())
         .collect();
+    let turns: usize = tasks.iter().map(|t| t.turns.len()).sum();
     let mut rules = vec![judge_rule()];
     rules.extend(gym::demo::careful_rules(&tasks, None));
     let (_sim, fleet) = start(rules, None).await;
@@ -143,7 +145,7 @@ async fn careful_single_agent_on(suite: &str) {
     )
     .await
     .unwrap();
-    assert_eq!(summary.rows.len(), 6, "{suite}");
+    assert_eq!(summary.rows.len(), turns, "{suite}");
     for row in &summary.rows {
         assert_eq!(
             (row.hidden_verdict.as_str(), row.checks, row.diagnostics),
@@ -156,13 +158,15 @@ async fn careful_single_agent_on(suite: &str) {
 }
 
 #[tokio::test]
-async fn a_careful_single_agent_passes_the_rust_suite() {
+async fn a_careful_single_agent_passes_the_rust_suites() {
     careful_single_agent_on("smoke-rust").await;
+    careful_single_agent_on("apps-rust").await;
 }
 
 #[tokio::test]
-async fn a_careful_single_agent_passes_the_typescript_suite() {
+async fn a_careful_single_agent_passes_the_typescript_suites() {
     careful_single_agent_on("smoke-ts").await;
+    careful_single_agent_on("apps-ts").await;
 }
 
 #[tokio::test]

@@ -41,8 +41,10 @@ async fn the_shipped_suites_are_valid() {
         ("qwopus-study", 5),
         ("smoke-rust", 3),
         ("smoke-ts", 3),
+        ("apps-rust", 1),
+        ("apps-ts", 1),
     ] {
-        if let (Err(why), "smoke-ts") = (&typescript, suite) {
+        if let (Err(why), "smoke-ts" | "apps-ts") = (&typescript, suite) {
             assert!(
                 std::env::var_os(swarm::testing::CI_ENV).is_none(),
                 "CI installs the TypeScript compiler, yet: {why}"
