@@ -850,4 +850,17 @@ fn a_typescript_app_is_compiled_type_checked_and_tested_sealed() {
             && stdout.contains("finding review/stub src/report.ts:1 [Fail]"),
         "{stdout}"
     );
+    // An npm package that is not installed cannot be had offline: inconclusive, never red.
+    std::fs::remove_file(app.join("src/report.ts")).unwrap();
+    std::fs::remove_file(app.join("report.test.ts")).unwrap();
+    write(
+        "cli.ts",
+        "import chalk from \"chalk\";\nimport { add } from \"./src/lib.js\";\nconsole.log(chalk, add(2, 3));\n",
+    );
+    let (code, stdout, _) = verify(None);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(
+        line(&stdout, "acceptance").contains("inconclusive") && stdout.contains("(chalk)"),
+        "{stdout}"
+    );
 }

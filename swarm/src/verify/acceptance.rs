@@ -141,7 +141,7 @@ pub(super) async fn acceptance(
         report.gates.push(GateResult {
             gate: Gate::Acceptance,
             verdict: Verdict::Inconclusive,
-            summary: format!("the TypeScript app could not be compiled to run: {why}"),
+            summary: format!("the TypeScript app cannot be built to run here: {why}"),
         });
         return Ok(());
     }

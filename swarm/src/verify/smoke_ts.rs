@@ -23,7 +23,7 @@ const SOURCE_LIMIT: usize = 20_000;
 pub enum Compiled {
     /// The directory holds no TypeScript sources: nothing to do.
     NoSources,
-    /// The compiler (or Node) is not installed: why.
+    /// The compiler (or Node, or an npm package the app imports) is not installed: why.
     ToolMissing(String),
     /// The compiler ran: what it printed and how it exited (it writes JavaScript even for
     /// sources with type errors, so the commands can still run).
@@ -59,6 +59,15 @@ pub async fn compile_typescript(
     let outcome = sandbox
         .run(&SandboxCommand::shell(format!("{command} 2>&1"), dir).with_limits(limits))
         .await?;
+    // An npm package the app imports is not installed, and nothing can be downloaded: what
+    // the app would do with it cannot be judged here.
+    let missing = missing_packages(&outcome.stdout.text());
+    if outcome.exit_code != Some(0) && !missing.is_empty() {
+        return Ok(Compiled::ToolMissing(format!(
+            "the app imports npm package(s) not installed here ({}); nothing can be downloaded in the sandbox, so vendor them into node_modules/ or use Node's built-in modules",
+            missing.join(", ")
+        )));
+    }
     Ok(Compiled::Ran(outcome))
 }
 
@@ -209,6 +218,22 @@ fn tsc_error(output: &str, root: &Path) -> (Option<(String, usize)>, String) {
     }
 }
 
+/// The npm packages the compiler could not find (`error TS2307: Cannot find module 'x'` for a
+/// bare name, not a relative path or a `node:` built-in), sorted, without repeats.
+fn missing_packages(output: &str) -> Vec<String> {
+    let Ok(pattern) = regex::Regex::new(r"error TS2307: Cannot find module '([^']+)'") else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = pattern
+        .captures_iter(output)
+        .map(|c| c[1].to_string())
+        .filter(|m| !m.starts_with('.') && !m.starts_with('/') && !m.starts_with("node:"))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// The compiler's error lines, at most twenty.
 fn error_lines(output: &str) -> String {
     let errors: Vec<&str> = output.lines().filter(|l| l.contains("error")).collect();
@@ -277,6 +302,16 @@ mod tests {
         let (site, _) = tsc_error("/usr/lib/x.d.ts(1,1): error TS1: no\n", dir.path());
         assert_eq!(site, None);
         assert_eq!(error_lines(output).lines().count(), 2);
+    }
+
+    #[test]
+    fn a_package_that_is_not_installed_is_named_and_a_missing_local_file_is_not() {
+        let output = "cli.ts(1,20): error TS2307: Cannot find module 'chalk' or its corresponding type declarations.\ncli.ts(2,20): error TS2307: Cannot find module './lib.js' or its corresponding type declarations.\nsrc/a.ts(1,1): error TS2307: Cannot find module 'chalk' or its corresponding type declarations.\nsrc/b.ts(1,1): error TS2307: Cannot find module '@scope/pkg' or its corresponding type declarations.\n";
+        assert_eq!(missing_packages(output), vec!["@scope/pkg", "chalk"]);
+        assert!(
+            missing_packages("cli.ts(2,20): error TS2307: Cannot find module './lib.js'.")
+                .is_empty()
+        );
     }
 
     #[test]
