@@ -176,22 +176,71 @@ fn rust_placeholder(body: tree_sitter::Node<'_>, source: &str) -> bool {
         && !inner.contains(';')
 }
 
-/// Whether a TypeScript block only throws a not-implemented error.
-fn typescript_placeholder(body: tree_sitter::Node<'_>, source: &str) -> bool {
+/// The statement a TypeScript block consists of when it only throws a not-implemented error
+/// (`throw new Error("not implemented")`, "TODO", "not yet implemented", "unimplemented").
+pub(super) fn typescript_placeholder<'t>(
+    body: tree_sitter::Node<'t>,
+    source: &str,
+) -> Option<tree_sitter::Node<'t>> {
     let mut cursor = body.walk();
-    let statements: Vec<tree_sitter::Node<'_>> = body
+    let statements: Vec<tree_sitter::Node<'t>> = body
         .named_children(&mut cursor)
         .filter(|n| !n.kind().contains("comment"))
         .collect();
     let [only] = statements.as_slice() else {
-        return false;
+        return None;
     };
-    let lower = text(*only, source).to_ascii_lowercase();
-    only.kind() == "throw_statement"
-        && (lower.contains("not implemented")
-            || lower.contains("not yet implemented")
-            || lower.contains("unimplemented")
-            || lower.contains("todo"))
+    let pattern =
+        regex::Regex::new(r"(?i)not\s*(yet\s*)?implemented|unimplemented|\btodo\b").ok()?;
+    (only.kind() == "throw_statement" && pattern.is_match(text(*only, source))).then_some(*only)
+}
+
+/// A function's or method's signature, named `name`, a stub when `placeholder` says its body
+/// is one.
+fn callable(
+    file: &str,
+    name: String,
+    node: tree_sitter::Node<'_>,
+    source: &str,
+    placeholder: fn(tree_sitter::Node<'_>, &str) -> bool,
+) -> Signature {
+    let stub = node
+        .child_by_field_name("body")
+        .is_some_and(|b| placeholder(b, source));
+    signature(file, name, header(node, source), node, stub)
+}
+
+/// The methods (nodes of `kind`) in the body of `owner`'s `impl` block or class, as
+/// `Owner.method`.
+fn methods(
+    file: &str,
+    owner: &str,
+    container: tree_sitter::Node<'_>,
+    kind: &str,
+    source: &str,
+    placeholder: fn(tree_sitter::Node<'_>, &str) -> bool,
+) -> Vec<Signature> {
+    let Some(body) = container.child_by_field_name("body") else {
+        return Vec::new();
+    };
+    let mut cursor = body.walk();
+    body.named_children(&mut cursor)
+        .filter(|member| member.kind() == kind)
+        .filter_map(|member| {
+            let name = text(member.child_by_field_name("name")?, source);
+            Some(callable(
+                file,
+                format!("{owner}.{name}"),
+                member,
+                source,
+                placeholder,
+            ))
+        })
+        .collect()
+}
+
+fn typescript_stub(body: tree_sitter::Node<'_>, source: &str) -> bool {
+    typescript_placeholder(body, source).is_some()
 }
 
 fn signature(
@@ -220,10 +269,7 @@ fn rust_signatures(file: &str, source: &str, tree: &tree_sitter::Tree) -> Vec<Si
             .map(|n| text(n, source).to_string());
         match (item.kind(), name) {
             ("function_item", Some(name)) => {
-                let stub = item
-                    .child_by_field_name("body")
-                    .is_some_and(|b| rust_placeholder(b, source));
-                found.push(signature(file, name, header(item, source), item, stub));
+                found.push(callable(file, name, item, source, rust_placeholder));
             }
             (
                 "struct_item" | "enum_item" | "trait_item" | "type_item" | "union_item",
@@ -238,29 +284,14 @@ fn rust_signatures(file: &str, source: &str, tree: &tree_sitter::Tree) -> Vec<Si
                 ));
             }
             ("impl_item", _) => {
-                let Some(owner) = item.child_by_field_name("type").map(|t| text(t, source)) else {
-                    continue;
-                };
-                let Some(body) = item.child_by_field_name("body") else {
-                    continue;
-                };
-                let mut inner = body.walk();
-                for method in body.named_children(&mut inner) {
-                    if method.kind() != "function_item" {
-                        continue;
-                    }
-                    let Some(name) = method.child_by_field_name("name") else {
-                        continue;
-                    };
-                    let stub = method
-                        .child_by_field_name("body")
-                        .is_some_and(|b| rust_placeholder(b, source));
-                    found.push(signature(
+                if let Some(owner) = item.child_by_field_name("type").map(|t| text(t, source)) {
+                    found.extend(methods(
                         file,
-                        format!("{owner}.{}", text(name, source)),
-                        header(method, source),
-                        method,
-                        stub,
+                        owner,
+                        item,
+                        "function_item",
+                        source,
+                        rust_placeholder,
                     ));
                 }
             }
@@ -292,41 +323,19 @@ fn typescript_signatures(file: &str, source: &str, tree: &tree_sitter::Tree) -> 
         };
         match item.kind() {
             "function_declaration" | "generator_function_declaration" => {
-                let stub = item
-                    .child_by_field_name("body")
-                    .is_some_and(|b| typescript_placeholder(b, source));
-                found.push(signature(file, name, header(item, source), item, stub));
+                found.push(callable(file, name, item, source, typescript_stub));
             }
             "class_declaration" | "abstract_class_declaration" => {
-                found.push(signature(
+                let header = header(item, source);
+                found.push(signature(file, name.clone(), header, item, false));
+                found.extend(methods(
                     file,
-                    name.clone(),
-                    header(item, source),
+                    &name,
                     item,
-                    false,
+                    "method_definition",
+                    source,
+                    typescript_stub,
                 ));
-                let Some(body) = item.child_by_field_name("body") else {
-                    continue;
-                };
-                let mut inner = body.walk();
-                for member in body.named_children(&mut inner) {
-                    if member.kind() != "method_definition" {
-                        continue;
-                    }
-                    let Some(method) = member.child_by_field_name("name") else {
-                        continue;
-                    };
-                    let stub = member
-                        .child_by_field_name("body")
-                        .is_some_and(|b| typescript_placeholder(b, source));
-                    found.push(signature(
-                        file,
-                        format!("{name}.{}", text(method, source)),
-                        header(member, source),
-                        member,
-                        stub,
-                    ));
-                }
             }
             "interface_declaration" | "type_alias_declaration" | "enum_declaration" => {
                 found.push(signature(
