@@ -16,6 +16,7 @@
 //! otherwise call correct new syntax an error.
 
 mod rust;
+mod rust_modules;
 mod signatures;
 mod typescript;
 
@@ -53,7 +54,10 @@ pub fn review(
             tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
             crate::toolchain::typescript_sources(dir, FILE_LIMIT),
         ),
-        Language::Rust => (tree_sitter_rust::LANGUAGE.into(), rust::rust_files(dir)),
+        Language::Rust => (
+            tree_sitter_rust::LANGUAGE.into(),
+            rust_modules::rust_files(dir),
+        ),
         Language::Python => return None,
     };
     let mut parser = tree_sitter::Parser::new();

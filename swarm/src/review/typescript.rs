@@ -208,7 +208,7 @@ fn specifiers(source: &Source) -> Vec<&str> {
 /// The source file a relative specifier in `from` names, among `files`.
 fn resolve(from: &str, specifier: &str, files: &BTreeSet<&str>) -> Option<String> {
     let folder = from.rsplit_once('/').map_or("", |(f, _)| f);
-    let joined = super::rust::normalise(&format!("{folder}/{specifier}"));
+    let joined = super::rust_modules::normalise(&format!("{folder}/{specifier}"));
     let stem = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"]
         .iter()
         .find_map(|ext| joined.strip_suffix(ext))
