@@ -12,8 +12,8 @@ const SKIPPED: [&str; 6] = [
     ".swarm",
 ];
 
-/// Copies the files under `from` into `to` (created), skipping VCS and cache directories and
-/// symlinks (a link could point anywhere).
+/// Copies the files under `from` into `to` (created), skipping VCS and cache directories,
+/// cargo's build output (see [`is_cargo_target`]) and symlinks (a link could point anywhere).
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
     std::fs::create_dir_all(to)?;
     let mut copied = 0;
@@ -21,7 +21,10 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
         let entry = entry?;
         let name = entry.file_name();
         let kind = entry.file_type()?;
-        if SKIPPED.contains(&name.to_string_lossy().as_ref()) || kind.is_symlink() {
+        if SKIPPED.contains(&name.to_string_lossy().as_ref())
+            || kind.is_symlink()
+            || (kind.is_dir() && is_cargo_target(&entry.path()))
+        {
             continue;
         }
         let target = to.join(&name);
@@ -177,15 +180,38 @@ pub fn walk_files(
 }
 
 /// The regular files under `dir`, as sorted relative paths, skipping hidden directories
-/// (VCS, virtual environments, caches), `__pycache__` and `node_modules`.
+/// (VCS, virtual environments, caches), `__pycache__`, `node_modules` and cargo's build output.
 pub fn project_files(dir: &Path) -> Vec<String> {
     let skip =
         |name: &str| name.starts_with('.') || name == "__pycache__" || name == "node_modules";
-    walk_files(dir, &skip, usize::MAX)
+    let files: Vec<String> = walk_files(dir, &skip, usize::MAX)
         .into_iter()
         .filter(|(_, kind)| kind.is_file())
         .map(|(path, _)| path)
+        .collect();
+    let outputs: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let crate_dir = file.strip_suffix("Cargo.toml")?;
+            (crate_dir.is_empty() || crate_dir.ends_with('/'))
+                .then(|| format!("{crate_dir}target/"))
+        })
+        .collect();
+    files
+        .into_iter()
+        .filter(|file| !outputs.iter().any(|output| file.starts_with(output)))
         .collect()
+}
+
+/// Whether `dir` is cargo's build output: a `target` directory beside a `Cargo.toml`. It is
+/// never copied, hashed or graded: cargo decides from file times whether to rebuild, so a
+/// copied `target/` newer than the copied sources runs a binary built from an earlier turn's
+/// code (the current sources are never compiled).
+pub fn is_cargo_target(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|name| name == "target")
+        && dir
+            .parent()
+            .is_some_and(|parent| parent.join("Cargo.toml").is_file())
 }
 
 /// The text files under `dir` (see [`project_files`]) as (relative path, content); binary
@@ -226,5 +252,42 @@ mod write_inside_tests {
             assert!(write_inside(root.path(), bad, b"boom").is_err(), "{bad}");
         }
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_build_output_is_never_copied_or_listed_but_a_folder_called_target_elsewhere_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("app");
+        for file in [
+            "Cargo.toml",
+            "src/main.rs",
+            "target/debug/answer",
+            "tools/target/notes.txt",
+            "sub/Cargo.toml",
+            "sub/target/debug/sub",
+        ] {
+            write_inside(&app, file, b"x").unwrap();
+        }
+        assert_eq!(
+            project_files(&app),
+            [
+                "Cargo.toml",
+                "src/main.rs",
+                "sub/Cargo.toml",
+                "tools/target/notes.txt"
+            ]
+        );
+        let copy = dir.path().join("copy");
+        copy_tree(&app, &copy).unwrap();
+        assert_eq!(project_files(&copy), project_files(&app));
+        assert!(!copy.join("target").exists() && !copy.join("sub/target").exists());
+        assert!(
+            is_cargo_target(&app.join("target")) && !is_cargo_target(&app.join("tools/target"))
+        );
     }
 }

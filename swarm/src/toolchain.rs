@@ -99,6 +99,52 @@ impl TypeScript {
     }
 }
 
+/// The folder a compile of `app` writes its JavaScript into, relative: tsconfig.json's
+/// `outDir` (when the file parses and names a folder inside the app), `dist` when there
+/// is no tsconfig.json (the compile command's own choice); `None` when a tsconfig.json names
+/// none, cannot be read, or names the app's root.
+pub fn typescript_output_dir(app: &Path) -> Option<String> {
+    let config = app.join("tsconfig.json");
+    if !config.is_file() {
+        return Some("dist".into());
+    }
+    let options = read_tsconfig(app)?;
+    let out = options.get("compilerOptions")?.get("outDir")?.as_str()?;
+    let out = out.trim_start_matches("./").trim_end_matches('/');
+    (crate::fsutil::outside_path_reason(out).is_none() && out != ".").then(|| out.to_string())
+}
+
+/// `app`'s tsconfig.json as the compiler reads it (comments and trailing commas allowed);
+/// `None` when there is none or it does not parse.
+pub fn read_tsconfig(app: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(app.join("tsconfig.json")).ok()?;
+    jsonc_parser::parse_to_serde_value::<serde_json::Value>(&text, &Default::default())
+        .ok()
+        .filter(|value| value.is_object())
+}
+
+/// Deletes what an earlier compile left in `app`'s output folder (see
+/// [`typescript_output_dir`]), so that only this compile's JavaScript can run: with
+/// `noEmitOnError`, or a source since deleted, the old file would answer for code that no
+/// longer exists. A folder holding TypeScript sources is left alone. Only ever called on a
+/// copy of an app.
+pub fn clear_typescript_output(app: &Path) -> std::io::Result<()> {
+    let Some(out) = typescript_output_dir(app) else {
+        return Ok(());
+    };
+    let folder = app.join(&out);
+    let holds_sources = typescript_sources(app, SOURCE_WALK_LIMIT)
+        .iter()
+        .any(|source| source.starts_with(&format!("{out}/")));
+    if holds_sources || !folder.is_dir() || folder.is_symlink() {
+        return Ok(());
+    }
+    std::fs::remove_dir_all(folder)
+}
+
+/// Most entries looked at when searching an app for its TypeScript sources.
+const SOURCE_WALK_LIMIT: usize = 20_000;
+
 /// The app's TypeScript sources (relative, sorted), outside `node_modules/` and `dist/` and
 /// not declaration files; at most `limit` looked at.
 pub fn typescript_sources(app: &Path, limit: usize) -> Vec<String> {
@@ -154,6 +200,47 @@ fn shell_word(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_earlier_compile_s_output_is_cleared_only_where_the_compile_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path();
+        let write = |file: &str, text: &str| {
+            crate::fsutil::write_inside(app, file, text.as_bytes()).unwrap()
+        };
+        write("cli.ts", "console.log(1);\n");
+        write("dist/cli.js", "console.log(2);\n");
+        assert_eq!(typescript_output_dir(app).as_deref(), Some("dist"));
+        clear_typescript_output(app).unwrap();
+        assert!(!app.join("dist").exists() && app.join("cli.ts").is_file());
+        write(
+            "tsconfig.json",
+            r#"{"compilerOptions": {"outDir": "./build/"}}"#,
+        );
+        write("build/cli.js", "old");
+        // The compiler reads comments and trailing commas; so does this.
+        write(
+            "tsconfig.json",
+            "{\n  // where the JavaScript goes\n  \"compilerOptions\": {\"outDir\": \"./build/\",},\n}\n",
+        );
+        write("dist/keep.js", "not the compile's folder");
+        clear_typescript_output(app).unwrap();
+        assert!(!app.join("build").exists() && app.join("dist/keep.js").is_file());
+        // Nothing is deleted outside the app, at its root, or without a readable config.
+        for config in [
+            r#"{"compilerOptions": {"outDir": "../elsewhere"}}"#,
+            r#"{"compilerOptions": {"outDir": "."}}"#,
+            r#"{"compilerOptions": {"outDir": "/tmp"}}"#,
+            r#"{"compilerOptions": {}}"#,
+            "{ // a comment\n}",
+            "{ not json",
+        ] {
+            write("tsconfig.json", config);
+            assert_eq!(typescript_output_dir(app), None, "{config}");
+            clear_typescript_output(app).unwrap();
+        }
+        assert!(app.join("dist/keep.js").is_file() && app.join("cli.ts").is_file());
+    }
 
     #[test]
     fn a_compile_command_quotes_what_the_shell_would_split() {

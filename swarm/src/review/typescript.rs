@@ -116,15 +116,13 @@ fn source_of(run: &str, files: &BTreeSet<&str>, out_dirs: &[(String, String)]) -
     })
 }
 
-/// (output folder, its source root): tsconfig.json's `outDir` and `rootDir` when it reads
-/// as JSON, then the usual output folders.
+/// (output folder, its source root): tsconfig.json's `outDir` and `rootDir` when it parses,
+/// then the usual output folders.
 fn output_folders(dir: &Path) -> Vec<(String, String)> {
     let clean = |p: &str| p.trim_start_matches("./").trim_end_matches('/').to_string();
     let mut folders = Vec::new();
-    if let Some(options) = std::fs::read_to_string(dir.join("tsconfig.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v.get("compilerOptions").cloned())
+    if let Some(options) =
+        crate::toolchain::read_tsconfig(dir).and_then(|v| v.get("compilerOptions").cloned())
     {
         if let Some(out) = options.get("outDir").and_then(|v| v.as_str()) {
             let root = options

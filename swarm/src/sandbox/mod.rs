@@ -249,6 +249,14 @@ pub enum SandboxError {
         /// The protections that would be missing.
         missing: Vec<MissingLayer>,
     },
+    /// Preparing the work directory failed.
+    #[error("cannot prepare {what}: {source}")]
+    Prepare {
+        /// What was being prepared.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
     /// The process could not be started.
     #[error("cannot start {program}: {source}")]
     Spawn {

@@ -31,7 +31,8 @@ pub enum Compiled {
 }
 
 /// Compiles the TypeScript in `dir` in place (its `tsconfig.json`, else every source into
-/// `dist/`), sealed, within `wall`.
+/// `dist/`), sealed, within `wall`, after deleting the JavaScript an earlier compile left in
+/// the output folder. `dir` is always a copy of an app.
 pub async fn compile_typescript(
     sandbox: &Sandbox,
     dir: &Path,
@@ -41,6 +42,11 @@ pub async fn compile_typescript(
     if sources.is_empty() {
         return Ok(Compiled::NoSources);
     }
+    // JavaScript an earlier compile left must never answer for these sources.
+    crate::toolchain::clear_typescript_output(dir).map_err(|source| SandboxError::Prepare {
+        what: format!("{} (deleting an earlier compile's output)", dir.display()),
+        source,
+    })?;
     let typescript = match TypeScript::locate() {
         Ok(found) => found,
         Err(why) => return Ok(Compiled::ToolMissing(why)),
