@@ -132,3 +132,120 @@ fn javascript_an_earlier_compile_left_never_runs_for_sources_that_do_not_compile
     assert!(acceptance_line(&stdout).contains("pass"), "{stdout}");
     assert_ne!(code, 1, "{stdout}");
 }
+
+/// A Rust app with one vendored dependency (a directory source, as `cargo vendor` writes).
+fn vendored_app(app: &Path, answer: &str) {
+    let write =
+        |file: &str, text: &str| swarm::fsutil::write_inside(app, file, text.as_bytes()).unwrap();
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"vapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntwice = \"0.1\"\n\n[workspace]\n",
+    );
+    write(
+        ".cargo/config.toml",
+        "[source.crates-io]\nreplace-with = \"vendored\"\n\n[source.vendored]\ndirectory = \"vendor\"\n",
+    );
+    write(
+        "vendor/twice/Cargo.toml",
+        "[package]\nname = \"twice\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        "vendor/twice/.cargo-checksum.json",
+        r#"{"files":{},"package":null}"#,
+    );
+    write(
+        "vendor/twice/src/lib.rs",
+        "pub fn twice(n: u32) -> u32 {\n    n * 2\n}\n",
+    );
+    write(
+        "src/main.rs",
+        &format!("fn main() {{\n    println!(\"{{}}\", twice::twice({answer}));\n}}\n"),
+    );
+}
+
+/// When cargo last wrote the vendored dependency's library in `target`.
+fn dependency_built_at(target: &Path) -> std::time::SystemTime {
+    let deps = target.join("debug/deps");
+    std::fs::read_dir(&deps)
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("libtwice-") && name.ends_with(".rlib")
+        })
+        .map(|e| e.metadata().unwrap().modified().unwrap())
+        .expect("the dependency was built")
+}
+
+#[tokio::test]
+async fn the_pipeline_s_rust_cache_reuses_dependencies_and_always_compiles_the_app_again() {
+    if !swarm::sandbox::seal::host_has("cargo") {
+        eprintln!("SKIPPED: no cargo on this machine, so nothing can build the app");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    vendored_app(&app, "2");
+    let spec = swarm::spec::parse_spec(
+        "# vapp\n\nLanguage: Rust\n\n## Acceptance\n\n```console\n$ cargo run --quiet --offline\n4\n```\n",
+        "vapp.md",
+        false,
+    )
+    .unwrap();
+    let cache = app.join(swarm::pipeline::RUST_CACHE);
+    let options = swarm::verify::VerifyOptions {
+        review: false,
+        rust_cache: Some(cache.clone()),
+        ..Default::default()
+    };
+    let sandbox = swarm::sandbox::Sandbox::detect();
+    let report = swarm::verify::verify(&app, &spec, &options, sandbox)
+        .await
+        .unwrap();
+    assert_eq!(report.verdict, swarm::verify::Verdict::Pass, "{report:?}");
+    let first = dependency_built_at(&cache.join("target"));
+    // The next turn changes the app: it is compiled again (its new answer is what runs), and
+    // the dependency is not.
+    vendored_app(&app, "3");
+    let report = swarm::verify::verify(&app, &spec, &options, sandbox)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.verdict,
+        swarm::verify::Verdict::Fail,
+        "6 is printed, not 4: {report:?}"
+    );
+    assert_eq!(dependency_built_at(&cache.join("target")), first);
+    // The cache is the swarm's alone: never copied with the app, never listed for grading.
+    assert!(swarm::fsutil::project_files(&app)
+        .iter()
+        .all(|f| !f.starts_with(".swarm")));
+}
+
+#[test]
+fn a_rust_cache_is_never_made_in_a_directory_already_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    vendored_app(&app, "2");
+    let spec = dir.path().join("vapp.md");
+    std::fs::write(
+        &spec,
+        "# vapp\n\nLanguage: Rust\n\n## Acceptance\n\n```console\n$ cargo run --quiet --offline\n4\n```\n",
+    )
+    .unwrap();
+    let precious = dir.path().join("precious");
+    swarm::fsutil::write_inside(&precious, "app/notes.txt", b"mine").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_swarm"))
+        .env("SWARM_CONFIG", "/dev/null")
+        .args(["verify", "--rust-cache"])
+        .arg(&precious)
+        .arg(&app)
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{said}");
+    assert!(said.contains("is not a Rust build cache"), "{said}");
+    assert!(precious.join("app/notes.txt").is_file());
+}

@@ -72,6 +72,35 @@ async fn writing_outside_the_directory_fails_and_inside_works() {
 }
 
 #[tokio::test]
+async fn a_build_cache_given_to_a_command_takes_writes_and_its_neighbours_do_not() {
+    let work = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let cache = outside.path().join("cache/target");
+    let beside = outside.path().join("cache/beside.txt");
+    let script = format!(
+        "echo built > \"$CARGO_TARGET_DIR/built.txt\"; echo out > {}; echo done",
+        beside.display()
+    );
+    let command = SandboxCommand::shell(script, work.path())
+        .with_limits(quick(20))
+        .with_cargo_target(Some(&cache));
+    let outcome = sandbox().run(&command).await.unwrap();
+    assert!(cache.join("built.txt").is_file(), "{outcome:?}");
+    assert!(!beside.exists(), "a write beside the cache got through");
+    // A link the command left in the cache, pointing out of it, is removed afterwards.
+    let command = SandboxCommand::shell(
+        "ln -s /etc/passwd \"$CARGO_TARGET_DIR/passwd\"",
+        work.path(),
+    )
+    .with_cargo_target(Some(&cache));
+    let outcome = sandbox().run(&command).await.unwrap();
+    assert!(
+        std::fs::symlink_metadata(cache.join("passwd")).is_err(),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_infinite_loop_is_stopped_at_the_wall_limit() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();

@@ -39,6 +39,7 @@ async fn python(sandbox: &Sandbox, dir: &Path, program: &str, wall_secs: u64) ->
         program: "python3".into(),
         args: vec![script.display().to_string()],
         dir: dir.to_path_buf(),
+        writable: Vec::new(),
         env: Vec::new(),
         stdin: Vec::new(),
         limits: limits(wall_secs),
@@ -357,6 +358,7 @@ async fn secret_variables_never_enter_the_sandbox() {
         program: "sh".into(),
         args: vec!["-c".into(), "env".into()],
         dir: app.path().to_path_buf(),
+        writable: Vec::new(),
         env: vec![
             ("OPENAI_API_KEY".into(), "sk-passed-explicitly".into()),
             ("GITHUB_TOKEN".into(), "ghp-passed-explicitly".into()),
@@ -397,6 +399,7 @@ async fn without_bubblewrap_every_attempt_is_refused_naming_what_is_missing() {
             program: "python3".into(),
             args: vec!["hostile.py".into()],
             dir: app.path().to_path_buf(),
+            writable: Vec::new(),
             env: Vec::new(),
             stdin: Vec::new(),
             limits: limits(5),

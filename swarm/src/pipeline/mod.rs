@@ -22,6 +22,7 @@ mod scout;
 mod verify_fix;
 
 pub use events::{read_log, ContractStatus, Event, Phase, PhaseStatus, Record, Recorder, Sink};
+pub use verify_fix::RUST_CACHE;
 
 use crate::fleet::live as nodes;
 use crate::fleet::LiveNode;

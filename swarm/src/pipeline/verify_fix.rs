@@ -8,6 +8,10 @@ use crate::plan::{self, Plan};
 use crate::verify::{self, FindingKind, Gate, Severity, Verdict, VerifyOptions, VerifyReport};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Where VERIFY keeps a Rust app's build between rounds and runs, under the app's output
+/// directory (never copied, never graded; see [`VerifyOptions::rust_cache`]).
+pub const RUST_CACHE: &str = ".swarm/rust-cache";
+
 /// VERIFY, then FIX what failed, round after round (counting the rounds an earlier part of
 /// this run already used), until the verdict is settled.
 pub(super) async fn verify_and_fix(
@@ -80,6 +84,8 @@ async fn verify_round(
             .filter(|s| s.stub)
             .map(|s| (s.file.clone(), s.name.clone()))
             .collect(),
+        rust_cache: (shared.plan.language == crate::spec::Language::Rust)
+            .then(|| ctx.out.join(RUST_CACHE)),
     };
     let plan = &shared.plan;
     let mut report = verify::verify(&ctx.out, &ctx.spec, &options, ctx.sandbox)

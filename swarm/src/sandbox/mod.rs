@@ -177,8 +177,11 @@ pub struct SandboxCommand {
     pub program: String,
     /// Its arguments.
     pub args: Vec<String>,
-    /// The work directory: the command's cwd and its only writable host path.
+    /// The work directory: the command's cwd, writable.
     pub dir: PathBuf,
+    /// Other host directories the command may write (each must exist), e.g. a build cache a
+    /// verification keeps between runs; nothing else on the host takes writes.
+    pub writable: Vec<PathBuf>,
     /// Extra environment variables, on top of the clean base.
     pub env: Vec<(String, String)>,
     /// Bytes fed to stdin (closed after).
@@ -194,10 +197,30 @@ impl SandboxCommand {
             program: "sh".into(),
             args: vec!["-c".into(), script.into()],
             dir: dir.into(),
+            writable: Vec::new(),
             env: Vec::new(),
             stdin: Vec::new(),
             limits: Limits::default(),
         }
+    }
+
+    /// Lets cargo keep its build in `target` (created if missing) across runs: the directory
+    /// is writable in the sandbox and `CARGO_TARGET_DIR` names it. Only for the swarm's own
+    /// gates: whatever an app's build wrote there is seen by that app's next build, never by
+    /// the gym's grading.
+    pub fn with_cargo_target(mut self, target: Option<&Path>) -> Self {
+        let target = target.and_then(|t| {
+            std::fs::create_dir_all(t).ok()?;
+            t.canonicalize().ok()
+        });
+        if let Some(target) = target {
+            self.writable.push(target.clone());
+            self.env.push((
+                "CARGO_TARGET_DIR".into(),
+                target.to_string_lossy().into_owned(),
+            ));
+        }
+        self
     }
 
     /// Replaces the limits.
@@ -488,7 +511,15 @@ impl Sandbox {
             .dir
             .canonicalize()
             .map_err(|_| SandboxError::MissingDir(command.dir.clone()))?;
-        let (program, args) = self.wrap(command, &dir);
+        let writable = command
+            .writable
+            .iter()
+            .map(|w| {
+                w.canonicalize()
+                    .map_err(|_| SandboxError::MissingDir(w.clone()))
+            })
+            .collect::<Result<Vec<PathBuf>, SandboxError>>()?;
+        let (program, args) = self.wrap(command, &dir, &writable);
         let home = if self.is_sealed() {
             PathBuf::from(SANDBOX_HOME)
         } else {
@@ -572,7 +603,14 @@ impl Sandbox {
         if let Some(group) = group {
             group.remove();
         }
-        let removed_links = seal::remove_escaping_links(&dir, 200_000);
+        let mut removed_links = seal::remove_escaping_links(&dir, 200_000);
+        for other in &writable {
+            removed_links.extend(
+                seal::remove_escaping_links(other, 200_000)
+                    .into_iter()
+                    .map(|link| other.join(link).to_string_lossy().into_owned()),
+            );
+        }
         use std::os::unix::process::ExitStatusExt;
         Ok(SandboxOutcome {
             exit_code: status.and_then(|s| s.code()),
@@ -586,11 +624,20 @@ impl Sandbox {
         })
     }
 
-    fn wrap(&self, command: &SandboxCommand, dir: &Path) -> (String, Vec<String>) {
+    fn wrap(
+        &self,
+        command: &SandboxCommand,
+        dir: &Path,
+        writable: &[PathBuf],
+    ) -> (String, Vec<String>) {
         let Some(bwrap) = &self.bwrap else {
             return (command.program.clone(), command.args.clone());
         };
-        let mut args = self.view.bwrap_args(&dir.to_string_lossy());
+        let writable: Vec<String> = writable
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        let mut args = self.view.bwrap_args(&dir.to_string_lossy(), &writable);
         args.push(command.program.clone());
         args.extend(command.args.iter().cloned());
         (bwrap.to_string_lossy().into_owned(), args)

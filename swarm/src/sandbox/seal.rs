@@ -129,8 +129,9 @@ impl SealedView {
         view
     }
 
-    /// bubblewrap's arguments for a command working in `dir` (canonical).
-    pub fn bwrap_args(&self, dir: &str) -> Vec<String> {
+    /// bubblewrap's arguments for a command working in `dir` and also writing `writable`
+    /// (all canonical).
+    pub fn bwrap_args(&self, dir: &str, writable: &[String]) -> Vec<String> {
         let mut args: Vec<String> = Vec::new();
         let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
         push(&[
@@ -165,6 +166,11 @@ impl SealedView {
             "--bind",
             dir,
             dir,
+        ]);
+        for other in writable {
+            push(&["--bind", other, other]);
+        }
+        push(&[
             // The root itself (a tmpfs holding the mount points) is read-only too: only the app
             // and the private /tmp take writes.
             "--remount-ro",

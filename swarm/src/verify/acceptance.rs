@@ -29,14 +29,28 @@ pub async fn run_step(
     step: &ConsoleStep,
     wall: Duration,
 ) -> Result<StepResult, crate::sandbox::SandboxError> {
+    run_step_with(
+        SandboxCommand::shell(&step.command, dir),
+        sandbox,
+        step,
+        wall,
+    )
+    .await
+}
+
+/// [`run_step`] for `command` (the step's command, perhaps given more to write).
+async fn run_step_with(
+    command: SandboxCommand,
+    sandbox: &Sandbox,
+    step: &ConsoleStep,
+    wall: Duration,
+) -> Result<StepResult, crate::sandbox::SandboxError> {
     let limits = Limits {
         wall,
         cpu_seconds: wall.as_secs().max(1) * 2,
         ..Limits::default()
     };
-    let outcome = sandbox
-        .run(&SandboxCommand::shell(&step.command, dir).with_limits(limits))
-        .await?;
+    let outcome = sandbox.run(&command.with_limits(limits)).await?;
     if let Some(missing) = tool_missing(&step.command, &outcome) {
         return Ok(StepResult::ToolMissing(missing));
     }
@@ -122,7 +136,7 @@ pub(super) async fn acceptance(
         });
         return Ok(());
     }
-    let copy = fresh_copy(project, spec)?;
+    let copy = work_copy(project, spec, options)?;
     // TypeScript runs compiled: `node dist/cli.js` needs the compiler's output first. A type
     // error does not stop it (the compiler still writes the JavaScript; the smoke gate is where
     // it is a finding); a compiler that is not installed leaves nothing that could be judged.
@@ -150,7 +164,9 @@ pub(super) async fn acceptance(
         .as_deref()
         .and_then(|e| crate::plan::files_run_by(e).into_iter().next());
     for (index, step) in spec.acceptance.iter().enumerate() {
-        let result = run_step(sandbox, copy.path(), step, options.timeout).await?;
+        let command = SandboxCommand::shell(&step.command, copy.path())
+            .with_cargo_target(copy.cargo_target().as_deref());
+        let result = run_step_with(command, sandbox, step, options.timeout).await?;
         let number = index + 1;
         let (kind, message, outcome, severity) = match result {
             StepResult::Passed => continue,

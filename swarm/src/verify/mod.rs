@@ -27,7 +27,7 @@ use crate::sandbox::{Sandbox, SandboxOutcome};
 use crate::spec::{Language, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// An oracle's answer.
@@ -192,6 +192,15 @@ pub struct VerifyOptions {
     /// Functions the contract froze as placeholders to fill: (file, `name` or
     /// `Class.method`). The review calls one still a placeholder a stub, whatever it looks like.
     pub to_fill: BTreeSet<(String, String)>,
+    /// A Rust app's build cache between verifications of it (`None`: every build starts
+    /// cold in a temporary copy): its `app/` is the copy the gates run in, at the same path
+    /// every time (cargo rebuilds a vendored dependency whose path changed), and `target/`
+    /// is cargo's build. The pipeline keeps one per app under `.swarm/`, so fix rounds and
+    /// later turns compile only the app: its sources are copied afresh, newer than any build,
+    /// so the app itself is always compiled again, and its dependencies are reused. The gym's
+    /// grading never uses one: what an app's build wrote must not reach the next turn's
+    /// grading.
+    pub rust_cache: Option<PathBuf>,
 }
 
 impl Default for VerifyOptions {
@@ -202,6 +211,7 @@ impl Default for VerifyOptions {
             timeout: Duration::from_secs(30),
             entry: None,
             to_fill: BTreeSet::new(),
+            rust_cache: None,
         }
     }
 }
@@ -314,6 +324,67 @@ pub fn traceback_site(stderr: &str, root: &Path) -> Option<(String, usize)> {
             project_file(root, relative).map(|file| (file, line))
         })
         .last()
+}
+
+/// The file that marks a directory as a Rust build cache.
+const RUST_CACHE_MARKER: &str = "SWARM-RUST-CACHE";
+
+/// Where a gate runs: a temporary copy of the project, or the kept copy of a Rust build cache
+/// (see [`VerifyOptions::rust_cache`]).
+enum WorkCopy {
+    Temporary(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl WorkCopy {
+    fn path(&self) -> &Path {
+        match self {
+            WorkCopy::Temporary(dir) => dir.path(),
+            WorkCopy::Kept(dir) => dir,
+        }
+    }
+
+    /// cargo's build directory for this copy, when it is kept.
+    fn cargo_target(&self) -> Option<PathBuf> {
+        match self {
+            WorkCopy::Temporary(_) => None,
+            WorkCopy::Kept(dir) => dir.parent().map(|cache| cache.join("target")),
+        }
+    }
+}
+
+/// The project copied afresh for a gate: into the Rust build cache's `app/` when there is
+/// one (emptied first), else into a temporary directory.
+fn work_copy(
+    project: &Path,
+    spec: &Spec,
+    options: &VerifyOptions,
+) -> Result<WorkCopy, std::io::Error> {
+    let Some(cache) = options.rust_cache.as_deref() else {
+        return Ok(WorkCopy::Temporary(fresh_copy(project, spec)?));
+    };
+    // `app/` is emptied before each copy: never in a directory this did not make.
+    let marker = cache.join(RUST_CACHE_MARKER);
+    if !marker.is_file() {
+        let in_use = std::fs::read_dir(cache).is_ok_and(|mut entries| entries.next().is_some());
+        if in_use {
+            return Err(std::io::Error::other(format!(
+                "{} is not empty and is not a Rust build cache; name a new or empty directory",
+                cache.display()
+            )));
+        }
+        std::fs::create_dir_all(cache)?;
+        std::fs::write(&marker, "a Rust app's build cache kept by swarm verify\n")?;
+    }
+    let app = cache.join("app");
+    if app.exists() {
+        std::fs::remove_dir_all(&app)?;
+    }
+    copy_tree(project, &app)?;
+    for fixture in &spec.fixtures {
+        crate::fsutil::write_inside(&app, &fixture.path, fixture.content.as_bytes())?;
+    }
+    Ok(WorkCopy::Kept(app))
 }
 
 fn fresh_copy(project: &Path, spec: &Spec) -> Result<tempfile::TempDir, std::io::Error> {
@@ -463,6 +534,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(20),
             entry: None,
             to_fill: BTreeSet::new(),
+            rust_cache: None,
         };
         let report = verify(dir.path(), &spec, &options, Sandbox::detect())
             .await
@@ -511,6 +583,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(20),
             entry: None,
             to_fill: BTreeSet::new(),
+            rust_cache: None,
         };
         let crash_of = |command: &str| {
             let spec = format!("# t\n\n## Acceptance\n\n```console\n$ {command}\nok\n```\n");

@@ -33,7 +33,7 @@ pub(super) async fn smoke_rust(
         });
         return Ok(());
     }
-    let copy = fresh_copy(project, spec)?;
+    let copy = work_copy(project, spec, options)?;
     // Building takes longer than importing: the command timeout times six.
     let limits = Limits {
         wall: options.timeout * 6,
@@ -44,7 +44,8 @@ pub(super) async fn smoke_rust(
         "cargo test --offline --quiet --color never 2>&1",
         copy.path(),
     )
-    .with_limits(limits);
+    .with_limits(limits)
+    .with_cargo_target(copy.cargo_target().as_deref());
     command
         .env
         .push(("CARGO_TERM_COLOR".into(), "never".into()));

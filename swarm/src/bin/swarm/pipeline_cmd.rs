@@ -70,6 +70,10 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Keep a Rust app's build here between verifications (its copy in app/, cargo's build in
+    /// target/; created if missing): dependencies are compiled once, the app every time.
+    #[arg(long, value_name = "DIR")]
+    pub rust_cache: Option<PathBuf>,
 }
 
 fn exit_for(verdict: Verdict) -> ExitCode {
@@ -364,6 +368,7 @@ pub async fn verify_command(args: VerifyArgs) -> ExitCode {
         review: knobs.get(swarm::knobs::VERIFY_REVIEW),
         timeout: knobs.get(swarm::knobs::VERIFY_COMMAND_TIMEOUT_S),
         entry: args.entry.clone(),
+        rust_cache: args.rust_cache.clone(),
         ..VerifyOptions::default()
     };
     if let Err(code) = sandbox_gate("verify") {
