@@ -18,6 +18,7 @@
 mod rust;
 mod rust_modules;
 mod signatures;
+mod ts_arity;
 mod typescript;
 
 use crate::pyast::Finding;

@@ -224,6 +224,10 @@ pub(super) fn rules(
 ) -> Vec<Finding> {
     let mut findings = unwired(sources, dir, entry_points);
     findings.extend(stubs(sources));
+    let files: BTreeSet<&str> = sources.iter().map(|s| s.file.as_str()).collect();
+    findings.extend(super::ts_arity::arity(sources, &|from, specifier| {
+        resolve(from, specifier, &files)
+    }));
     let functions: Vec<Function<'_>> = sources
         .iter()
         .filter(|s| !is_test(&s.file))
