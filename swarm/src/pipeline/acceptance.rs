@@ -21,7 +21,9 @@ pub(super) async fn ensure(
         return Ok(Ok(()));
     }
     if !derive {
-        return Err(PipelineError::Config(crate::spec::ACCEPTANCE_HELP.into()));
+        return Err(PipelineError::Config(crate::spec::acceptance_help(
+            ctx.spec.language,
+        )));
     }
     match derive_acceptance(ctx, stats).await {
         Ok(steps) => {

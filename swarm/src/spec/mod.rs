@@ -34,24 +34,29 @@ pub struct Spec {
 pub struct SpecError(pub String);
 
 /// How acceptance commands are written, for errors.
-pub const ACCEPTANCE_HELP: &str = "Add a section like this to the spec:
+pub fn acceptance_help(language: Language) -> String {
+    let run = language.example_entry();
+    format!(
+        "Add a section like this to the spec:
 
     ## Acceptance
 
     ```console
-    $ python3 app.py add \"buy milk\"
+    $ {run} add \"buy milk\"
     added 1: buy milk
-    $ python3 app.py list
+    $ {run} list
     1 [..] buy milk
-    $ python3 app.py remove 99
+    $ {run} remove 99
     ? 1
     ```
 
 `$ CMD` lines run in order from the app root; the lines after one are its expected stdout
 (`[..]` matches within a line, a line `...` matches any lines); `? N` states a non-zero exit
-code. Files the commands need go in fenced blocks with `file=PATH` in the info string.";
+code. Files the commands need go in fenced blocks with `file=PATH` in the info string."
+    )
+}
 
-/// What `swarm run` adds to [`ACCEPTANCE_HELP`] (only it has the flag).
+/// What `swarm run` adds to [`acceptance_help`] (only it has the flag).
 pub const DERIVE_HINT: &str =
     "Or pass --derive-acceptance to let the planner propose the commands (they are printed before building).";
 
@@ -81,7 +86,7 @@ fn acceptance_section(markdown: &str) -> Option<String> {
     section
 }
 
-/// Parses a spec. Without acceptance commands it is refused (with [`ACCEPTANCE_HELP`])
+/// Parses a spec. Without acceptance commands it is refused (with [`acceptance_help`])
 /// unless `allow_missing_acceptance` (then the planner derives them).
 pub fn parse_spec(
     text: &str,
@@ -106,8 +111,10 @@ pub fn parse_spec(
         )));
     }
     if acceptance.is_empty() && !allow_missing_acceptance {
+        let (language, _) = language::detect(text, &acceptance);
         return Err(SpecError(format!(
-            "{origin}: the spec has no acceptance commands, so nothing could prove the app works.\n{ACCEPTANCE_HELP}"
+            "{origin}: the spec has no acceptance commands, so nothing could prove the app works.\n{}",
+            acceptance_help(language)
         )));
     }
     let fixtures = fixtures(text);
@@ -181,6 +188,15 @@ mod tests {
             "{err}"
         );
         assert!(err.0.contains("## Acceptance") && !err.0.contains("--derive-acceptance"));
+        assert!(err.0.contains("$ python3 app.py list"), "{err}");
+        // The example is in the spec's language.
+        let err = parse_spec("# App\n\nLanguage: Rust\n", "app.md", false).unwrap_err();
+        assert!(
+            err.0.contains("$ cargo run --quiet -- list") && !err.0.contains("python3"),
+            "{err}"
+        );
+        let err = parse_spec("# App\n\nLanguage: TypeScript\n", "app.md", false).unwrap_err();
+        assert!(err.0.contains("$ node dist/cli.js list"), "{err}");
         assert!(parse_spec("# App\nDo things.\n", "app.md", true).is_ok());
         assert!(parse_spec("  \n", "e.md", true)
             .unwrap_err()
