@@ -14,7 +14,7 @@ use crate::behaviour::{cluster_score, swarm_score, RunFacts};
 use crate::checks::{run_checks, CheckError, CheckOutcome, CheckSet};
 use crate::diagnostics::diagnostics_score;
 use crate::judge::{choose_panel, judge_turn, JudgeBrief, JudgeNode, JudgeResult, JUDGED};
-use crate::score::{checks_score, hidden_verdict, overall, DimensionScore, HiddenVerdict};
+use crate::score::{overall, weighed_checks, DimensionScore, HiddenVerdict};
 use crate::test_depth::{test_depth, TestDepthOptions};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -34,6 +34,9 @@ pub struct Turn<'a> {
     pub checks: CheckSet<'a>,
     /// Files the turn's commands run directly (so the review does not call them unwired).
     pub entry_points: BTreeSet<String>,
+    /// Indices of checks that are unproven (an open turn's; see [`crate::weighed_checks`]);
+    /// empty for a task's proven checks.
+    pub unproven: BTreeSet<usize>,
 }
 
 /// What the system under test claimed about its own turn.
@@ -189,13 +192,13 @@ pub async fn grade(
     let (sandboxed, judge, review) =
         tokio::join!(sandboxed, judged(turn, outcome, judging), review);
     let (checks, depth) = sandboxed?;
-    let hidden = hidden_verdict(&checks);
+    let (hidden, checks_dimension) = weighed_checks(&checks, &turn.unproven);
     let diagnostics = match review {
         Ok(score) => score,
         Err(err) => DimensionScore::missing("diagnostics", format!("the review crashed: {err}")),
     };
     let mut scores = vec![
-        checks_score(&checks),
+        checks_dimension,
         swarm_score(&outcome.facts, hidden),
         cluster_score(&outcome.facts),
         diagnostics,

@@ -20,5 +20,8 @@ pub use behaviour::{cluster_score, swarm_score, RunFacts};
 pub use diagnostics::{diagnostics_score, find_issues, Finding};
 pub use grade::{grade, BuiltBy, Claim, Grades, Judging, Turn, TurnOutcome};
 pub use judge::{choose_panel, judge_turn, JudgeBrief, JudgeNode, JudgeResult};
-pub use score::{checks_score, hidden_verdict, overall, DimensionScore, HiddenVerdict};
+pub use score::{
+    checks_score, hidden_verdict, overall, weighed_checks, DimensionScore, HiddenVerdict,
+    UNPROVEN_WEIGHT,
+};
 pub use test_depth::{test_depth, TestDepth, TestDepthOptions};

@@ -118,6 +118,61 @@ pub fn checks_score(outcomes: &[CheckOutcome]) -> DimensionScore {
     DimensionScore::scored("checks", 10.0 * passed as f64 / conclusive as f64, evidence)
 }
 
+/// How much an unproven check (an open turn's check that no reference showed can pass)
+/// weighs in the `checks` dimension, against 1 for a proven one.
+pub const UNPROVEN_WEIGHT: f64 = 0.5;
+
+/// The hidden verdict and the `checks` dimension of a turn whose checks at `unproven`
+/// indices are unproven: the verdict comes from the proven checks alone (none proven:
+/// inconclusive, so unproven checks never make a turn pass, nor fail one, on their own), and
+/// the score weighs an unproven check [`UNPROVEN_WEIGHT`]. With none unproven, exactly
+/// [`hidden_verdict`] and [`checks_score`].
+pub fn weighed_checks(
+    outcomes: &[CheckOutcome],
+    unproven: &std::collections::BTreeSet<usize>,
+) -> (HiddenVerdict, DimensionScore) {
+    if unproven.is_empty() {
+        return (hidden_verdict(outcomes), checks_score(outcomes));
+    }
+    let proven: Vec<CheckOutcome> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !unproven.contains(index))
+        .map(|(_, outcome)| outcome.clone())
+        .collect();
+    let weight = |index: usize| {
+        if unproven.contains(&index) {
+            UNPROVEN_WEIGHT
+        } else {
+            1.0
+        }
+    };
+    let (mut passed, mut conclusive) = (0.0, 0.0);
+    for (index, outcome) in outcomes.iter().enumerate() {
+        match outcome.verdict {
+            Verdict::Pass => {
+                passed += weight(index);
+                conclusive += weight(index);
+            }
+            Verdict::Fail => conclusive += weight(index),
+            Verdict::Inconclusive => {}
+        }
+    }
+    let plain = checks_score(outcomes);
+    let evidence = format!(
+        "{}; {} of {} check(s) unproven (the verdict is the proven ones'; an unproven check weighs {UNPROVEN_WEIGHT})",
+        plain.evidence,
+        unproven.len(),
+        outcomes.len()
+    );
+    let score = if conclusive > 0.0 {
+        DimensionScore::scored("checks", 10.0 * passed / conclusive, evidence)
+    } else {
+        DimensionScore::missing("checks", evidence)
+    };
+    (hidden_verdict(&proven), score)
+}
+
 /// Overall score: 0.6 × checks + 0.4 × mean(other present dimensions but test_depth).
 pub fn overall(scores: &[DimensionScore]) -> Option<f64> {
     let checks = scores.iter().find(|s| s.dimension == "checks")?.score?;
@@ -145,6 +200,39 @@ mod tests {
             verdict,
             evidence: "e".into(),
         }
+    }
+
+    #[test]
+    fn unproven_checks_never_decide_a_turn_and_weigh_half() {
+        use std::collections::BTreeSet;
+        let (pass, fail) = (outcome(Verdict::Pass), outcome(Verdict::Fail));
+        let none = BTreeSet::new();
+        let last: BTreeSet<usize> = [1].into();
+        let both: BTreeSet<usize> = [0, 1].into();
+        // Without unproven checks: exactly the plain verdict and score.
+        let plain = weighed_checks(&[pass.clone(), fail.clone()], &none);
+        assert_eq!(plain.0, HiddenVerdict::Fail);
+        assert_eq!(plain.1.score, Some(5.0));
+        // A failing unproven check does not fail the turn; it weighs half: 10 × 1 / 1.5.
+        let (verdict, score) = weighed_checks(&[pass.clone(), fail.clone()], &last);
+        assert_eq!(verdict, HiddenVerdict::Pass);
+        assert!(
+            (score.score.unwrap() - 10.0 / 1.5).abs() < 0.05,
+            "{:?}",
+            score.score
+        );
+        assert!(
+            score.evidence.contains("1 of 2 check(s) unproven"),
+            "{}",
+            score.evidence
+        );
+        // Passing unproven checks alone never make a pass.
+        assert_eq!(
+            weighed_checks(&[pass.clone(), pass.clone()], &both).0,
+            HiddenVerdict::Inconclusive
+        );
+        // A failing proven check still fails the turn.
+        assert_eq!(weighed_checks(&[fail, pass], &last).0, HiddenVerdict::Fail);
     }
 
     #[test]

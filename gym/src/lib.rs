@@ -7,6 +7,7 @@ pub mod generate;
 pub mod nightly;
 pub mod results;
 pub mod runner;
+pub mod session;
 pub use notebooks::stats;
 pub mod stats_check;
 pub mod study;

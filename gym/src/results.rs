@@ -113,6 +113,29 @@ pub struct ResultRow {
     /// The swarm's BUILD makespan ÷ the bound of its plan with the durations observed.
     #[serde(default)]
     pub makespan_over_bound: Option<f64>,
+    /// `scripted` (the task's turns), or `simulated` (`--simulate-user`: the scripted turns
+    /// reworded, then the brain's open turns); empty in rows of older versions.
+    #[serde(default)]
+    pub session: String,
+    /// The simulated user's persona id (`tasks/personas.yaml`); empty in a scripted session.
+    #[serde(default)]
+    pub persona: String,
+    /// The simulated user's move that asked for this turn (feature, fix, tests, refactor,
+    /// change_direction); empty for a scripted turn.
+    #[serde(default)]
+    pub user_move: String,
+    /// The turn's checks that are proven (every check of a task's turn: `tasks check` proved
+    /// them; an open turn's that passed on the brain's reference patch).
+    #[serde(default)]
+    pub checks_proven: Option<u32>,
+    /// An open turn's kept checks that nothing proved can pass (they weigh half and never
+    /// decide the verdict).
+    #[serde(default)]
+    pub checks_unproven: Option<u32>,
+    /// An open turn's checks the brain wrote that were not kept (malformed, outside the app,
+    /// already passing before the turn, or undecidable).
+    #[serde(default)]
+    pub checks_discarded: Option<u32>,
 }
 
 /// The header, in order (the field names of [`ResultRow`]).

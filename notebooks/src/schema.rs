@@ -3,7 +3,7 @@
 //! produce these dimensions, and the analyses read them; none keeps its own list.
 
 /// The header of a results CSV, in order (the gym's `ResultRow` writes exactly these).
-pub const COLUMNS: [&str; 45] = [
+pub const COLUMNS: [&str; 51] = [
     "run_id",
     "experiment",
     "timestamp",
@@ -49,6 +49,12 @@ pub const COLUMNS: [&str; 45] = [
     "first_byte_ms",
     "build_occupancy",
     "makespan_over_bound",
+    "session",
+    "persona",
+    "user_move",
+    "checks_proven",
+    "checks_unproven",
+    "checks_discarded",
 ];
 
 /// The scored dimensions, in the order reports list them: the seven of the first design and
@@ -83,7 +89,7 @@ pub const TEXT_COLUMNS: [&str; 14] = [
 ];
 
 /// Number columns kept from the CSV (empty cells become null).
-pub const NUMBER_COLUMNS: [&str; 21] = [
+pub const NUMBER_COLUMNS: [&str; 24] = [
     "checks",
     "swarm",
     "cluster",
@@ -105,6 +111,9 @@ pub const NUMBER_COLUMNS: [&str; 21] = [
     "first_byte_ms",
     "build_occupancy",
     "makespan_over_bound",
+    "checks_proven",
+    "checks_unproven",
+    "checks_discarded",
 ];
 
 /// The texts of the `hidden_verdict` column.

@@ -74,6 +74,28 @@ pub enum RunEvent {
         /// Why.
         reason: String,
     },
+    /// The simulated user chose its next move (a `stop` ends the session; so does a brain that
+    /// gave no usable move, said in `reason`).
+    UserMove {
+        /// Task.
+        task: String,
+        /// Replicate.
+        replicate: u32,
+        /// The turn the move asks for.
+        turn: u32,
+        /// The persona's id.
+        persona: String,
+        /// The move (`stop` when none came).
+        chosen: String,
+        /// The persona's reason, or why no move came.
+        reason: String,
+        /// Its checks: proven, unproven, discarded.
+        proven: usize,
+        unproven: usize,
+        discarded: usize,
+        /// Replies of the brain rejected before this one.
+        rejected: usize,
+    },
     /// `--resume`: rows of later turns whose earlier turn is missing were moved out of the
     /// results (their conversation is re-run from the missing turn, so they no longer belong
     /// to it).
@@ -98,9 +120,58 @@ pub enum RunEvent {
     },
 }
 
+/// What the simulated user did over a run: its moves, the checks it wrote and what became
+/// of them, and the replies of the brain that could not be used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserTally {
+    /// Moves chosen, by name (`stop` included).
+    pub moves: std::collections::BTreeMap<String, u32>,
+    /// Checks kept and proven, kept unproven, and discarded.
+    pub proven: usize,
+    pub unproven: usize,
+    pub discarded: usize,
+    /// Why checks were discarded, with how often (the reason's first words).
+    pub discard_reasons: std::collections::BTreeMap<String, u32>,
+    /// Replies of the brain that were not a usable move.
+    pub rejected: usize,
+    /// Sessions that ended because the brain gave no usable move.
+    pub no_move: usize,
+}
+
+impl UserTally {
+    /// One line for the end of a run; `None` when no simulated user acted.
+    pub fn line(&self) -> Option<String> {
+        if self.moves.is_empty() && self.rejected == 0 {
+            return None;
+        }
+        let moves: Vec<String> = self.moves.iter().map(|(m, n)| format!("{m} {n}")).collect();
+        let reasons: Vec<String> = self
+            .discard_reasons
+            .iter()
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect();
+        Some(format!(
+            "simulated user: moves {}; checks {} proven, {} unproven, {} discarded{}; {} brain repl(ies) rejected, {} session(s) ended with no usable move",
+            moves.join(", "),
+            self.proven,
+            self.unproven,
+            self.discarded,
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons.join("; "))
+            },
+            self.rejected,
+            self.no_move
+        ))
+    }
+}
+
 /// What a run produced.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSummary {
+    /// What the simulated user did.
+    pub user: UserTally,
     /// The run id.
     pub run_id: String,
     /// Rows appended.

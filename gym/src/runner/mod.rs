@@ -16,10 +16,11 @@
 
 mod events;
 pub mod live;
+mod open;
 mod rows;
 mod turn;
 
-pub use events::{occupancy, occupancy_line, RunEvent, RunSummary};
+pub use events::{occupancy, occupancy_line, RunEvent, RunSummary, UserTally};
 pub use rows::entry_points;
 
 use crate::results::{harness_commit, replicate_key, ResultRow, ResultsError, ResultsStore};
@@ -60,8 +61,15 @@ pub struct RunConfig {
     pub first_replicate: u32,
     /// `AB_ID:ARM` for an arm of an A/B comparison; empty otherwise.
     pub experiment: String,
-    /// Later turns' requests come from the brain playing the user (else the scripted ones).
+    /// Later turns' requests come from the brain playing the user (else the scripted ones),
+    /// and after the task's turns the brain's own open turns follow until it stops or
+    /// `max_turns` ([`crate::session`]).
     pub simulate_user: bool,
+    /// A simulated session's turn cap, the task's turns included.
+    pub max_turns: usize,
+    /// Mixed with each task and replicate to draw a simulated session's persona (recorded in
+    /// `request.json`; the same seed draws the same personas).
+    pub user_seed: u64,
     /// The knobs of every system under test (the swarm's pipeline; the single agent's
     /// `build.max_actions`) and of the fleet's clients (`node.*`).
     pub knobs: Knobs,
@@ -94,6 +102,8 @@ impl RunConfig {
             first_replicate: 1,
             experiment: String::new(),
             simulate_user: false,
+            max_turns: crate::session::DEFAULT_MAX_TURNS,
+            user_seed: 0,
             knobs: Knobs::default(),
             test_depth: graders::TestDepthOptions::default(),
         }
@@ -206,6 +216,7 @@ pub async fn run_suite(
             ..RunSummary::default()
         }),
         brain,
+        personas: crate::session::personas::pool(),
         sut,
         clock: Instant::now(),
         builds: Mutex::new(Vec::new()),
@@ -352,6 +363,8 @@ struct Shared {
     summary: Mutex<RunSummary>,
     judging: Judging,
     brain: Option<Brain>,
+    /// The simulated user's personas (`tasks/personas.yaml`).
+    personas: Vec<crate::session::Persona>,
     sut: Arc<dyn SystemUnderTest>,
     /// The run's start, for the intervals below.
     clock: Instant,
@@ -390,6 +403,11 @@ struct Replicate<'a> {
     previous: Option<PathBuf>,
     /// What the simulated user has seen.
     seen: Vec<SeenTurn>,
+    /// Each built turn's request and what asked for it (`scripted`, or the user's move).
+    history: Vec<(String, String)>,
+    /// A simulated session's persona, and the seed that drew it.
+    persona: Option<crate::session::Persona>,
+    session_seed: u64,
 }
 
 async fn run_replicate(
@@ -408,7 +426,18 @@ async fn run_replicate(
         sut: shared.sut.kind().to_string(),
     };
     let lane_settings = shared.sut.lane(lane, config.users());
-    let template = rows::row_template(&context, task, replicate, &lane_settings);
+    let mut template = rows::row_template(&context, task, replicate, &lane_settings);
+    let session_seed =
+        crate::session::personas::session_seed(config.user_seed, &task.id, replicate);
+    let persona = shared.brain.as_ref().and_then(|_| {
+        crate::session::personas::choose(&shared.personas, &task.persona, session_seed)
+    });
+    template.session = if shared.brain.is_some() {
+        "simulated".into()
+    } else {
+        "scripted".into()
+    };
+    template.persona = persona.as_ref().map(|p| p.id.clone()).unwrap_or_default();
     let base = shared.results_dir.join("runs").join(&shared.run_id);
     let base = base
         .join(&task.suite)
@@ -427,6 +456,9 @@ async fn run_replicate(
         project,
         previous: task.start.clone(),
         seen: Vec::new(),
+        history: Vec::new(),
+        persona,
+        session_seed,
     };
     let key = replicate_key(&state.template);
     let grader = Grader {
@@ -435,22 +467,27 @@ async fn run_replicate(
         replicate,
         template: state.template.clone(),
     };
-    let mut waiting: Option<Built<'_>> = None;
+    let mut waiting: Option<Built> = None;
+    let mut last: Option<turn::Noticed> = None;
     for turn in &task.turns {
         match shared.done.get(&(key.clone(), turn.number as u32)) {
             Some(row) => {
                 if let Some(built) = waiting.take() {
                     grader.grade(built).await?;
                 }
-                skip_turn(shared, &mut state, turn, row);
+                skip_turn(shared, &mut state, turn.number as u32, row);
+                last = row.hidden().map(|hidden| turn::Noticed {
+                    hidden,
+                    crashed: false,
+                });
             }
             None => {
                 // The last turn is graded while this one builds.
                 let previous = waiting.take();
                 let grading = async {
                     match previous {
-                        Some(built) => grader.grade(built).await,
-                        None => Ok(()),
+                        Some(built) => grader.grade(built).await.map(Some),
+                        None => Ok(None),
                     }
                 };
                 let building = async {
@@ -465,6 +502,13 @@ async fn run_replicate(
             }
         }
     }
+    if shared.brain.is_some() {
+        // The simulated user reads how the last turn went before choosing the next move.
+        if let Some(built) = waiting.take() {
+            last = Some(grader.grade(built).await?);
+        }
+        open::open_turns(shared, &mut state, &grader, last).await?;
+    }
     // Nothing of this replicate builds any more: the next replicate may start while its last
     // turn is graded.
     drop(permit);
@@ -475,11 +519,11 @@ async fn run_replicate(
 }
 
 /// `--resume`: the turn's row exists; the conversation goes on from its snapshot.
-fn skip_turn(shared: &Shared, state: &mut Replicate<'_>, turn: &Turn, row: &ResultRow) {
+fn skip_turn(shared: &Shared, state: &mut Replicate<'_>, turn: u32, row: &ResultRow) {
     shared.emit(RunEvent::TurnSkipped {
         task: state.task.id.clone(),
         replicate: state.replicate,
-        turn: turn.number as u32,
+        turn,
     });
     if let Ok(mut summary) = shared.summary.lock() {
         summary.skipped += 1;

@@ -77,6 +77,12 @@ pub(super) fn row_template(
         first_byte_ms: None,
         build_occupancy: None,
         makespan_over_bound: None,
+        session: String::new(),
+        persona: String::new(),
+        user_move: String::new(),
+        checks_proven: None,
+        checks_unproven: None,
+        checks_discarded: None,
     }
 }
 
@@ -161,6 +167,10 @@ pub(super) fn graded_row(
         first_byte_ms: replies.first_byte_ms,
         build_occupancy: outcome.build_occupancy,
         makespan_over_bound: outcome.makespan_over_bound,
+        // A task's checks were proven by `tasks check`; an open turn's counts replace these.
+        checks_proven: Some(turn.checks.len() as u32),
+        checks_unproven: Some(0),
+        checks_discarded: Some(0),
         ..template.clone()
     }
 }

@@ -5,32 +5,72 @@
 use super::*;
 
 /// A turn built and kept, waiting for its grades.
-pub(super) struct Built<'t> {
-    turn: &'t Turn,
+pub(super) struct Built {
+    turn: Turn,
     turn_dir: PathBuf,
     /// Its `project` is the turn's snapshot, which the next turn never touches.
     outcome: TurnOutcome,
     brain_model: Option<String>,
+    /// An open turn's move and how far its checks can be trusted; `None` for a task's turn.
+    open: Option<OpenTurn>,
 }
 
-/// Builds one turn and keeps it (snapshot, transcript, events); the conversation moves on.
-pub(super) async fn build_turn<'t>(
+/// What an open turn (the simulated user's own) adds to its row.
+#[derive(Debug, Clone)]
+pub(super) struct OpenTurn {
+    /// The move that asked for it.
+    pub chosen: crate::session::Move,
+    /// Checks proven, unproven and discarded.
+    pub proven: usize,
+    pub unproven: usize,
+    pub discarded: usize,
+}
+
+impl OpenTurn {
+    /// Indices of the unproven checks in the turn (proven ones come first).
+    fn unproven_indices(&self) -> std::collections::BTreeSet<usize> {
+        (self.proven..self.proven + self.unproven).collect()
+    }
+}
+
+/// What a user could notice of a graded turn.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Noticed {
+    pub hidden: graders::HiddenVerdict,
+    pub crashed: bool,
+}
+
+/// Builds one of the task's turns (its request perhaps reworded by the simulated user).
+pub(super) async fn build_turn(
     shared: &Shared,
     state: &mut Replicate<'_>,
-    turn: &'t Turn,
-) -> Result<Built<'t>, RunError> {
+    turn: &Turn,
+) -> Result<Built, RunError> {
+    let (request, brain_model) = request_for(shared, state.task, turn, &state.seen).await;
+    build_request(shared, state, turn.clone(), request, brain_model, None).await
+}
+
+/// Builds a turn for `request` and keeps it (snapshot, transcript, events); the conversation
+/// moves on.
+pub(super) async fn build_request(
+    shared: &Shared,
+    state: &mut Replicate<'_>,
+    turn: Turn,
+    request: String,
+    brain_model: Option<String>,
+    open: Option<OpenTurn>,
+) -> Result<Built, RunError> {
     let number = turn.number as u32;
     let turn_dir = state.base.join(format!("turn{number}"));
     std::fs::create_dir_all(&turn_dir)
         .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
-    let (request, brain_model) = request_for(shared, state.task, turn, &state.seen).await;
     let record = serde_json::json!({"request": request, "simulated_by": brain_model, "scripted": turn.request});
     std::fs::write(
         turn_dir.join("request.json"),
         serde_json::to_string_pretty(&record).unwrap_or_default(),
     )
     .map_err(io_error("cannot write the request".into()))?;
-    let mut outcome = build_with_retries(shared, state, turn, &request, &turn_dir).await?;
+    let mut outcome = build_with_retries(shared, state, &turn, &request, &turn_dir).await?;
     let snapshot = turn_dir.join("project");
     graders::fsutil::copy_tree(&state.project, &snapshot)
         .map_err(io_error("cannot snapshot the project".into()))?;
@@ -39,7 +79,7 @@ pub(super) async fn build_turn<'t>(
     rows::write_jsonl(&turn_dir.join("events.jsonl"), &outcome.events)
         .map_err(io_error("cannot write the events".into()))?;
     state.seen.push(SeenTurn {
-        request,
+        request: request.clone(),
         claimed: outcome.claim.map(|c| c.to_string()).unwrap_or_default(),
         summary: outcome.summary.clone(),
         files: crate::demo::files_of(&state.project)
@@ -47,6 +87,11 @@ pub(super) async fn build_turn<'t>(
             .map(|(path, _)| path)
             .collect(),
     });
+    state.history.push((
+        request,
+        open.as_ref()
+            .map_or("scripted".to_string(), |o| o.chosen.name().to_string()),
+    ));
     outcome.project = snapshot.clone();
     state.previous = Some(snapshot);
     Ok(Built {
@@ -54,6 +99,7 @@ pub(super) async fn build_turn<'t>(
         turn_dir,
         outcome,
         brain_model,
+        open,
     })
 }
 
@@ -66,16 +112,21 @@ pub(super) struct Grader<'a> {
 }
 
 impl Grader<'_> {
-    /// Grades a built turn and stores its row.
-    pub(super) async fn grade(&self, built: Built<'_>) -> Result<(), RunError> {
+    /// Grades a built turn and stores its row; returns what a user would have noticed.
+    pub(super) async fn grade(&self, built: Built) -> Result<Noticed, RunError> {
         let start = self.shared.clock.elapsed().as_secs_f64();
-        let (shared, task, turn) = (self.shared, self.task, built.turn);
+        let (shared, task, turn) = (self.shared, self.task, &built.turn);
         let graded = graders::Turn {
             spec: &task.spec,
             request: &turn.request,
             hidden_requirements: &task.hidden_requirements,
             checks: turn.check_set(),
             entry_points: entry_points(turn),
+            unproven: built
+                .open
+                .as_ref()
+                .map(OpenTurn::unproven_indices)
+                .unwrap_or_default(),
         };
         let grades = graders::grade(&graded, &built.outcome, &shared.judging).await?;
         std::fs::write(
@@ -88,7 +139,17 @@ impl Grader<'_> {
             turn_dir: &built.turn_dir,
         };
         let mut row = rows::graded_row(&self.template, turn, &built.outcome, &grades, &files);
-        row.brain_model = built.brain_model.unwrap_or_default();
+        row.brain_model = built.brain_model.clone().unwrap_or_default();
+        if let Some(open) = &built.open {
+            row.user_move = open.chosen.name().to_string();
+            row.checks_proven = Some(open.proven as u32);
+            row.checks_unproven = Some(open.unproven as u32);
+            row.checks_discarded = Some(open.discarded as u32);
+        }
+        let noticed = Noticed {
+            hidden: grades.hidden,
+            crashed: crate::session::crashed(&grades.checks),
+        };
         shared.store.append(&row)?;
         shared.emit(RunEvent::TurnGraded {
             task: task.id.clone(),
@@ -103,7 +164,7 @@ impl Grader<'_> {
             summary.rows.push(row);
         }
         shared.note_interval(&shared.gradings, start);
-        Ok(())
+        Ok(noticed)
     }
 }
 

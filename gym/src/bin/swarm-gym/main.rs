@@ -177,10 +177,18 @@ struct RunArgs {
     new_run: bool,
     #[command(flatten)]
     grading: GradingArgs,
-    /// Later turns' requests come from the fleet's `brain` node playing the task's persona
-    /// (it must keep every concrete requirement, or the scripted request is used).
+    /// The fleet's `brain` node plays the user: it rewords the task's later turns (keeping
+    /// every concrete requirement, or the scripted request is used), then, in a persona from
+    /// tasks/personas.yaml, chooses its own next moves with checks it writes (vetted: each
+    /// must fail before the turn) until it stops or --max-turns.
     #[arg(long)]
     simulate_user: bool,
+    /// With --simulate-user: most turns in a session, the task's own included.
+    #[arg(long, default_value_t = gym::session::DEFAULT_MAX_TURNS, requires = "simulate_user")]
+    max_turns: usize,
+    /// With --simulate-user: the seed that draws each session's persona (recorded in rows).
+    #[arg(long, default_value_t = 0, requires = "simulate_user")]
+    user_seed: u64,
     /// A knob, NAME=VALUE (repeatable; `swarm knobs` lists them): the pipeline's for SUT
     /// swarm; `build.max_actions` is also the single agent's budget per turn; `node.*` the
     /// fleet's clients for both.

@@ -98,6 +98,30 @@ pub(crate) fn labelled_progress(total: Option<usize>) -> gym::ab::ArmEvents {
             RunEvent::Retrying { task, turn, reason } => {
                 say(format!("  {plain}{task} turn {turn}: infrastructure failure, retrying: {reason}"))
             }
+            RunEvent::UserMove {
+                task,
+                replicate,
+                turn,
+                persona,
+                chosen,
+                reason,
+                proven,
+                unproven,
+                discarded,
+                rejected,
+            } => say(format!(
+                "  {plain}{task} r{replicate} turn {turn}: the user ({persona}) chose {chosen}: {reason}{}{}",
+                if chosen == "stop" {
+                    String::new()
+                } else {
+                    format!(" — checks {proven} proven, {unproven} unproven, {discarded} discarded")
+                },
+                if *rejected > 0 {
+                    format!(" ({rejected} brain repl(ies) rejected first)")
+                } else {
+                    String::new()
+                }
+            )),
             RunEvent::UserFallback { task, turn, reason } => say(format!(
                 "  {plain}{task} turn {turn}: simulated user unusable ({reason}); the scripted request is used"
             )),

@@ -31,8 +31,16 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
     }
     let total_turns: usize =
         tasks.iter().map(|t| t.turns.len()).sum::<usize>() * args.replicates as usize;
+    let open = if args.simulate_user {
+        format!(
+            " (then the simulated user's own turns, up to {} a session)",
+            args.max_turns
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "swarm-gym run: {} task(s) x {} replicate(s) = {total_turns} turn(s), SUT {}, fleet {}, results {}",
+        "swarm-gym run: {} task(s) x {} replicate(s) = {total_turns} turn(s){open}, SUT {}, fleet {}, results {}",
         tasks.len(), args.replicates, args.sut, args.fleet.label(), args.results.display()
     );
     let config = RunConfig {
@@ -42,6 +50,8 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         judge_samples: args.grading.judge_samples,
         test_depth: args.grading.test_depth(),
         simulate_user: args.simulate_user,
+        max_turns: args.max_turns,
+        user_seed: args.user_seed,
         knobs,
         ..RunConfig::new(
             tasks,
@@ -88,6 +98,7 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             "abandoned": summary.abandoned,
             "grading": summary.grading_line(),
             "occupancy": summary.occupancy_line(),
+            "simulated_user": summary.user.line(),
             "rows": summary.rows,
         });
         println!(
@@ -106,9 +117,13 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         summary.rows.len(),
         summary.skipped
     );
-    for line in [summary.grading_line(), summary.occupancy_line()]
-        .into_iter()
-        .flatten()
+    for line in [
+        summary.grading_line(),
+        summary.occupancy_line(),
+        summary.user.line(),
+    ]
+    .into_iter()
+    .flatten()
     {
         println!("{line}");
     }

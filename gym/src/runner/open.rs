@@ -1,0 +1,192 @@
+//! A simulated session's open turns: after the task's turns, the brain (in the session's
+//! persona) sees what a user would see, chooses a move, and — unless it stops — its request
+//! is built and graded with its vetted checks; until it stops or the turn cap. Each turn's
+//! `user.json` keeps what the user saw, the move, the checks kept and discarded (with why)
+//! and the brain's replies that were rejected.
+
+use super::turn::{build_request, Grader, Noticed, OpenTurn};
+use super::*;
+use crate::session::{self, Move, Observation};
+use graders::checks::Check;
+
+/// Runs the open turns of one replicate, from its last graded turn (`last`: what the user
+/// noticed of it).
+pub(super) async fn open_turns(
+    shared: &Shared,
+    state: &mut Replicate<'_>,
+    grader: &Grader<'_>,
+    mut last: Option<Noticed>,
+) -> Result<(), RunError> {
+    let (Some(brain), Some(persona)) = (shared.brain.as_ref(), state.persona.clone()) else {
+        return Ok(());
+    };
+    let key = replicate_key(&state.template);
+    let sandbox = swarm::Sandbox::detect();
+    let mut kept: Vec<Check> = Vec::new();
+    for number in state.task.turns.len() + 1..=shared.config.max_turns {
+        let number_u32 = number as u32;
+        if let Some(row) = shared.done.get(&(key.clone(), number_u32)) {
+            skip_turn(shared, state, number_u32, row);
+            last = row.hidden().map(|hidden| Noticed {
+                hidden,
+                crashed: false,
+            });
+            continue;
+        }
+        let before = state.previous.clone();
+        let tried = match &before {
+            Some(project) => {
+                let commands = session::advertised(&state.task.spec, &kept);
+                session::try_commands(project, &commands, sandbox).await
+            }
+            None => Vec::new(),
+        };
+        let observation = Observation {
+            files: before.as_deref().map(session::skim).unwrap_or_default(),
+            tried,
+            noticed: last
+                .map_or("You have not tried it yet.", |n| {
+                    session::noticed(n.hidden, n.crashed)
+                })
+                .to_string(),
+            history: state.history.clone(),
+        };
+        let (proposal, rejected) =
+            session::next_move(brain, &persona, &state.task.spec, &observation).await;
+        let turn_dir = state.base.join(format!("turn{number}"));
+        std::fs::create_dir_all(&turn_dir)
+            .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
+        let proposal = match proposal {
+            Ok(proposal) if proposal.next != Move::Stop => proposal,
+            ended => {
+                let (reason, no_move) = match &ended {
+                    Ok(stop) => (stop.reason.clone(), false),
+                    Err(why) => (why.clone(), true),
+                };
+                keep_record(
+                    &turn_dir,
+                    (&persona, state.session_seed, &observation),
+                    ended.as_ref().ok(),
+                    None,
+                    &rejected,
+                )?;
+                tally(shared, Move::Stop, None, rejected.len(), no_move);
+                shared.emit(RunEvent::UserMove {
+                    task: state.task.id.clone(),
+                    replicate: state.replicate,
+                    turn: number_u32,
+                    persona: persona.id.clone(),
+                    chosen: Move::Stop.name().into(),
+                    reason,
+                    proven: 0,
+                    unproven: 0,
+                    discarded: 0,
+                    rejected: rejected.len(),
+                });
+                break;
+            }
+        };
+        let vetted = session::vet::vet(
+            before.as_deref(),
+            &proposal.checks,
+            &proposal.patch(),
+            sandbox,
+        )
+        .await?;
+        keep_record(
+            &turn_dir,
+            (&persona, state.session_seed, &observation),
+            Some(&proposal),
+            Some(&vetted),
+            &rejected,
+        )?;
+        tally(shared, proposal.next, Some(&vetted), rejected.len(), false);
+        shared.emit(RunEvent::UserMove {
+            task: state.task.id.clone(),
+            replicate: state.replicate,
+            turn: number_u32,
+            persona: persona.id.clone(),
+            chosen: proposal.next.name().into(),
+            reason: proposal.reason.clone(),
+            proven: vetted.proven.len(),
+            unproven: vetted.unproven.len(),
+            discarded: vetted.discarded.len(),
+            rejected: rejected.len(),
+        });
+        let (checks, _) = vetted.graded();
+        kept.extend(checks.iter().cloned());
+        let turn = Turn {
+            number,
+            request: proposal.request.clone(),
+            reference: PathBuf::new(),
+            fixtures: BTreeMap::new(),
+            checks,
+        };
+        let open = OpenTurn {
+            chosen: proposal.next,
+            proven: vetted.proven.len(),
+            unproven: vetted.unproven.len(),
+            discarded: vetted.discarded.len(),
+        };
+        let model = Some(brain.model.clone());
+        let built = build_request(shared, state, turn, proposal.request, model, Some(open)).await?;
+        last = Some(grader.grade(built).await?);
+    }
+    Ok(())
+}
+
+/// Writes the turn's `user.json`.
+fn keep_record(
+    turn_dir: &Path,
+    (persona, seed, seen): (&session::Persona, u64, &Observation),
+    proposal: Option<&session::Proposal>,
+    vetted: Option<&session::Vetted>,
+    rejected: &[String],
+) -> Result<(), RunError> {
+    let record = serde_json::json!({
+        "persona": persona,
+        "session_seed": seed,
+        "saw": seen,
+        "proposal": proposal,
+        "vetted": vetted,
+        "rejected_replies": rejected,
+    });
+    std::fs::write(
+        turn_dir.join("user.json"),
+        serde_json::to_string_pretty(&record).unwrap_or_default(),
+    )
+    .map_err(io_error("cannot write the user's move".into()))
+}
+
+/// Adds a move to the run's [`UserTally`].
+fn tally(
+    shared: &Shared,
+    chosen: Move,
+    vetted: Option<&session::Vetted>,
+    rejected: usize,
+    no_move: bool,
+) {
+    let Ok(mut summary) = shared.summary.lock() else {
+        return;
+    };
+    let user = &mut summary.user;
+    *user.moves.entry(chosen.name().to_string()).or_default() += 1;
+    user.rejected += rejected;
+    user.no_move += usize::from(no_move);
+    if let Some(vetted) = vetted {
+        user.proven += vetted.proven.len();
+        user.unproven += vetted.unproven.len();
+        user.discarded += vetted.discarded.len();
+        for discarded in &vetted.discarded {
+            let kind: String = discarded
+                .reason
+                .split([':', ','])
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect();
+            *user.discard_reasons.entry(kind).or_default() += 1;
+        }
+    }
+}
