@@ -24,6 +24,9 @@ pub struct TaskLine {
     pub turn: u32,
     /// SUT.
     pub sut: String,
+    /// Who played the user: `scripted` (the task's turns) or `simulated` (`--simulate-user`;
+    /// its open turns are the brain's own requests, one per session).
+    pub user: String,
     /// Builder model(s), `/`-joined.
     pub model: String,
     /// Rows.
@@ -45,18 +48,29 @@ const TABLE: [(&str, &str); 5] = [
     ("overall", "overall"),
 ];
 
-/// One line per (suite, task, turn, SUT), in that order.
+/// Who played the user in a row's session (rows of older versions: scripted).
+fn user_of(row: &ResultRow) -> &str {
+    if row.session.is_empty() {
+        "scripted"
+    } else {
+        &row.session
+    }
+}
+
+/// One line per (suite, task, turn, SUT, user), in that order: scripted and simulated
+/// sessions are never pooled.
 pub fn task_lines(rows: &[ResultRow]) -> Vec<TaskLine> {
-    let mut groups: BTreeMap<(&str, &str, u32, &str), Vec<&ResultRow>> = BTreeMap::new();
+    type Key<'a> = (&'a str, &'a str, u32, &'a str, &'a str);
+    let mut groups: BTreeMap<Key<'_>, Vec<&ResultRow>> = BTreeMap::new();
     for row in rows {
         groups
-            .entry((&row.suite, &row.task, row.turn, &row.sut))
+            .entry((&row.suite, &row.task, row.turn, &row.sut, user_of(row)))
             .or_default()
             .push(row);
     }
     groups
         .into_iter()
-        .map(|((suite, task, turn, sut), rows)| {
+        .map(|((suite, task, turn, sut, user), rows)| {
             let mut models: Vec<&str> = rows.iter().map(|r| r.builder_model.as_str()).collect();
             models.sort_unstable();
             models.dedup();
@@ -75,6 +89,7 @@ pub fn task_lines(rows: &[ResultRow]) -> Vec<TaskLine> {
                 task: task.to_string(),
                 turn,
                 sut: sut.to_string(),
+                user: user.to_string(),
                 model: models.join("/"),
                 runs: rows.len(),
                 passed: rows.iter().filter(|r| r.hidden_pass()).count(),
@@ -88,8 +103,8 @@ pub fn task_lines(rows: &[ResultRow]) -> Vec<TaskLine> {
 /// The task table as text.
 pub fn render_task_table(lines: &[TaskLine]) -> String {
     let mut out = format!(
-        "{:<16} {:>4} {:<7} {:>5} {:>9}",
-        "task", "turn", "SUT", "runs", "hidden ok"
+        "{:<16} {:>4} {:<7} {:<9} {:>5} {:>9}",
+        "task", "turn", "SUT", "user", "runs", "hidden ok"
     );
     for (_, header) in TABLE {
         let _ = write!(out, " {header:>7}");
@@ -98,10 +113,11 @@ pub fn render_task_table(lines: &[TaskLine]) -> String {
     for line in lines {
         let _ = write!(
             out,
-            "{:<16} {:>4} {:<7} {:>5} {:>9}",
+            "{:<16} {:>4} {:<7} {:<9} {:>5} {:>9}",
             line.task,
             line.turn,
             line.sut,
+            line.user,
             line.runs,
             format!("{}/{}", line.passed, line.runs)
         );

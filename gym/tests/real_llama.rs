@@ -1,5 +1,6 @@
 //! The gym on real models: two llama-servers serving SmolLM2-135M as builders, brain (the
-//! simulated user) and judge run `swarm-gym run --simulate-user` over the smoke suite. SmolLM2 cannot code, so the scores must be honestly
+//! simulated user, one open turn at most after each task's two) and judge run `swarm-gym
+//! run --simulate-user --max-turns 3` over the smoke suite. SmolLM2 cannot code, so the scores must be honestly
 //! low; what is proven is that the whole path runs to the end on real servers, writes
 //! well-formed rows, and never panics or hangs. Skipped, with the reason, when
 //! `.ci/prepare-model.sh` could not prepare the model (under CI only if it recorded why).
@@ -33,6 +34,8 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
         .args([
             "run",
             "--simulate-user",
+            "--max-turns",
+            "3",
             "--concurrency",
             "2",
             "--knob",
@@ -65,7 +68,53 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let (rows, bad) = gym::read_rows(&results).unwrap();
     assert_eq!(bad.len(), 0, "every row is well formed");
-    assert_eq!(rows.len(), 6, "3 smoke tasks x 2 turns");
+    // The task's two turns, then at most one of the simulated user's own (--max-turns 3):
+    // SmolLM2 as the brain may stop, give no usable move, or write checks that are
+    // discarded; the rows and the tally must say which.
+    let open: Vec<&gym::ResultRow> = rows.iter().filter(|r| r.turn == 3).collect();
+    assert_eq!(
+        rows.len(),
+        6 + open.len(),
+        "3 smoke tasks x 2 turns, then open turns"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.session == "simulated" && !r.persona.is_empty()));
+    for row in &open {
+        assert!(
+            !row.user_move.is_empty() && row.user_move != "stop",
+            "{row:?}"
+        );
+        let (proven, unproven) = (row.checks_proven.unwrap(), row.checks_unproven.unwrap());
+        assert!(row.checks_discarded.is_some(), "{row:?}");
+        if proven == 0 {
+            assert_ne!(
+                row.hidden_verdict, "pass",
+                "unproven checks never pass a turn: {row:?}"
+            );
+        }
+        eprintln!(
+            "open turn: {} by {}: {proven} proven, {unproven} unproven, {} discarded, hidden {}",
+            row.user_move,
+            row.persona,
+            row.checks_discarded.unwrap(),
+            row.hidden_verdict
+        );
+    }
+    let sessions_ended = open.len()
+        + stdout
+            .lines()
+            .chain(stderr.lines())
+            .filter(|l| l.contains("chose stop"))
+            .count();
+    assert_eq!(
+        sessions_ended, 3,
+        "every session went on or stopped, and said so:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("simulated user: moves"),
+        "the tally: {stdout}"
+    );
     let builders: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.builder_model.as_str()).collect();
     assert_eq!(builders.len(), 1);

@@ -329,7 +329,9 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
         .map(|d| d["reason"].as_str().unwrap())
         .collect();
     assert!(
-        reasons.iter().any(|r| r.contains("already passes before the turn"))
+        reasons
+            .iter()
+            .any(|r| r.contains("already passes before the turn"))
             && reasons.iter().any(|r| r.contains("outside the app")),
         "{reasons:?}"
     );
@@ -364,7 +366,12 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
         );
     }
     assert_eq!((user.proven, user.unproven, user.discarded), (3, 1, 4));
-    assert!(user.line().unwrap().contains("4 discarded"));
+    let line = user.line().unwrap();
+    eprintln!("{line}");
+    assert!(
+        line.contains("4 discarded (2 already passes; 1 malformed; 1 outside the app)"),
+        "{line}"
+    );
     let said = events.lock().unwrap();
     assert!(said
         .iter()

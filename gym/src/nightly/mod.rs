@@ -115,6 +115,17 @@ pub struct NightlyPlan {
     /// Where the report goes (default results/nightly-report).
     #[serde(default = "default_report")]
     pub report: PathBuf,
+    /// Sessions played by the simulated user (`swarm-gym run --simulate-user`), up to
+    /// `max_turns` turns each (default: the task's scripted turns only).
+    #[serde(default)]
+    pub simulate_user: bool,
+    /// A simulated session's turn cap.
+    #[serde(default = "default_max_turns")]
+    pub max_turns: usize,
+}
+
+fn default_max_turns() -> usize {
+    crate::session::DEFAULT_MAX_TURNS
 }
 
 impl NightlyPlan {

@@ -85,6 +85,8 @@ pub async fn night(
     let base = RunConfig {
         concurrency: plan.concurrency,
         resume: true,
+        simulate_user: plan.simulate_user,
+        max_turns: plan.max_turns,
         judge_samples: plan.judge_samples,
         test_depth: graders::TestDepthOptions {
             mutants: plan.mutants,

@@ -178,14 +178,7 @@ fn tally(
         user.unproven += vetted.unproven.len();
         user.discarded += vetted.discarded.len();
         for discarded in &vetted.discarded {
-            let kind: String = discarded
-                .reason
-                .split([':', ','])
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(60)
-                .collect();
+            let kind = discarded.kind.to_string();
             *user.discard_reasons.entry(kind).or_default() += 1;
         }
     }

@@ -284,7 +284,7 @@ pub async fn next_move(
     let mut rejected = Vec::new();
     for _ in 0..ASKS {
         match brain
-            .ask_json(messages.clone(), move_schema(), Some(3_000), 0.7)
+            .ask_json(messages.clone(), move_schema(), Some(2_000), 0.7)
             .await
             .and_then(unusable)
         {

@@ -24,6 +24,9 @@ const MAX_PATCH_BYTES: usize = 200_000;
 pub struct Discarded {
     /// The console block as written.
     pub check: String,
+    /// The kind of reason: `malformed`, `outside the app`, `too many`, `already passes`,
+    /// `undecidable`.
+    pub kind: &'static str,
     /// Why it was not kept.
     pub reason: String,
 }
@@ -51,14 +54,17 @@ impl Vetted {
     }
 }
 
-/// Why a console block cannot be a check (before running it).
-fn malformed(block: &str) -> Option<String> {
+/// Why a console block cannot be a check (before running it): (kind, reason).
+fn malformed(block: &str) -> Option<(&'static str, String)> {
     if block.len() > MAX_CHECK_CHARS {
-        return Some(format!("longer than {MAX_CHECK_CHARS} characters"));
+        return Some((
+            "malformed",
+            format!("longer than {MAX_CHECK_CHARS} characters"),
+        ));
     }
     let steps = swarm::parse_console(block);
     if steps.is_empty() {
-        return Some("holds no `$ command` line".into());
+        return Some(("malformed", "holds no `$ command` line".into()));
     }
     for step in &steps {
         let outside = step.command.split_whitespace().find(|word| {
@@ -66,9 +72,12 @@ fn malformed(block: &str) -> Option<String> {
             word.starts_with('/') || word.starts_with('~') || word.split('/').any(|p| p == "..")
         });
         if let Some(word) = outside {
-            return Some(format!(
-                "`{}` names `{word}`, outside the app: a check runs inside it",
-                step.command
+            return Some((
+                "outside the app",
+                format!(
+                    "`{}` names `{word}`, outside the app: a check runs inside it",
+                    step.command
+                ),
             ));
         }
     }
@@ -115,16 +124,18 @@ pub async fn vet(
     let mut vetted = Vetted::default();
     let mut candidates = Vec::new();
     for block in checks {
-        let discard = |reason: String| Discarded {
+        let discard = |kind, reason: String| Discarded {
             check: block.clone(),
+            kind,
             reason,
         };
         if candidates.len() >= MAX_CHECKS {
-            vetted.discarded.push(discard(format!(
-                "more than {MAX_CHECKS} checks in one turn"
-            )));
-        } else if let Some(why) = malformed(block) {
-            vetted.discarded.push(discard(why));
+            vetted.discarded.push(discard(
+                "too many",
+                format!("more than {MAX_CHECKS} checks in one turn"),
+            ));
+        } else if let Some((kind, why)) = malformed(block) {
+            vetted.discarded.push(discard(kind, why));
         } else {
             candidates.push(block.clone());
         }
@@ -157,12 +168,14 @@ pub async fn vet(
             graders::checks::Verdict::Fail => kept.push(check),
             graders::checks::Verdict::Pass => vetted.discarded.push(Discarded {
                 check: block.clone(),
+                kind: "already passes",
                 reason:
                     "it already passes before the turn, so it cannot tell whether the work was done"
                         .into(),
             }),
             graders::checks::Verdict::Inconclusive => vetted.discarded.push(Discarded {
                 check: block.clone(),
+                kind: "undecidable",
                 reason: format!("it cannot be decided here: {first}"),
             }),
         }

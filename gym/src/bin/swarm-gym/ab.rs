@@ -205,14 +205,14 @@ pub(crate) fn ab_command(args: AbArgs) -> ExitCode {
         tasks.len(),
         args.replicates
     );
-    let base = RunConfig {
+    let base = args.user.apply(RunConfig {
         replicates: args.replicates,
         concurrency: args.concurrency,
         judge_samples: args.grading.judge_samples,
         test_depth: args.grading.test_depth(),
         knobs,
         ..RunConfig::new(tasks, Sut::Single, fleet, args.fleet.label(), args.results)
-    };
+    });
     let experiment = match choose_experiment(&base.results, args.resume.as_deref()) {
         Ok(experiment) => experiment,
         Err(err) => {

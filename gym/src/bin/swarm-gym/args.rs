@@ -101,3 +101,32 @@ impl GradingArgs {
         }
     }
 }
+
+/// Who plays the user: the task's scripted turns, or (`--simulate-user`) the fleet's brain.
+#[derive(Args, Clone)]
+pub(crate) struct UserArgs {
+    /// The fleet's `brain` node plays the user: it rewords the task's later turns (keeping
+    /// every concrete requirement, or the scripted request is used), then, in a persona from
+    /// tasks/personas.yaml, chooses its own next moves with checks it writes (vetted: each
+    /// must fail before the turn) until it stops or --max-turns.
+    #[arg(long)]
+    pub(crate) simulate_user: bool,
+    /// With --simulate-user: most turns in a session, the task's own included.
+    #[arg(long, default_value_t = gym::session::DEFAULT_MAX_TURNS, requires = "simulate_user")]
+    pub(crate) max_turns: usize,
+    /// With --simulate-user: the seed that draws each session's persona (in user.json).
+    #[arg(long, default_value_t = 0, requires = "simulate_user")]
+    pub(crate) user_seed: u64,
+}
+
+impl UserArgs {
+    /// These settings on `config`.
+    pub(crate) fn apply(&self, config: gym::RunConfig) -> gym::RunConfig {
+        gym::RunConfig {
+            simulate_user: self.simulate_user,
+            max_turns: self.max_turns,
+            user_seed: self.user_seed,
+            ..config
+        }
+    }
+}

@@ -21,7 +21,7 @@ mod tasks;
 mod tune;
 mod view;
 
-pub(crate) use args::{FleetArgs, GradingArgs, TaskSelection};
+pub(crate) use args::{FleetArgs, GradingArgs, TaskSelection, UserArgs};
 pub(crate) use progress::labelled_progress;
 
 #[derive(Parser)]
@@ -177,18 +177,8 @@ struct RunArgs {
     new_run: bool,
     #[command(flatten)]
     grading: GradingArgs,
-    /// The fleet's `brain` node plays the user: it rewords the task's later turns (keeping
-    /// every concrete requirement, or the scripted request is used), then, in a persona from
-    /// tasks/personas.yaml, chooses its own next moves with checks it writes (vetted: each
-    /// must fail before the turn) until it stops or --max-turns.
-    #[arg(long)]
-    simulate_user: bool,
-    /// With --simulate-user: most turns in a session, the task's own included.
-    #[arg(long, default_value_t = gym::session::DEFAULT_MAX_TURNS, requires = "simulate_user")]
-    max_turns: usize,
-    /// With --simulate-user: the seed that draws each session's persona (recorded in rows).
-    #[arg(long, default_value_t = 0, requires = "simulate_user")]
-    user_seed: u64,
+    #[command(flatten)]
+    user: UserArgs,
     /// A knob, NAME=VALUE (repeatable; `swarm knobs` lists them): the pipeline's for SUT
     /// swarm; `build.max_actions` is also the single agent's budget per turn; `node.*` the
     /// fleet's clients for both.
@@ -230,6 +220,8 @@ struct AbArgs {
     resume: Option<String>,
     #[command(flatten)]
     grading: GradingArgs,
+    #[command(flatten)]
+    user: UserArgs,
     /// A pipeline knob both arms share, NAME=VALUE (an arm changes one with knob:NAME=VALUE).
     #[arg(long = "knob")]
     knobs: Vec<String>,
@@ -281,6 +273,8 @@ struct StudyArgs {
     no_calibration: bool,
     #[command(flatten)]
     grading: GradingArgs,
+    #[command(flatten)]
+    user: UserArgs,
     /// A pipeline knob both arms share, NAME=VALUE (the same knobs for both: only the model changes).
     #[arg(long = "knob")]
     knobs: Vec<String>,

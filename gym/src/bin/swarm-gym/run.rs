@@ -31,10 +31,10 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
     }
     let total_turns: usize =
         tasks.iter().map(|t| t.turns.len()).sum::<usize>() * args.replicates as usize;
-    let open = if args.simulate_user {
+    let open = if args.user.simulate_user {
         format!(
             " (then the simulated user's own turns, up to {} a session)",
-            args.max_turns
+            args.user.max_turns
         )
     } else {
         String::new()
@@ -43,15 +43,12 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
         "swarm-gym run: {} task(s) x {} replicate(s) = {total_turns} turn(s){open}, SUT {}, fleet {}, results {}",
         tasks.len(), args.replicates, args.sut, args.fleet.label(), args.results.display()
     );
-    let config = RunConfig {
+    let config = args.user.apply(RunConfig {
         replicates: args.replicates,
         concurrency: args.concurrency,
         resume: args.resume,
         judge_samples: args.grading.judge_samples,
         test_depth: args.grading.test_depth(),
-        simulate_user: args.simulate_user,
-        max_turns: args.max_turns,
-        user_seed: args.user_seed,
         knobs,
         ..RunConfig::new(
             tasks,
@@ -60,7 +57,7 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             args.fleet.label(),
             args.results.clone(),
         )
-    };
+    });
     let print = labelled_progress(Some(total_turns));
     let progress = Arc::new(move |event: &RunEvent| print("", event));
     let summary = match runtime.block_on(run_suite(config, progress)) {

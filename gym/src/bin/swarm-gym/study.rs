@@ -76,7 +76,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
         "swarm-gym study {}: {}; A = {}, B = {}; {} app(s), {turns} turn(s) each arm and replicate, {} replicate(s), interleaved",
         design.name, design.about, args.a_model, args.b_model, tasks.len(), args.replicates
     );
-    let base = RunConfig {
+    let base = args.user.apply(RunConfig {
         resume: args.resume.is_some(),
         replicates: args.replicates,
         concurrency: args.concurrency,
@@ -90,7 +90,7 @@ pub(crate) fn study_command(args: StudyArgs) -> ExitCode {
             args.fleet.label(),
             args.results.clone(),
         )
-    };
+    });
     let arm_a = [gym::ab::Setting::Fleet(arms[0].clone())];
     let arm_b = [gym::ab::Setting::Fleet(arms[1].clone())];
     println!(
