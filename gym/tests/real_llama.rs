@@ -1,9 +1,10 @@
 //! The gym on real models: two llama-servers serving SmolLM2-135M as builders, brain (the
 //! simulated user, one open turn at most after each task's two) and judge run `swarm-gym
-//! run --simulate-user --max-turns 3` over the smoke suite. SmolLM2 cannot code, so the scores must be honestly
-//! low; what is proven is that the whole path runs to the end on real servers, writes
-//! well-formed rows, and never panics or hangs. Skipped, with the reason, when
-//! `.ci/prepare-model.sh` could not prepare the model (under CI only if it recorded why).
+//! run --simulate-user --max-turns 3` over two tasks of the smoke suite. SmolLM2 cannot
+//! code, so the scores must be honestly low; what is proven is that the whole path runs to
+//! the end on real servers, writes well-formed rows that say what the simulated user did,
+//! and never panics or hangs. Skipped, with the reason, when `.ci/prepare-model.sh` could not
+//! prepare the model (under CI only if it recorded why).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Stdio};
@@ -36,6 +37,8 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
             "--simulate-user",
             "--max-turns",
             "3",
+            "--limit",
+            "2",
             "--concurrency",
             "2",
             "--knob",
@@ -54,7 +57,7 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
         .spawn()
         .unwrap();
     while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(600) {
+        if started.elapsed() > Duration::from_secs(900) {
             let _ = child.kill();
             panic!("swarm-gym run hung on real llama-servers");
         }
@@ -74,8 +77,8 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
     let open: Vec<&gym::ResultRow> = rows.iter().filter(|r| r.turn == 3).collect();
     assert_eq!(
         rows.len(),
-        6 + open.len(),
-        "3 smoke tasks x 2 turns, then open turns"
+        4 + open.len(),
+        "2 smoke tasks x 2 turns, then open turns"
     );
     assert!(rows
         .iter()
@@ -108,7 +111,7 @@ fn swarm_gym_run_on_real_llama_servers_writes_honest_rows() {
             .filter(|l| l.contains("chose stop"))
             .count();
     assert_eq!(
-        sessions_ended, 3,
+        sessions_ended, 2,
         "every session went on or stopped, and said so:\n{stderr}"
     );
     assert!(
