@@ -106,12 +106,17 @@ pub fn prompt(
     persona: &str,
     avoid: &[String],
     language: swarm::spec::Language,
+    existing: Option<&[DraftFile]>,
 ) -> String {
     let title = language.title();
-    let kind = match archetype {
-        Archetype::HeavySpec => "a detailed spec: every command, output format, error message and exit status written out, with a `## Acceptance` section of console blocks".to_string(),
-        Archetype::MinimalSpec => "a short request of two or three sentences, as a busy user writes it; the hidden requirements hold what a careful engineer would infer".to_string(),
-        Archetype::ContinueExisting => format!("work on an existing small {title} project: give its files in start_files; the spec asks for a change that must keep what works working"),
+    let kind = match (archetype, existing) {
+        (Archetype::HeavySpec, _) => "a detailed spec: every command, output format, error message and exit status written out, with a `## Acceptance` section of console blocks".to_string(),
+        (Archetype::MinimalSpec, _) => "a short request of two or three sentences, as a busy user writes it; the hidden requirements hold what a careful engineer would infer".to_string(),
+        (Archetype::ContinueExisting, None) => format!("work on an existing small {title} project: give its files in start_files; the spec asks for a change that must keep what works working"),
+        (Archetype::ContinueExisting, Some(files)) => format!(
+            "work on the existing {title} project below, which passed its own hidden checks in an earlier run: leave start_files empty (these files are the start); the spec asks for a change that must keep what works working, and each turn's reference_files is the whole project after that turn\n{}",
+            crate::continue_app::show_files(files)
+        ),
     };
     let stated = match language {
         swarm::spec::Language::Python => String::new(),
@@ -145,6 +150,7 @@ mod prompt_tests {
             "a sysadmin",
             &[],
             swarm::spec::Language::Rust,
+            None,
         );
         assert!(rust.contains("a small Rust command-line app"), "{rust}");
         assert!(rust.contains("`Language: Rust`") && rust.contains("cargo run --quiet --"));
@@ -154,6 +160,7 @@ mod prompt_tests {
             "a teacher",
             &[],
             swarm::spec::Language::Python,
+            None,
         );
         assert!(
             python.contains(

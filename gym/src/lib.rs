@@ -2,6 +2,7 @@
 //! (`tasks check`). The runner, results store and A/B statistics build on these.
 
 pub mod ab;
+pub mod continue_app;
 pub mod demo;
 pub mod generate;
 pub mod nightly;

@@ -168,3 +168,142 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
     assert_eq!(task.turns.len(), 2);
     assert_eq!(task.persona, "A teacher who wants exact output.");
 }
+
+/// `swarm-gym generate` with `args`, on `fleet`, into `out`.
+async fn generate(fleet: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
+    command
+        .arg("generate")
+        .args(args)
+        .arg("--fleet")
+        .arg(fleet)
+        .arg("--out")
+        .arg(out)
+        .arg("--existing")
+        .arg(out)
+        .env("SWARM_CONFIG", "/dev/null");
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_continued_app_starts_from_a_project_that_passed_and_only_from_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // A results file: row 1 passed and its snapshot is kept; row 2 failed.
+    let results = dir.path().join("results/results.csv");
+    let store = gym::ResultsStore::open(&results).unwrap();
+    let passed_code = format!("# PASSED-IN-AN-EARLIER-RUN\n{}", greet(false));
+    for (turn, verdict) in [(1, "pass"), (2, "fail")] {
+        let turn_dir = format!("runs/r1/smoke/greet/r1/turn{turn}");
+        swarm::fsutil::write_inside(
+            &dir.path().join("results").join(&turn_dir),
+            "project/greet.py",
+            passed_code.as_bytes(),
+        )
+        .unwrap();
+        let mut row: gym::ResultRow = serde_json::from_value(json!({
+            "run_id": "r1", "experiment": "", "timestamp": "2026-12-04T00:00:00Z", "commit": "c",
+            "suite": "smoke", "task": "greet", "manifest_hash": "h", "turn": turn, "replicate": 1,
+            "sut": "single", "builder_model": "m", "brain_model": "", "judge_model": "", "fleet": "f",
+            "knobs_hash": "k", "knobs": "{}", "checks": null, "swarm": null, "cluster": null,
+            "diagnostics": null, "requirements": null, "code_quality": null, "bugs": null,
+            "overall": null, "hidden_verdict": verdict, "claimed_verdict": "done", "wall_seconds": 1.0,
+            "tokens_in": 1, "tokens_out": 1, "malformed_replies": 0, "tool_errors": 0,
+            "context_overflows": 0, "occupancy": null, "stalls": 0, "errors": 0,
+            "transcript": format!("{turn_dir}/transcript.jsonl"), "events": format!("{turn_dir}/events.jsonl")
+        }))
+        .unwrap();
+        row.turn = turn;
+        store.append(&row).unwrap();
+    }
+    // The brain answers only when the prompt shows the passed project.
+    let draft = json!({
+        "id": "shout", "spec": "# greet, louder\n\nAdd `--shout` to greet.py: `python3 greet.py --shout Ada` prints `HELLO, ADA!`; everything else stays as it is.\n",
+        "hidden_requirements": ["Without --shout nothing changes."],
+        "start_files": [{"path": "invented.py", "content": "print('ignored')\n"}],
+        "turns": [{"checks": [
+            {"console": "$ python3 greet.py --shout Ada\nHELLO, ADA!\n"},
+            {"console": "$ python3 greet.py Ada\nHello, Ada!\n"}
+        ], "reference_files": [{"path": "greet.py", "content": greet(true)}]}]
+    });
+    let mut rule = draft_rule("continue", draft.to_string());
+    rule.when.contains = Some("PASSED-IN-AN-EARLIER-RUN".into());
+    let sim = SimFleet::start(
+        Scenario {
+            nodes: vec![gym::demo::sim_node("brain", "sim-brain")],
+            rules: vec![rule],
+            default_reply: None,
+        },
+        "127.0.0.1",
+    )
+    .await
+    .unwrap();
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "nodes:\n  - {{name: brain, url: '{}', model: sim-brain, roles: [brain]}}\n",
+            sim.nodes[0].url
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("generated");
+    let results_arg = results.to_string_lossy().into_owned();
+    let base = [
+        "--persona",
+        "A teacher.",
+        "--from-results",
+        results_arg.as_str(),
+    ];
+    // Only continue-existing continues an app, and only a row that passed.
+    let wrong_kind = generate(
+        &fleet,
+        &out,
+        &[&["--archetype", "heavy-spec"][..], &base].concat(),
+    )
+    .await;
+    assert_eq!(wrong_kind.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong_kind.stderr).contains("needs --archetype continue-existing")
+    );
+    let failed_row = generate(
+        &fleet,
+        &out,
+        &[
+            &["--archetype", "continue-existing", "--row", "2"][..],
+            &base,
+        ]
+        .concat(),
+    )
+    .await;
+    assert_eq!(failed_row.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&failed_row.stderr).contains("did not pass its hidden checks"));
+    // The newest passing row: its project is the task's start, proven like any task's.
+    let output = generate(
+        &fleet,
+        &out,
+        &[&["--archetype", "continue-existing"][..], &base].concat(),
+    )
+    .await;
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("shout/start/greet.py")).unwrap(),
+        passed_code
+    );
+    assert!(!out.join("shout/start/invented.py").exists(), "{said}");
+    let origin: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("shout/origin.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (origin["row"].as_u64(), origin["task"].as_str()),
+        (Some(1), Some("greet"))
+    );
+    let task = gym::load_task(&out.join("shout")).unwrap();
+    assert_eq!(task.archetype, gym::Archetype::ContinueExisting);
+}

@@ -63,6 +63,15 @@ pub fn render(catalog: &Catalog, id: RowId) -> Option<Markup> {
         (judge(&files))
         @if let Some(request) = &files.request {
             h2 { "The request" }
+            @if row.session == "simulated" {
+                p.small {
+                    "Simulated user: persona " b { (row.persona) }
+                    @if row.user_move.is_empty() { " · the task's own turn" } @else { " · move " b { (row.user_move) } }
+                    " · checks " (row.checks_proven.unwrap_or(0)) " proven, "
+                    (row.checks_unproven.unwrap_or(0)) " unproven (weigh half, never decide the verdict), "
+                    (row.checks_discarded.unwrap_or(0)) " discarded — see user.json beside the turn for what the user saw and why"
+                }
+            }
             pre { (request) }
         }
         (changes(&files, row.turn))

@@ -12,6 +12,18 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
     if args.n == 0 || args.persona.trim().is_empty() {
         return fail("--n must be at least 1 and --persona must say who the user is".into());
     }
+    let passed = match &args.from_results {
+        Some(_) if args.archetype != gym::task::Archetype::ContinueExisting => {
+            return fail(
+                "--from-results continues an app: it needs --archetype continue-existing".into(),
+            )
+        }
+        Some(results) => match gym::continue_app::passed_project(results, args.row) {
+            Ok(passed) => Some(passed),
+            Err(err) => return fail(err),
+        },
+        None => None,
+    };
     let Some(runtime) = runtime() else {
         return ExitCode::from(2);
     };
@@ -55,23 +67,43 @@ pub(crate) fn generate_command(args: GenerateArgs) -> ExitCode {
             break;
         }
         let avoid: Vec<String> = known.iter().map(|k| k.id.clone()).collect();
-        let text = generate::prompt(args.archetype, &args.persona, &avoid, args.language);
+        let existing = passed.as_ref().map(|p| p.files.as_slice());
+        let text = generate::prompt(
+            args.archetype,
+            &args.persona,
+            &avoid,
+            args.language,
+            existing,
+        );
         let outcome =
             match runtime.block_on(generate::ask_draft(&brain, text, args.max_reply_tokens)) {
-                Ok(draft) => runtime.block_on(generate::judge_draft(
-                    &draft,
-                    args.archetype,
-                    &args.persona,
-                    &args.out,
-                    attempt,
-                    &mut known,
-                    sandbox,
-                )),
+                Ok(mut draft) => {
+                    // A continued app starts from the project that passed, whatever the brain
+                    // put in start_files.
+                    if let Some(passed) = &passed {
+                        draft.start_files = passed.files.clone();
+                    }
+                    runtime.block_on(generate::judge_draft(
+                        &draft,
+                        args.archetype,
+                        &args.persona,
+                        &args.out,
+                        attempt,
+                        &mut known,
+                        sandbox,
+                    ))
+                }
                 Err(why) => generate::reject_unusable(&args.out, attempt, &why),
             };
         match &outcome {
             DraftOutcome::Kept(path) => {
                 kept += 1;
+                if let Some(passed) = &passed {
+                    let origin = serde_json::to_string_pretty(&passed.origin).unwrap_or_default();
+                    if let Err(err) = std::fs::write(path.join("origin.json"), origin) {
+                        eprintln!("  cannot record where its start came from: {err}");
+                    }
+                }
                 eprintln!(
                     "  draft {attempt}: KEPT {} (proven by tasks check)",
                     path.display()

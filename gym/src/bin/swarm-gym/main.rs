@@ -318,6 +318,13 @@ struct GenerateArgs {
     /// Most tokens the brain may write for one draft (spec, checks and every reference file).
     #[arg(long, default_value_t = 8192)]
     max_reply_tokens: u32,
+    /// continue-existing only: start from the project of a turn that passed its hidden checks
+    /// in this results file (the newest such row, or --row), not from files the brain invents.
+    #[arg(long, value_name = "RESULTS")]
+    from_results: Option<PathBuf>,
+    /// With --from-results: the row to continue (1-based, as `swarm-gym show` counts).
+    #[arg(long, requires = "from_results")]
+    row: Option<usize>,
 }
 
 pub(crate) fn parse_language(text: &str) -> Result<swarm::spec::Language, String> {
