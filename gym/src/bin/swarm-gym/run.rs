@@ -58,7 +58,18 @@ pub(crate) fn run_command(args: RunArgs) -> ExitCode {
             args.results.clone(),
         )
     });
-    let print = labelled_progress(Some(total_turns));
+    // A simulated session may stop early: its count is the most turns it can take.
+    let most_turns = if args.user.simulate_user {
+        let per_replicate: usize = config
+            .tasks
+            .iter()
+            .map(|t| t.turns.len().max(args.user.max_turns))
+            .sum();
+        per_replicate * args.replicates as usize
+    } else {
+        total_turns
+    };
+    let print = labelled_progress(Some(most_turns));
     let progress = Arc::new(move |event: &RunEvent| print("", event));
     let summary = match runtime.block_on(run_suite(config, progress)) {
         Ok(summary) => summary,
