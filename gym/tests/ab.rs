@@ -83,6 +83,17 @@ fn the_report_matches_the_hand_computation() {
         (report.pairs, report.unpaired, report.replicates),
         (4, 1, 2)
     );
+    assert_eq!(report.open_pairs, 0);
+    assert!(!gym::ab::render(&report, "a", "b").contains("open turns"));
+    // A simulated user's open turn in either arm: the report says those pairs compare
+    // sessions, not one request.
+    let mut open_a = a.clone();
+    open_a[0].user_move = "feature".into();
+    let open = analyse("x", &open_a, &b);
+    assert_eq!(open.open_pairs, 1);
+    assert!(
+        gym::ab::render(&open, "a", "b").contains("1 of them are the simulated user's open turns")
+    );
     let checks = report
         .dimensions
         .iter()

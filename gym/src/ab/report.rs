@@ -48,6 +48,9 @@ pub struct AbReport {
     pub contradictions: (usize, usize),
     /// Speed, head to head: wall per turn, generation speed, time to first byte, cache hits.
     pub speed: Vec<SpeedLine>,
+    /// Pairs of the simulated user's open turns (`--simulate-user`): each arm's user chose
+    /// its own request, so such a pair compares two sessions at one turn, not one request.
+    pub open_pairs: usize,
 }
 
 impl AbReport {
@@ -304,6 +307,10 @@ pub fn analyse_with(
         })
         .collect();
     AbReport {
+        open_pairs: pairs
+            .iter()
+            .filter(|(a, b)| !a.user_move.is_empty() || !b.user_move.is_empty())
+            .count(),
         speed: speed_lines(&pairs),
         experiment: experiment.into(),
         pairs: pairs.len(),
@@ -377,7 +384,7 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
         report.experiment
     ));
     out.push_str(&format!(
-        "{} paired turn(s) over {} replicate(s){}\n\n",
+        "{} paired turn(s) over {} replicate(s){}\n",
         report.pairs,
         report.replicates,
         if report.unpaired > 0 {
@@ -386,6 +393,13 @@ pub fn render(report: &AbReport, label_a: &str, label_b: &str) -> String {
             String::new()
         }
     ));
+    if report.open_pairs > 0 {
+        out.push_str(&format!(
+            "{} of them are the simulated user's open turns: each arm's user chose its own request, so they compare sessions, not one request\n",
+            report.open_pairs
+        ));
+    }
+    out.push('\n');
     out.push_str(&format!(
         "{:<13} {:>6} {:>6} {:>7} {:>17} {:>8} {:>10}  {}\n",
         "dimension", "A", "B", "A-B", "95% CI", "p(Holm)", "detectable", "verdict"

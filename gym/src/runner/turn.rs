@@ -46,7 +46,14 @@ pub(super) async fn build_turn(
     state: &mut Replicate<'_>,
     turn: &Turn,
 ) -> Result<Built, RunError> {
-    let (request, brain_model) = request_for(shared, state.task, turn, &state.seen).await;
+    // The session's persona words the request when it has one; else the task's own line.
+    let persona = state
+        .persona
+        .as_ref()
+        .map_or(state.task.persona.clone(), |p| {
+            format!("{} {}", p.description, p.wording)
+        });
+    let (request, brain_model) = request_for(shared, state.task, &persona, turn, &state.seen).await;
     build_request(shared, state, turn.clone(), request, brain_model, None).await
 }
 
@@ -252,13 +259,14 @@ fn restore(project: &Path, snapshot: Option<&Path>) -> Result<(), RunError> {
 async fn request_for(
     shared: &Shared,
     task: &Task,
+    persona: &str,
     turn: &Turn,
     seen: &[SeenTurn],
 ) -> (String, Option<String>) {
     let Some(brain) = shared.brain.as_ref().filter(|_| turn.number > 1) else {
         return (turn.request.clone(), None);
     };
-    match crate::user_sim::next_request(brain, &task.persona, seen, &turn.request).await {
+    match crate::user_sim::next_request(brain, persona, seen, &turn.request).await {
         Ok(request) => (request, Some(brain.model.clone())),
         Err(reason) => {
             shared.emit(RunEvent::UserFallback {
