@@ -320,6 +320,12 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
         serde_json::from_str(&std::fs::read_to_string(turn_dir(turn).join("user.json")).unwrap())
             .unwrap()
     };
+    // Every turn's request.json names the persona and the seed that drew it.
+    let request: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(turn_dir(1).join("request.json")).unwrap())
+            .unwrap();
+    assert_eq!(request["persona"], "demanding-pm");
+    assert!(request["session_seed"].is_u64(), "{request}");
     let fix = record(4);
     assert_eq!(fix["persona"]["id"], "demanding-pm");
     let reasons: Vec<&str> = fix["vetted"]["discarded"]

@@ -71,7 +71,15 @@ pub(super) async fn build_request(
     let turn_dir = state.base.join(format!("turn{number}"));
     std::fs::create_dir_all(&turn_dir)
         .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
-    let record = serde_json::json!({"request": request, "simulated_by": brain_model, "scripted": turn.request});
+    let persona = state.persona.as_ref().map(|p| p.id.clone());
+    let seed = persona.as_ref().map(|_| state.session_seed);
+    let record = serde_json::json!({
+        "request": request,
+        "simulated_by": brain_model,
+        "scripted": turn.request,
+        "persona": persona,
+        "session_seed": seed,
+    });
     std::fs::write(
         turn_dir.join("request.json"),
         serde_json::to_string_pretty(&record).unwrap_or_default(),
