@@ -167,12 +167,7 @@ fn row(
         first_byte_ms: None,
         build_occupancy: None,
         makespan_over_bound: None,
-        session: String::new(),
-        persona: String::new(),
-        user_move: String::new(),
-        checks_proven: None,
-        checks_unproven: None,
-        checks_discarded: None,
+        ..ResultRow::default()
     }
 }
 

@@ -50,11 +50,6 @@ pub(crate) fn row() -> ResultRow {
         first_byte_ms: None,
         build_occupancy: None,
         makespan_over_bound: None,
-        session: String::new(),
-        persona: String::new(),
-        user_move: String::new(),
-        checks_proven: None,
-        checks_unproven: None,
-        checks_discarded: None,
+        ..ResultRow::default()
     }
 }

@@ -93,34 +93,22 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
     .unwrap();
     let out = dir.path().join("generated");
     let existing = repo_root().join("tasks");
-    let output = tokio::task::spawn_blocking({
-        let (fleet, out) = (fleet.clone(), out.clone());
-        move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"))
-                .args([
-                    "generate",
-                    "--archetype",
-                    "heavy-spec",
-                    "--persona",
-                    "A teacher who wants exact output.",
-                    "--n",
-                    "1",
-                    "--max-drafts",
-                    "5",
-                ])
-                .arg("--fleet")
-                .arg(&fleet)
-                .arg("--out")
-                .arg(&out)
-                .arg("--existing")
-                .arg(&existing)
-                .env("SWARM_CONFIG", "/dev/null")
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let output = generate(
+        &fleet,
+        &out,
+        &existing,
+        &[
+            "--archetype",
+            "heavy-spec",
+            "--persona",
+            "A teacher who wants exact output.",
+            "--n",
+            "1",
+            "--max-drafts",
+            "5",
+        ],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("{stderr}\n{stdout}");
@@ -169,8 +157,14 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
     assert_eq!(task.persona, "A teacher who wants exact output.");
 }
 
-/// `swarm-gym generate` with `args`, on `fleet`, into `out`.
-async fn generate(fleet: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+/// `swarm-gym generate` with `args`, on `fleet`, into `out`, avoiding the tasks under
+/// `existing`.
+async fn generate(
+    fleet: &Path,
+    out: &Path,
+    existing: &Path,
+    args: &[&str],
+) -> std::process::Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_swarm-gym"));
     command
         .arg("generate")
@@ -180,7 +174,7 @@ async fn generate(fleet: &Path, out: &Path, args: &[&str]) -> std::process::Outp
         .arg("--out")
         .arg(out)
         .arg("--existing")
-        .arg(out)
+        .arg(existing)
         .env("SWARM_CONFIG", "/dev/null");
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
@@ -260,6 +254,7 @@ async fn a_continued_app_starts_from_a_project_that_passed_and_only_from_one() {
     let wrong_kind = generate(
         &fleet,
         &out,
+        &out,
         &[&["--archetype", "heavy-spec"][..], &base].concat(),
     )
     .await;
@@ -269,6 +264,7 @@ async fn a_continued_app_starts_from_a_project_that_passed_and_only_from_one() {
     );
     let failed_row = generate(
         &fleet,
+        &out,
         &out,
         &[
             &["--archetype", "continue-existing", "--row", "2"][..],
@@ -282,6 +278,7 @@ async fn a_continued_app_starts_from_a_project_that_passed_and_only_from_one() {
     // The newest passing row: its project is the task's start, proven like any task's.
     let output = generate(
         &fleet,
+        &out,
         &out,
         &[&["--archetype", "continue-existing"][..], &base].concat(),
     )

@@ -113,7 +113,7 @@ pub(super) async fn open_turns(
             discarded: vetted.discarded.len(),
             rejected: rejected.len(),
         });
-        let (checks, _) = vetted.graded();
+        let checks = vetted.graded();
         kept.extend(checks.iter().cloned());
         let turn = Turn {
             number,

@@ -45,12 +45,10 @@ pub struct Vetted {
 }
 
 impl Vetted {
-    /// The checks to grade with (proven first) and the indices of the unproven ones.
-    pub fn graded(&self) -> (Vec<Check>, std::collections::BTreeSet<usize>) {
-        let mut checks = self.proven.clone();
-        let unproven = (checks.len()..checks.len() + self.unproven.len()).collect();
-        checks.extend(self.unproven.iter().cloned());
-        (checks, unproven)
+    /// The checks to grade with: proven first, then unproven (the runner's `OpenTurn` counts
+    /// them in that order).
+    pub fn graded(&self) -> Vec<Check> {
+        self.proven.iter().chain(&self.unproven).cloned().collect()
     }
 }
 
