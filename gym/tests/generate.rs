@@ -70,27 +70,17 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
              ], "reference_files": [{"path": "greet.py", "content": greet(true)}]}
         ]
     });
-    let scenario = Scenario {
-        nodes: vec![gym::demo::sim_node("brain", "sim-brain")],
-        rules: vec![
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, fleet) = brain_fleet(
+        vec![
             draft_rule("not a task", "Here is a great idea for a task!".into()),
             draft_rule("a copy", copy.to_string()),
             draft_rule("unsound", unsound.to_string()),
             draft_rule("sound", sound.to_string()),
         ],
-        default_reply: None,
-    };
-    let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let fleet = dir.path().join("fleet.yaml");
-    std::fs::write(
-        &fleet,
-        format!(
-            "nodes:\n  - {{name: brain, url: '{}', model: sim-brain, roles: [brain]}}\n",
-            sim.nodes[0].url
-        ),
+        dir.path(),
     )
-    .unwrap();
+    .await;
     let out = dir.path().join("generated");
     let existing = repo_root().join("tasks");
     let output = generate(
@@ -155,6 +145,26 @@ async fn only_a_sound_new_task_is_kept_and_every_rejection_has_its_reason() {
     let task = gym::load_task(&out.join("greet")).unwrap();
     assert_eq!(task.turns.len(), 2);
     assert_eq!(task.persona, "A teacher who wants exact output.");
+}
+
+/// A scripted brain answering with `rules`, and its fleet file under `dir`.
+async fn brain_fleet(rules: Vec<Rule>, dir: &Path) -> (SimFleet, PathBuf) {
+    let scenario = Scenario {
+        nodes: vec![gym::demo::sim_node("brain", "sim-brain")],
+        rules,
+        default_reply: None,
+    };
+    let sim = SimFleet::start(scenario, "127.0.0.1").await.unwrap();
+    let fleet = dir.join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "nodes:\n  - {{name: brain, url: '{}', model: sim-brain, roles: [brain]}}\n",
+            sim.nodes[0].url
+        ),
+    )
+    .unwrap();
+    (sim, fleet)
 }
 
 /// `swarm-gym generate` with `args`, on `fleet`, into `out`, avoiding the tasks under
@@ -223,25 +233,7 @@ async fn a_continued_app_starts_from_a_project_that_passed_and_only_from_one() {
     });
     let mut rule = draft_rule("continue", draft.to_string());
     rule.when.contains = Some("PASSED-IN-AN-EARLIER-RUN".into());
-    let sim = SimFleet::start(
-        Scenario {
-            nodes: vec![gym::demo::sim_node("brain", "sim-brain")],
-            rules: vec![rule],
-            default_reply: None,
-        },
-        "127.0.0.1",
-    )
-    .await
-    .unwrap();
-    let fleet = dir.path().join("fleet.yaml");
-    std::fs::write(
-        &fleet,
-        format!(
-            "nodes:\n  - {{name: brain, url: '{}', model: sim-brain, roles: [brain]}}\n",
-            sim.nodes[0].url
-        ),
-    )
-    .unwrap();
+    let (_sim, fleet) = brain_fleet(vec![rule], dir.path()).await;
     let out = dir.path().join("generated");
     let results_arg = results.to_string_lossy().into_owned();
     let base = [
