@@ -506,3 +506,118 @@ async fn idle_worker_slots_are_warmed_and_workers_then_find_their_prefix_cached(
     };
     assert_eq!(sorted(&warm), sorted(&cold));
 }
+
+/// The demo with `loader.py` first written with a drifted call (an extra argument to
+/// `parse_line`) and `report` slow to finish: while report still runs and cli waits on it,
+/// slots sit idle, and an early look at the app merged so far catches the drift.
+fn drifted_loader_rules() -> Vec<swarm::sim::Rule> {
+    let good = demo::FINAL[2].2;
+    let drifted = good.replace(
+        "parse_line(line, number)",
+        "parse_line(line, number, \"csv\")",
+    );
+    assert_ne!(good, drifted);
+    let mut slow_report = demo::done(
+        "report: slow done",
+        "TASK ID: report",
+        2,
+        "report.py implemented",
+    );
+    slow_report.fault = Fault {
+        first_byte_delay_ms: Some(4_000),
+        keepalive_ms: Some(250),
+        ..Fault::default()
+    };
+    vec![
+        demo::write(
+            "loader: drifted",
+            "TASK ID: loader",
+            1,
+            "loader.py",
+            &drifted,
+        ),
+        slow_report,
+        demo::write("fix loader", "FIX TASK: loader", 1, "loader.py", good),
+        demo::done(
+            "fix loader: done",
+            "FIX TASK: loader",
+            2,
+            "parse_line takes two arguments",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_slot_fixes_a_merged_task_s_drift_while_build_still_runs() {
+    let early = run_demo(drifted_loader_rules(), &[]).await;
+    assert_eq!(
+        early.outcome.verdict,
+        Verdict::Pass,
+        "{}",
+        early.outcome.reason
+    );
+    let events = &early.events;
+    for event in events {
+        if let Event::PreReview { .. } = event {
+            eprintln!("{event:?}");
+        }
+    }
+    assert_eq!(merged(events, "early-build"), vec!["loader"]);
+    let at = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted).unwrap();
+    let looked = at(&|e| matches!(e, Event::PreReview { fixes, .. } if fixes == &["loader"]));
+    let fixed = at(
+        &|e| matches!(e, Event::Merged { task, stage, .. } if task == "loader" && stage == "early-build"),
+    );
+    let report_merged = at(
+        &|e| matches!(e, Event::Merged { task, stage, .. } if task == "report" && stage == "build"),
+    );
+    let verify_started = at(&|e| {
+        matches!(
+            e,
+            Event::Phase {
+                phase: pipeline::Phase::Verify,
+                status: pipeline::PhaseStatus::Started,
+                ..
+            }
+        )
+    });
+    // Caught and fixed while report was still being built, long before VERIFY.
+    assert!(looked < fixed && fixed < report_merged && report_merged < verify_started);
+    // VERIFY then finds only cli's drift (the demo's own), not loader's.
+    let owners: Vec<Option<String>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finding {
+                round: 0, owner, ..
+            } => Some(owner.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !owners.is_empty() && owners.iter().all(|o| o.as_deref() == Some("cli")),
+        "{owners:?}"
+    );
+    assert_eq!(merged(events, "fix-1"), vec!["cli"]);
+    let stats = &early.outcome.stats;
+    assert_eq!((stats.early_fixes, stats.early_fixes_merged), (1, 1));
+    assert!(stats.early_reviews >= 1);
+    app_passes(&early);
+
+    // Without early looks the same drift waits for VERIFY and costs a fix task there.
+    let late = run_demo(drifted_loader_rules(), &["sched.prereview=false"]).await;
+    assert_eq!(
+        late.outcome.verdict,
+        Verdict::Pass,
+        "{}",
+        late.outcome.reason
+    );
+    assert!(!late
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::PreReview { .. })));
+    assert!(merged(&late.events, "early-build").is_empty());
+    let mut fixed_late = merged(&late.events, "fix-1");
+    fixed_late.sort();
+    assert_eq!(fixed_late, vec!["cli", "loader"]);
+    assert_eq!(late.outcome.stats.early_reviews, 0);
+}

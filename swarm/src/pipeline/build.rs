@@ -21,7 +21,8 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 mod dispatch;
-use dispatch::run_jobs;
+mod prereview;
+use dispatch::{run_jobs, Round};
 
 /// What every task of a run shares.
 pub(crate) struct Shared {
@@ -292,7 +293,12 @@ fn spawn(
     let text = if job.stage == "build" {
         prompts::task(&job.task, &shared.plan, &ctx.spec, &job.sent_back)
     } else {
-        let round = job.stage.trim_start_matches("fix-").parse().unwrap_or(1);
+        // An early fix (`early-…`) comes before any fix round: round 0.
+        let round = job
+            .stage
+            .strip_prefix("fix-")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
         prompts::fix(
             &job.task,
             round,
@@ -452,7 +458,13 @@ pub(crate) async fn run_build(
         .filter(|t| !merged_before.contains(&t.id))
         .map(|t| job(ctx, t, "build", Vec::new()))
         .collect();
-    let (merged, failed) = run_jobs(ctx, shared, jobs, merged_before, true, stats).await?;
+    let round = Round {
+        stage: "build".into(),
+        use_deps: true,
+        merged_before,
+        in_main: merged_before,
+    };
+    let (merged, failed) = run_jobs(ctx, shared, jobs, round, stats).await?;
     let mut all = merged_before.clone();
     all.extend(merged);
     Ok(Built {
@@ -461,12 +473,14 @@ pub(crate) async fn run_build(
     })
 }
 
-/// FIX: one targeted task per owner of failing findings.
+/// FIX: one targeted task per owner of failing findings (`in_main`: the tasks whose work is
+/// in main).
 pub(crate) async fn run_fix(
     ctx: &Ctx,
     shared: &Shared,
     round: u32,
     by_owner: &BTreeMap<String, Vec<Finding>>,
+    in_main: &BTreeSet<String>,
     stats: &mut RunStats,
 ) -> Result<BTreeSet<String>, PipelineError> {
     let stage = format!("fix-{round}");
@@ -481,7 +495,13 @@ pub(crate) async fn run_fix(
                 .map(|t| job(ctx, t, &stage, findings.clone()))
         })
         .collect();
-    let (merged, _) = run_jobs(ctx, shared, jobs, &BTreeSet::new(), false, stats).await?;
+    let round = Round {
+        stage,
+        use_deps: false,
+        merged_before: &BTreeSet::new(),
+        in_main,
+    };
+    let (merged, _) = run_jobs(ctx, shared, jobs, round, stats).await?;
     Ok(merged)
 }
 

@@ -304,6 +304,35 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// An early look at the app as merged so far, taken while worker slots sat idle in BUILD
+    /// or FIX (`sched.prereview`): the smoke and review gates (no acceptance) on a copy of
+    /// main. Its verdict is never the run's; a merged task with a failing finding of its own
+    /// gets an early fix on an idle slot.
+    PreReview {
+        /// `build` or `fix-N`: the phase it ran in.
+        stage: String,
+        /// Tasks in main when the copy was taken.
+        merged: usize,
+        /// Failing findings of the whole look (most belong to tasks still being built).
+        failing: usize,
+        /// Tasks given an early fix.
+        fixes: Vec<String>,
+        /// The findings acted on (`kind file:line task`).
+        #[serde(default)]
+        acted_on: Vec<String>,
+        /// How long the look took, ms.
+        ms: u64,
+        /// Why it could not run, when it could not (the run goes on).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// An early fix that did not merge: the task stays as it was merged, for VERIFY to judge.
+    EarlyFixDropped {
+        /// Task.
+        task: String,
+        /// Why.
+        reason: String,
+    },
     /// A task gave up.
     TaskFailed {
         /// Task.

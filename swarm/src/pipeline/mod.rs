@@ -99,6 +99,15 @@ pub struct RunStats {
     /// Tool calls that failed.
     #[serde(default)]
     pub tool_errors: u64,
+    /// Early looks at the app merged so far, taken while worker slots sat idle.
+    #[serde(default)]
+    pub early_reviews: usize,
+    /// Early fixes those looks gave, and how many of them merged.
+    #[serde(default)]
+    pub early_fixes: usize,
+    /// Early fixes merged.
+    #[serde(default)]
+    pub early_fixes_merged: usize,
 }
 
 /// How a run ended.

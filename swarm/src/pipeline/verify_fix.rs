@@ -51,7 +51,14 @@ pub(super) async fn verify_and_fix(
         }
         round += 1;
         let by_owner = by_owner(&shared.plan, &failing);
-        for id in fix_round(ctx, shared, round, &by_owner, stats).await? {
+        let in_main: BTreeSet<String> = shared
+            .plan
+            .tasks
+            .iter()
+            .map(|t| t.id.clone())
+            .filter(|id| !unfinished.contains(id))
+            .collect();
+        for id in fix_round(ctx, shared, round, &by_owner, &in_main, stats).await? {
             unfinished.remove(&id);
         }
     }
@@ -72,21 +79,9 @@ async fn verify_round(
         PhaseStatus::Started,
         format!("round {round}"),
     );
-    let options = VerifyOptions {
-        smoke: ctx.knobs.get(crate::knobs::VERIFY_SMOKE),
-        review: ctx.knobs.get(crate::knobs::VERIFY_REVIEW),
-        timeout: ctx.knobs.get(crate::knobs::VERIFY_COMMAND_TIMEOUT_S),
-        entry: Some(shared.plan.entry.clone()),
-        to_fill: shared
-            .contracts
-            .signatures
-            .iter()
-            .filter(|s| s.stub)
-            .map(|s| (s.file.clone(), s.name.clone()))
-            .collect(),
-        rust_cache: (shared.plan.language == crate::spec::Language::Rust)
-            .then(|| ctx.out.join(RUST_CACHE)),
-    };
+    let mut options = verify_options(ctx, shared);
+    options.rust_cache =
+        (shared.plan.language == crate::spec::Language::Rust).then(|| ctx.out.join(RUST_CACHE));
     let plan = &shared.plan;
     let mut report = verify::verify(&ctx.out, &ctx.spec, &options, ctx.sandbox)
         .await
@@ -113,6 +108,25 @@ async fn verify_round(
     let summary = format!("round {round}: {}", report.verdict);
     ctx.phase(Phase::Verify, PhaseStatus::Finished, summary);
     Ok(report)
+}
+
+/// The gates as the knobs set them, knowing the plan's entry and the stubs the contract froze
+/// (no build cache: the caller decides).
+pub(super) fn verify_options(ctx: &Ctx, shared: &Shared) -> VerifyOptions {
+    VerifyOptions {
+        smoke: ctx.knobs.get(crate::knobs::VERIFY_SMOKE),
+        review: ctx.knobs.get(crate::knobs::VERIFY_REVIEW),
+        timeout: ctx.knobs.get(crate::knobs::VERIFY_COMMAND_TIMEOUT_S),
+        entry: Some(shared.plan.entry.clone()),
+        to_fill: shared
+            .contracts
+            .signatures
+            .iter()
+            .filter(|s| s.stub)
+            .map(|s| (s.file.clone(), s.name.clone()))
+            .collect(),
+        ..VerifyOptions::default()
+    }
 }
 
 /// The tasks that never merged, as findings of a failing `build` gate.
@@ -170,6 +184,7 @@ async fn fix_round(
     shared: &Shared,
     round: u32,
     by_owner: &BTreeMap<String, Vec<verify::Finding>>,
+    in_main: &BTreeSet<String>,
     stats: &mut RunStats,
 ) -> Result<BTreeSet<String>, PipelineError> {
     ctx.emit(Event::FixRound {
@@ -178,7 +193,7 @@ async fn fix_round(
     });
     let summary = format!("round {round}: {} task(s)", by_owner.len());
     ctx.phase(Phase::Fix, PhaseStatus::Started, summary);
-    let fixed = build::run_fix(ctx, shared, round, by_owner, stats).await?;
+    let fixed = build::run_fix(ctx, shared, round, by_owner, in_main, stats).await?;
     ctx.phase(Phase::Fix, PhaseStatus::Finished, format!("round {round}"));
     Ok(fixed.into_iter().collect())
 }

@@ -186,6 +186,9 @@ pub struct VerifyOptions {
     pub smoke: bool,
     /// Run the AST review.
     pub review: bool,
+    /// Run the spec's acceptance commands (off only for the pipeline's early look at an app
+    /// still being built, whose verdict is never the run's).
+    pub acceptance: bool,
     /// Limit of one command.
     pub timeout: Duration,
     /// The app's entry command, when a plan gave one.
@@ -209,6 +212,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             smoke: true,
             review: true,
+            acceptance: true,
             timeout: Duration::from_secs(30),
             entry: None,
             to_fill: BTreeSet::new(),
@@ -374,7 +378,9 @@ pub async fn verify(
     if options.review {
         review::review(project, spec, options, &mut report);
     }
-    acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
+    if options.acceptance {
+        acceptance::acceptance(sandbox, project, spec, options, &mut report).await?;
+    }
     let any_fail = report.gates.iter().any(|g| g.verdict == Verdict::Fail);
     let accepted = report
         .gates
@@ -463,9 +469,7 @@ mod tests {
             smoke: true,
             review: false,
             timeout: std::time::Duration::from_secs(20),
-            entry: None,
-            to_fill: BTreeSet::new(),
-            rust_cache: None,
+            ..VerifyOptions::default()
         };
         let report = verify(dir.path(), &spec, &options, Sandbox::detect())
             .await
@@ -512,9 +516,7 @@ mod tests {
             smoke: false,
             review: false,
             timeout: std::time::Duration::from_secs(20),
-            entry: None,
-            to_fill: BTreeSet::new(),
-            rust_cache: None,
+            ..VerifyOptions::default()
         };
         let crash_of = |command: &str| {
             let spec = format!("# t\n\n## Acceptance\n\n```console\n$ {command}\nok\n```\n");

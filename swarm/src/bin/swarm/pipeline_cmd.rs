@@ -195,6 +195,12 @@ pub fn print_outcome(outcome: &RunOutcome, json: bool) {
         "tasks: {}/{} merged, {} failed; {} dispatch(es), {} sent back, {} re-routed, {} judge intervention(s), {} fix round(s)",
         stats.tasks_merged, stats.tasks_total, stats.tasks_failed, stats.dispatches, stats.sent_back, stats.rerouted, stats.judge_interventions, stats.fix_rounds
     );
+    if stats.early_reviews > 0 {
+        println!(
+            "early looks on idle slots: {}, early fix(es) {} ({} merged)",
+            stats.early_reviews, stats.early_fixes, stats.early_fixes_merged
+        );
+    }
     println!(
         "tokens: {} in, {} out; wall {:.1}s",
         stats.tokens_in,

@@ -199,6 +199,29 @@ pub fn progress() -> Sink {
                     *ms as f64 / 1000.0
                 ),
             },
+            Event::PreReview {
+                stage,
+                merged,
+                failing,
+                fixes,
+                ms,
+                error,
+                ..
+            } => match error {
+                Some(error) => format!("[{stage}] early review could not run: {error}"),
+                None => format!(
+                    "[{stage}] early review of {merged} merged task(s): {failing} failing finding(s){} in {:.1} s",
+                    if fixes.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; early fix for {}", fixes.join(", "))
+                    },
+                    *ms as f64 / 1000.0
+                ),
+            },
+            Event::EarlyFixDropped { task, reason } => {
+                format!("[build] early fix of {task} not merged (kept as merged before): {reason}")
+            }
             Event::Gate {
                 round,
                 gate,

@@ -203,6 +203,11 @@ pub const SCHED_PREWARM: Knob<bool> = feature(
     "sched.prewarm",
     "fill idle worker slots' prompt caches with the workers' stable prefix (spec during CONTRACT, spec and contracts at the start of BUILD; llama-server only)",
 );
+/// `sched.prereview`.
+pub const SCHED_PREREVIEW: Knob<bool> = feature(
+    "sched.prereview",
+    "while worker slots sit idle in BUILD or FIX, check the app merged so far (smoke and review, no acceptance) and give a merged task with a failing finding of its own an early fix on an idle slot",
+);
 /// `sched.fastest_for_hard`.
 pub const SCHED_FASTEST_FOR_HARD: Knob<bool> = feature(
     "sched.fastest_for_hard",
@@ -349,6 +354,7 @@ pub const REGISTRY: &[KnobDef] = &[
     SCHED_FASTEST_FOR_HARD.def,
     SCHED_EFT.def,
     SCHED_PREWARM.def,
+    SCHED_PREREVIEW.def,
     NODE_SLOTS_CAP.def,
     NODE_STALL_TIMEOUT_S.def,
     NODE_FIRST_BYTE_TIMEOUT_S.def,

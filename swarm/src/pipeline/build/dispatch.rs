@@ -11,7 +11,8 @@
 //! committing and merging a finished job in a task of its own, both off this loop (one git
 //! command that changes the repository at a time: git locks it).
 
-use super::{node_failure, save_transcript, spawn, task_problems, Finished, Job, Shared};
+use super::prereview::{self, is_early, Looked, EARLY};
+use super::{job, node_failure, save_transcript, spawn, task_problems, Finished, Job, Shared};
 use crate::agent::{AgentReport, Outcome};
 use crate::fleet::live as nodes;
 use crate::fleet::sched::{Dag, NodeView, Policy, Scheduler, TaskSpec};
@@ -77,17 +78,29 @@ fn scheduler_for(ctx: &Ctx, tasks: &[PlanTask], use_deps: bool) -> Scheduler {
     }
 }
 
-/// Runs `jobs` to the end; with `use_deps`, a build job waits for its dependencies to merge
-/// (those in `already` count as merged). Returns the jobs merged now and those that failed.
+/// One BUILD or one FIX round, as the dispatch loop runs it.
+pub(super) struct Round<'a> {
+    /// `build` or `fix-N`.
+    pub stage: String,
+    /// A build job waits for its dependencies to merge (FIX jobs are independent).
+    pub use_deps: bool,
+    /// Tasks merged before: they count as merged and are not returned.
+    pub merged_before: &'a BTreeSet<String>,
+    /// Tasks whose work is in main as this round starts (an early look acts only on those and
+    /// on the tasks merged since).
+    pub in_main: &'a BTreeSet<String>,
+}
+
+/// Runs `jobs` to the end. Returns the jobs merged now and those that failed.
 pub(super) async fn run_jobs(
     ctx: &Ctx,
     shared: &Shared,
     jobs: Vec<Job>,
-    already: &BTreeSet<String>,
-    use_deps: bool,
+    round: Round<'_>,
     stats: &mut RunStats,
 ) -> Result<(BTreeSet<String>, BTreeSet<String>), PipelineError> {
-    let mut queue = Queue::new(ctx, shared, jobs, already, use_deps);
+    let use_deps = round.use_deps;
+    let mut queue = Queue::new(ctx, shared, jobs, &round);
     let mut first = use_deps;
     loop {
         if use_deps {
@@ -97,14 +110,17 @@ pub(super) async fn run_jobs(
         if std::mem::take(&mut first) {
             queue.warm_free_slots();
         }
+        queue.look_if_idle(stats);
+        // Nothing on the fleet: the round is over (an early look still running is dropped:
+        // VERIFY looks at everything next).
         if queue.running.is_empty() && queue.merging.is_empty() {
             if queue.pending.is_empty() || !queue.wait_for_a_node().await {
                 break;
             }
             continue;
         }
-        // Wake for whichever comes first: a job back, a merge done, or a node rejoining
-        // that a waiting job may want.
+        // Wake for whichever comes first: a job back, a merge done, an early look done, or
+        // a node rejoining that a waiting job may want.
         let rejoin = queue.next_rejoin();
         tokio::select! {
             Some(joined) = queue.running.join_next() => {
@@ -118,7 +134,12 @@ pub(super) async fn run_jobs(
             Some(joined) = queue.merging.join_next() => {
                 let (task, merged) =
                     joined.map_err(|err| PipelineError::Io(format!("a merge crashed: {err}")))?;
-                queue.merged_or_failed(task, merged);
+                queue.merged_or_failed(task, merged, stats);
+            }
+            Some(joined) = queue.looking.join_next() => {
+                if let Ok(looked) = joined {
+                    queue.looked(looked, stats);
+                }
             }
             () = sleep_or_never(rejoin) => {}
         }
@@ -126,7 +147,7 @@ pub(super) async fn run_jobs(
     let Queue {
         mut merged, failed, ..
     } = queue;
-    for id in already {
+    for id in round.merged_before {
         merged.remove(id);
     }
     Ok((merged, failed))
@@ -139,8 +160,8 @@ async fn sleep_or_never(wait: Option<Duration>) {
     }
 }
 
-/// What a merge left: the merge commit and the stage, or why the task could not merge.
-type MergeResult = Result<(String, String), String>;
+/// What a merge left: the stage, and the merge commit or why the task could not merge.
+type MergeResult = (String, Result<String, String>);
 
 /// A job on the fleet, as the scheduler sees it.
 struct Running {
@@ -164,6 +185,22 @@ struct Queue<'a> {
     /// Finished jobs being committed and merged into main, off this loop: the task and its
     /// merge commit, or why it could not merge.
     merging: JoinSet<(String, MergeResult)>,
+    /// The tasks being merged.
+    merging_tasks: BTreeSet<String>,
+    /// `build` or `fix-N`.
+    stage: String,
+    /// Tasks whose work was in main when the round started.
+    in_main: BTreeSet<String>,
+    /// Early looks are on (`sched.prereview`).
+    prereview: bool,
+    /// The early look under way (one at a time).
+    looking: JoinSet<Looked>,
+    /// A merge landed since the last early look began.
+    look_due: bool,
+    /// Early fixes waiting for an idle slot.
+    early: Vec<Job>,
+    /// Tasks given an early fix this round (one each).
+    early_fixed: BTreeSet<String>,
     /// What each running job is.
     on_fleet: Vec<Running>,
     /// Whether build dependencies gate dispatch.
@@ -183,22 +220,25 @@ struct Queue<'a> {
 }
 
 impl<'a> Queue<'a> {
-    fn new(
-        ctx: &'a Ctx,
-        shared: &'a Shared,
-        pending: Vec<Job>,
-        already: &BTreeSet<String>,
-        use_deps: bool,
-    ) -> Self {
+    fn new(ctx: &'a Ctx, shared: &'a Shared, pending: Vec<Job>, round: &Round<'_>) -> Self {
         let tasks = &shared.plan.tasks;
+        let use_deps = round.use_deps;
         Queue {
             ctx,
             shared,
             pending,
-            merged: already.clone(),
+            merged: round.merged_before.clone(),
             failed: BTreeSet::new(),
             running: JoinSet::new(),
             merging: JoinSet::new(),
+            merging_tasks: BTreeSet::new(),
+            stage: round.stage.clone(),
+            in_main: round.in_main.clone(),
+            prereview: ctx.knobs.get(crate::knobs::SCHED_PREREVIEW),
+            looking: JoinSet::new(),
+            look_due: false,
+            early: Vec::new(),
+            early_fixed: BTreeSet::new(),
             on_fleet: Vec::new(),
             use_deps,
             workers: nodes::with_role(&ctx.nodes, Role::Worker),
@@ -211,6 +251,19 @@ impl<'a> Queue<'a> {
             max_attempts: ctx.knobs.get(crate::knobs::BUILD_ATTEMPTS).max(1),
             cooldown: ctx.knobs.get(crate::knobs::NODE_COOLDOWN_S),
             git_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// A job that will not run again: its task fails, unless the job was an early fix (the
+    /// task stays as it was merged, for VERIFY to judge).
+    fn give_up(&mut self, job: &Job, reason: String) {
+        if is_early(&job.stage) {
+            self.ctx.emit(Event::EarlyFixDropped {
+                task: job.task.id.clone(),
+                reason,
+            });
+        } else {
+            self.fail(&job.task.id, reason);
         }
     }
 
@@ -293,33 +346,51 @@ impl<'a> Queue<'a> {
             .collect()
     }
 
-    /// Starts what the scheduler says starts now.
+    /// Starts what the scheduler says starts now: the ready jobs, then early fixes on the
+    /// slots they left free.
     fn dispatch(&mut self, stats: &mut RunStats) {
         let ready = self.ready();
-        if ready.is_empty() {
-            return;
+        if !ready.is_empty() {
+            self.start(ready, false, stats);
         }
+        if !self.early.is_empty() && self.free_slots() > 0 && self.ready().is_empty() {
+            let early: Vec<usize> = self.early.iter().map(|job| self.task_index(job)).collect();
+            self.start(early, true, stats);
+        }
+    }
+
+    /// Starts those of `tasks` (pending jobs, or early fixes) the scheduler places now.
+    fn start(&mut self, tasks: Vec<usize>, early: bool, stats: &mut RunStats) {
         let views = self.views();
+        let waiting = if early { &self.early } else { &self.pending };
         // A job that lost its node to a failure avoids it; one sent back may go anywhere
         // (it prefers its old slot when it lands on that node again).
-        let failed_on: BTreeMap<usize, usize> = self
-            .pending
+        let failed_on: BTreeMap<usize, usize> = waiting
             .iter()
             .filter_map(|job| job.failed_node.map(|n| (self.task_index(job), n)))
             .collect();
         let avoid = |task: usize| failed_on.get(&task).copied();
-        let decided = self.scheduler.decide(&ready, &views, &avoid);
+        let decided = self.scheduler.decide(&tasks, &views, &avoid);
         let ctx = self.ctx;
         for decision in decided.start {
-            let Some(at) = self
-                .pending
-                .iter()
-                .position(|job| self.task_index(job) == decision.task)
-            else {
+            let waiting = if early {
+                &mut self.early
+            } else {
+                &mut self.pending
+            };
+            let Some(at) = waiting.iter().position(|job| {
+                self.index.get(&job.task.id).copied().unwrap_or(0) == decision.task
+            }) else {
                 continue;
             };
-            let job = self.pending.remove(at);
-            let fix = if job.stage == "build" { "" } else { "fix; " };
+            let job = waiting.remove(at);
+            let fix = if job.stage == "build" {
+                ""
+            } else if early {
+                "early fix on an idle slot; "
+            } else {
+                "fix; "
+            };
             ctx.emit(Event::Dispatch {
                 task: job.task.id.clone(),
                 node: ctx.nodes[decision.node].node.name.clone(),
@@ -474,7 +545,7 @@ impl<'a> Queue<'a> {
         job.reroutes += 1;
         if job.reroutes > self.max_attempts * 2 {
             let reason = format!("lost its node {} times", job.reroutes);
-            self.fail(&job.task.id, reason);
+            self.give_up(&job, reason);
             return;
         }
         self.ctx.emit(Event::Rerouted {
@@ -482,7 +553,11 @@ impl<'a> Queue<'a> {
             from: name,
             reason: format!("{}; its worktree keeps what was written", report.summary),
         });
-        self.pending.push(job);
+        if is_early(&job.stage) {
+            self.early.push(job);
+        } else {
+            self.pending.push(job);
+        }
     }
 
     /// Why a returned job cannot merge (none: it can).
@@ -515,6 +590,7 @@ impl<'a> Queue<'a> {
         let trailers = git::merge_trailers(&ctx.run_id(), &job.stage, &job.task.id);
         let out = ctx.out.clone();
         let git_lock = self.git_lock.clone();
+        self.merging_tasks.insert(job.task.id.clone());
         self.merging.spawn(async move {
             let _one_at_a_time = git_lock.lock().await;
             let merged = async {
@@ -525,25 +601,124 @@ impl<'a> Queue<'a> {
             if merged.is_ok() {
                 git::remove_worktree(&out, &job.worktree).await;
             }
-            let merged = merged
-                .map(|commit| (commit, job.stage.clone()))
-                .map_err(|err| format!("merge failed: {err}"));
-            (job.task.id, merged)
+            let merged = merged.map_err(|err| format!("merge failed: {err}"));
+            (job.task.id, (job.stage, merged))
         });
     }
 
-    /// A merge came back: the task is merged (its dependents may start) or failed.
-    fn merged_or_failed(&mut self, task: String, merged: MergeResult) {
+    /// A merge came back: the task is merged (its dependents may start) or failed (an
+    /// early fix that does not merge leaves the task as it was).
+    fn merged_or_failed(
+        &mut self,
+        task: String,
+        (stage, merged): MergeResult,
+        stats: &mut RunStats,
+    ) {
+        self.merging_tasks.remove(&task);
         match merged {
-            Ok((commit, stage)) => {
+            Ok(commit) => {
+                if is_early(&stage) {
+                    stats.early_fixes_merged += 1;
+                }
                 self.ctx.emit(Event::Merged {
                     task: task.clone(),
                     commit,
                     stage,
                 });
                 self.merged.insert(task);
+                self.look_due = true;
+            }
+            Err(reason) if is_early(&stage) => {
+                self.ctx.emit(Event::EarlyFixDropped { task, reason });
             }
             Err(reason) => self.fail(&task, reason),
+        }
+    }
+
+    /// Worker slots free now (of nodes that are up).
+    fn free_slots(&self) -> usize {
+        self.workers
+            .iter()
+            .map(|i| &self.ctx.nodes[*i])
+            .filter(|live| !live.down())
+            .map(|live| (live.slots as usize).saturating_sub(live.taken_slots().len()))
+            .sum()
+    }
+
+    /// After a merge, with worker slots left idle and no early look under way: takes one.
+    fn look_if_idle(&mut self, stats: &mut RunStats) {
+        if !self.prereview || !self.look_due || !self.looking.is_empty() {
+            return;
+        }
+        if self.free_slots() == 0 || !self.ready().is_empty() {
+            return;
+        }
+        self.look_due = false;
+        stats.early_reviews += 1;
+        let ctx = self.ctx;
+        let merged = self.in_main.union(&self.merged).cloned().collect();
+        self.looking.spawn(prereview::look(
+            ctx.out.clone(),
+            ctx.spec.clone(),
+            crate::pipeline::verify_fix::verify_options(ctx, self.shared),
+            ctx.sandbox,
+            self.git_lock.clone(),
+            merged,
+        ));
+    }
+
+    /// An early look came back: the merged tasks with a failing finding of their own get an
+    /// early fix, which waits for an idle slot.
+    fn looked(&mut self, looked: Looked, stats: &mut RunStats) {
+        let failing = looked
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::verify::Severity::Fail)
+            .count();
+        let in_main = |task: &str| looked.in_main.contains(task);
+        let busy = |task: &str| {
+            self.early_fixed.contains(task)
+                || self.merging_tasks.contains(task)
+                || self.failed.contains(task)
+                || self
+                    .pending
+                    .iter()
+                    .chain(&self.early)
+                    .any(|j| j.task.id == task)
+                || self.on_fleet.iter().any(|r| {
+                    self.shared
+                        .plan
+                        .tasks
+                        .get(r.task)
+                        .is_some_and(|t| t.id == task)
+                })
+        };
+        let fixes = prereview::early_fixes(&self.shared.plan, &looked.findings, &in_main, &busy);
+        self.ctx.emit(Event::PreReview {
+            stage: self.stage.clone(),
+            merged: looked.in_main.len(),
+            failing,
+            fixes: fixes.keys().cloned().collect(),
+            acted_on: fixes
+                .iter()
+                .flat_map(|(task, findings)| {
+                    findings.iter().map(move |f| {
+                        let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+                        format!("{} {}{line} ({task})", f.kind, f.file)
+                    })
+                })
+                .collect(),
+            ms: looked.ms,
+            error: looked.error,
+        });
+        let stage = format!("{EARLY}{}", self.stage);
+        for (id, findings) in fixes {
+            let Some(task) = self.shared.plan.tasks.iter().find(|t| t.id == id) else {
+                continue;
+            };
+            stats.early_fixes += 1;
+            self.early_fixed.insert(id);
+            self.early.push(job(self.ctx, task, &stage, findings));
         }
     }
 
@@ -556,6 +731,11 @@ impl<'a> Queue<'a> {
         stats: &mut RunStats,
     ) {
         job.attempts += 1;
+        // An early fix gets one try: it is extra work on an idle slot, never owed.
+        if is_early(&job.stage) {
+            self.give_up(&job, problems.join("; "));
+            return;
+        }
         if report.outcome == Outcome::Done {
             stats.sent_back += 1;
             self.ctx.emit(Event::SentBack {
@@ -569,7 +749,7 @@ impl<'a> Queue<'a> {
                 job.attempts,
                 problems.join("; ")
             );
-            self.fail(&job.task.id, reason);
+            self.give_up(&job, reason);
         } else {
             job.sent_back = problems;
             self.pending.push(job);
