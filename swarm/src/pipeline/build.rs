@@ -291,7 +291,7 @@ fn spawn(
         });
     }
     let text = if job.stage == "build" {
-        prompts::task(&job.task, &shared.plan, &ctx.spec, &job.sent_back)
+        prompts::task(&job.task, &shared.plan, &job.sent_back)
     } else {
         // An early fix (`early-…`) comes before any fix round: round 0.
         let round = job
@@ -304,7 +304,6 @@ fn spawn(
             round,
             &job.findings,
             &shared.plan,
-            &ctx.spec,
             &job.sent_back,
         )
     };
@@ -420,7 +419,7 @@ pub(crate) async fn build_phase(
         tasks: plan.tasks.len(),
         merged_before: merged_before.len(),
     });
-    let preamble = Arc::new(prompts::preamble(&ctx.spec, &contracts.files));
+    let preamble = Arc::new(prompts::preamble(&ctx.spec, &contracts.files, &plan.entry));
     let shared = Shared {
         plan,
         contracts,

@@ -95,7 +95,7 @@ pub fn derive_acceptance(spec: &Spec) -> String {
 }
 
 /// The frozen part of every worker prompt: the spec and the contracts.
-pub fn preamble(spec: &Spec, contracts: &[(String, String)]) -> String {
+pub fn preamble(spec: &Spec, contracts: &[(String, String)], entry: &str) -> String {
     let mut text = format!("## The spec\n{}\n", spec.text);
     if !contracts.is_empty() {
         text.push_str("\n## Frozen contracts\nThese signatures are fixed for the whole team. Implement the ones in your files with exactly these names and parameters, and call other modules only as these signatures allow.\n");
@@ -111,6 +111,12 @@ pub fn preamble(spec: &Spec, contracts: &[(String, String)]) -> String {
             ));
         }
     }
+    // What every task is judged by, last: the same for every worker, so it is part of the
+    // prefix a server slot keeps cached, not of each task's own text.
+    text.push_str(&format!(
+        "\n## How the app is run and accepted\nThe app starts with `{entry}`; the whole app must pass:\n{}",
+        render_acceptance(&spec.acceptance)
+    ));
     text
 }
 
@@ -168,7 +174,7 @@ pub fn contract(plan: &Plan, files: &[String], problems: &[String]) -> String {
 }
 
 /// A build task.
-pub fn task(task: &PlanTask, plan: &Plan, spec: &Spec, sent_back: &[String]) -> String {
+pub fn task(task: &PlanTask, plan: &Plan, sent_back: &[String]) -> String {
     let mut text = format!(
         "TASK ID: {}\n{}\n{}\nYour files: {}.\n",
         task.id,
@@ -183,9 +189,8 @@ pub fn task(task: &PlanTask, plan: &Plan, spec: &Spec, sent_back: &[String]) -> 
         ));
     }
     text.push_str(&format!(
-        "Replace every stub in your files with a working implementation that keeps the frozen signatures. The app starts with `{}`; the whole app must pass:\n{}",
+        "Replace every stub in your files with a working implementation that keeps the frozen signatures; the whole app must pass the acceptance commands above (the app starts with `{}`).\n",
         plan.entry,
-        render_acceptance(&spec.acceptance)
     ));
     if !sent_back.is_empty() {
         text.push_str(&format!(
@@ -204,7 +209,6 @@ pub fn fix(
     round: u32,
     findings: &[Finding],
     plan: &Plan,
-    spec: &Spec,
     sent_back: &[String],
 ) -> String {
     let mut text = format!(
@@ -230,9 +234,8 @@ pub fn fix(
         ));
     }
     text.push_str(&format!(
-        "The app starts with `{}`; it must pass:\n{}",
+        "The whole app must pass the acceptance commands above (the app starts with `{}`).\n",
         plan.entry,
-        render_acceptance(&spec.acceptance)
     ));
     if !sent_back.is_empty() {
         text.push_str(&format!(
@@ -270,5 +273,43 @@ mod language_tests {
         assert!(derive_acceptance(&spec).contains("cargo run --quiet --"));
         // A Python spec reads as before.
         assert!(lens_instruction("libraries", Language::Python).contains("python3 --version"));
+    }
+
+    #[test]
+    fn what_every_worker_shares_is_in_the_preamble_and_a_task_s_own_text_holds_only_its_own() {
+        let spec = crate::spec::parse_spec(
+            "# tally\n\n## Acceptance\n\n```console\n$ python3 tally.py words.txt\n3\n```\n",
+            "tally.md",
+            false,
+        )
+        .unwrap();
+        let contracts = vec![("count.py".to_string(), "def count(text): ...\n".to_string())];
+        let preamble = preamble(&spec, &contracts, "python3 tally.py");
+        let acceptance = "$ python3 tally.py words.txt\n3\n";
+        // The acceptance commands come after the contracts, in the shared prefix.
+        let at = preamble.find("## How the app is run and accepted").unwrap();
+        assert!(preamble.find("def count(text)").unwrap() < at);
+        assert!(preamble[at..].contains(acceptance));
+        let task = |id: &str| crate::plan::PlanTask {
+            id: id.into(),
+            title: format!("{id} title"),
+            files: vec![format!("{id}.py")],
+            depends_on: Vec::new(),
+            difficulty: Default::default(),
+            description: String::new(),
+        };
+        let plan = crate::plan::Plan {
+            entry: "python3 tally.py".into(),
+            stores_data: false,
+            tasks: vec![task("count"), task("tally")],
+            language: Language::Python,
+        };
+        for own in [
+            super::task(&plan.tasks[0], &plan, &[]),
+            fix(&plan.tasks[1], 1, &[], &plan, &[]),
+        ] {
+            assert!(!own.contains(acceptance), "{own}");
+            assert!(own.contains("acceptance commands above"), "{own}");
+        }
     }
 }
