@@ -419,7 +419,7 @@ pub(crate) async fn build_phase(
         tasks: plan.tasks.len(),
         merged_before: merged_before.len(),
     });
-    let preamble = Arc::new(prompts::preamble(&ctx.spec, &contracts.files, &plan.entry));
+    let preamble = Arc::new(prompts::preamble(&ctx.spec, &plan.entry, &contracts.files));
     let shared = Shared {
         plan,
         contracts,

@@ -147,9 +147,10 @@ async fn attempt_contract(
         .with_owned_files(files.to_vec());
     let budget = ctx.knobs.get(crate::knobs::CONTRACT_MAX_ACTIONS);
     let mut config = agent_config(ctx, index, budget);
-    let spec = format!("## The spec\n{}", ctx.spec.text);
+    // The workers' preamble up to the contracts: the spec and how the app is accepted.
+    let spec = prompts::preamble(&ctx.spec, &plan.entry, &[]);
     // The contract holds a slot of its node (its conversation stays in that slot's cache);
-    // on the first attempt every other worker slot is given the spec meanwhile.
+    // on the first attempt every other worker slot is given that part meanwhile.
     let live = &ctx.nodes[index];
     let slot = live.acquire(None);
     config.cache_slot = live.cache_slot(slot);

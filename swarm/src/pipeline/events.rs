@@ -286,7 +286,7 @@ pub enum Event {
     },
     /// A server slot's prompt cache was filled with the stable prefix of the workers' prompts
     /// while the slot had nothing else to do (`cache.prewarm`): during CONTRACT the prefix
-    /// up to the spec, at the start of BUILD the whole of it with the frozen contracts.
+    /// up to the contracts (spec, acceptance), at the start of BUILD the whole of it.
     WarmUp {
         /// Node.
         node: String,

@@ -1,10 +1,10 @@
-//! Warm-ups: the workers' prompts share a stable prefix (the system prompt, the spec, the
-//! frozen contracts — byte for byte the same for every worker), so a server slot that holds
-//! it in its prompt cache serves a new worker's first request from cache. A slot with
-//! nothing to do is given that prefix before a worker needs it: during CONTRACT the prefix
-//! up to the spec (the contract agent's own system prompt), at the start of BUILD the whole
-//! of it on every slot the first dispatch left free. llama-server only (where a request
-//! names its slot); knob `sched.prewarm`.
+//! Warm-ups: the workers' prompts share a stable prefix (the system prompt, the spec, how the
+//! app is run and accepted, the frozen contracts — byte for byte the same for every worker),
+//! so a server slot that holds it in its prompt cache serves a new worker's first request
+//! from cache. A slot with nothing to do is given that prefix before a worker needs it:
+//! during CONTRACT the part before the contracts (the contract agent's own preamble), at the
+//! start of BUILD the whole of it on every slot the first dispatch left free. llama-server
+//! only (where a request names its slot); knob `sched.prewarm`.
 
 use super::context::{agent_config, Ctx};
 use super::Event;

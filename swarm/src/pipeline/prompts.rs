@@ -94,16 +94,26 @@ pub fn derive_acceptance(spec: &Spec) -> String {
     )
 }
 
-/// The frozen part of every worker prompt: the spec and the contracts.
-pub fn preamble(spec: &Spec, contracts: &[(String, String)], entry: &str) -> String {
-    let mut text = format!("## The spec\n{}\n", spec.text);
+/// The frozen part of every worker prompt, most stable first: the spec, how the app is run
+/// and accepted (both known once a plan is chosen), then the frozen contracts. Each part is
+/// the same bytes for every worker, so a server slot that holds a prefix of it in its prompt
+/// cache serves that much of a new worker's first request from cache: CONTRACT runs with the
+/// part before the contracts (and warms idle slots with it), BUILD with the whole.
+pub fn preamble(spec: &Spec, entry: &str, contracts: &[(String, String)]) -> String {
+    let mut text = format!(
+        "## The spec\n{}\n\n## How the app is run and accepted\nThe app starts with `{entry}`; the whole app must pass:\n{}",
+        spec.text,
+        render_acceptance(&spec.acceptance)
+    );
     if !contracts.is_empty() {
         text.push_str("\n## Frozen contracts\nThese signatures are fixed for the whole team. Implement the ones in your files with exactly these names and parameters, and call other modules only as these signatures allow.\n");
         for (path, content) in contracts {
-            let language = if path.ends_with(".sql") {
-                "sql"
-            } else {
-                "python"
+            let language = match path.rsplit('.').next() {
+                Some("sql") => "sql",
+                Some("rs") => "rust",
+                Some("ts" | "tsx") => "typescript",
+                Some("js" | "mjs") => "javascript",
+                _ => "python",
             };
             text.push_str(&format!(
                 "\n### {path}\n```{language}\n{}\n```\n",
@@ -111,12 +121,6 @@ pub fn preamble(spec: &Spec, contracts: &[(String, String)], entry: &str) -> Str
             ));
         }
     }
-    // What every task is judged by, last: the same for every worker, so it is part of the
-    // prefix a server slot keeps cached, not of each task's own text.
-    text.push_str(&format!(
-        "\n## How the app is run and accepted\nThe app starts with `{entry}`; the whole app must pass:\n{}",
-        render_acceptance(&spec.acceptance)
-    ));
     text
 }
 
@@ -284,12 +288,15 @@ mod language_tests {
         )
         .unwrap();
         let contracts = vec![("count.py".to_string(), "def count(text): ...\n".to_string())];
-        let preamble = preamble(&spec, &contracts, "python3 tally.py");
+        let preamble = preamble(&spec, "python3 tally.py", &contracts);
         let acceptance = "$ python3 tally.py words.txt\n3\n";
-        // The acceptance commands come after the contracts, in the shared prefix.
+        // The acceptance commands are in the shared prefix, before the contracts, and the
+        // part CONTRACT runs with is a prefix of the whole.
         let at = preamble.find("## How the app is run and accepted").unwrap();
-        assert!(preamble.find("def count(text)").unwrap() < at);
+        assert!(preamble.find("def count(text)").unwrap() > at);
         assert!(preamble[at..].contains(acceptance));
+        let before_contracts = super::preamble(&spec, "python3 tally.py", &[]);
+        assert!(preamble.starts_with(&before_contracts), "{preamble}");
         let task = |id: &str| crate::plan::PlanTask {
             id: id.into(),
             title: format!("{id} title"),

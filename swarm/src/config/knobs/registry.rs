@@ -201,7 +201,7 @@ pub const SCHED_EFT: Knob<bool> = feature(
 /// `sched.prewarm`.
 pub const SCHED_PREWARM: Knob<bool> = feature(
     "sched.prewarm",
-    "fill idle worker slots' prompt caches with the workers' stable prefix (spec during CONTRACT, spec and contracts at the start of BUILD; llama-server only)",
+    "fill idle worker slots' prompt caches with the workers' stable prefix (spec and acceptance during CONTRACT, then the contracts too at the start of BUILD; llama-server only)",
 );
 /// `sched.prereview`.
 pub const SCHED_PREREVIEW: Knob<bool> = feature(
