@@ -23,12 +23,12 @@ pub fn solo_seconds(work: &Workload, t: usize, node: &NodeModel, cal: &Calibrati
 }
 
 /// The lower bound: the larger of the critical path with each task at its fastest, alone,
-/// and all the work over the fleet's capacity. A node's capacity, in the plan's whole work
-/// per second, is the lesser of what its slots can hold (each task holds one for at least
-/// its solo seconds there) and what its throughput can generate (every slot streaming at
-/// once). Tasks are taken in the plan's average mix: a task's fixed seconds (overheads,
-/// tools) grow with its requests, and so with its tokens, so every task has about the same
-/// mix. A node's capacity stops where it dies and pauses while it stalls.
+/// and all the work over the fleet's capacity. Tasks are taken in the plan's average mix (a
+/// task's fixed seconds — overheads, tools — grow with its requests, and so with its tokens,
+/// so every task has about the same mix), and a node's capacity is the share of the whole
+/// plan it can finish per second ([`node_rate`]): its requests share its throughput while
+/// its tools hold a slot without using any. A node's capacity stops where it dies and pauses
+/// while it stalls.
 pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> LowerBound {
     let fastest = |t: usize| {
         fleet
@@ -36,23 +36,18 @@ pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> L
             .map(|n| solo_seconds(work, t, n, cal))
             .fold(f64::INFINITY, f64::min)
     };
-    let tokens: f64 = (0..work.dag.len())
-        .map(|t| {
-            let c = &work.truth[t];
-            let new: f64 = f64::from(c.task_prompt)
-                + c.tool_outputs.iter().map(|x| f64::from(*x)).sum::<f64>();
-            new / cal.prefill_per_decode + c.generated() as f64
-        })
+    let tools: f64 = work
+        .truth
+        .iter()
+        .map(|c| cal.tool_s * c.tool_outputs.len() as f64)
         .sum();
     let rates: Vec<f64> = fleet
         .iter()
         .map(|node| {
-            let held: f64 = (0..work.dag.len())
+            let alone: f64 = (0..work.dag.len())
                 .map(|t| solo_seconds(work, t, node, cal))
                 .sum();
-            let by_slots = f64::from(node.slots.max(1)) / held;
-            let by_throughput = node.capacity(cal) / tokens;
-            by_slots.min(by_throughput)
+            node_rate(alone - tools, tools, node.slots, cal.share)
         })
         .collect();
     let critical_path = work.dag.critical_path(fastest);
@@ -93,6 +88,39 @@ pub fn lower_bound(work: &Workload, fleet: &[NodeModel], cal: &Calibration) -> L
         critical_path,
         work_over_capacity: over,
     }
+}
+
+/// The share of a whole plan a node can finish per second, at best: `requests` is what the
+/// plan's requests would take there one at a time (overheads, prefill of new tokens, decoding)
+/// and `tools` the seconds its tools hold a slot meanwhile. With `k` requests under way the
+/// node serves `g(k) = k ÷ (1 + share × (k − 1))` request-seconds per second (`g(k) = k`
+/// below one), and `g` is concave, so over any stretch of time holding `k` requests on
+/// average does at most `g(k)` per second. Finishing a share `y` of the plan per second
+/// needs `y × requests ≤ g(k)` with the slots it leaves, `k = slots − y × tools`: the largest
+/// such `y`, found by bisection (the left side grows with `y`, the right side shrinks).
+pub fn node_rate(requests: f64, tools: f64, slots: u32, share: f64) -> f64 {
+    if requests.is_nan() || requests <= 0.0 {
+        return 0.0;
+    }
+    let slots = f64::from(slots.max(1));
+    let g = |k: f64| {
+        if k <= 1.0 {
+            k.max(0.0)
+        } else {
+            k / (1.0 + share * (k - 1.0))
+        }
+    };
+    let fits = |y: f64| y * requests <= g(slots - y * tools.max(0.0));
+    let (mut low, mut high) = (0.0, g(slots) / requests);
+    for _ in 0..200 {
+        let mid = (low + high) / 2.0;
+        if fits(mid) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    low
 }
 
 /// HEFT's plan: each task's node and each node's order of starts.

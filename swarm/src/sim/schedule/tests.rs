@@ -208,3 +208,25 @@ fn several_plans_at_once_fill_a_fleet_one_plan_cannot() {
     let share = |m: &Measured| m.cached_tokens as f64 / m.prompt_tokens as f64;
     assert!(share(&run_four.measured) < share(&run_one.measured));
 }
+
+#[test]
+fn a_node_s_rate_counts_tools_as_slot_time_and_requests_as_shared_throughput() {
+    // No tools: every slot streaming, at the shared throughput (two slots: 1.6× one).
+    let rate = heft::node_rate(100.0, 0.0, 2, 0.25);
+    assert!((rate - 1.6 / 100.0).abs() < 1e-9, "{rate}");
+    // No sharing: slots alone bound it, tools included.
+    let rate = heft::node_rate(100.0, 50.0, 2, 0.0);
+    assert!((rate - 2.0 / 150.0).abs() < 1e-9, "{rate}");
+    // Both: tools take slot time, so fewer requests run at once and the throughput left is
+    // less than either bound alone gives.
+    let both = heft::node_rate(100.0, 50.0, 2, 0.25);
+    let (by_throughput, by_slots) = (1.6 / 100.0, 2.0 / 150.0);
+    assert!(both < by_slots && by_slots < by_throughput, "{both}");
+    // y × 100 = g(2 − 50 y) with g(k) = k ÷ (1 + 0.25 (k − 1)).
+    let k = 2.0 - 50.0 * both;
+    assert!((both * 100.0 - k / (1.0 + 0.25 * (k - 1.0))).abs() < 1e-9);
+    // One slot: a request or a tool at a time.
+    let rate = heft::node_rate(100.0, 50.0, 1, 0.25);
+    assert!((rate - 1.0 / 150.0).abs() < 1e-9, "{rate}");
+    assert_eq!(heft::node_rate(0.0, 50.0, 2, 0.25), 0.0);
+}
