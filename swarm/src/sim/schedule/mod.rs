@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod engine;
 pub mod fleet;
 pub mod heft;
+pub mod optimum;
 pub mod report;
 pub mod workload;
 
@@ -125,6 +126,19 @@ impl Figures {
     pub fn width_allows(&self) -> bool {
         self.parallelism >= f64::from(self.slots)
     }
+}
+
+/// The best schedule of `scenario`'s plan ([`optimum::optimum`], at most `budget` branches)
+/// with the scenario's lower bound: None where the search does not apply.
+pub fn optimum_of(
+    scenario: Scenario,
+    cal: Calibration,
+    budget: u64,
+) -> Result<Option<(optimum::Optimum, f64)>, String> {
+    let work = scenario.workload()?;
+    let nodes = scenario.fleet.nodes(scenario.seed);
+    let bound = heft::lower_bound(&work, &nodes, &cal).value();
+    Ok(optimum::optimum(&work, &nodes, &cal, budget).map(|o| (o, bound)))
 }
 
 /// Runs `scenario` under `policy`, with HEFT beside it when `with_heft`.

@@ -230,3 +230,64 @@ fn a_node_s_rate_counts_tools_as_slot_time_and_requests_as_shared_throughput() {
     assert!((rate - 1.0 / 150.0).abs() < 1e-9, "{rate}");
     assert_eq!(heft::node_rate(0.0, 50.0, 2, 0.25), 0.0);
 }
+
+/// `n` independent tasks like those of [`chain`].
+fn independent(n: usize) -> Workload {
+    let mut work = chain(n);
+    let specs = (0..n)
+        .map(|_| TaskSpec {
+            work: 2.0,
+            deps: vec![],
+            hard: false,
+        })
+        .collect();
+    work.dag = Dag::new(specs).unwrap_or_else(|e| panic!("{e}"));
+    work.shape = Shape::Wide;
+    work
+}
+
+#[test]
+fn the_exhaustive_search_finds_the_best_schedule_and_no_schedule_beats_it() {
+    let cal = Calibration::default();
+    let fast = node(1000.0, 1);
+    let slow = node(150.0, 1);
+    let on_fast = |w: &Workload, t: usize| heft::solo_seconds(w, t, &fast, &cal);
+    let on_slow = |w: &Workload, t: usize| heft::solo_seconds(w, t, &slow, &cal);
+    // A chain: every task on the fast node, one after another.
+    let work = chain(4);
+    let found = optimum::optimum(&work, &[fast.clone(), slow.clone()], &cal, 1_000_000)
+        .unwrap_or_else(|| panic!("applies"));
+    let all_fast: f64 = (0..4).map(|t| on_fast(&work, t)).sum();
+    assert!(
+        found.proven && (found.makespan - all_fast).abs() < 1e-9,
+        "{found:?}"
+    );
+    // Three alike independent tasks on one fast and one slow node: the slow node helps only
+    // when one task there ends before the fast node ends the rest.
+    let work = independent(3);
+    let fleet = [fast.clone(), slow.clone()];
+    let found =
+        optimum::optimum(&work, &fleet, &cal, 1_000_000).unwrap_or_else(|| panic!("applies"));
+    let (f, s) = (on_fast(&work, 0), on_slow(&work, 0));
+    let best = (3.0 * f).min((2.0 * f).max(s));
+    assert!(
+        found.proven && (found.makespan - best).abs() < 1e-9,
+        "{found:?} vs {best}"
+    );
+    // The mixed-speed case: at least the bound, at most what HEFT does in the simulation.
+    let case = mixed_speed_case(1);
+    let (found, bound) = optimum_of(case, cal, 50_000_000)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("applies"));
+    let figures =
+        run(case, Policy::Eft, cal, Options::default(), true).unwrap_or_else(|e| panic!("{e}"));
+    let heft = figures.heft.unwrap_or_else(|| panic!("no faults"));
+    assert!(found.floor >= bound - 1e-9, "{found:?} vs {bound}");
+    assert!(
+        found.makespan <= heft.makespan + 1e-9,
+        "{found:?} vs {heft:?}"
+    );
+    assert!(found.makespan <= figures.measured.makespan + 1e-9);
+    // Where it does not apply: slots above one, or a fault.
+    assert!(optimum::optimum(&work, &[node(400.0, 2)], &cal, 10).is_none());
+}
