@@ -210,11 +210,11 @@ pub fn progress() -> Sink {
             } => match error {
                 Some(error) => format!("[{stage}] early review could not run: {error}"),
                 None => format!(
-                    "[{stage}] early review of {merged} merged task(s): {failing} failing finding(s){} in {:.1} s",
+                    "[{stage}] early look at {merged} merged task(s): {failing} failing finding(s), {} in {:.1} s",
                     if fixes.is_empty() {
-                        String::new()
+                        "none a merged task's own".to_string()
                     } else {
-                        format!("; early fix for {}", fixes.join(", "))
+                        format!("early fix for {}", fixes.join(", "))
                     },
                     *ms as f64 / 1000.0
                 ),
