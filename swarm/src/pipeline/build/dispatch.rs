@@ -11,72 +11,21 @@
 //! committing and merging a finished job in a task of its own, both off this loop (one git
 //! command that changes the repository at a time: git locks it).
 
-use super::prereview::{self, is_early, Looked, EARLY};
-use super::{job, node_failure, save_transcript, spawn, task_problems, Finished, Job, Shared};
+use super::prereview::{is_early, Looked};
+use super::{node_failure, save_transcript, spawn, task_problems, Finished, Job, Shared};
 use crate::agent::{AgentReport, Outcome};
 use crate::fleet::live as nodes;
-use crate::fleet::sched::{Dag, NodeView, Policy, Scheduler, TaskSpec};
+use crate::fleet::sched::Scheduler;
 use crate::fleet::Role;
 use crate::pipeline::context::Ctx;
 use crate::pipeline::{git, Event, PipelineError, RunStats};
-use crate::plan::{Difficulty, PlanTask};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-/// Work units the scheduler is told per difficulty.
-pub(crate) fn work_units(difficulty: Difficulty) -> f64 {
-    match difficulty {
-        Difficulty::Easy => 1.0,
-        Difficulty::Medium => 2.0,
-        Difficulty::Hard => 4.0,
-    }
-}
-
-/// How much each extra busy slot slows the streams of a node, as the scheduler assumes it
-/// (llama-server on a GPU: two streams at about 1.6× one stream's throughput).
-const ASSUMED_SHARE: f64 = 0.25;
-
-/// The plan as the scheduler sees it (without dependencies for FIX, whose jobs are
-/// independent).
-fn scheduler_for(ctx: &Ctx, tasks: &[PlanTask], use_deps: bool) -> Scheduler {
-    let index: BTreeMap<&str, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let specs: Vec<TaskSpec> = tasks
-        .iter()
-        .map(|t| TaskSpec {
-            work: work_units(t.difficulty),
-            deps: if use_deps {
-                t.depends_on
-                    .iter()
-                    .filter_map(|d| index.get(d.as_str()).copied())
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            hard: t.difficulty == Difficulty::Hard
-                && ctx.knobs.get(crate::knobs::SCHED_FASTEST_FOR_HARD),
-        })
-        .collect();
-    let policy = if ctx.knobs.get(crate::knobs::SCHED_EFT) {
-        Policy::Eft
-    } else {
-        Policy::Greedy
-    };
-    let mean = ctx.estimator.lock().map(|e| e.mean_speed()).unwrap_or(1.0);
-    // A plan is validated acyclic before BUILD; should it not be, the queue still gates
-    // on merged dependencies and the scheduler ranks as if there were none.
-    let dag = Dag::new(specs.clone()).unwrap_or_else(|_| Dag::independent(specs));
-    let scheduler = Scheduler::new(dag, policy, mean);
-    if ctx.knobs.get(crate::knobs::SCHED_PRIORITY) {
-        scheduler
-    } else {
-        scheduler.in_plan_order()
-    }
-}
+mod early;
+mod fleet_view;
+use fleet_view::{scheduler_for, work_units};
 
 /// One BUILD or one FIX round, as the dispatch loop runs it.
 pub(super) struct Round<'a> {
@@ -254,19 +203,6 @@ impl<'a> Queue<'a> {
         }
     }
 
-    /// A job that will not run again: its task fails, unless the job was an early fix (the
-    /// task stays as it was merged, for VERIFY to judge).
-    fn give_up(&mut self, job: &Job, reason: String) {
-        if is_early(&job.stage) {
-            self.ctx.emit(Event::EarlyFixDropped {
-                task: job.task.id.clone(),
-                reason,
-            });
-        } else {
-            self.fail(&job.task.id, reason);
-        }
-    }
-
     fn fail(&mut self, task: &str, reason: String) {
         self.ctx.emit(Event::TaskFailed {
             task: task.to_string(),
@@ -305,44 +241,6 @@ impl<'a> Queue<'a> {
                 !self.use_deps || job.task.depends_on.iter().all(|d| self.merged.contains(d))
             })
             .map(|job| self.task_index(job))
-            .collect()
-    }
-
-    /// The fleet as the scheduler sees it now.
-    fn views(&self) -> Vec<NodeView> {
-        let estimator = self.ctx.estimator.lock().ok();
-        let now = Instant::now();
-        self.ctx
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, live)| {
-                let speed = estimator.as_ref().map_or(1.0, |e| e.speed(i));
-                let busy = self
-                    .on_fleet
-                    .iter()
-                    .filter(|r| r.node == i)
-                    .map(|r| {
-                        let work = self.scheduler.dag().task(r.task).work;
-                        let elapsed = now.duration_since(r.since).as_secs_f64();
-                        estimator
-                            .as_ref()
-                            .map_or(0.0, |e| e.remaining(i, work, elapsed))
-                    })
-                    .collect();
-                let available_in = if !self.workers.contains(&i) {
-                    None
-                } else {
-                    Some(live.rejoins_in().map_or(0.0, |d| d.as_secs_f64()))
-                };
-                NodeView {
-                    speed,
-                    slots: live.slots,
-                    available_in,
-                    busy,
-                    share: ASSUMED_SHARE,
-                }
-            })
             .collect()
     }
 
@@ -632,93 +530,6 @@ impl<'a> Queue<'a> {
                 self.ctx.emit(Event::EarlyFixDropped { task, reason });
             }
             Err(reason) => self.fail(&task, reason),
-        }
-    }
-
-    /// Worker slots free now (of nodes that are up).
-    fn free_slots(&self) -> usize {
-        self.workers
-            .iter()
-            .map(|i| &self.ctx.nodes[*i])
-            .filter(|live| !live.down())
-            .map(|live| (live.slots as usize).saturating_sub(live.taken_slots().len()))
-            .sum()
-    }
-
-    /// After a merge, with worker slots left idle and no early look under way: takes one.
-    fn look_if_idle(&mut self, stats: &mut RunStats) {
-        if !self.prereview || !self.look_due || !self.looking.is_empty() {
-            return;
-        }
-        if self.free_slots() == 0 || !self.ready().is_empty() {
-            return;
-        }
-        self.look_due = false;
-        stats.early_reviews += 1;
-        let ctx = self.ctx;
-        let merged = self.in_main.union(&self.merged).cloned().collect();
-        self.looking.spawn(prereview::look(
-            ctx.out.clone(),
-            ctx.spec.clone(),
-            crate::pipeline::verify_fix::verify_options(ctx, self.shared),
-            ctx.sandbox,
-            self.git_lock.clone(),
-            merged,
-        ));
-    }
-
-    /// An early look came back: the merged tasks with a failing finding of their own get an
-    /// early fix, which waits for an idle slot.
-    fn looked(&mut self, looked: Looked, stats: &mut RunStats) {
-        let failing = looked
-            .findings
-            .iter()
-            .filter(|f| f.severity == crate::verify::Severity::Fail)
-            .count();
-        let in_main = |task: &str| looked.in_main.contains(task);
-        let busy = |task: &str| {
-            self.early_fixed.contains(task)
-                || self.merging_tasks.contains(task)
-                || self.failed.contains(task)
-                || self
-                    .pending
-                    .iter()
-                    .chain(&self.early)
-                    .any(|j| j.task.id == task)
-                || self.on_fleet.iter().any(|r| {
-                    self.shared
-                        .plan
-                        .tasks
-                        .get(r.task)
-                        .is_some_and(|t| t.id == task)
-                })
-        };
-        let fixes = prereview::early_fixes(&self.shared.plan, &looked.findings, &in_main, &busy);
-        self.ctx.emit(Event::PreReview {
-            stage: self.stage.clone(),
-            merged: looked.in_main.len(),
-            failing,
-            fixes: fixes.keys().cloned().collect(),
-            acted_on: fixes
-                .iter()
-                .flat_map(|(task, findings)| {
-                    findings.iter().map(move |f| {
-                        let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
-                        format!("{} {}{line} ({task})", f.kind, f.file)
-                    })
-                })
-                .collect(),
-            ms: looked.ms,
-            error: looked.error,
-        });
-        let stage = format!("{EARLY}{}", self.stage);
-        for (id, findings) in fixes {
-            let Some(task) = self.shared.plan.tasks.iter().find(|t| t.id == id) else {
-                continue;
-            };
-            stats.early_fixes += 1;
-            self.early_fixed.insert(id);
-            self.early.push(job(self.ctx, task, &stage, findings));
         }
     }
 
