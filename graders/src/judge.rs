@@ -17,6 +17,7 @@
 //! sample fails, the three dimensions are missing — never invented.
 
 use crate::score::DimensionScore;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use swarm::llm::{ChatRequest, JsonSchemaFormat, LlmClient, Message, Role};
@@ -38,6 +39,8 @@ pub struct JudgeNode {
     pub client: LlmClient,
     /// Context window, when known (the files shown are cut to fit).
     pub context_length: Option<u64>,
+    /// Requests it serves at once (its slots): its samples of one turn go this many at a time.
+    pub slots: u32,
 }
 
 /// What the judge needs to know about the turn.
@@ -227,6 +230,28 @@ pub fn quote_is_verified(finding: &JudgeFinding, files: &[(String, String)]) -> 
         .any(|(path, content)| path == wanted && normalize(content).contains(&quote))
 }
 
+/// One sample of one judge's verdict.
+async fn ask(judge: &JudgeNode, messages: Vec<Message>, sample: u32) -> Result<Verdict, String> {
+    let mut request = ChatRequest::new(judge.model.clone(), messages);
+    request.response_format = Some(schema());
+    request.temperature = Some(0.7);
+    request.max_tokens = Some(1500);
+    match judge.client.chat(&request).await {
+        Err(err) => Err(format!("{} sample {sample}: {err}", judge.name)),
+        Ok(reply) => swarm::first_json_object(&reply.content)
+            .ok_or_else(|| {
+                format!(
+                    "{} sample {sample}: the reply holds no JSON object",
+                    judge.name
+                )
+            })
+            .and_then(|value| {
+                serde_json::from_value::<Verdict>(value)
+                    .map_err(|err| format!("{} sample {sample}: {err}", judge.name))
+            }),
+    }
+}
+
 /// Runs the panel and combines the samples.
 pub async fn judge_turn(
     panel: &[&JudgeNode],
@@ -242,32 +267,25 @@ pub async fn judge_turn(
         discarded: Vec::new(),
         failures: Vec::new(),
     };
-    for judge in panel {
+    // Every judge at once, and each judge's samples as many at a time as it has slots (a
+    // judge is asked the same question `samples` times: nothing waits on an earlier answer).
+    let asked = futures::future::join_all(panel.iter().map(|judge| async move {
         // Characters of files that fit: about three per token, after the rubric and the reply.
         let budget = judge.context_length.map_or(40_000, |n| {
             (n.saturating_sub(1500) as usize * 3).min(40_000)
         });
         let (files_block, files) = render_files(project, budget);
         let messages = judge_prompt(brief, &files_block);
-        for sample in 1..=samples.max(1) {
-            let mut request = ChatRequest::new(judge.model.clone(), messages.clone());
-            request.response_format = Some(schema());
-            request.temperature = Some(0.7);
-            request.max_tokens = Some(1500);
-            let verdict = match judge.client.chat(&request).await {
-                Err(err) => Err(format!("{} sample {sample}: {err}", judge.name)),
-                Ok(reply) => swarm::first_json_object(&reply.content)
-                    .ok_or_else(|| {
-                        format!(
-                            "{} sample {sample}: the reply holds no JSON object",
-                            judge.name
-                        )
-                    })
-                    .and_then(|value| {
-                        serde_json::from_value::<Verdict>(value)
-                            .map_err(|err| format!("{} sample {sample}: {err}", judge.name))
-                    }),
-            };
+        let verdicts: Vec<Result<Verdict, String>> = futures::stream::iter(1..=samples.max(1))
+            .map(|sample| ask(judge, messages.clone(), sample))
+            .buffered(judge.slots.max(1) as usize)
+            .collect()
+            .await;
+        (judge, files, verdicts)
+    }))
+    .await;
+    for (judge, files, verdicts) in asked {
+        for verdict in verdicts {
             let verdict = match verdict {
                 Ok(verdict) => verdict,
                 Err(why) => {

@@ -38,6 +38,7 @@ async fn judge(rules: &str) -> (SimFleet, JudgeNode) {
         model: "scripted-judge".into(),
         client,
         context_length: Some(16_384),
+        slots: 1,
     };
     (fleet, node)
 }

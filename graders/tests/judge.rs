@@ -50,6 +50,7 @@ async fn judge(scenario: &str) -> (SimFleet, JudgeNode) {
         model: "judge-model".into(),
         client,
         context_length: Some(16_384),
+        slots: 1,
     };
     (fleet, node)
 }
@@ -163,6 +164,7 @@ fn the_panel_avoids_the_builder_node_and_prefers_another_model() {
         model: model.into(),
         client: client.clone(),
         context_length: None,
+        slots: 1,
     };
     let judges = vec![node("a", "qwen"), node("b", "qwen"), node("c", "gemma")];
     let names = |panel: Vec<&JudgeNode>| panel.iter().map(|j| j.name.clone()).collect::<Vec<_>>();
@@ -201,4 +203,53 @@ fn instructions_planted_in_the_code_stay_inside_the_data_block() {
     let opened = user.find("<<<SWARM-GYM-FILE evil.py>>>").unwrap();
     let closed = user.find("<<<SWARM-GYM-FILE END>>>").unwrap();
     assert!(opened < planted_at && planted_at < closed);
+}
+
+/// The most slots the sim node showed busy at once while `run` ran.
+async fn peak_busy<F: std::future::Future>(url: &str, run: F) -> (F::Output, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let peak = AtomicUsize::new(0);
+    let http = reqwest::Client::new();
+    let watch = async {
+        loop {
+            if let Ok(reply) = http.get(format!("{url}/slots")).send().await {
+                if let Ok(slots) = reply.json::<serde_json::Value>().await {
+                    let busy = slots
+                        .as_array()
+                        .map(|s| s.iter().filter(|x| x["is_processing"] == true).count())
+                        .unwrap_or(0);
+                    peak.fetch_max(busy, Ordering::Relaxed);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let out = tokio::select! {
+        out = run => out,
+        () = watch => unreachable!("the watch never ends"),
+    };
+    (out, peak.load(Ordering::Relaxed))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judge_s_samples_go_as_many_at_a_time_as_it_has_slots() {
+    let scenario = format!("nodes: [{{name: j, tokens_per_second: 50000, slots: 2}}]\nrules:\n  - when: {{schema: judge_verdict}}\n    reply: {{json: {}}}\n    fault: {{first_byte_delay_ms: 1500, keepalive_ms: 200}}\n", verdict(7));
+    let (fleet, mut node) = judge(&scenario).await;
+    let dir = project();
+    let url = fleet.nodes[0].url.clone();
+    for (slots, expected) in [(1, 1), (2, 2)] {
+        node.slots = slots;
+        let (result, peak) = peak_busy(&url, judge_turn(&[&node], &brief(), dir.path(), 2)).await;
+        assert_eq!(peak, expected, "{slots} slot(s)");
+        // The same verdict either way: two samples, every dimension scored.
+        assert!(result.failures.is_empty(), "{:?}", result.failures);
+        assert!(
+            result
+                .scores
+                .iter()
+                .all(|s| s.evidence.starts_with("2 sample(s)")),
+            "{:?}",
+            result.scores
+        );
+    }
 }

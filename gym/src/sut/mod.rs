@@ -196,6 +196,7 @@ pub async fn connect_fleet(fleet: &Fleet, knobs: &Knobs) -> Result<Connected, St
                 model: node.node.model.clone(),
                 client: node.client.clone(),
                 context_length: node.context_length,
+                slots: node.slots,
             });
         }
         if connected.brain.is_none() && node.node.has_role(Role::Brain) {
