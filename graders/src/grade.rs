@@ -178,10 +178,23 @@ pub async fn grade(
     outcome: &TurnOutcome,
     judging: &Judging,
 ) -> Result<Grades, CheckError> {
+    grade_telling(turn, outcome, judging, |_, _| {}).await
+}
+
+/// [`grade`], telling `on_checks` the hidden checks' outcomes and verdict as soon as they are
+/// known, while the mutants, the judges and the review go on (what a simulated user notices
+/// of a turn needs no judge).
+pub async fn grade_telling(
+    turn: &Turn<'_>,
+    outcome: &TurnOutcome,
+    judging: &Judging,
+    on_checks: impl FnOnce(&[CheckOutcome], HiddenVerdict) + Send,
+) -> Result<Grades, CheckError> {
     // The sandboxed work (checks, then mutants: each already uses every core), the judges
     // (waiting on the fleet) and the review (CPU, on a blocking thread) run at once.
     let sandboxed = async {
         let checks = run_checks(&outcome.project, turn.checks, Sandbox::detect()).await?;
+        on_checks(&checks, weighed_checks(&checks, &turn.unproven).0);
         let depth = test_depth(&outcome.project, &judging.test_depth, Sandbox::detect()).await;
         Ok::<_, CheckError>((checks, depth))
     };

@@ -18,7 +18,7 @@ pub mod test_depth;
 
 pub use behaviour::{cluster_score, swarm_score, RunFacts};
 pub use diagnostics::{diagnostics_score, find_issues, Finding};
-pub use grade::{grade, BuiltBy, Claim, Grades, Judging, Turn, TurnOutcome};
+pub use grade::{grade, grade_telling, BuiltBy, Claim, Grades, Judging, Turn, TurnOutcome};
 pub use judge::{choose_panel, judge_turn, JudgeBrief, JudgeNode, JudgeResult};
 pub use score::{
     checks_score, hidden_verdict, overall, weighed_checks, DimensionScore, HiddenVerdict,

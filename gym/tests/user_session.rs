@@ -383,3 +383,120 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
         .iter()
         .any(|e| matches!(e, RunEvent::UserMove { chosen, .. } if chosen == "change_direction")));
 }
+
+/// The user's next move waits for what the hidden checks showed, not for the judges: with a
+/// judge three seconds slow, the move after turn 2 is chosen before turn 2's row is stored,
+/// and the rows still come in turn order.
+#[tokio::test]
+async fn the_user_moves_on_what_the_checks_showed_while_the_judge_still_works() {
+    let root = tempfile::tempdir().unwrap();
+    let tasks = vec![pair_task(root.path(), "pragmatic")];
+    let verdict = json!({
+        "requirements": {"score": 7, "findings": []},
+        "code_quality": {"score": 7, "findings": []},
+        "bugs": {"score": 7, "findings": []},
+    });
+    let mut slow_judge = rule(
+        "a slow judge",
+        When {
+            schema: Some(graders::judge::JUDGE_SCHEMA_NAME.into()),
+            ..When::default()
+        },
+        Reply {
+            json: Some(verdict),
+            ..Reply::default()
+        },
+    );
+    slow_judge.fault.first_byte_delay_ms = Some(3_000);
+    slow_judge.fault.keepalive_ms = Some(250);
+    let mut rules = vec![
+        slow_judge,
+        rule(
+            "reword",
+            When {
+                schema: Some("user_turn".into()),
+                ..When::default()
+            },
+            Reply {
+                json: Some(json!({"request": "Add b.py that prints AB using a.py."})),
+                ..Reply::default()
+            },
+        ),
+        brain("stop", None, move_reply("stop", "", &[], &[])),
+    ];
+    rules.extend(gym::demo::careful_rules(&tasks, None));
+    let sim = SimFleet::start(
+        Scenario {
+            nodes: vec![
+                gym::demo::sim_node("sim", "sim-careful"),
+                gym::demo::sim_node("judge", "sim-judge"),
+            ],
+            rules,
+            default_reply: None,
+        },
+        "127.0.0.1",
+    )
+    .await
+    .unwrap();
+    let fleet = Fleet::from_yaml(
+        &format!(
+            "nodes:\n  - {{name: sim, url: '{}', model: sim-careful, slots: 4, roles: [worker, brain]}}\n  - {{name: judge, url: '{}', model: sim-judge, slots: 4, roles: [judge]}}\n",
+            sim.nodes[0].url, sim.nodes[1].url
+        ),
+        "test",
+    )
+    .unwrap();
+    let results = root.path().join("out/results.csv");
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = events.clone();
+    let config = RunConfig {
+        judge_samples: 1,
+        simulate_user: true,
+        max_turns: 4,
+        test_depth: graders::TestDepthOptions {
+            mutants: 0,
+            ..Default::default()
+        },
+        ..RunConfig::new(tasks, Sut::Single, fleet, "test", &results)
+    };
+    run_suite(
+        config,
+        Arc::new(move |event: &RunEvent| log.lock().unwrap().push(event.clone())),
+    )
+    .await
+    .unwrap();
+    let events = events.lock().unwrap();
+    let at = |wanted: &dyn Fn(&RunEvent) -> bool| events.iter().position(wanted).unwrap();
+    let graded = |n: u32| at(&|e| matches!(e, RunEvent::TurnGraded { turn, .. } if *turn == n));
+    let moved = at(&|e| matches!(e, RunEvent::UserMove { turn: 3, .. }));
+    assert!(
+        moved < graded(2),
+        "the move after turn 2 waited for its judge"
+    );
+    assert!(graded(1) < graded(2));
+    let (rows, bad) = gym::read_rows(&results).unwrap();
+    assert!(bad.is_empty());
+    let turns: Vec<u32> = rows.iter().map(|r| r.turn).collect();
+    assert_eq!(turns, vec![1, 2], "rows in turn order");
+    // The judge did score the turn it was slow on.
+    assert!(rows.iter().all(|r| r.requirements.is_some()), "{rows:?}");
+    // And the user saw how turn 2 went: its checks passed.
+    let user: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root.path()
+                .join("out")
+                .join(&rows[1].events)
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("turn3/user.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        user["saw"]["noticed"],
+        "When you tried it, it did what you asked."
+    );
+}

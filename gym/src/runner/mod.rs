@@ -503,11 +503,9 @@ async fn run_replicate(
         }
     }
     if shared.brain.is_some() {
-        // The simulated user reads how the last turn went before choosing the next move.
-        if let Some(built) = waiting.take() {
-            last = Some(grader.grade(built).await?);
-        }
-        open::open_turns(shared, &mut state, &grader, last).await?;
+        // The simulated user reads how the last turn went (its hidden checks, while the rest
+        // of its grading goes on) before choosing the next move.
+        open::open_turns(shared, &mut state, &grader, last, waiting.take()).await?;
     }
     // Nothing of this replicate builds any more: the next replicate may start while its last
     // turn is graded.

@@ -4,20 +4,27 @@
 //! `user.json` keeps what the user saw, the move, the checks kept and discarded (with why)
 //! and the brain's replies that were rejected.
 
-use super::turn::{build_request, Grader, Noticed, OpenTurn};
+use super::turn::{build_request, Built, Grader, Noticed, OpenTurn};
 use super::*;
 use crate::session::{self, Move, Observation};
 use graders::checks::Check;
 
-/// Runs the open turns of one replicate, from its last graded turn (`last`: what the user
-/// noticed of it).
+/// Runs the open turns of one replicate, from its last turn: `waiting`, built and not yet
+/// graded, or else `last`, what the user noticed of it. Each turn is graded while the user
+/// looks at it and the next turn builds: the user's next move waits only for what the hidden
+/// checks showed (a user notices a crash or a wrong answer, not a judge's scores), and the
+/// rows are stored in turn order.
 pub(super) async fn open_turns(
     shared: &Shared,
     state: &mut Replicate<'_>,
     grader: &Grader<'_>,
     mut last: Option<Noticed>,
+    mut waiting: Option<Built>,
 ) -> Result<(), RunError> {
     let (Some(brain), Some(persona)) = (shared.brain.as_ref(), state.persona.clone()) else {
+        if let Some(built) = waiting {
+            grader.grade(built).await?;
+        }
         return Ok(());
     };
     let key = replicate_key(&state.template);
@@ -26,6 +33,9 @@ pub(super) async fn open_turns(
     for number in state.task.turns.len() + 1..=shared.config.max_turns {
         let number_u32 = number as u32;
         if let Some(row) = shared.done.get(&(key.clone(), number_u32)) {
+            if let Some(built) = waiting.take() {
+                grader.grade(built).await?;
+            }
             skip_turn(shared, state, number_u32, row);
             last = row.hidden().map(|hidden| Noticed {
                 hidden,
@@ -33,106 +43,157 @@ pub(super) async fn open_turns(
             });
             continue;
         }
-        let before = state.previous.clone();
-        let tried = match &before {
-            Some(project) => {
-                let commands = session::advertised(&state.task.spec, &kept);
-                session::try_commands(project, &commands, sandbox).await
-            }
-            None => Vec::new(),
-        };
-        let observation = Observation {
-            files: before.as_deref().map(session::skim).unwrap_or_default(),
-            tried,
-            noticed: last
-                .map_or("You have not tried it yet.", |n| {
-                    session::noticed(n.hidden, n.crashed)
-                })
-                .to_string(),
-            history: state.history.clone(),
-        };
-        let (proposal, rejected) =
-            session::next_move(brain, &persona, &state.task.spec, &observation).await;
-        let turn_dir = state.base.join(format!("turn{number}"));
-        std::fs::create_dir_all(&turn_dir)
-            .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
-        let proposal = match proposal {
-            Ok(proposal) if proposal.next != Move::Stop => proposal,
-            ended => {
-                let (reason, no_move) = match &ended {
-                    Ok(stop) => (stop.reason.clone(), false),
-                    Err(why) => (why.clone(), true),
-                };
-                keep_record(
-                    &turn_dir,
-                    (&persona, state.session_seed, &observation),
-                    ended.as_ref().ok(),
-                    None,
-                    &rejected,
-                )?;
-                tally(shared, Move::Stop, None, rejected.len(), no_move);
-                shared.emit(RunEvent::UserMove {
-                    task: state.task.id.clone(),
-                    replicate: state.replicate,
-                    turn: number_u32,
-                    persona: persona.id.clone(),
-                    chosen: Move::Stop.name().into(),
-                    reason,
-                    proven: 0,
-                    unproven: 0,
-                    discarded: 0,
-                    rejected: rejected.len(),
-                });
-                break;
+        let (tell, told) = tokio::sync::oneshot::channel();
+        let previous = waiting.take();
+        let grading = async {
+            match previous {
+                Some(built) => grader.grade_telling(built, Some(tell)).await.map(Some),
+                None => Ok(None),
             }
         };
-        let vetted = session::vet::vet(
-            before.as_deref(),
-            &proposal.checks,
-            &proposal.patch(),
+        let user = Session {
+            brain,
+            persona: &persona,
             sandbox,
-        )
-        .await?;
-        keep_record(
-            &turn_dir,
-            (&persona, state.session_seed, &observation),
-            Some(&proposal),
-            Some(&vetted),
-            &rejected,
-        )?;
-        tally(shared, proposal.next, Some(&vetted), rejected.len(), false);
-        shared.emit(RunEvent::UserMove {
-            task: state.task.id.clone(),
-            replicate: state.replicate,
-            turn: number_u32,
-            persona: persona.id.clone(),
-            chosen: proposal.next.name().into(),
-            reason: proposal.reason.clone(),
-            proven: vetted.proven.len(),
-            unproven: vetted.unproven.len(),
-            discarded: vetted.discarded.len(),
-            rejected: rejected.len(),
-        });
-        let checks = vetted.graded();
-        kept.extend(checks.iter().cloned());
-        let turn = Turn {
-            number,
-            request: proposal.request.clone(),
-            reference: PathBuf::new(),
-            fixtures: BTreeMap::new(),
-            checks,
         };
-        let open = OpenTurn {
-            chosen: proposal.next,
-            proven: vetted.proven.len(),
-            unproven: vetted.unproven.len(),
-            discarded: vetted.discarded.len(),
+        let next = async {
+            let noticed = told.await.ok().or(last);
+            next_turn(shared, state, &user, number, noticed, &mut kept).await
         };
-        let model = Some(brain.model.clone());
-        let built = build_request(shared, state, turn, proposal.request, model, Some(open)).await?;
-        last = Some(grader.grade(built).await?);
+        let (graded, next) = tokio::join!(grading, next);
+        if let Some(noticed) = graded? {
+            last = Some(noticed);
+        }
+        match next? {
+            Some(built) => waiting = Some(built),
+            None => break,
+        }
+    }
+    if let Some(built) = waiting {
+        grader.grade(built).await?;
     }
     Ok(())
+}
+
+/// Who plays the user in a session, and where the commands it tries run.
+struct Session<'a> {
+    brain: &'a crate::user_sim::Brain,
+    persona: &'a session::Persona,
+    sandbox: &'a swarm::Sandbox,
+}
+
+/// One open turn up to its build: what the user sees (`noticed`: of the last turn), the move
+/// it chooses, its vetted checks, the turn built. None when the user stops or gives no
+/// usable move.
+async fn next_turn(
+    shared: &Shared,
+    state: &mut Replicate<'_>,
+    user: &Session<'_>,
+    number: usize,
+    noticed: Option<Noticed>,
+    kept: &mut Vec<Check>,
+) -> Result<Option<Built>, RunError> {
+    let (brain, persona, sandbox) = (user.brain, user.persona, user.sandbox);
+    let number_u32 = number as u32;
+    let last = noticed;
+    let before = state.previous.clone();
+    let tried = match &before {
+        Some(project) => {
+            let commands = session::advertised(&state.task.spec, kept);
+            session::try_commands(project, &commands, sandbox).await
+        }
+        None => Vec::new(),
+    };
+    let observation = Observation {
+        files: before.as_deref().map(session::skim).unwrap_or_default(),
+        tried,
+        noticed: last
+            .map_or("You have not tried it yet.", |n| {
+                session::noticed(n.hidden, n.crashed)
+            })
+            .to_string(),
+        history: state.history.clone(),
+    };
+    let (proposal, rejected) =
+        session::next_move(brain, persona, &state.task.spec, &observation).await;
+    let turn_dir = state.base.join(format!("turn{number}"));
+    std::fs::create_dir_all(&turn_dir)
+        .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
+    let proposal = match proposal {
+        Ok(proposal) if proposal.next != Move::Stop => proposal,
+        ended => {
+            let (reason, no_move) = match &ended {
+                Ok(stop) => (stop.reason.clone(), false),
+                Err(why) => (why.clone(), true),
+            };
+            keep_record(
+                &turn_dir,
+                (persona, state.session_seed, &observation),
+                ended.as_ref().ok(),
+                None,
+                &rejected,
+            )?;
+            tally(shared, Move::Stop, None, rejected.len(), no_move);
+            shared.emit(RunEvent::UserMove {
+                task: state.task.id.clone(),
+                replicate: state.replicate,
+                turn: number_u32,
+                persona: persona.id.clone(),
+                chosen: Move::Stop.name().into(),
+                reason,
+                proven: 0,
+                unproven: 0,
+                discarded: 0,
+                rejected: rejected.len(),
+            });
+            return Ok(None);
+        }
+    };
+    let vetted = session::vet::vet(
+        before.as_deref(),
+        &proposal.checks,
+        &proposal.patch(),
+        sandbox,
+    )
+    .await?;
+    keep_record(
+        &turn_dir,
+        (persona, state.session_seed, &observation),
+        Some(&proposal),
+        Some(&vetted),
+        &rejected,
+    )?;
+    tally(shared, proposal.next, Some(&vetted), rejected.len(), false);
+    shared.emit(RunEvent::UserMove {
+        task: state.task.id.clone(),
+        replicate: state.replicate,
+        turn: number_u32,
+        persona: persona.id.clone(),
+        chosen: proposal.next.name().into(),
+        reason: proposal.reason.clone(),
+        proven: vetted.proven.len(),
+        unproven: vetted.unproven.len(),
+        discarded: vetted.discarded.len(),
+        rejected: rejected.len(),
+    });
+    let checks = vetted.graded();
+    kept.extend(checks.iter().cloned());
+    let turn = Turn {
+        number,
+        request: proposal.request.clone(),
+        reference: PathBuf::new(),
+        fixtures: BTreeMap::new(),
+        checks,
+    };
+    let open = OpenTurn {
+        chosen: proposal.next,
+        proven: vetted.proven.len(),
+        unproven: vetted.unproven.len(),
+        discarded: vetted.discarded.len(),
+    };
+    let model = Some(brain.model.clone());
+    let built = build_request(shared, state, turn, proposal.request, model, Some(open)).await?;
+    Ok(Some(built))
 }
 
 /// Writes the turn's `user.json`.

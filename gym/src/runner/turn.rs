@@ -129,6 +129,17 @@ pub(super) struct Grader<'a> {
 impl Grader<'_> {
     /// Grades a built turn and stores its row; returns what a user would have noticed.
     pub(super) async fn grade(&self, built: Built) -> Result<Noticed, RunError> {
+        self.grade_telling(built, None).await
+    }
+
+    /// [`Grader::grade`], sending what a user would have noticed on `tell` as soon as the
+    /// hidden checks have run (the judges and mutants go on; the row is stored when all is
+    /// graded).
+    pub(super) async fn grade_telling(
+        &self,
+        built: Built,
+        tell: Option<tokio::sync::oneshot::Sender<Noticed>>,
+    ) -> Result<Noticed, RunError> {
         let start = self.shared.clock.elapsed().as_secs_f64();
         let (shared, task, turn) = (self.shared, self.task, &built.turn);
         let graded = graders::Turn {
@@ -143,7 +154,14 @@ impl Grader<'_> {
                 .map(OpenTurn::unproven_indices)
                 .unwrap_or_default(),
         };
-        let grades = graders::grade(&graded, &built.outcome, &shared.judging).await?;
+        let on_checks = |checks: &[graders::checks::CheckOutcome], hidden| {
+            if let Some(tell) = tell {
+                let crashed = crate::session::crashed(checks);
+                let _ = tell.send(Noticed { hidden, crashed });
+            }
+        };
+        let grades =
+            graders::grade_telling(&graded, &built.outcome, &shared.judging, on_checks).await?;
         std::fs::write(
             built.turn_dir.join("grades.json"),
             serde_json::to_string_pretty(&grades).unwrap_or_default(),
