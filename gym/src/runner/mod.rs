@@ -368,7 +368,8 @@ struct Shared {
     sut: Arc<dyn SystemUnderTest>,
     /// The run's start, for the intervals below.
     clock: Instant,
-    /// When each turn built and was graded (seconds since `clock`).
+    /// When each turn built (an open turn from the simulated user's look at the last one)
+    /// and when each was graded (seconds since `clock`).
     builds: Mutex<Vec<(f64, f64)>>,
     gradings: Mutex<Vec<(f64, f64)>>,
 }

@@ -58,7 +58,12 @@ pub(super) async fn open_turns(
         };
         let next = async {
             let noticed = told.await.ok().or(last);
-            next_turn(shared, state, &user, number, noticed, &mut kept).await
+            // The user's look and move, vetting its checks and the build are the run's own
+            // work: grading beside them costs the run nothing.
+            let start = shared.clock.elapsed().as_secs_f64();
+            let next = next_turn(shared, state, &user, number, noticed, &mut kept).await;
+            shared.note_interval(&shared.builds, start);
+            next
         };
         let (graded, next) = tokio::join!(grading, next);
         if let Some(noticed) = graded? {
