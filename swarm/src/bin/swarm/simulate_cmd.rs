@@ -38,6 +38,10 @@ pub struct SimulateArgs {
     /// Slots start cold (no pre-warmed prefix).
     #[arg(long)]
     no_prewarm: bool,
+    /// Tell the scheduler each task's true size instead of its difficulty class (an oracle
+    /// no real run has: what the classes cost).
+    #[arg(long)]
+    true_sizes: bool,
     /// The latency constants measured by `swarm fleet calibrate` (default: figures of a
     /// 27B model on llama-server, see the README).
     #[arg(long)]
@@ -116,6 +120,7 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
     let options = Options {
         affinity: !args.no_affinity,
         prewarm: !args.no_prewarm,
+        true_sizes: args.true_sizes,
         ..Options::default()
     };
     let mut measured = Vec::new();
@@ -141,6 +146,9 @@ pub fn simulate(args: SimulateArgs) -> ExitCode {
         })
         .collect();
     print!("{}", report::table(&rows));
+    if args.true_sizes {
+        println!("--true-sizes: the scheduler was told every task's true size, an oracle no real run has (it sees difficulty classes)");
+    }
     if args.mixed_speed {
         print_optimum(&scenarios, cal, &measured);
     }

@@ -25,6 +25,10 @@ pub struct Options {
     pub prewarm: bool,
     /// Seconds without a token before a stalled node's tasks are taken back.
     pub stall_timeout: f64,
+    /// The scheduler is told each task's true size (its solo seconds on the fastest node, in
+    /// units of the mean medium task) instead of its difficulty class: an oracle no real run
+    /// has, to measure what the classes cost.
+    pub true_sizes: bool,
 }
 
 impl Default for Options {
@@ -33,6 +37,7 @@ impl Default for Options {
             affinity: true,
             prewarm: true,
             stall_timeout: 30.0,
+            true_sizes: false,
         }
     }
 }

@@ -14,7 +14,7 @@ pub use engine::{simulate, Driver, Measured, Options, Stuck};
 pub use fleet::{Calibration, Fault, FleetKind, NodeModel};
 pub use workload::{generate, Shape, Workload};
 
-use crate::fleet::sched::{Policy, Scheduler};
+use crate::fleet::sched::{Dag, Policy, Scheduler, TaskSpec};
 
 /// One scenario: a plan shape and size on a fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +141,30 @@ pub fn optimum_of(
     Ok(optimum::optimum(&work, &nodes, &cal, budget).map(|o| (o, bound)))
 }
 
+/// The plan's DAG with each task's work its true solo seconds on the fastest node, scaled
+/// so that the mean task weighs 2 units (a medium task), as [`Options::true_sizes`] tells it.
+fn told_true_sizes(work: &Workload, nodes: &[NodeModel], cal: &Calibration) -> Dag {
+    let fastest = |t: usize| {
+        nodes
+            .iter()
+            .map(|n| heft::solo_seconds(work, t, n, cal))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let seconds: Vec<f64> = (0..work.dag.len()).map(fastest).collect();
+    let mean = seconds.iter().sum::<f64>() / seconds.len().max(1) as f64;
+    let specs = (0..work.dag.len())
+        .map(|t| TaskSpec {
+            work: if mean > 0.0 {
+                2.0 * seconds[t] / mean
+            } else {
+                2.0
+            },
+            ..work.dag.task(t).clone()
+        })
+        .collect();
+    Dag::new(specs).unwrap_or_else(|_| work.dag.clone())
+}
+
 /// Runs `scenario` under `policy`, with HEFT beside it when `with_heft`.
 pub fn run(
     scenario: Scenario,
@@ -163,7 +187,12 @@ pub fn run(
     let placed = heft::lower_bound(&work, &sound, &cal).value();
     let mean_speed = nodes.iter().map(|n| n.decode_tps).sum::<f64>() / nodes.len() as f64;
     // The scheduler ranks in work units at a speed it does not know yet: the default.
-    let scheduler = Scheduler::new(work.dag.clone(), policy, crate::fleet::sched::DEFAULT_SPEED);
+    let dag = if options.true_sizes {
+        told_true_sizes(&work, &nodes, &cal)
+    } else {
+        work.dag.clone()
+    };
+    let scheduler = Scheduler::new(dag, policy, crate::fleet::sched::DEFAULT_SPEED);
     let measured = simulate(
         &work,
         &nodes,

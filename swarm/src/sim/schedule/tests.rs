@@ -291,3 +291,32 @@ fn the_exhaustive_search_finds_the_best_schedule_and_no_schedule_beats_it() {
     // Where it does not apply: slots above one, or a fault.
     assert!(optimum::optimum(&work, &[node(400.0, 2)], &cal, 10).is_none());
 }
+
+#[test]
+fn told_the_true_sizes_the_scheduler_ranks_by_them() {
+    let cal = Calibration::default();
+    let case = mixed_speed_case(2);
+    let work = case.workload().unwrap_or_else(|e| panic!("{e}"));
+    let nodes = case.fleet.nodes(case.seed);
+    let told = told_true_sizes(&work, &nodes, &cal);
+    // The same DAG, its mean task 2 units, and the sizes in the order of the true seconds.
+    assert_eq!(told.len(), work.dag.len());
+    let mean = (0..told.len()).map(|t| told.task(t).work).sum::<f64>() / told.len() as f64;
+    assert!((mean - 2.0).abs() < 1e-9, "{mean}");
+    let fast = &nodes[0];
+    for (a, b) in [(0, 1), (2, 3), (4, 5)] {
+        let seconds = |t: usize| heft::solo_seconds(&work, t, fast, &cal);
+        assert_eq!(
+            told.task(a).work < told.task(b).work,
+            seconds(a) < seconds(b),
+            "tasks {a} and {b}"
+        );
+        assert_eq!(told.task(a).deps, work.dag.task(a).deps);
+    }
+    let oracle = Options {
+        true_sizes: true,
+        ..Options::default()
+    };
+    let figures = run(case, Policy::Eft, cal, oracle, false).unwrap_or_else(|e| panic!("{e}"));
+    assert!(figures.over_bound() >= 1.0 - 1e-9);
+}
