@@ -60,6 +60,53 @@ fn brain(name: &str, contains: Option<&str>, answer: serde_json::Value) -> Rule 
     )
 }
 
+/// The brain rewording the task's second turn.
+fn reword() -> Rule {
+    rule(
+        "reword",
+        When {
+            schema: Some("user_turn".into()),
+            ..When::default()
+        },
+        Reply {
+            json: Some(json!({"request": "Add b.py that prints AB using a.py."})),
+            ..Reply::default()
+        },
+    )
+}
+
+/// Runs `tasks` with the simulated user on `fleet` (no mutants, one judge sample), `lanes`
+/// at once and up to `max_turns` turns; returns the summary and every event.
+async fn session_run(
+    tasks: Vec<Task>,
+    fleet: Fleet,
+    results: &Path,
+    lanes: usize,
+    max_turns: usize,
+) -> (gym::RunSummary, Vec<RunEvent>) {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = events.clone();
+    let config = RunConfig {
+        concurrency: lanes,
+        judge_samples: 1,
+        simulate_user: true,
+        max_turns,
+        test_depth: graders::TestDepthOptions {
+            mutants: 0,
+            ..Default::default()
+        },
+        ..RunConfig::new(tasks, Sut::Single, fleet, "test", results)
+    };
+    let summary = run_suite(
+        config,
+        Arc::new(move |event: &RunEvent| log.lock().unwrap().push(event.clone())),
+    )
+    .await
+    .unwrap();
+    let events = events.lock().unwrap().clone();
+    (summary, events)
+}
+
 /// The builder answering an open request that starts with `key`: writes `files`, then done.
 fn builder(key: &str, files: &[(&str, &str)]) -> Vec<Rule> {
     let action = |tool: &str, args: serde_json::Value| Reply {
@@ -114,17 +161,7 @@ fn move_reply(
 fn scenario(tasks: &[Task]) -> Vec<Rule> {
     let pm = "A product manager with a launch date";
     let mut rules = vec![
-        rule(
-            "reword",
-            When {
-                schema: Some("user_turn".into()),
-                ..When::default()
-            },
-            Reply {
-                json: Some(json!({"request": "Add b.py that prints AB using a.py."})),
-                ..Reply::default()
-            },
-        ),
+        reword(),
         brain(
             "stop after the change",
             Some("Turn 7 (change_direction)"),
@@ -236,25 +273,7 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
     )
     .unwrap();
     let results = root.path().join("out/results.csv");
-    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = events.clone();
-    let config = RunConfig {
-        concurrency: 2,
-        judge_samples: 1,
-        simulate_user: true,
-        max_turns: 8,
-        test_depth: graders::TestDepthOptions {
-            mutants: 0,
-            ..Default::default()
-        },
-        ..RunConfig::new(tasks, Sut::Single, fleet, "test", &results)
-    };
-    let summary = run_suite(
-        config,
-        Arc::new(move |event: &RunEvent| log.lock().unwrap().push(event.clone())),
-    )
-    .await
-    .unwrap();
+    let (summary, events) = session_run(tasks, fleet, &results, 2, 8).await;
     assert!(summary.abandoned.is_empty(), "{:?}", summary.abandoned);
     let (rows, bad) = gym::read_rows(&results).unwrap();
     assert!(bad.is_empty());
@@ -378,8 +397,7 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
         line.contains("4 discarded (2 already passes; 1 malformed; 1 outside the app)"),
         "{line}"
     );
-    let said = events.lock().unwrap();
-    assert!(said
+    assert!(events
         .iter()
         .any(|e| matches!(e, RunEvent::UserMove { chosen, .. } if chosen == "change_direction")));
 }
@@ -411,17 +429,7 @@ async fn the_user_moves_on_what_the_checks_showed_while_the_judge_still_works() 
     slow_judge.fault.keepalive_ms = Some(250);
     let mut rules = vec![
         slow_judge,
-        rule(
-            "reword",
-            When {
-                schema: Some("user_turn".into()),
-                ..When::default()
-            },
-            Reply {
-                json: Some(json!({"request": "Add b.py that prints AB using a.py."})),
-                ..Reply::default()
-            },
-        ),
+        reword(),
         brain("stop", None, move_reply("stop", "", &[], &[])),
     ];
     rules.extend(gym::demo::careful_rules(&tasks, None));
@@ -447,25 +455,7 @@ async fn the_user_moves_on_what_the_checks_showed_while_the_judge_still_works() 
     )
     .unwrap();
     let results = root.path().join("out/results.csv");
-    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = events.clone();
-    let config = RunConfig {
-        judge_samples: 1,
-        simulate_user: true,
-        max_turns: 4,
-        test_depth: graders::TestDepthOptions {
-            mutants: 0,
-            ..Default::default()
-        },
-        ..RunConfig::new(tasks, Sut::Single, fleet, "test", &results)
-    };
-    run_suite(
-        config,
-        Arc::new(move |event: &RunEvent| log.lock().unwrap().push(event.clone())),
-    )
-    .await
-    .unwrap();
-    let events = events.lock().unwrap();
+    let (_, events) = session_run(tasks, fleet, &results, 1, 4).await;
     let at = |wanted: &dyn Fn(&RunEvent) -> bool| events.iter().position(wanted).unwrap();
     let graded = |n: u32| at(&|e| matches!(e, RunEvent::TurnGraded { turn, .. } if *turn == n));
     let moved = at(&|e| matches!(e, RunEvent::UserMove { turn: 3, .. }));
