@@ -75,6 +75,16 @@ fn reword() -> Rule {
     )
 }
 
+/// swarm-sim serving `nodes` with `rules`.
+async fn start_sim(nodes: Vec<swarm::sim::NodeSpec>, rules: Vec<Rule>) -> SimFleet {
+    let scenario = Scenario {
+        nodes,
+        rules,
+        default_reply: None,
+    };
+    SimFleet::start(scenario, "127.0.0.1").await.unwrap()
+}
+
 /// Runs `tasks` with the simulated user on `fleet` (no mutants, one judge sample), `lanes`
 /// at once and up to `max_turns` turns; returns the summary and every event.
 async fn session_run(
@@ -254,16 +264,11 @@ async fn every_persona_plays_a_session_and_every_move_is_built_graded_and_record
         .iter()
         .map(|p| pair_task(root.path(), &p.id))
         .collect();
-    let sim = SimFleet::start(
-        Scenario {
-            nodes: vec![gym::demo::sim_node("sim", "sim-careful")],
-            rules: scenario(&tasks),
-            default_reply: None,
-        },
-        "127.0.0.1",
+    let sim = start_sim(
+        vec![gym::demo::sim_node("sim", "sim-careful")],
+        scenario(&tasks),
     )
-    .await
-    .unwrap();
+    .await;
     let fleet = Fleet::from_yaml(
         &format!(
             "nodes:\n  - {{name: sim, url: '{}', model: sim-careful, slots: 4}}\n",
@@ -433,19 +438,11 @@ async fn the_user_moves_on_what_the_checks_showed_while_the_judge_still_works() 
         brain("stop", None, move_reply("stop", "", &[], &[])),
     ];
     rules.extend(gym::demo::careful_rules(&tasks, None));
-    let sim = SimFleet::start(
-        Scenario {
-            nodes: vec![
-                gym::demo::sim_node("sim", "sim-careful"),
-                gym::demo::sim_node("judge", "sim-judge"),
-            ],
-            rules,
-            default_reply: None,
-        },
-        "127.0.0.1",
-    )
-    .await
-    .unwrap();
+    let nodes = vec![
+        gym::demo::sim_node("sim", "sim-careful"),
+        gym::demo::sim_node("judge", "sim-judge"),
+    ];
+    let sim = start_sim(nodes, rules).await;
     let fleet = Fleet::from_yaml(
         &format!(
             "nodes:\n  - {{name: sim, url: '{}', model: sim-careful, slots: 4, roles: [worker, brain]}}\n  - {{name: judge, url: '{}', model: sim-judge, slots: 4, roles: [judge]}}\n",

@@ -124,6 +124,13 @@ async fn next_turn(
     let turn_dir = state.base.join(format!("turn{number}"));
     std::fs::create_dir_all(&turn_dir)
         .map_err(io_error(format!("cannot create {}", turn_dir.display())))?;
+    let said = Said {
+        turn_dir: &turn_dir,
+        persona,
+        observation: &observation,
+        rejected: &rejected,
+        turn: number_u32,
+    };
     let proposal = match proposal {
         Ok(proposal) if proposal.next != Move::Stop => proposal,
         ended => {
@@ -131,26 +138,16 @@ async fn next_turn(
                 Ok(stop) => (stop.reason.clone(), false),
                 Err(why) => (why.clone(), true),
             };
-            keep_record(
-                &turn_dir,
-                (persona, state.session_seed, &observation),
+            let chosen = (Move::Stop, reason);
+            record_move(
+                shared,
+                state,
+                &said,
                 ended.as_ref().ok(),
                 None,
-                &rejected,
+                chosen,
+                no_move,
             )?;
-            tally(shared, Move::Stop, None, rejected.len(), no_move);
-            shared.emit(RunEvent::UserMove {
-                task: state.task.id.clone(),
-                replicate: state.replicate,
-                turn: number_u32,
-                persona: persona.id.clone(),
-                chosen: Move::Stop.name().into(),
-                reason,
-                proven: 0,
-                unproven: 0,
-                discarded: 0,
-                rejected: rejected.len(),
-            });
             return Ok(None);
         }
     };
@@ -161,26 +158,16 @@ async fn next_turn(
         sandbox,
     )
     .await?;
-    keep_record(
-        &turn_dir,
-        (persona, state.session_seed, &observation),
+    let chosen = (proposal.next, proposal.reason.clone());
+    record_move(
+        shared,
+        state,
+        &said,
         Some(&proposal),
         Some(&vetted),
-        &rejected,
+        chosen,
+        false,
     )?;
-    tally(shared, proposal.next, Some(&vetted), rejected.len(), false);
-    shared.emit(RunEvent::UserMove {
-        task: state.task.id.clone(),
-        replicate: state.replicate,
-        turn: number_u32,
-        persona: persona.id.clone(),
-        chosen: proposal.next.name().into(),
-        reason: proposal.reason.clone(),
-        proven: vetted.proven.len(),
-        unproven: vetted.unproven.len(),
-        discarded: vetted.discarded.len(),
-        rejected: rejected.len(),
-    });
     let checks = vetted.graded();
     kept.extend(checks.iter().cloned());
     let turn = Turn {
@@ -199,6 +186,45 @@ async fn next_turn(
     let model = Some(brain.model.clone());
     let built = build_request(shared, state, turn, proposal.request, model, Some(open)).await?;
     Ok(Some(built))
+}
+
+/// What an open turn's move is recorded with: where, who, what it saw, its rejected replies.
+struct Said<'a> {
+    turn_dir: &'a Path,
+    persona: &'a session::Persona,
+    observation: &'a Observation,
+    rejected: &'a [String],
+    turn: u32,
+}
+
+/// Records the user's move: its `user.json`, the run's tally, and a run event with the move,
+/// why, and what became of its checks.
+fn record_move(
+    shared: &Shared,
+    state: &Replicate<'_>,
+    said: &Said<'_>,
+    proposal: Option<&session::Proposal>,
+    vetted: Option<&session::Vetted>,
+    (chosen, reason): (Move, String),
+    no_move: bool,
+) -> Result<(), RunError> {
+    let seen = (said.persona, state.session_seed, said.observation);
+    keep_record(said.turn_dir, seen, proposal, vetted, said.rejected)?;
+    tally(shared, chosen, vetted, said.rejected.len(), no_move);
+    let count = |f: fn(&session::Vetted) -> usize| vetted.map_or(0, f);
+    shared.emit(RunEvent::UserMove {
+        task: state.task.id.clone(),
+        replicate: state.replicate,
+        turn: said.turn,
+        persona: said.persona.id.clone(),
+        chosen: chosen.name().into(),
+        reason,
+        proven: count(|v| v.proven.len()),
+        unproven: count(|v| v.unproven.len()),
+        discarded: count(|v| v.discarded.len()),
+        rejected: said.rejected.len(),
+    });
+    Ok(())
 }
 
 /// Writes the turn's `user.json`.
