@@ -200,19 +200,10 @@ fn print_optimum(
     if optimum_over_bound.is_empty() {
         return;
     }
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        let n = values.len();
-        if n % 2 == 1 {
-            values[n / 2]
-        } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
-        }
-    };
     println!(
         "optimum (simulated; exhaustive search with each task at its solo seconds, {proven} of {} proven within {BUDGET} branches): the best schedule is {:.3}× the bound (median), the policy {:.3}× the best schedule",
         optimum_over_bound.len(),
-        median(&mut optimum_over_bound),
-        median(&mut policy_over_optimum),
+        schedule::median(&mut optimum_over_bound).unwrap_or(f64::NAN),
+        schedule::median(&mut policy_over_optimum).unwrap_or(f64::NAN),
     );
 }

@@ -100,8 +100,7 @@ pub fn optimum(
         placed: vec![false; n],
         finish: vec![0.0; n],
         free: vec![0.0; fleet.len()],
-        last: (0.0, 0),
-        first: true,
+        last: None,
     };
     search.best = search.earliest_finish_first(&mut state.clone());
     let floor = search.floor(&state);
@@ -123,9 +122,8 @@ struct State {
     placed: Vec<bool>,
     finish: Vec<f64>,
     free: Vec<f64>,
-    /// Start and task of the last placement.
-    last: (f64, usize),
-    first: bool,
+    /// Start and task of the last placement (none yet: None).
+    last: Option<(f64, usize)>,
 }
 
 impl Search<'_> {
@@ -170,7 +168,7 @@ impl Search<'_> {
     /// What no completion of `state` beats.
     fn floor(&self, state: &State) -> f64 {
         let n = self.fastest.len();
-        let after = if state.first { 0.0 } else { state.last.0 };
+        let after = state.last.map_or(0.0, |(start, _)| start);
         let mut done = state.finish.iter().copied().fold(0.0, f64::max);
         // The longest chain still to run, none of it starting before `after`.
         let mut earliest = vec![0.0; n];
@@ -253,9 +251,9 @@ impl Search<'_> {
             let mut tried: Vec<(f64, f64)> = Vec::new();
             for m in 0..state.free.len() {
                 let start = ready.max(state.free[m]);
-                let after_last = state.first
-                    || start > state.last.0 + 1e-12
-                    || ((start - state.last.0).abs() <= 1e-12 && t > state.last.1);
+                let after_last = state.last.is_none_or(|(last, task)| {
+                    start > last + 1e-12 || ((start - last).abs() <= 1e-12 && t > task)
+                });
                 let key = (self.seconds[t][m], state.free[m]);
                 if !after_last || tried.contains(&key) {
                     continue;
@@ -266,18 +264,16 @@ impl Search<'_> {
         }
         moves.sort_by(|a, b| a.0.total_cmp(&b.0));
         for (end, t, m, start) in moves {
-            let saved = (state.free[m], state.last, state.first);
+            let saved = (state.free[m], state.last);
             state.placed[t] = true;
             state.finish[t] = end;
             state.free[m] = end;
-            state.last = (start, t);
-            state.first = false;
+            state.last = Some((start, t));
             self.descend(state, depth + 1);
             state.placed[t] = false;
             state.finish[t] = 0.0;
             state.free[m] = saved.0;
             state.last = saved.1;
-            state.first = saved.2;
             if self.out_of_budget {
                 return;
             }
